@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+// Conclave: a terminal operations console for distributed coordination.
+// Targets import only downward (../shared/DESIGN.md, "Layers"): cores <- runtime <- console <- executable.
+import PackageDescription
+
+let package = Package(
+    name: "Conclave",
+    products: [
+        .executable(name: "conclave", targets: ["conclave"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The only door to ncurses; the console backend (a later issue) is its sole importer.
+        .systemLibrary(
+            name: "CNCurses",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+
+        // Layer 1: pure cores. No I/O, no threads, no wall clock, no global randomness.
+        .target(name: "ConclaveCore"),
+        .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
+        .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
+
+        // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
+        .target(
+            name: "ConclaveCluster",
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination"]
+        ),
+
+        // Layer 4: the executable.
+        .executableTarget(
+            name: "conclave",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
+        .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
+        .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+        .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
+        .testTarget(
+            name: "ConclaveClusterTests",
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]
+        ),
+    ]
+)

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `conclave bench …`: benchmarks, each comparing against its baseline in the same run.
+/// Build with `-c release`; debug figures are meaningless.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark (build with -c release for meaningful figures).",
+        subcommands: []
+    )
+}
+
+/// Flags every benchmark shares.
+struct BenchOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object per line (name, unit, value, p50, p99, n) instead of a table.")
+    var json = false
+}
