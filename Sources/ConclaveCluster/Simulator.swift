@@ -1,1 +1,310 @@
-public enum ClusterPlaceholder {}
+import ConclaveCore
+import ConclaveCoordination
+import ConclaveRaft
+
+/// N Raft nodes with their KV state machines on one thread, a virtual clock and a simulated network
+/// that drops, delays, duplicates, reorders, clogs and partitions; nodes can crash (losing memory,
+/// keeping disk), restart, pause and run on skewed clocks. Every decision comes from one seeded
+/// generator, so a run replays exactly from its seed.
+///
+/// The caller drives it: `nextOutput(until:)` runs events in time order until one is for the caller
+/// (a reply to a client request, or a timer the caller scheduled) or the deadline passes.
+public final class Simulator {
+    public enum Output: Equatable, Sendable {
+        /// A node answered a client request it accepted.
+        case reply(node: NodeID, applied: KVStateMachine.Applied)
+        /// A timer the caller scheduled with `schedule(timer:at:)` fired.
+        case timer(UInt64)
+    }
+
+    /// The answer to a client submitting a request to a node.
+    public enum Submission: Equatable, Sendable {
+        /// Proposed (or forwarded, or queued on a paused node): an answer may come, or not.
+        case accepted
+        /// Refused before entering any log: it certainly did not take effect.
+        case refused(String)
+    }
+
+    enum Event {
+        case tick(NodeID, incarnation: Int)
+        case deliver(Message)
+        case resume(NodeID, incarnation: Int)
+        case timer(UInt64)
+        case reply(NodeID, KVStateMachine.Applied)
+    }
+
+    public let config: SimulationConfig
+    public private(set) var now: UInt64 = 0
+    public internal(set) var monitor = InvariantMonitor()
+    public internal(set) var trace: SimulationTrace
+    public internal(set) var statistics = SimulationStatistics()
+    var nodes: [SimulatedNode]
+    var network: SimulatedNetwork
+    var queue = EventQueue<Event>()
+    var random: SeededGenerator
+    let voters: [NodeID]
+
+    public init(config: SimulationConfig) throws(SimulationError) {
+        try config.validate()
+        self.config = config
+        self.voters = (1...config.nodes).map { NodeID($0) }
+        self.nodes = voters.map { SimulatedNode(id: $0, voters: (1...config.nodes).map { NodeID($0) }) }
+        self.network = SimulatedNetwork(latencyMinNanos: config.latencyMinNanos, latencyMaxNanos: config.latencyMaxNanos)
+        self.random = SeededGenerator(seed: config.seed, stream: 0)
+        self.trace = SimulationTrace(linesMax: config.traceLinesMax)
+        for node in voters { start(node) }
+    }
+
+    public var nodeIDs: [NodeID] { voters }
+
+    // MARK: - Running
+
+    /// Runs events in time order until one is for the caller, or until `deadline` (then `now` is
+    /// the deadline and the result nil).
+    public func nextOutput(until deadline: UInt64) -> Output? {
+        while let time = queue.nextTime, time <= deadline {
+            let (eventTime, event) = queue.pop()!
+            now = eventTime
+            if let output = handle(event) { return output }
+        }
+        now = max(now, deadline)
+        return nil
+    }
+
+    /// Runs until `deadline`, discarding outputs (for runs with no clients).
+    public func run(until deadline: UInt64) {
+        while nextOutput(until: deadline) != nil {}
+    }
+
+    /// Runs for `nanos` of virtual time.
+    public func run(for nanos: UInt64) { run(until: now + nanos) }
+
+    /// Runs until `condition` holds, checking after every event, or until `timeoutNanos` pass.
+    /// Returns whether the condition held.
+    @discardableResult
+    public func run(untilTrue condition: (Simulator) -> Bool, timeoutNanos: UInt64) -> Bool {
+        let deadline = now + timeoutNanos
+        while !condition(self) {
+            guard let time = queue.nextTime, time <= deadline else {
+                now = deadline
+                return condition(self)
+            }
+            let (eventTime, event) = queue.pop()!
+            now = eventTime
+            _ = handle(event)
+        }
+        return true
+    }
+
+    public func schedule(timer token: UInt64, at time: UInt64) {
+        queue.push(.timer(token), at: max(time, now))
+    }
+
+    private func handle(_ event: Event) -> Output? {
+        switch event {
+        case .tick(let node, let incarnation):
+            trace.record(now, "tick \(node)", hash: node)
+            tick(node, incarnation: incarnation)
+        case .deliver(let message):
+            trace.record(now, message)
+            deliver(message)
+        case .resume(let node, let incarnation):
+            trace.record(now, "resume \(node)", hash: node &+ 0x100)
+            resume(node, incarnation: incarnation)
+        case .timer(let token):
+            trace.record(now, "timer \(token)", hash: token &+ 0x200)
+            return .timer(token)
+        case .reply(let node, let applied):
+            trace.record(now, "reply \(node) c\(applied.client)#\(applied.sequence)", hash: applied.client &* 31 &+ applied.sequence)
+            return .reply(node: node, applied: applied)
+        }
+        return nil
+    }
+
+    // MARK: - Nodes
+
+    func index(of node: NodeID) -> Int { Int(node) - 1 }
+
+    func start(_ node: NodeID) {
+        let position = index(of: node)
+        var raftConfig = RaftConfig(id: node)
+        raftConfig.electionTimeoutTicks = config.electionTimeoutTicks
+        raftConfig.heartbeatTicks = config.heartbeatTicks
+        raftConfig.preVote = config.preVote
+        raftConfig.checkQuorum = config.checkQuorum
+        let incarnation = nodes[position].incarnation + 1
+        let nodeRandom = SeededGenerator(seed: config.seed, stream: node &* 1_000 &+ UInt64(incarnation))
+        do {
+            nodes[position].raft = try Raft(config: raftConfig, storage: nodes[position].storage, random: nodeRandom)
+        } catch {
+            preconditionFailure("simulator built an invalid Raft configuration: \(error)")
+        }
+        nodes[position].stateMachine = KVStateMachine()
+        nodes[position].health = .up
+        nodes[position].incarnation = incarnation
+        scheduleTick(node)
+    }
+
+    private func tickInterval(_ node: NodeID) -> UInt64 {
+        let rate = max(1, nodes[index(of: node)].clockRatePermille)
+        return config.tickNanos * 1000 / rate
+    }
+
+    private func scheduleTick(_ node: NodeID) {
+        queue.push(.tick(node, incarnation: nodes[index(of: node)].incarnation), at: now + tickInterval(node))
+    }
+
+    private func tick(_ node: NodeID, incarnation: Int) {
+        let position = index(of: node)
+        guard nodes[position].incarnation == incarnation, nodes[position].health == .up else { return }
+        nodes[position].raft?.tick()
+        drainReady(position)
+        scheduleTick(node)
+    }
+
+    private func deliver(_ message: Message) {
+        let position = index(of: message.to)
+        guard network.canReach(from: message.from, to: message.to, at: now) else {
+            statistics.messagesDropped += 1
+            return
+        }
+        switch nodes[position].health {
+        case .crashed:
+            statistics.messagesDropped += 1
+        case .paused:
+            enqueueBacklog(.message(message), at: position)
+        case .up:
+            statistics.messagesDelivered += 1
+            if message.kind == .appendResponse && message.reject { statistics.appendsRejected += 1 }
+            nodes[position].raft?.step(message)
+            drainReady(position)
+        }
+    }
+
+    private func enqueueBacklog(_ pending: SimulatedNode.Pending, at position: Int) {
+        if nodes[position].backlog.count < config.backlogMax {
+            nodes[position].backlog.append(pending)
+        } else {
+            statistics.messagesDropped += 1
+        }
+    }
+
+    /// Persist, send, apply, advance — the Ready contract, in that order, until nothing is left.
+    func drainReady(_ position: Int) {
+        while nodes[position].raft?.hasReady == true {
+            let ready = nodes[position].raft!.ready()
+            let node = nodes[position].id
+            nodes[position].storage.append(ready.entries)
+            if let hardState = ready.hardState { nodes[position].storage.setHardState(hardState) }
+            if let soft = ready.softState { softStateChanged(soft, at: position) }
+            for message in ready.messages { send(message) }
+            for entry in ready.committedEntries { apply(entry, at: position, node: node) }
+            nodes[position].raft!.advance(ready)
+        }
+    }
+
+    private func softStateChanged(_ soft: SoftState, at position: Int) {
+        guard soft.role == .leader, let raft = nodes[position].raft else { return }
+        statistics.leaderChanges += 1
+        trace.record(now, "leader \(raft.id) term \(raft.term)", hash: raft.id &+ raft.term << 8)
+        monitor.leaderElected(raft.id, term: raft.term, log: raft, at: now)
+    }
+
+    private func apply(_ entry: Entry, at position: Int, node: NodeID) {
+        let applied = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
+        monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.digest, at: now)
+        if config.recordApplied { nodes[position].appliedEntries.append(entry) }
+        guard let applied else { return }
+        let key = RequestKey(client: applied.client, sequence: applied.sequence)
+        if nodes[position].waiting.remove(key) != nil {
+            queue.push(.reply(node, applied), at: now + replyLatency())
+        }
+    }
+
+    private func replyLatency() -> UInt64 {
+        let spread = config.latencyMaxNanos - config.latencyMinNanos
+        return config.latencyMinNanos + (spread > 0 ? random.next() % (spread + 1) : 0)
+    }
+
+    private func send(_ message: Message) {
+        statistics.messagesSent += 1
+        guard network.canReach(from: message.from, to: message.to, at: now) else {
+            statistics.messagesDropped += 1
+            return
+        }
+        let times = network.deliveryTimes(from: message.from, to: message.to, at: now, using: &random)
+        if times.isEmpty { statistics.messagesDropped += 1 }
+        for time in times { queue.push(.deliver(message), at: time) }
+    }
+
+    private func resume(_ node: NodeID, incarnation: Int) {
+        let position = index(of: node)
+        guard nodes[position].incarnation == incarnation, nodes[position].health == .paused,
+              nodes[position].pausedUntil <= now else { return }
+        nodes[position].health = .up
+        let backlog = nodes[position].backlog
+        nodes[position].backlog.removeAll()
+        for pending in backlog {
+            switch pending {
+            case .message(let message):
+                nodes[position].raft?.step(message)
+            case .submit(let request):
+                propose(request, at: position)
+            }
+            drainReady(position)
+        }
+        scheduleTick(node)
+    }
+
+    // MARK: - Clients
+
+    /// A client sends `request` to `node`. The node answers (an `Output.reply`) once it applies the
+    /// request, if it ever does; the client decides how long to wait.
+    public func submit(_ request: KVRequest, to node: NodeID) -> Submission {
+        guard voters.contains(node) else { return .refused("no node \(node)") }
+        let position = index(of: node)
+        let key = RequestKey(client: request.client, sequence: request.sequence)
+        switch nodes[position].health {
+        case .crashed:
+            return .refused("node \(node) is down")
+        case .paused:
+            guard nodes[position].backlog.count < config.backlogMax else { return .refused("node \(node) is overloaded") }
+            nodes[position].waiting.insert(key)
+            nodes[position].backlog.append(.submit(request))
+            return .accepted
+        case .up:
+            nodes[position].waiting.insert(key)
+            if let reason = propose(request, at: position) {
+                nodes[position].waiting.remove(key)
+                return .refused(reason)
+            }
+            drainReady(position)
+            return .accepted
+        }
+    }
+
+    /// Proposes on the node; returns why not, if refused.
+    @discardableResult
+    private func propose(_ request: KVRequest, at position: Int) -> String? {
+        do {
+            try nodes[position].raft?.propose(request.encoded())
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// Proposes raw data on a node (tests of the consensus layer). False if the node refused.
+    @discardableResult
+    public func propose(_ data: [UInt8], at node: NodeID) -> Bool {
+        let position = index(of: node)
+        guard nodes[position].health == .up, nodes[position].raft != nil else { return false }
+        do {
+            try nodes[position].raft!.propose(data)
+        } catch {
+            return false
+        }
+        drainReady(position)
+        return true
+    }
+}

@@ -13,7 +13,8 @@ public enum Fault: Equatable, Sendable, CustomStringConvertible {
     case drop(probability: Double)
     /// Deliver each message twice with this probability (0...1) until changed.
     case duplicate(probability: Double)
-    /// Add up to `millis` of extra random delay to every message (reorders them) until changed.
+    /// Add up to `millis` of extra random delay to every message until changed. Links are FIFO
+    /// otherwise; this jitter is what reorders messages.
     case delay(millis: UInt64)
     /// Kill the node: it loses everything it had not persisted.
     case crash(NodeID)

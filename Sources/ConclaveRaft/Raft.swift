@@ -1,1 +1,281 @@
-public enum RaftPlaceholder {}
+import ConclaveCore
+
+/// Raft consensus for one node, as a deterministic state machine (after etcd-io/raft).
+///
+/// The node never performs I/O. Its inputs are `tick()` (one unit of logical time), `step(_:)`
+/// (a message from a peer) and `propose(_:)`; its effects queue up and are handed out by
+/// `ready()`. The caller then, in this order: persists `Ready.entries` and `Ready.hardState`,
+/// sends `Ready.messages`, applies `Ready.committedEntries`, and calls `advance(_:)`. Persisting
+/// before sending is what makes a vote or an acknowledgement a promise (§5.1). The leader counts
+/// its own log toward a quorum only after `advance` says those entries are persisted.
+///
+/// Randomness (election timeouts) comes from an injected seeded generator.
+public struct Raft {
+    public enum Role: String, Sendable { case follower, preCandidate, candidate, leader }
+
+    public let id: NodeID
+    public let config: RaftConfig
+    public internal(set) var role: Role = .follower
+    public internal(set) var term: Term = 0
+    public internal(set) var vote: NodeID = noNode
+    public internal(set) var leader: NodeID = noNode
+    /// All voters, sorted: the order in which messages go out (deterministic).
+    public internal(set) var voters: [NodeID]
+    var log: RaftLog
+    var progress: [NodeID: Progress] = [:]
+    var votes: [NodeID: Bool] = [:]
+    var outbox: [Message] = []
+    var electionElapsed = 0
+    var heartbeatElapsed = 0
+    var randomizedElectionTimeout = 0
+    var uncommittedBytes = 0
+    /// Proposals were appended since the last `ready()`: one append per follower then carries
+    /// them all (batching), instead of one message per proposal.
+    var appendsPending = false
+    var random: SeededGenerator
+    private var lastReadyHardState: HardState
+    private var lastReadySoft: SoftState
+
+    /// A node starting from whatever `storage` holds (empty for a new node).
+    public init(config: RaftConfig, storage: any LogStorage, random: SeededGenerator) throws(RaftError) {
+        try config.validate()
+        let (hardState, voters) = storage.initialState()
+        guard voters.contains(config.id) || voters.isEmpty == false else {
+            throw .invalidConfig("voters must not be empty")
+        }
+        self.id = config.id
+        self.config = config
+        self.voters = voters.sorted()
+        self.random = random
+        self.log = RaftLog(storage: storage, committed: hardState.commit, applied: config.applied)
+        self.term = hardState.term
+        self.vote = hardState.vote
+        self.lastReadyHardState = hardState
+        self.lastReadySoft = SoftState(leader: noNode, role: .follower)
+        becomeFollower(term: term, leader: noNode)
+    }
+
+    /// A majority of the voters.
+    var quorum: Int { voters.count / 2 + 1 }
+
+    var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+
+    // MARK: - Inputs
+
+    /// Advances logical time by one tick: election timeouts for followers and candidates,
+    /// heartbeats and the CheckQuorum round for a leader.
+    public mutating func tick() {
+        if role == .leader {
+            tickLeader()
+        } else {
+            electionElapsed += 1
+            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) {
+                electionElapsed = 0
+                campaign()
+            }
+        }
+    }
+
+    private mutating func tickLeader() {
+        heartbeatElapsed += 1
+        electionElapsed += 1
+        if electionElapsed >= config.electionTimeoutTicks {
+            electionElapsed = 0
+            if config.checkQuorum {
+                let active = voters.filter { $0 == id || progress[$0]?.recentActive == true }.count
+                for voter in voters where voter != id { progress[voter]?.recentActive = false }
+                if active < quorum {
+                    becomeFollower(term: term, leader: noNode)
+                    return
+                }
+            }
+        }
+        if heartbeatElapsed >= config.heartbeatTicks {
+            heartbeatElapsed = 0
+            broadcastHeartbeat()
+        }
+    }
+
+    /// Starts an election now (a pre-vote first when `preVote` is on), as if the timeout fired.
+    public mutating func campaign() {
+        guard role != .leader else { return }
+        startElection(preVote: config.preVote)
+    }
+
+    /// Proposes `data` for the log. A leader appends it; a follower forwards it to the leader.
+    public mutating func propose(_ data: [UInt8]) throws(RaftError) {
+        try propose([data])
+    }
+
+    /// Proposes several commands at once (one append, one round of messages).
+    public mutating func propose(_ commands: [[UInt8]]) throws(RaftError) {
+        let entries = commands.map { Entry(term: 0, index: 0, data: $0) }
+        try stepPropose(Message(kind: .propose, from: id, to: id, entries: entries))
+    }
+
+    /// Processes one message from a peer.
+    public mutating func step(_ message: Message) {
+        guard message.to == id || message.to == noNode else { return }
+        if message.kind == .propose {
+            try? stepPropose(message)
+            return
+        }
+        guard checkTerm(of: message) else { return }
+        switch message.kind {
+        case .vote, .preVote:
+            handleVoteRequest(message)
+        case .propose:
+            break
+        default:
+            switch role {
+            case .leader: stepLeader(message)
+            case .candidate, .preCandidate: stepCandidate(message)
+            case .follower: stepFollower(message)
+            }
+        }
+    }
+
+    /// Handles a message's term against ours. Returns false when the message is to be dropped.
+    private mutating func checkTerm(of message: Message) -> Bool {
+        if message.term > term {
+            if message.kind == .vote || message.kind == .preVote {
+                // Within a live leader's lease, a vote request is a disruption, not an election.
+                let inLease = config.checkQuorum && leader != noNode && electionElapsed < config.electionTimeoutTicks
+                if inLease { return false }
+            }
+            switch message.kind {
+            case .preVote:
+                break  // a pre-vote never changes our term
+            case .preVoteResponse where !message.reject:
+                break  // granted pre-votes carry the future term; we move to it only by winning
+            case .append, .heartbeat:
+                becomeFollower(term: message.term, leader: message.from)
+            default:
+                becomeFollower(term: message.term, leader: noNode)
+            }
+            return true
+        }
+        if message.term < term {
+            if (config.checkQuorum || config.preVote) && (message.kind == .heartbeat || message.kind == .append) {
+                // A stale leader (e.g. after a partition healed) learns our term from this and steps
+                // down; without it, PreVote could leave it unable to hear of the newer term.
+                send(Message(kind: .appendResponse, to: message.from))
+            } else if message.kind == .preVote {
+                send(Message(kind: .preVoteResponse, to: message.from, term: term, reject: true))
+            }
+            return false
+        }
+        return true
+    }
+
+    // MARK: - Output
+
+    /// True when `ready()` has something for the caller.
+    public var hasReady: Bool {
+        !outbox.isEmpty || appendsPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
+            || hardState != lastReadyHardState || softState != lastReadySoft
+    }
+
+    /// The effects accumulated since the last `advance`; see the type's doc for the contract.
+    public mutating func ready() -> Ready {
+        if appendsPending {
+            appendsPending = false
+            if role == .leader { broadcastAppend() }
+        }
+        let currentHard = hardState
+        let currentSoft = softState
+        let ready = Ready(
+            softState: currentSoft != lastReadySoft ? currentSoft : nil,
+            hardState: currentHard != lastReadyHardState ? currentHard : nil,
+            entries: log.entriesToPersist,
+            committedEntries: log.nextCommittedEntries(maxBytes: config.committedBytesPerReadyMax),
+            messages: outbox
+        )
+        outbox.removeAll(keepingCapacity: true)
+        return ready
+    }
+
+    /// The caller has persisted, sent and applied everything in `ready`.
+    public mutating func advance(_ ready: Ready) {
+        if let soft = ready.softState { lastReadySoft = soft }
+        if let hard = ready.hardState { lastReadyHardState = hard }
+        if let last = ready.entries.last {
+            log.persisted(to: last.index, term: last.term)
+            if role == .leader, log.matchesTerm(last.index, last.term), progress[id]?.acknowledged(last.index) == true {
+                if maybeCommit() { broadcastAppend() }
+            }
+        }
+        if let last = ready.committedEntries.last {
+            log.applied(to: last.index)
+            if role == .leader {
+                let appliedBytes = ready.committedEntries.reduce(0) { $0 + $1.data.count }
+                uncommittedBytes = max(0, uncommittedBytes - appliedBytes)
+            }
+        }
+    }
+
+    public var softState: SoftState { SoftState(leader: leader, role: role) }
+
+    // MARK: - Role changes
+
+    mutating func reset(term newTerm: Term) {
+        if term != newTerm {
+            term = newTerm
+            vote = noNode
+        }
+        leader = noNode
+        electionElapsed = 0
+        heartbeatElapsed = 0
+        randomizedElectionTimeout = config.electionTimeoutTicks
+            + Int(random.next() % UInt64(config.electionTimeoutTicks))
+        votes.removeAll()
+        uncommittedBytes = 0
+        progress.removeAll()
+    }
+
+    mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {
+        reset(term: newTerm)
+        role = .follower
+        leader = newLeader
+    }
+
+    mutating func becomeLeader() {
+        precondition(role == .candidate, "only a candidate becomes leader")
+        reset(term: term)
+        role = .leader
+        leader = id
+        let next = log.lastIndex + 1
+        for voter in voters {
+            var follower = Progress(next: next, inFlightMessagesMax: config.inFlightMessagesMax,
+                                    inFlightBytesMax: config.inFlightBytesMax)
+            if voter == id {
+                follower.match = log.lastIndex - LogIndex(log.entriesToPersist.count)
+                follower.state = .replicate
+            }
+            progress[voter] = follower
+        }
+        // An entry of our own term: entries of earlier terms commit only under it (§5.4.2).
+        appendEntries([Entry(term: term, index: 0)])
+        broadcastAppend()
+    }
+
+}
+
+/// What changes rarely and callers want to notice: who leads and our role.
+public struct SoftState: Equatable, Sendable {
+    public var leader: NodeID
+    public var role: Raft.Role
+}
+
+/// A batch of effects for the caller (see `Raft`'s contract).
+public struct Ready: Sendable {
+    public var softState: SoftState?
+    /// Persist before sending messages, if present.
+    public var hardState: HardState?
+    /// Persist before sending messages (they may replace a conflicting suffix).
+    public var entries: [Entry]
+    /// Apply in order, after persisting.
+    public var committedEntries: [Entry]
+    /// Send after persisting.
+    public var messages: [Message]
+}

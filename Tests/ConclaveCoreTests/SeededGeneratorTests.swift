@@ -23,7 +23,9 @@ import Testing
         var generator = SeededGenerator(seed: 7)
         let hits = (0..<100_000).filter { _ in generator.chance(0.25) }.count
         #expect(abs(hits - 25_000) < 1_000)
-        #expect(!generator.chance(0))
-        #expect(generator.chance(1))
+        let never = generator.chance(0)
+        let always = generator.chance(1)
+        #expect(!never)
+        #expect(always)
     }
 }

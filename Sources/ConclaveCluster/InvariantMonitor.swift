@@ -1,0 +1,65 @@
+import ConclaveCore
+import ConclaveRaft
+
+/// Raft's safety properties, checked as the simulation runs (after every applied entry and every
+/// election), so a violation is caught at the step that caused it, with its virtual time.
+///
+/// - Election safety: at most one leader per term.
+/// - State machine safety: every node applies the same entry (same term) at each index, and
+///   reaches the same state-machine digest there.
+/// - Leader completeness: a new leader holds every entry any node has applied.
+public struct InvariantMonitor: Sendable {
+    /// Violations kept; past this the count still grows but the text is not stored.
+    public static let violationsKept = 100
+
+    private var leaderOfTerm: [Term: NodeID] = [:]
+    /// For index i (at i - 1): the term of the entry applied there, and the digest after it.
+    private var applied: [(term: Term, digest: UInt64)] = []
+    public private(set) var violations: [String] = []
+    public private(set) var violationCount = 0
+
+    public var isSafe: Bool { violationCount == 0 }
+    /// The highest index any node has applied.
+    public var highestApplied: LogIndex { LogIndex(applied.count) }
+
+    mutating func leaderElected(_ node: NodeID, term: Term, log raft: Raft, at time: UInt64) {
+        if let other = leaderOfTerm[term], other != node {
+            record("two leaders in term \(term): \(other) and \(node)", at: time)
+        }
+        leaderOfTerm[term] = node
+        for (offset, expected) in applied.enumerated() {
+            let index = LogIndex(offset + 1)
+            if let found = raft.term(at: index), found != expected.term {
+                record("leader \(node) of term \(term) has term \(found) at applied index \(index), expected \(expected.term)", at: time)
+                return
+            }
+            if raft.term(at: index) == nil && index > raft.lastIndex {
+                record("leader \(node) of term \(term) lacks applied index \(index) (its last index is \(raft.lastIndex))", at: time)
+                return
+            }
+        }
+    }
+
+    mutating func entryApplied(_ entry: Entry, by node: NodeID, digest: UInt64, at time: UInt64) {
+        let position = Int(entry.index) - 1
+        if position == applied.count {
+            applied.append((entry.term, digest))
+        } else if position < applied.count {
+            let expected = applied[position]
+            if expected.term != entry.term {
+                record("node \(node) applied term \(entry.term) at index \(entry.index); another applied term \(expected.term)", at: time)
+            } else if expected.digest != digest {
+                record("node \(node)'s state machine diverged at index \(entry.index)", at: time)
+            }
+        } else {
+            record("node \(node) applied index \(entry.index) before anyone applied \(applied.count + 1)", at: time)
+        }
+    }
+
+    mutating func record(_ violation: String, at time: UInt64) {
+        violationCount += 1
+        if violations.count < Self.violationsKept {
+            violations.append("t=\(time / 1_000_000)ms: \(violation)")
+        }
+    }
+}

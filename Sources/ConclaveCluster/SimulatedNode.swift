@@ -1,0 +1,44 @@
+import ConclaveCore
+import ConclaveCoordination
+import ConclaveRaft
+
+/// One node of the simulated cluster: consensus + state machine + storage, and its fault state.
+///
+/// `storage` is the node's disk and survives a crash; `raft` and `stateMachine` are its memory and
+/// do not. A restart rebuilds both from storage (replaying the committed log).
+struct SimulatedNode {
+    enum Health: String, Sendable { case up, crashed, paused }
+
+    /// Work that reached a paused node, done in order when it resumes.
+    enum Pending {
+        case message(Message)
+        case submit(KVRequest)
+    }
+
+    let id: NodeID
+    let storage: MemoryStorage
+    var raft: Raft?
+    var stateMachine = KVStateMachine()
+    var health: Health = .up
+    /// Bumped on crash and restart: timers of an earlier life are ignored.
+    var incarnation = 0
+    var pausedUntil: UInt64 = 0
+    var backlog: [Pending] = []
+    /// Requests this node accepted from clients and answers when it applies them: (client, sequence).
+    var waiting: Set<RequestKey> = []
+    var clockOffsetMillis: Int64 = 0
+    var clockRatePermille: UInt64 = 1000
+    /// What the node applied, in order, kept only when the simulator records applied entries.
+    var appliedEntries: [Entry] = []
+
+    init(id: NodeID, voters: [NodeID]) {
+        self.id = id
+        self.storage = MemoryStorage(voters: voters)
+    }
+}
+
+/// A client request's identity.
+struct RequestKey: Hashable {
+    var client: UInt64
+    var sequence: UInt64
+}

@@ -1,0 +1,54 @@
+import ConclaveCore
+
+/// Everything that shapes a simulated run besides the workload. A run is a pure function of this
+/// (seed included) and the workload: the same values give the same trace, byte for byte.
+public struct SimulationConfig: Sendable {
+    /// The node counts a simulation accepts.
+    public static let nodesRange = 1...31
+
+    public var nodes = 5
+    public var seed: UInt64 = 1
+    /// Virtual nanoseconds per Raft tick on a node whose clock runs at true speed.
+    public var tickNanos: UInt64 = 10_000_000
+    public var electionTimeoutTicks = 10
+    public var heartbeatTicks = 1
+    public var preVote = true
+    public var checkQuorum = true
+    /// One-way latency between nodes, uniformly distributed.
+    public var latencyMinNanos: UInt64 = 500_000
+    public var latencyMaxNanos: UInt64 = 3_000_000
+    /// Keep every applied entry per node (for tests that compare logs); off for long runs.
+    public var recordApplied = false
+    /// Keep the first this many trace lines as text (the trace hash covers every event regardless).
+    public var traceLinesMax = 0
+    /// Messages and requests a paused node may queue; past this they are lost like dropped packets.
+    public var backlogMax = 10_000
+
+    public init(nodes: Int = 5, seed: UInt64 = 1) {
+        self.nodes = nodes
+        self.seed = seed
+    }
+
+    public func validate() throws(SimulationError) {
+        guard Self.nodesRange.contains(nodes) else {
+            throw .invalid("nodes must be in \(Self.nodesRange.lowerBound)…\(Self.nodesRange.upperBound), got \(nodes)")
+        }
+        guard tickNanos > 0 else { throw .invalid("tickNanos must be > 0") }
+        guard latencyMinNanos <= latencyMaxNanos else {
+            throw .invalid("latencyMinNanos (\(latencyMinNanos)) must not exceed latencyMaxNanos (\(latencyMaxNanos))")
+        }
+        guard backlogMax > 0 else { throw .invalid("backlogMax must be > 0") }
+    }
+}
+
+public enum SimulationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    case unknownNode(NodeID)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason): return reason
+        case .unknownNode(let node): return "no node \(node) in this cluster"
+        }
+    }
+}

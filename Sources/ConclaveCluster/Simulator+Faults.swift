@@ -1,0 +1,93 @@
+import ConclaveCore
+import ConclaveRaft
+
+extension Simulator {
+    /// Applies a fault exactly. Unknown nodes are refused; a fault on a node in the wrong state
+    /// (restarting a live node, pausing a crashed one) changes nothing.
+    public func inject(_ fault: Fault) throws(SimulationError) {
+        for node in fault.nodes where !voters.contains(node) { throw .unknownNode(node) }
+        statistics.faultsInjected += 1
+        trace.record(now, "fault \(fault)", hash: 0xFA17)
+        switch fault {
+        case .partition(let groups):
+            network.partition(groups)
+        case .heal:
+            network.heal()
+        case .clog(let source, let target, let millis):
+            network.clog(.init(source: source, target: target), until: now + millis * 1_000_000)
+        case .drop(let probability):
+            network.dropProbability = min(max(probability, 0), 1)
+        case .duplicate(let probability):
+            network.duplicateProbability = min(max(probability, 0), 1)
+        case .delay(let millis):
+            network.extraDelayMaxNanos = millis * 1_000_000
+        case .crash(let node):
+            crash(node)
+        case .restart(let node):
+            restart(node)
+        case .pause(let node, let millis):
+            pause(node, millis: millis)
+        case .skew(let node, let offsetMillis, let ratePermille):
+            nodes[index(of: node)].clockOffsetMillis = offsetMillis
+            nodes[index(of: node)].clockRatePermille = min(max(ratePermille, 100), 10_000)
+        }
+    }
+
+    private func crash(_ node: NodeID) {
+        let position = index(of: node)
+        guard nodes[position].health != .crashed else { return }
+        nodes[position].raft = nil
+        nodes[position].health = .crashed
+        nodes[position].incarnation += 1
+        nodes[position].waiting.removeAll()
+        nodes[position].backlog.removeAll()
+        nodes[position].appliedEntries.removeAll()
+    }
+
+    private func restart(_ node: NodeID) {
+        guard nodes[index(of: node)].health == .crashed else { return }
+        start(node)
+    }
+
+    private func pause(_ node: NodeID, millis: UInt64) {
+        let position = index(of: node)
+        guard nodes[position].health != .crashed else { return }
+        nodes[position].health = .paused
+        nodes[position].pausedUntil = max(nodes[position].pausedUntil, now + millis * 1_000_000)
+        queue.push(.resume(node, incarnation: nodes[position].incarnation), at: nodes[position].pausedUntil)
+    }
+
+    /// Undoes every fault: heals the network, restores clocks and loss rates, resumes paused nodes
+    /// and restarts crashed ones.
+    public func healAll() {
+        network.heal()
+        network.dropProbability = 0
+        network.duplicateProbability = 0
+        network.extraDelayMaxNanos = 0
+        for node in voters {
+            let position = index(of: node)
+            nodes[position].clockOffsetMillis = 0
+            nodes[position].clockRatePermille = 1000
+            switch nodes[position].health {
+            case .crashed: start(node)
+            case .paused:
+                nodes[position].pausedUntil = now
+                queue.push(.resume(node, incarnation: nodes[position].incarnation), at: now)
+            case .up: break
+            }
+        }
+        trace.record(now, "heal all", hash: 0x4EA1)
+    }
+}
+
+extension Fault {
+    /// The nodes a fault names (for validation).
+    public var nodes: [NodeID] {
+        switch self {
+        case .partition(let groups): return groups.flatMap { $0 }
+        case .clog(let source, let target, _): return [source, target]
+        case .crash(let node), .restart(let node), .pause(let node, _), .skew(let node, _, _): return [node]
+        case .heal, .drop, .duplicate, .delay: return []
+        }
+    }
+}

@@ -1,0 +1,79 @@
+/// Little-endian binary writing and reading for log entries: compact, allocation-light, and
+/// total — reading never traps, it returns nil on truncated or malformed input.
+public struct ByteWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 32) { bytes.reserveCapacity(capacity) }
+
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    public mutating func write(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    public mutating func write(_ value: UInt32) {
+        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    public mutating func write(_ string: String) {
+        let utf8 = Array(string.utf8)
+        write(UInt32(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// An optional string: a presence byte, then the string.
+    public mutating func write(_ string: String?) {
+        if let string {
+            write(UInt8(1))
+            write(string)
+        } else {
+            write(UInt8(0))
+        }
+    }
+}
+
+public struct ByteReader {
+    private let bytes: [UInt8]
+    private var position = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var isAtEnd: Bool { position == bytes.count }
+
+    public mutating func readByte() -> UInt8? {
+        guard position < bytes.count else { return nil }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    public mutating func readUInt64() -> UInt64? {
+        guard bytes.count - position >= 8 else { return nil }
+        var value: UInt64 = 0
+        for offset in 0..<8 { value |= UInt64(bytes[position + offset]) << UInt64(offset * 8) }
+        position += 8
+        return value
+    }
+
+    public mutating func readUInt32() -> UInt32? {
+        guard bytes.count - position >= 4 else { return nil }
+        var value: UInt32 = 0
+        for offset in 0..<4 { value |= UInt32(bytes[position + offset]) << UInt32(offset * 8) }
+        position += 4
+        return value
+    }
+
+    public mutating func readString() -> String? {
+        guard let length = readUInt32(), bytes.count - position >= Int(length) else { return nil }
+        defer { position += Int(length) }
+        return String(decoding: bytes[position..<position + Int(length)], as: UTF8.self)
+    }
+
+    /// Reads an optional string; the outer nil means malformed input.
+    public mutating func readOptionalString() -> String?? {
+        switch readByte() {
+        case 0: return .some(nil)
+        case 1: return readString().map { .some($0) }
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import ConclaveCore
+
+/// Why storage could not answer.
+public enum StorageError: Error, Equatable, Sendable {
+    /// The index is before the first entry still kept (it went into a snapshot).
+    case compacted
+    /// The index is past the last entry.
+    case unavailable
+}
+
+/// The durable log as the Raft core reads it: hard state, entries, snapshot.
+///
+/// This is the read side only (etcd-io/raft's `Storage`). The application writes to its storage
+/// after each `Ready` — entries, hard state, snapshot — and must have done so durably before it
+/// sends that Ready's messages. The in-memory implementation is `MemoryStorage`; the WAL-backed one
+/// (a later issue) implements the same protocol over segment files.
+public protocol LogStorage: AnyObject {
+    /// The persisted hard state and the voters, as they were at the last write.
+    func initialState() -> (HardState, voters: [NodeID])
+    /// Entries in `[low, high)`, truncated to about `maxBytes` (at least one entry if any exist).
+    func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry]
+    /// The term of the entry at `index`; the snapshot's index answers with the snapshot's term.
+    func term(at index: LogIndex) throws(StorageError) -> Term
+    /// The first index still held as an entry (snapshot index + 1).
+    var firstIndex: LogIndex { get }
+    /// The last index held (the snapshot's index when no entry follows it).
+    var lastIndex: LogIndex { get }
+    /// The latest snapshot.
+    func snapshot() throws(StorageError) -> Snapshot
+}

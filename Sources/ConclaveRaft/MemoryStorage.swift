@@ -1,0 +1,69 @@
+import ConclaveCore
+
+/// `LogStorage` in memory: the simulator's "disk" (it survives a simulated crash; only the Raft
+/// struct and the state machine are lost) and the benchmark's storage.
+///
+/// Appending is amortised O(1); looking up an entry or its term is O(1).
+public final class MemoryStorage: LogStorage {
+    public private(set) var hardState = HardState()
+    public private(set) var voters: [NodeID]
+    private var snapshotValue = Snapshot()
+    /// `entries[0]` is a sentinel holding the snapshot's index and term.
+    private var entries: [Entry] = [Entry(term: 0, index: 0)]
+
+    public init(voters: [NodeID]) {
+        self.voters = voters
+        snapshotValue.voters = voters
+    }
+
+    public func initialState() -> (HardState, voters: [NodeID]) { (hardState, voters) }
+
+    public var firstIndex: LogIndex { entries[0].index + 1 }
+    public var lastIndex: LogIndex { entries[0].index + LogIndex(entries.count - 1) }
+
+    public func term(at index: LogIndex) throws(StorageError) -> Term {
+        let offset = entries[0].index
+        guard index >= offset else { throw .compacted }
+        guard index <= lastIndex else { throw .unavailable }
+        return entries[Int(index - offset)].term
+    }
+
+    public func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry] {
+        let offset = entries[0].index
+        guard low > offset else { throw .compacted }
+        guard high <= lastIndex + 1, low <= high else { throw .unavailable }
+        var result: [Entry] = []
+        var bytes = 0
+        for position in Int(low - offset)..<Int(high - offset) {
+            let entry = entries[position]
+            if !result.isEmpty && bytes + entry.byteSize > maxBytes { break }
+            bytes += entry.byteSize
+            result.append(entry)
+        }
+        return result
+    }
+
+    public func snapshot() throws(StorageError) -> Snapshot { snapshotValue }
+
+    /// Persists the hard state.
+    public func setHardState(_ state: HardState) { hardState = state }
+
+    /// Persists `newEntries` (consecutive indexes), replacing any conflicting suffix.
+    public func append(_ newEntries: [Entry]) {
+        guard let first = newEntries.first else { return }
+        let offset = entries[0].index
+        precondition(first.index > offset, "append below the snapshot: \(first.index) <= \(offset)")
+        precondition(first.index <= lastIndex + 1, "gap in the log: appending \(first.index) after \(lastIndex)")
+        let keep = Int(first.index - offset)
+        if keep < entries.count { entries.removeSubrange(keep...) }
+        entries.append(contentsOf: newEntries)
+    }
+
+    /// Replaces everything with `snapshot` (a follower installing one from its leader).
+    public func applySnapshot(_ snapshot: Snapshot) {
+        snapshotValue = snapshot
+        voters = snapshot.voters
+        entries = [Entry(term: snapshot.term, index: snapshot.index)]
+        hardState.commit = max(hardState.commit, snapshot.index)
+    }
+}

@@ -1,0 +1,105 @@
+import ConclaveCore
+
+extension Raft {
+    /// Becomes a (pre-)candidate and asks every voter. A pre-vote keeps our term and vote: only
+    /// when a quorum says it *would* vote for us do we increment the term and run for real.
+    mutating func startElection(preVote: Bool) {
+        if preVote {
+            role = .preCandidate
+            votes.removeAll()
+            leader = noNode
+        } else {
+            reset(term: term + 1)
+            role = .candidate
+            vote = id
+        }
+        let voteTerm = preVote ? term + 1 : term
+        votes[id] = true
+        if grantedVotes >= quorum {
+            winElection()
+            return
+        }
+        for voter in voters where voter != id {
+            send(Message(kind: preVote ? .preVote : .vote, to: voter, term: voteTerm,
+                         logTerm: log.lastTerm, index: log.lastIndex))
+        }
+    }
+
+    private var grantedVotes: Int { votes.values.filter { $0 }.count }
+    private var rejectedVotes: Int { votes.values.filter { !$0 }.count }
+
+    private mutating func winElection() {
+        if role == .preCandidate {
+            startElection(preVote: false)
+        } else {
+            becomeLeader()
+        }
+    }
+
+    /// Grants a vote to a candidate whose log is at least as up to date as ours, if we have not
+    /// voted for another in this term (§5.2, §5.4.1). Pre-votes are granted without recording.
+    mutating func handleVoteRequest(_ message: Message) {
+        let responseKind: Message.Kind = message.kind == .vote ? .voteResponse : .preVoteResponse
+        let canVote = vote == message.from
+            || (vote == noNode && leader == noNode)
+            || (message.kind == .preVote && message.term > term)
+        if canVote && log.isUpToDate(lastIndex: message.index, term: message.logTerm) {
+            // A granted pre-vote answers with the candidate's future term, so it is not dropped as stale.
+            send(Message(kind: responseKind, to: message.from, term: message.term))
+            if message.kind == .vote {
+                electionElapsed = 0
+                vote = message.from
+            }
+        } else {
+            send(Message(kind: responseKind, to: message.from, term: term, reject: true))
+        }
+    }
+
+    mutating func stepCandidate(_ message: Message) {
+        switch message.kind {
+        case .append:
+            becomeFollower(term: term, leader: message.from)
+            handleAppend(message)
+        case .heartbeat:
+            becomeFollower(term: term, leader: message.from)
+            handleHeartbeat(message)
+        case .voteResponse, .preVoteResponse:
+            guard (role == .preCandidate) == (message.kind == .preVoteResponse),
+                  voters.contains(message.from), votes[message.from] == nil else { return }
+            votes[message.from] = !message.reject
+            if grantedVotes >= quorum {
+                winElection()
+            } else if rejectedVotes > voters.count - quorum {
+                becomeFollower(term: term, leader: noNode)
+            }
+        default:
+            break
+        }
+    }
+
+    mutating func stepFollower(_ message: Message) {
+        switch message.kind {
+        case .append:
+            electionElapsed = 0
+            leader = message.from
+            handleAppend(message)
+        case .heartbeat:
+            electionElapsed = 0
+            leader = message.from
+            handleHeartbeat(message)
+        default:
+            break
+        }
+    }
+
+    /// Queues `message` for the next Ready, stamped with our ID and (unless it carries its own,
+    /// as vote traffic does) our term.
+    mutating func send(_ message: Message) {
+        var message = message
+        message.from = id
+        if message.term == 0 && message.kind != .propose {
+            message.term = term
+        }
+        outbox.append(message)
+    }
+}

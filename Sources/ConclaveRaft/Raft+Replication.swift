@@ -1,0 +1,138 @@
+import ConclaveCore
+
+extension Raft {
+    /// A proposal: the leader appends it; a follower forwards its own to the leader.
+    mutating func stepPropose(_ message: Message) throws(RaftError) {
+        guard !message.entries.isEmpty else { return }
+        switch role {
+        case .leader:
+            let bytes = message.entries.reduce(0) { $0 + $1.data.count }
+            if uncommittedBytes > 0 && uncommittedBytes + bytes > config.uncommittedBytesMax {
+                throw .proposalDropped("\(uncommittedBytes) bytes await commit (limit \(config.uncommittedBytesMax))")
+            }
+            appendEntries(message.entries)
+            appendsPending = true
+        case .follower:
+            guard leader != noNode else { throw .proposalDropped("no leader known") }
+            // Forward only our own proposals: a proposal bounced between two confused followers
+            // must die rather than circle.
+            guard message.from == id else { throw .proposalDropped("not the leader") }
+            var forwarded = message
+            forwarded.to = leader
+            send(forwarded)
+        case .candidate, .preCandidate:
+            throw .proposalDropped("election in progress")
+        }
+    }
+
+    /// Appends entries at our term after the last index.
+    mutating func appendEntries(_ entries: [Entry]) {
+        var entries = entries
+        var index = log.lastIndex
+        for position in entries.indices {
+            index += 1
+            entries[position].term = term
+            entries[position].index = index
+            uncommittedBytes += entries[position].data.count
+        }
+        _ = log.append(entries)
+    }
+
+    mutating func stepLeader(_ message: Message) {
+        guard var follower = progress[message.from], message.from != id else { return }
+        follower.recentActive = true
+        switch message.kind {
+        case .appendResponse where message.reject:
+            var hint = message.rejectHint
+            if message.logTerm > 0 {
+                hint = log.conflictHint(index: message.rejectHint, term: message.logTerm).index
+            }
+            let moved = follower.rejected(message.index, hint: hint)
+            if moved && follower.state == .replicate { follower.becomeProbe() }
+            progress[message.from] = follower
+            if moved { sendAppend(to: message.from) }
+        case .appendResponse:
+            let wasPaused = follower.isPaused
+            let advanced = follower.acknowledged(message.index)
+            if advanced && follower.state == .probe { follower.becomeReplicate() }
+            progress[message.from] = follower
+            guard advanced else { return }
+            if maybeCommit() {
+                broadcastAppend()
+            } else if wasPaused {
+                sendAppend(to: message.from)
+            }
+            while sendAppend(to: message.from, sendIfEmpty: false) {}
+        case .heartbeatResponse:
+            follower.probeSent = false
+            progress[message.from] = follower
+            if follower.match < log.lastIndex { sendAppend(to: message.from) }
+        default:
+            progress[message.from] = follower
+        }
+    }
+
+    /// Commits the highest index a quorum has persisted, if it is of our term (§5.4.2: counting
+    /// replicas of an older term's entry is unsafe — Figure 8). Returns true if commit advanced.
+    mutating func maybeCommit() -> Bool {
+        var matches = voters.map { progress[$0]?.match ?? 0 }
+        matches.sort(by: >)
+        let candidate = matches[quorum - 1]
+        guard candidate > log.committed, log.matchesTerm(candidate, term) else { return false }
+        log.commit(to: candidate)
+        return true
+    }
+
+    mutating func broadcastAppend() {
+        for voter in voters where voter != id { sendAppend(to: voter) }
+    }
+
+    mutating func broadcastHeartbeat() {
+        for voter in voters where voter != id {
+            let match = progress[voter]?.match ?? 0
+            send(Message(kind: .heartbeat, to: voter, commit: min(match, log.committed)))
+        }
+    }
+
+    /// Sends the follower what it lacks, if its window allows. Returns true if something was sent.
+    @discardableResult
+    mutating func sendAppend(to target: NodeID, sendIfEmpty: Bool = true) -> Bool {
+        guard var follower = progress[target], target != id, !follower.isPaused else { return false }
+        let previous = follower.next - 1
+        guard let previousTerm = try? log.term(at: previous),
+              let entries = try? log.entries(from: follower.next, maxBytes: config.entriesBytesPerMessageMax)
+        else {
+            return false  // compacted away: the snapshot path (InstallSnapshot) handles this follower
+        }
+        if entries.isEmpty && !sendIfEmpty { return false }
+        send(Message(kind: .append, to: target, logTerm: previousTerm, index: previous,
+                     entries: entries, commit: log.committed))
+        if let last = entries.last {
+            follower.sent(lastIndex: last.index, bytes: entries.reduce(0) { $0 + $1.byteSize })
+        }
+        progress[target] = follower
+        return true
+    }
+
+    /// A follower's side of AppendEntries. The response goes out only after the Ready that holds
+    /// the appended entries is persisted, which is the caller's half of the contract.
+    mutating func handleAppend(_ message: Message) {
+        if message.index < log.committed {
+            send(Message(kind: .appendResponse, to: message.from, index: log.committed))
+            return
+        }
+        if let lastNew = log.maybeAppend(previousIndex: message.index, previousTerm: message.logTerm,
+                                         leaderCommit: message.commit, entries: message.entries) {
+            send(Message(kind: .appendResponse, to: message.from, index: lastNew))
+        } else {
+            let hint = log.conflictHint(index: min(message.index, log.lastIndex), term: message.logTerm)
+            send(Message(kind: .appendResponse, to: message.from, logTerm: hint.term, index: message.index,
+                         reject: true, rejectHint: hint.index))
+        }
+    }
+
+    mutating func handleHeartbeat(_ message: Message) {
+        log.commit(to: min(message.commit, log.lastIndex))
+        send(Message(kind: .heartbeatResponse, to: message.from))
+    }
+}

@@ -1,0 +1,66 @@
+import ConclaveCore
+
+/// How a Raft node behaves. Times are in ticks: the caller decides how long a tick is.
+public struct RaftConfig: Sendable {
+    public var id: NodeID
+    /// A follower that hears nothing from a leader for a random time in
+    /// [electionTimeoutTicks, 2 × electionTimeoutTicks) starts an election.
+    public var electionTimeoutTicks = 10
+    /// A leader sends heartbeats this often; must be less than `electionTimeoutTicks`.
+    public var heartbeatTicks = 1
+    /// Ask for pre-votes before incrementing the term, so a node cut off from the cluster cannot
+    /// inflate terms and depose a healthy leader when it returns (Ongaro's thesis §9.6).
+    public var preVote = true
+    /// A leader that has not heard from a quorum within an election timeout steps down, and voters
+    /// ignore vote requests while they hear from a live leader.
+    public var checkQuorum = true
+    /// At most this many bytes of entries per append message (at least one entry is always sent).
+    public var entriesBytesPerMessageMax = 1 << 20
+    /// At most this many append messages in flight to one follower (pipelining window).
+    public var inFlightMessagesMax = 256
+    /// At most this many entry bytes in flight to one follower (0: no byte limit).
+    public var inFlightBytesMax = 32 << 20
+    /// A leader refuses proposals while this many bytes are appended but not committed.
+    public var uncommittedBytesMax = 64 << 20
+    /// At most this many bytes of committed entries handed out in one `Ready`.
+    public var committedBytesPerReadyMax = 16 << 20
+    /// The index the state machine has already applied when the node starts (its snapshot).
+    public var applied: LogIndex = 0
+
+    public init(id: NodeID) {
+        self.id = id
+    }
+
+    /// Checks the settings; throws naming the first one that is wrong and what is accepted.
+    public func validate() throws(RaftError) {
+        guard id != noNode else { throw .invalidConfig("id must not be 0 (0 means no node)") }
+        guard heartbeatTicks > 0 else { throw .invalidConfig("heartbeatTicks must be > 0, got \(heartbeatTicks)") }
+        guard electionTimeoutTicks > heartbeatTicks else {
+            throw .invalidConfig("electionTimeoutTicks (\(electionTimeoutTicks)) must be > heartbeatTicks (\(heartbeatTicks))")
+        }
+        guard inFlightMessagesMax > 0 else { throw .invalidConfig("inFlightMessagesMax must be > 0, got \(inFlightMessagesMax)") }
+        guard entriesBytesPerMessageMax > 0 else {
+            throw .invalidConfig("entriesBytesPerMessageMax must be > 0, got \(entriesBytesPerMessageMax)")
+        }
+        guard uncommittedBytesMax > 0, committedBytesPerReadyMax > 0 else {
+            throw .invalidConfig("uncommittedBytesMax and committedBytesPerReadyMax must be > 0")
+        }
+    }
+}
+
+/// What the Raft core refuses, as values.
+public enum RaftError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidConfig(String)
+    /// The proposal was not accepted: no leader is known, or this node is not one and cannot forward.
+    case proposalDropped(String)
+    /// The storage could not be read in a way that leaves the node unable to go on.
+    case storage(StorageError)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let reason): return "invalid Raft configuration: \(reason)"
+        case .proposalDropped(let reason): return "proposal dropped: \(reason)"
+        case .storage(let error): return "storage: \(error)"
+        }
+    }
+}

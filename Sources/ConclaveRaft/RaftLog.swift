@@ -1,0 +1,162 @@
+import ConclaveCore
+
+/// The Raft log as the core sees it: what storage holds, plus the unstable tail not yet persisted.
+///
+/// Invariants: `applied ≤ committed ≤ lastIndex`; unstable entries start at `unstableOffset`, and
+/// everything before that is in storage.
+struct RaftLog {
+    let storage: any LogStorage
+    private(set) var unstableEntries: [Entry] = []
+    /// Index of `unstableEntries[0]` (one past storage's last index when nothing is unstable).
+    private(set) var unstableOffset: LogIndex
+    private(set) var committed: LogIndex
+    /// The last index handed to the application to apply.
+    private(set) var applied: LogIndex
+
+    init(storage: any LogStorage, committed: LogIndex, applied: LogIndex) {
+        self.storage = storage
+        self.unstableOffset = storage.lastIndex + 1
+        self.committed = committed
+        self.applied = max(applied, storage.firstIndex - 1)
+        precondition(self.applied <= committed || committed == 0 && self.applied == storage.firstIndex - 1,
+                     "applied \(applied) is past committed \(committed)")
+        self.committed = max(committed, self.applied)
+    }
+
+    var firstIndex: LogIndex { storage.firstIndex }
+
+    var lastIndex: LogIndex {
+        unstableEntries.isEmpty ? unstableOffset - 1 : unstableEntries[unstableEntries.count - 1].index
+    }
+
+    var lastTerm: Term { (try? term(at: lastIndex)) ?? 0 }
+
+    /// The term of the entry at `index`; nil when the index is compacted away or past the end.
+    func term(at index: LogIndex) throws(StorageError) -> Term {
+        if index >= unstableOffset {
+            guard index <= lastIndex else { throw .unavailable }
+            return unstableEntries[Int(index - unstableOffset)].term
+        }
+        return try storage.term(at: index)
+    }
+
+    func matchesTerm(_ index: LogIndex, _ term: Term) -> Bool {
+        (try? self.term(at: index)) == term
+    }
+
+    /// Raft's "at least as up to date" (§5.4.1): a later last term wins, then a longer log.
+    func isUpToDate(lastIndex candidateIndex: LogIndex, term candidateTerm: Term) -> Bool {
+        let myTerm = lastTerm
+        return candidateTerm > myTerm || (candidateTerm == myTerm && candidateIndex >= lastIndex)
+    }
+
+    /// Entries in `[low, lastIndex]`, up to about `maxBytes` (at least one if any).
+    func entries(from low: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry] {
+        let high = lastIndex + 1
+        guard low < high else { return [] }
+        var result: [Entry] = []
+        var bytes = 0
+        if low < unstableOffset {
+            result = try storage.entries(from: low, to: min(high, unstableOffset), maxBytes: maxBytes)
+            bytes = result.reduce(0) { $0 + $1.byteSize }
+            if LogIndex(result.count) < min(high, unstableOffset) - low { return result }
+        }
+        let start = Int(max(low, unstableOffset) - unstableOffset)
+        var position = start
+        while position < unstableEntries.count {
+            let entry = unstableEntries[position]
+            if !result.isEmpty && bytes + entry.byteSize > maxBytes { break }
+            bytes += entry.byteSize
+            position += 1
+        }
+        if result.isEmpty {
+            return Array(unstableEntries[start..<position])
+        }
+        result.append(contentsOf: unstableEntries[start..<position])
+        return result
+    }
+
+    /// Appends a leader's own new entries. Returns the new last index.
+    mutating func append(_ newEntries: [Entry]) -> LogIndex {
+        guard let first = newEntries.first else { return lastIndex }
+        precondition(first.index > committed, "overwriting committed entry \(first.index) (committed \(committed))")
+        truncateAndAppend(newEntries)
+        return lastIndex
+    }
+
+    /// A follower's append (§5.3): if the entry before `entries` matches, append what conflicts or
+    /// is new and advance the commit index. Returns the last index now known to match, or nil.
+    mutating func maybeAppend(
+        previousIndex: LogIndex, previousTerm: Term, leaderCommit: LogIndex, entries newEntries: [Entry]
+    ) -> LogIndex? {
+        guard matchesTerm(previousIndex, previousTerm) else { return nil }
+        let lastNew = previousIndex + LogIndex(newEntries.count)
+        if let conflict = firstConflict(in: newEntries) {
+            precondition(conflict > committed, "conflict at \(conflict) within committed prefix \(committed)")
+            truncateAndAppend(Array(newEntries[Int(conflict - newEntries[0].index)...]))
+        }
+        commit(to: min(leaderCommit, lastNew))
+        return lastNew
+    }
+
+    /// The index of the first entry whose term differs from ours, or which we do not have.
+    private func firstConflict(in newEntries: [Entry]) -> LogIndex? {
+        for entry in newEntries where !matchesTerm(entry.index, entry.term) {
+            return entry.index
+        }
+        return nil
+    }
+
+    /// The largest index ≤ `index` whose term is ≤ `term`, with that term (etcd's
+    /// findConflictByTerm). Lets a rejecting follower point the leader past a whole wrong term.
+    func conflictHint(index: LogIndex, term: Term) -> (index: LogIndex, term: Term) {
+        var candidate = min(index, lastIndex)
+        while true {
+            guard let found = try? self.term(at: candidate) else { return (candidate, 0) }
+            if found <= term || candidate == 0 { return (candidate, found) }
+            candidate -= 1
+        }
+    }
+
+    private mutating func truncateAndAppend(_ newEntries: [Entry]) {
+        let after = newEntries[0].index
+        if after == unstableOffset + LogIndex(unstableEntries.count) {
+            unstableEntries.append(contentsOf: newEntries)
+        } else if after <= unstableOffset {
+            unstableOffset = after
+            unstableEntries = newEntries
+        } else {
+            unstableEntries.removeSubrange(Int(after - unstableOffset)...)
+            unstableEntries.append(contentsOf: newEntries)
+        }
+    }
+
+    mutating func commit(to index: LogIndex) {
+        guard index > committed else { return }
+        precondition(index <= lastIndex, "commit \(index) is past the last index \(lastIndex)")
+        committed = index
+    }
+
+    /// Committed entries not yet handed out, up to `maxBytes`.
+    func nextCommittedEntries(maxBytes: Int) -> [Entry] {
+        guard committed > applied else { return [] }
+        return (try? entries(from: applied + 1, maxBytes: maxBytes).prefix { $0.index <= committed }).map(Array.init) ?? []
+    }
+
+    mutating func applied(to index: LogIndex) {
+        guard index > applied else { return }
+        precondition(index <= committed, "applied \(index) is past committed \(committed)")
+        applied = index
+    }
+
+    /// The unstable entries: what the next Ready asks the application to persist.
+    var entriesToPersist: [Entry] { unstableEntries }
+
+    /// Storage now holds everything up to `index` at `term`: drop it from the unstable tail.
+    mutating func persisted(to index: LogIndex, term: Term) {
+        guard index >= unstableOffset, index <= lastIndex,
+              unstableEntries[Int(index - unstableOffset)].term == term else { return }
+        unstableEntries.removeFirst(Int(index - unstableOffset) + 1)
+        unstableOffset = index + 1
+    }
+}

@@ -1,0 +1,187 @@
+import ConclaveCore
+import Testing
+@testable import ConclaveRaft
+
+@Suite struct RaftCoreTests {
+    @Test("a campaign with a quorum of votes makes a leader, whose empty entry then commits")
+    func electionAndEmptyEntry() {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(harness.nodes[2]!.leader == 1)
+        #expect(harness.nodes[1]!.committedIndex == 1)
+        #expect(harness.nodes[3]!.status().commit == 1)
+    }
+
+    @Test("the vote is persisted in the same Ready as the vote response (persist before send)")
+    func voteIsPersistedWithItsResponse() {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.nodes[1]!.campaign()
+        harness.processReady(1)
+        let request = harness.mailbox.first { $0.to == 2 }!
+        harness.nodes[2]!.step(request)
+        let ready = harness.nodes[2]!.ready()
+        #expect(ready.messages.contains { $0.kind == .voteResponse && !$0.reject })
+        #expect(ready.hardState?.vote == 1)
+    }
+
+    @Test("Figure 8: a leader does not commit an older term's entry by counting replicas")
+    func leaderOnlyCommitsEntriesOfItsOwnTerm() {
+        // Node 1 holds entries of term 1 that nobody else has; it is re-elected in a later term.
+        // (Without CheckQuorum, so followers do not ignore the vote while they remember leader 1.)
+        var harness = RaftHarness(voters: [1, 2, 3]) { $0.checkQuorum = false }
+        harness.elect(1)
+        harness.mailbox.removeAll()
+        try! harness.nodes[1]!.propose(Array("old".utf8))
+        harness.processReady(1)
+        harness.mailbox.removeAll()  // the appends are lost: entry 2 (term 1) lives only on node 1
+        // Node 1 restarts (losing memory, keeping disk) and wins term 2.
+        var restarted = RaftConfig(id: 1)
+        restarted.preVote = false
+        restarted.checkQuorum = false
+        harness.nodes[1] = try! Raft(config: restarted, storage: harness.storages[1]!, random: SeededGenerator(seed: 2))
+        harness.nodes[1]!.campaign()
+        harness.processReady(1)
+        let votes = harness.mailbox.filter { $0.kind == .vote }
+        harness.mailbox.removeAll()
+        for request in votes {
+            harness.nodes[request.to]!.step(request)
+            harness.processReady(request.to)
+        }
+        let responses = harness.mailbox.filter { $0.kind == .voteResponse }
+        harness.mailbox.removeAll()
+        for response in responses { harness.nodes[1]!.step(response) }
+        harness.processReady(1)
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(harness.nodes[1]!.term > 1)
+        // Follower 2 acknowledges only entry 2 (of term 1): a majority holds it, but it must not commit.
+        let appendToTwo = harness.mailbox.first { $0.kind == .append && $0.to == 2 }!
+        harness.mailbox.removeAll()
+        var olderOnly = appendToTwo
+        olderOnly.entries = appendToTwo.entries.filter { $0.term == 1 }
+        if olderOnly.entries.isEmpty {
+            olderOnly.index = 1
+            olderOnly.logTerm = 1
+            olderOnly.entries = harness.nodes[1]!.entries(from: 2).filter { $0.term == 1 }
+        }
+        harness.nodes[2]!.step(olderOnly)
+        harness.processReady(2)
+        let ack = harness.mailbox.first { $0.kind == .appendResponse && $0.to == 1 }!
+        harness.mailbox.removeAll()
+        #expect(ack.index == 2)
+        harness.nodes[1]!.step(ack)
+        harness.processReady(1)
+        #expect(harness.nodes[1]!.committedIndex == 1, "an entry of an older term committed by counting replicas")
+        // Once an entry of the current term is on a majority, everything before it commits too
+        // (a heartbeat resumes replication after the appends we dropped).
+        harness.mailbox.removeAll()
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        #expect(harness.nodes[1]!.committedIndex == 3)
+    }
+
+    @Test("a rejecting follower points the leader past a whole wrong term")
+    func conflictHintSkipsATerm() {
+        let storage = MemoryStorage(voters: [1, 2])
+        // Follower log: index 1-2 term 1, index 3-9 term 2 (a stale leader's tail).
+        storage.append((1...9).map { Entry(term: $0 <= 2 ? 1 : 2, index: LogIndex($0)) })
+        storage.setHardState(HardState(term: 2, vote: 0, commit: 2))
+        var follower = try! Raft(config: RaftConfig(id: 2), storage: storage, random: SeededGenerator(seed: 3))
+        // A leader of term 3 probes at index 12 whose term it has as 3.
+        follower.step(Message(kind: .append, from: 1, to: 2, term: 3, logTerm: 3, index: 12, commit: 2))
+        let response = follower.ready().messages.first { $0.kind == .appendResponse }!
+        #expect(response.reject)
+        #expect(response.rejectHint == 9)
+        #expect(response.logTerm == 2)
+        // And for a probe at index 6 whose term the leader has as 1, the follower skips its term-2 run.
+        follower.step(Message(kind: .append, from: 1, to: 2, term: 3, logTerm: 1, index: 6, commit: 2))
+        let second = follower.ready().messages.first { $0.kind == .appendResponse }!
+        #expect(second.reject)
+        #expect(second.rejectHint == 2)
+        #expect(second.logTerm == 1)
+    }
+
+    @Test("proposals made between two Ready batches travel in one append per follower")
+    func proposalsAreBatched() {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        for number in 0..<64 { try! harness.nodes[1]!.propose(Array("p\(number)".utf8)) }
+        let ready = harness.nodes[1]!.ready()
+        let appends = ready.messages.filter { $0.kind == .append }
+        #expect(appends.count == 2)
+        #expect(appends.allSatisfy { $0.entries.count == 64 })
+    }
+
+    @Test("pipelining stops at the in-flight window and resumes as acknowledgements arrive")
+    func inFlightWindowBoundsPipelining() {
+        var harness = RaftHarness(voters: [1, 2]) { $0.inFlightMessagesMax = 4 }
+        harness.elect(1)
+        harness.mailbox.removeAll()
+        for number in 0..<10 {
+            try! harness.nodes[1]!.propose(Array("p\(number)".utf8))
+            harness.processReady(1)
+        }
+        let appends = harness.mailbox.filter { $0.kind == .append && !$0.entries.isEmpty }
+        #expect(appends.count == 4, "sent \(appends.count) appends with a window of 4")
+        #expect(harness.nodes[1]!.status().followers.first?.inFlight == 4)
+        harness.stabilize()
+        #expect(harness.nodes[2]!.status().commit == harness.nodes[1]!.lastIndex)
+    }
+
+    @Test("a follower forwards proposals to its leader; with no leader a proposal is refused")
+    func forwardingAndRefusal() {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        #expect(throws: RaftError.self) { try harness.nodes[2]!.propose(Array("x".utf8)) }
+        harness.elect(1)
+        try! harness.nodes[2]!.propose(Array("forwarded".utf8))
+        harness.stabilize()
+        #expect(harness.applied[3]!.contains { $0.data == Array("forwarded".utf8) })
+    }
+
+    @Test("a leader refuses proposals past the uncommitted byte limit")
+    func uncommittedLimit() {
+        var harness = RaftHarness(voters: [1, 2, 3]) { $0.uncommittedBytesMax = 100 }
+        harness.elect(1)
+        harness.mailbox.removeAll()
+        try! harness.nodes[1]!.propose([UInt8](repeating: 1, count: 80))
+        #expect(throws: RaftError.self) { try harness.nodes[1]!.propose([UInt8](repeating: 1, count: 80)) }
+        harness.stabilize()
+        try! harness.nodes[1]!.propose([UInt8](repeating: 2, count: 80))
+    }
+
+    static func badConfig(_ setting: String) -> RaftConfig {
+        var config = RaftConfig(id: 1)
+        switch setting {
+        case "id": config = RaftConfig(id: 0)
+        case "heartbeatTicks": config.heartbeatTicks = 0
+        case "electionTimeoutTicks": config.electionTimeoutTicks = 1
+        default: config.inFlightMessagesMax = 0
+        }
+        return config
+    }
+
+    @Test("bad configurations are refused with the setting named",
+          arguments: ["id", "heartbeatTicks", "electionTimeoutTicks", "inFlightMessagesMax"])
+    func badConfig(setting: String) {
+        do {
+            try Self.badConfig(setting).validate()
+            Issue.record("accepted a bad \(setting)")
+        } catch {
+            #expect(error.description.contains(setting))
+        }
+    }
+
+    @Test("the in-flight window frees in order and caps bytes too")
+    func inFlightWindow() {
+        var window = InFlightWindow(messagesMax: 3, bytesMax: 100)
+        window.add(lastIndex: 5, bytes: 40)
+        window.add(lastIndex: 9, bytes: 40)
+        #expect(!window.isFull)
+        window.add(lastIndex: 12, bytes: 30)
+        #expect(window.isFull)
+        window.free(through: 9)
+        #expect(window.count == 1 && window.bytes == 30)
+        window.add(lastIndex: 20, bytes: 80)
+        #expect(window.isFull)  // bytes: 110 ≥ 100
+    }
+}
