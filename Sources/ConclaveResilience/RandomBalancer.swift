@@ -9,6 +9,7 @@ public struct RandomBalancer: Sendable, Equatable {
     }
 
     /// A backend index drawn from `generator` (unbiased: the standard library's bounded draw).
+    @inlinable
     public func pick(using generator: inout some RandomNumberGenerator) -> Int {
         Int(truncatingIfNeeded: generator.next(upperBound: UInt64(backendCount)))
     }

@@ -9,7 +9,10 @@ public enum ShuffleAlgorithm: String, Sendable, Equatable, CaseIterable {
     /// Swap two uniformly random positions ⌊n/2⌋ times: biased towards the starting order.
     case naivePairSwaps = "naive-pair-swaps"
 
-    /// Shuffles `elements` in place. O(n), no allocation.
+    /// Shuffles `elements` in place. O(n), no allocation. Inlinable so that the generator type is
+    /// specialized at the call site: unspecialized, each bounded draw went through generic witnesses
+    /// and a 7-backend shuffle took ~740 ns instead of tens.
+    @inlinable
     public func shuffle<Element>(_ elements: inout [Element], using generator: inout some RandomNumberGenerator) {
         let count = elements.count
         guard count > 1 else { return }

@@ -5,7 +5,7 @@
 /// bias a client really sees) and shuffles it with `algorithm`. `pick` is O(n) with no allocation;
 /// `retryPlan` allocates the plan's order (n indexes).
 public struct ShuffleBalancer: Sendable, Equatable {
-    private var order: [Int]
+    @usableFromInline var order: [Int]
     public let algorithm: ShuffleAlgorithm
 
     /// - Throws: `ResilienceConfigurationError` when `backendCount` is outside `1...Backends.countMax`.
@@ -18,6 +18,7 @@ public struct ShuffleBalancer: Sendable, Equatable {
     public var backendCount: Int { order.count }
 
     /// The first backend of a fresh shuffle.
+    @inlinable
     public mutating func pick(using generator: inout some RandomNumberGenerator) -> Int {
         reshuffle(using: &generator)
         return order[0]
@@ -33,7 +34,8 @@ public struct ShuffleBalancer: Sendable, Equatable {
         return RetryPlan(order: Array(order.prefix(maxTries)))
     }
 
-    private mutating func reshuffle(using generator: inout some RandomNumberGenerator) {
+    @inlinable
+    mutating func reshuffle(using generator: inout some RandomNumberGenerator) {
         for index in order.indices { order[index] = index }
         algorithm.shuffle(&order, using: &generator)
     }
