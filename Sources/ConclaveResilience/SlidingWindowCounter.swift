@@ -8,9 +8,10 @@
 ///
 /// Stated error: within one fixed window at most `limit` events are admitted (exact); over an arbitrary
 /// sliding window of length `windowNanos` at most `2 × limit` (reached only when the previous window's
-/// events all came at its very end — the weighting then undercounts them); for evenly spread traffic the
-/// overshoot is at most one window's rounding, which the tests measure. Fixed windows are aligned to
-/// multiples of `windowNanos` since time 0. O(1), allocation-free.
+/// events all came at its very end — the weighting then undercounts them; measured 19 for a limit of 10);
+/// for random traffic the overshoot is small (measured: worst window 102 for a limit of 100, bursts of
+/// 1–3 events every 0–40 ns). Fixed windows are aligned to multiples of `windowNanos` since time 0.
+/// O(1), allocation-free.
 public struct SlidingWindowCounter: Sendable, Equatable {
     private var currentWindow: UInt64 = 0
     private var currentCount: UInt64 = 0

@@ -61,6 +61,10 @@ import Testing
         #expect(Self.rejected { try ConsistentHashRing(backends: ["a"], virtualNodesPerBackend: 0) } == "virtualNodesPerBackend")
         #expect(Self.rejected { try BoundedLoadHashRing(backends: ["a"], balanceFactor: 0) } == "balanceFactor")
         #expect(Self.rejected { try ConsistentHashRing(backends: ["a", "a"]) } == "backends")
+        let manyNames = (0..<2_000).map { "node-\($0)" }
+        #expect(Self.rejected { try ConsistentHashRing(backends: manyNames, virtualNodesPerBackend: 4_096) }
+            == "backends × virtualNodesPerBackend", "8,192,000 points exceed pointsMax")
+        #expect(Self.rejected { try MaglevTable(backends: ["a"], tableSize: MaglevTable.tableSizeMax + 43) } == "tableSize")
         do {
             _ = try ShuffleBalancer(backendCount: 0, algorithm: .fisherYates)
             Issue.record("an empty backend list was accepted")

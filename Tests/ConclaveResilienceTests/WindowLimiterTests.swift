@@ -67,7 +67,7 @@ import Testing
         #expect(worst == 19)
     }
 
-    @Test("sliding window counter stays within 10 % of the limit for random traffic", arguments: [7, 8, 9] as [UInt64])
+    @Test("sliding window counter stays within 5 % of the limit for random traffic", arguments: [7, 8, 9] as [UInt64])
     func counterRandomTrafficError(seed: UInt64) throws {
         var counter = try SlidingWindowCounter(limit: 100, windowNanos: 10_000)
         var admitted: [UInt64] = []
@@ -76,7 +76,8 @@ import Testing
         }
         let worst = WindowMath.maxEventsInAnyWindow(admitted, windowNanos: 10_000)
         #expect(worst >= 100)
-        #expect(worst <= 110)
+        // Measured: 102 for each of the three seeds (2 % over the limit).
+        #expect(worst <= 105)
     }
 
     @Test("sliding window counter forgets a window that is two windows old")
