@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "ConclaveCore"),
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
+        .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
@@ -35,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "conclave",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster",
+                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -44,6 +45,7 @@ let package = Package(
         .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
         .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
+        .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
         .testTarget(
             name: "ConclaveClusterTests",
             dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]
