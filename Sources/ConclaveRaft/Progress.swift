@@ -125,6 +125,14 @@ struct InFlightWindow: Equatable, Sendable {
         }
     }
 
+    /// Frees the oldest slot (its append is presumed lost).
+    mutating func freeFirst() {
+        guard count > 0 else { return }
+        bytes -= sizes[start]
+        start = (start + 1) % messagesMax
+        count -= 1
+    }
+
     mutating func reset() {
         start = 0
         count = 0

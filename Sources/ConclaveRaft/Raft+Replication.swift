@@ -65,6 +65,10 @@ extension Raft {
             while sendAppend(to: message.from, sendIfEmpty: false) {}
         case .heartbeatResponse:
             follower.probeSent = false
+            // A full window whose appends were lost would pause this follower forever: free one
+            // slot per heartbeat so the next append goes out, and its rejection (a gap) sends the
+            // follower back to probing.
+            if follower.state == .replicate && follower.inFlight.isFull { follower.inFlight.freeFirst() }
             progress[message.from] = follower
             if follower.match < log.lastIndex { sendAppend(to: message.from) }
         default:
