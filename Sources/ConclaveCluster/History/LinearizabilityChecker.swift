@@ -73,7 +73,7 @@ extension LinearizabilityChecker {
     private static func adjustments(of history: KeyHistory) -> String {
         var notes: [String] = []
         if history.unknownOutcomeCount > 0 { notes.append("\(history.unknownOutcomeCount) with unknown outcome") }
-        if history.droppedCount > 0 { notes.append("\(history.droppedCount) unanswered gets dropped") }
+        if history.droppedCount > 0 { notes.append("\(history.droppedCount) gets that tell nothing dropped") }
         return notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"
     }
 
@@ -87,7 +87,7 @@ extension LinearizabilityChecker {
             text += ". Then \(name(blockingIndex, in: operations)) could not be placed before it returned"
             let candidates = result.candidates.map { history.operations[$0].historyIndex }
             if !candidates.isEmpty {
-                text += ", and neither could any other operation called before that: " + list(candidates, in: operations)
+                text += "; the other operations called by then were tried before it: " + list(candidates, in: operations)
             }
         }
         return text
