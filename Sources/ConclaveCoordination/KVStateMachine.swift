@@ -17,6 +17,12 @@ public struct KVStateMachine: Equatable, Sendable {
         public var client: UInt64
         public var sequence: UInt64
         public var result: KVResult
+
+        public init(client: UInt64, sequence: UInt64, result: KVResult) {
+            self.client = client
+            self.sequence = sequence
+            self.result = result
+        }
     }
 
     public private(set) var values: [String: String] = [:]
@@ -30,6 +36,25 @@ public struct KVStateMachine: Equatable, Sendable {
 
     public init(sessionsMax: Int = 10_000) {
         self.sessionsMax = sessionsMax
+    }
+
+    mutating func load(values: [String: String], revision: UInt64, appliedIndex: LogIndex, digest: UInt64,
+                       sessions: [UInt64: Session]) {
+        self.values = values
+        self.revision = revision
+        self.appliedIndex = appliedIndex
+        self.digest = digest
+        self.sessions = sessions
+    }
+
+    /// A linearizable read served locally (after ReadIndex): the value now, without a log entry.
+    public func read(_ key: String) -> String? { values[key] }
+
+    /// Skips indexes that carry no command for this machine (membership changes), keeping the
+    /// applied index contiguous.
+    public mutating func skip(index: LogIndex) {
+        precondition(index == appliedIndex + 1, "skipping \(index) after \(appliedIndex)")
+        appliedIndex = index
     }
 
     /// Applies the entry at `index`. Empty entries (a new leader's) change nothing but the index.

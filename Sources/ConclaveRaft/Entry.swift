@@ -44,14 +44,39 @@ public struct Snapshot: Equatable, Sendable {
     public var index: LogIndex
     public var term: Term
     public var voters: [NodeID]
+    public var learners: [NodeID]
     public var data: [UInt8]
 
-    public init(index: LogIndex = 0, term: Term = 0, voters: [NodeID] = [], data: [UInt8] = []) {
+    public init(index: LogIndex = 0, term: Term = 0, voters: [NodeID] = [], learners: [NodeID] = [], data: [UInt8] = []) {
         self.index = index
         self.term = term
         self.voters = voters
+        self.learners = learners
         self.data = data
     }
 
+    public var confState: ConfState { ConfState(voters: voters, learners: learners) }
+
     public var isEmpty: Bool { index == 0 }
+}
+
+/// Who is in the cluster: voters decide; learners receive the log but neither vote nor count.
+public struct ConfState: Equatable, Sendable {
+    public var voters: [NodeID]
+    public var learners: [NodeID]
+
+    public init(voters: [NodeID], learners: [NodeID] = []) {
+        self.voters = voters.sorted()
+        self.learners = learners.sorted()
+    }
+
+    /// The configuration after `change` (assumed valid for this one).
+    public func applying(_ change: ConfChange) -> ConfState {
+        let node = change.node
+        switch change {
+        case .addLearner: return ConfState(voters: voters, learners: learners + [node])
+        case .promote: return ConfState(voters: voters + [node], learners: learners.filter { $0 != node })
+        case .remove: return ConfState(voters: voters.filter { $0 != node }, learners: learners.filter { $0 != node })
+        }
+    }
 }

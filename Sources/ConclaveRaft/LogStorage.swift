@@ -15,8 +15,9 @@ public enum StorageError: Error, Equatable, Sendable {
 /// sends that Ready's messages. The in-memory implementation is `MemoryStorage`; the WAL-backed one
 /// (a later issue) implements the same protocol over segment files.
 public protocol LogStorage: AnyObject {
-    /// The persisted hard state and the voters, as they were at the last write.
-    func initialState() -> (HardState, voters: [NodeID])
+    /// The persisted hard state and the membership as of the latest snapshot (changes after it
+    /// are in the log and take effect again as the log is re-applied).
+    func initialState() -> (HardState, ConfState)
     /// Entries in `[low, high)`, truncated to about `maxBytes` (at least one entry if any exist).
     func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry]
     /// The term of the entry at `index`; the snapshot's index answers with the snapshot's term.

@@ -7,6 +7,7 @@ import ConclaveCore
 public final class MemoryStorage: LogStorage {
     public private(set) var hardState = HardState()
     public private(set) var voters: [NodeID]
+    public private(set) var learners: [NodeID] = []
     private var snapshotValue = Snapshot()
     /// `entries[0]` is a sentinel holding the snapshot's index and term.
     private var entries: [Entry] = [Entry(term: 0, index: 0)]
@@ -16,7 +17,7 @@ public final class MemoryStorage: LogStorage {
         snapshotValue.voters = voters
     }
 
-    public func initialState() -> (HardState, voters: [NodeID]) { (hardState, voters) }
+    public func initialState() -> (HardState, ConfState) { (hardState, ConfState(voters: voters, learners: learners)) }
 
     public var firstIndex: LogIndex { entries[0].index + 1 }
     public var lastIndex: LogIndex { entries[0].index + LogIndex(entries.count - 1) }
@@ -63,7 +64,32 @@ public final class MemoryStorage: LogStorage {
     public func applySnapshot(_ snapshot: Snapshot) {
         snapshotValue = snapshot
         voters = snapshot.voters
+        learners = snapshot.learners
         entries = [Entry(term: snapshot.term, index: snapshot.index)]
         hardState.commit = max(hardState.commit, snapshot.index)
     }
+
+    /// Records a snapshot the application took of its state at `index` (which must be applied,
+    /// hence in the log). Entries stay until `compact`.
+    public func createSnapshot(index: LogIndex, voters: [NodeID], learners: [NodeID], data: [UInt8]) throws(StorageError) {
+        guard index > snapshotValue.index else { return }
+        let term = try term(at: index)
+        snapshotValue = Snapshot(index: index, term: term, voters: voters, learners: learners, data: data)
+        self.voters = voters
+        self.learners = learners
+    }
+
+    /// Drops entries up to and including `index` (which a snapshot must cover).
+    public func compact(through index: LogIndex) throws(StorageError) {
+        let offset = entries[0].index
+        guard index > offset else { return }
+        guard index <= lastIndex else { throw .unavailable }
+        precondition(index <= snapshotValue.index, "compacting \(index) past the snapshot at \(snapshotValue.index)")
+        let sentinel = Entry(term: entries[Int(index - offset)].term, index: index)
+        entries.removeSubrange(0...Int(index - offset))
+        entries.insert(sentinel, at: 0)
+    }
+
+    /// Entries held (for size-based snapshot policies and tests).
+    public var entryCount: Int { entries.count - 1 }
 }

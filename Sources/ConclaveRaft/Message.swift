@@ -9,11 +9,18 @@ import ConclaveCore
 ///   (its largest index ≤ the probe whose term ≤ the leader's term there), so the leader skips a
 ///   whole term per round trip instead of one entry.
 /// - `vote`/`preVote`: `index`/`logTerm` describe the candidate's last entry.
-/// - `heartbeat`: `commit` is min(follower's match, leader's commit), never past what it has.
+/// - `heartbeat`: `commit` is min(follower's match, leader's commit), never past what it has;
+///   `context` is nonzero when the heartbeat confirms leadership for ReadIndex requests.
+/// - `snapshot`: one chunk of InstallSnapshot in `chunk`; `snapshotResponse`: `index` is the
+///   snapshot's index and `rejectHint` the byte offset the follower expects next (equal to the
+///   size once installed, with `reject` false).
+/// - `readIndex` (follower → leader) and `readIndexResponse` (with `index`): `context` matches them.
+/// - `timeoutNow`: the leader hands over; the target campaigns at once (`transfer` set on its votes).
 public struct Message: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {
         case propose, append, appendResponse, vote, voteResponse, preVote, preVoteResponse
         case heartbeat, heartbeatResponse
+        case snapshot, snapshotResponse, readIndex, readIndexResponse, timeoutNow
     }
 
     public var kind: Kind
@@ -26,11 +33,16 @@ public struct Message: Equatable, Sendable {
     public var commit: LogIndex
     public var reject: Bool
     public var rejectHint: LogIndex
+    /// ReadIndex: identifies a read request across the messages that serve it.
+    public var context: UInt64
+    /// Vote requests of a leadership transfer, which voters honour even inside a leader's lease.
+    public var transfer: Bool
+    public var chunk: SnapshotChunk?
 
     public init(
         kind: Kind, from: NodeID = noNode, to: NodeID = noNode, term: Term = 0, logTerm: Term = 0,
         index: LogIndex = 0, entries: [Entry] = [], commit: LogIndex = 0, reject: Bool = false,
-        rejectHint: LogIndex = 0
+        rejectHint: LogIndex = 0, context: UInt64 = 0, transfer: Bool = false, chunk: SnapshotChunk? = nil
     ) {
         self.kind = kind
         self.from = from
@@ -42,14 +54,9 @@ public struct Message: Equatable, Sendable {
         self.commit = commit
         self.reject = reject
         self.rejectHint = rejectHint
-    }
-
-    /// True for the kinds that carry a vote request or answer.
-    var isVoteKind: Bool {
-        switch kind {
-        case .vote, .voteResponse, .preVote, .preVoteResponse: return true
-        default: return false
-        }
+        self.context = context
+        self.transfer = transfer
+        self.chunk = chunk
     }
 
     /// Bytes this message carries in entries, for flow control.
@@ -72,7 +79,37 @@ extension Message: CustomStringConvertible {
             text += " commit=\(commit)"
         case .heartbeatResponse, .propose:
             if !entries.isEmpty { text += " n=\(entries.count)" }
+        case .snapshot:
+            if let chunk { text += " snap=\(chunk.index)/t\(chunk.term) bytes \(chunk.offset)+\(chunk.data.count)/\(chunk.totalBytes)" }
+        case .snapshotResponse:
+            text += " snap=\(index) next=\(rejectHint)\(reject ? " reject" : "")"
+        case .readIndex, .readIndexResponse:
+            text += " ctx=\(context) index=\(index)"
+        case .timeoutNow:
+            break
         }
         return text
+    }
+}
+
+/// One piece of a snapshot in transit. Chunks go in order; the follower assembles them and
+/// installs the snapshot when the last byte arrives.
+public struct SnapshotChunk: Equatable, Sendable {
+    public var index: LogIndex
+    public var term: Term
+    public var voters: [NodeID]
+    public var learners: [NodeID]
+    public var offset: Int
+    public var totalBytes: Int
+    public var data: [UInt8]
+
+    public init(index: LogIndex, term: Term, voters: [NodeID], learners: [NodeID], offset: Int, totalBytes: Int, data: [UInt8]) {
+        self.index = index
+        self.term = term
+        self.voters = voters
+        self.learners = learners
+        self.offset = offset
+        self.totalBytes = totalBytes
+        self.data = data
     }
 }

@@ -5,8 +5,10 @@ import ConclaveCore
 /// - `probe`: we don't know where the follower's log matches; send one append at a time and wait.
 /// - `replicate`: it matches up to `match`; stream appends optimistically (pipelining), advancing
 ///   `next` on send, bounded by the in-flight window.
+/// - `snapshot`: what it lacks was compacted away; a snapshot goes to it in chunks, a window of
+///   them in flight, and appends wait until it is installed.
 public struct Progress: Equatable, Sendable {
-    public enum State: String, Sendable { case probe, replicate }
+    public enum State: String, Sendable { case probe, replicate, snapshot }
 
     public var match: LogIndex = 0
     public var next: LogIndex
@@ -15,6 +17,16 @@ public struct Progress: Equatable, Sendable {
     public var probeSent = false
     /// Heard from this follower since the last CheckQuorum round.
     public var recentActive = false
+    /// Leader ticks since this follower last answered (for refusing transfers to silent nodes).
+    public var ticksSinceHeard = 0
+    /// In snapshot state: the snapshot's index, its size, bytes sent and bytes acknowledged.
+    public var pendingSnapshotIndex: LogIndex = 0
+    public var snapshotBytes = 0
+    public var snapshotBytesSent = 0
+    public var snapshotBytesAcknowledged = 0
+    /// Acknowledged bytes at the last heartbeat answer: no progress since then means chunks
+    /// were lost, and sending restarts from the acknowledged offset.
+    var snapshotBytesAtHeartbeat = -1
     var inFlight: InFlightWindow
 
     init(next: LogIndex, inFlightMessagesMax: Int, inFlightBytesMax: Int) {
@@ -30,13 +42,25 @@ public struct Progress: Equatable, Sendable {
         switch state {
         case .probe: return probeSent
         case .replicate: return inFlight.isFull
+        case .snapshot: return true
         }
     }
 
+    mutating func becomeSnapshot(index: LogIndex, bytes: Int) {
+        state = .snapshot
+        pendingSnapshotIndex = index
+        snapshotBytes = bytes
+        snapshotBytesSent = 0
+        snapshotBytesAcknowledged = 0
+        snapshotBytesAtHeartbeat = -1
+        inFlight.reset()
+    }
+
     mutating func becomeProbe() {
+        next = state == .snapshot ? max(match, pendingSnapshotIndex) + 1 : match + 1
         state = .probe
         probeSent = false
-        next = match + 1
+        pendingSnapshotIndex = 0
         inFlight.reset()
     }
 
@@ -54,6 +78,8 @@ public struct Progress: Equatable, Sendable {
             inFlight.add(lastIndex: lastIndex, bytes: bytes)
         case .probe:
             probeSent = true
+        case .snapshot:
+            break
         }
     }
 
@@ -72,6 +98,7 @@ public struct Progress: Equatable, Sendable {
     /// The follower rejected an append at `rejected`; its hint says where it may match.
     /// Returns false if the rejection is stale (answers an older append).
     mutating func rejected(_ rejected: LogIndex, hint: LogIndex) -> Bool {
+        if state == .snapshot { return false }
         if state == .replicate {
             guard rejected > match else { return false }
             next = match + 1

@@ -3,7 +3,7 @@ import ConclaveCore
 extension Raft {
     /// Becomes a (pre-)candidate and asks every voter. A pre-vote keeps our term and vote: only
     /// when a quorum says it *would* vote for us do we increment the term and run for real.
-    mutating func startElection(preVote: Bool) {
+    mutating func startElection(preVote: Bool, transfer: Bool = false) {
         if preVote {
             role = .preCandidate
             votes.removeAll()
@@ -21,7 +21,7 @@ extension Raft {
         }
         for voter in voters where voter != id {
             send(Message(kind: preVote ? .preVote : .vote, to: voter, term: voteTerm,
-                         logTerm: log.lastTerm, index: log.lastIndex))
+                         logTerm: log.lastTerm, index: log.lastIndex, transfer: transfer))
         }
     }
 
@@ -40,9 +40,10 @@ extension Raft {
     /// voted for another in this term (§5.2, §5.4.1). Pre-votes are granted without recording.
     mutating func handleVoteRequest(_ message: Message) {
         let responseKind: Message.Kind = message.kind == .vote ? .voteResponse : .preVoteResponse
-        let canVote = vote == message.from
+        // Learners and removed nodes never vote.
+        let canVote = voters.contains(id) && (vote == message.from
             || (vote == noNode && leader == noNode)
-            || (message.kind == .preVote && message.term > term)
+            || (message.kind == .preVote && message.term > term))
         if canVote && log.isUpToDate(lastIndex: message.index, term: message.logTerm) {
             // A granted pre-vote answers with the candidate's future term, so it is not dropped as stale.
             send(Message(kind: responseKind, to: message.from, term: message.term))
@@ -57,6 +58,9 @@ extension Raft {
 
     mutating func stepCandidate(_ message: Message) {
         switch message.kind {
+        case .snapshot:
+            becomeFollower(term: term, leader: message.from)
+            handleSnapshotChunk(message)
         case .append:
             becomeFollower(term: term, leader: message.from)
             handleAppend(message)
@@ -79,6 +83,13 @@ extension Raft {
 
     mutating func stepFollower(_ message: Message) {
         switch message.kind {
+        case .snapshot:
+            electionElapsed = 0
+            leader = message.from
+            handleSnapshotChunk(message)
+        case .timeoutNow:
+            // Our leader hands over: campaign now, skipping the pre-vote, past the others' lease.
+            if voters.contains(id) { startElection(preVote: false, transfer: true) }
         case .append:
             electionElapsed = 0
             leader = message.from

@@ -6,6 +6,7 @@ extension Raft {
         guard !message.entries.isEmpty else { return }
         switch role {
         case .leader:
+            guard leadTransferee == noNode else { throw .proposalDropped("leadership transfer to node \(leadTransferee) in progress") }
             let bytes = message.entries.reduce(0) { $0 + $1.data.count }
             if uncommittedBytes > 0 && uncommittedBytes + bytes > config.uncommittedBytesMax {
                 throw .proposalDropped("\(uncommittedBytes) bytes await commit (limit \(config.uncommittedBytesMax))")
@@ -41,7 +42,12 @@ extension Raft {
     mutating func stepLeader(_ message: Message) {
         guard var follower = progress[message.from], message.from != id else { return }
         follower.recentActive = true
+        follower.ticksSinceHeard = 0
         switch message.kind {
+        case .snapshotResponse:
+            handleSnapshotResponse(message, follower: &follower)
+            progress[message.from] = follower
+            sendSnapshotChunks(to: message.from)
         case .appendResponse where message.reject:
             var hint = message.rejectHint
             if message.logTerm > 0 {
@@ -54,8 +60,14 @@ extension Raft {
         case .appendResponse:
             let wasPaused = follower.isPaused
             let advanced = follower.acknowledged(message.index)
-            if advanced && follower.state == .probe { follower.becomeReplicate() }
+            if follower.state == .snapshot && follower.match >= follower.pendingSnapshotIndex {
+                follower.becomeProbe()
+                snapshotsInFlight[message.from] = nil
+            } else if advanced && follower.state == .probe {
+                follower.becomeReplicate()
+            }
             progress[message.from] = follower
+            continueTransfer(after: follower, from: message.from)
             guard advanced else { return }
             if maybeCommit() {
                 broadcastAppend()
@@ -64,6 +76,13 @@ extension Raft {
             }
             while sendAppend(to: message.from, sendIfEmpty: false) {}
         case .heartbeatResponse:
+            if message.context != 0 { acknowledgeRead(context: message.context, from: message.from) }
+            if follower.state == .snapshot {
+                resumeSnapshotIfStalled(&follower)
+                progress[message.from] = follower
+                sendSnapshotChunks(to: message.from)
+                return
+            }
             follower.probeSent = false
             // A full window whose appends were lost would pause this follower forever: free one
             // slot per heartbeat so the next append goes out, and its rejection (a gap) sends the
@@ -88,13 +107,15 @@ extension Raft {
     }
 
     mutating func broadcastAppend() {
-        for voter in voters where voter != id { sendAppend(to: voter) }
+        for member in members where member != id { sendAppend(to: member) }
     }
 
     mutating func broadcastHeartbeat() {
-        for voter in voters where voter != id {
-            let match = progress[voter]?.match ?? 0
-            send(Message(kind: .heartbeat, to: voter, commit: min(match, log.committed)))
+        // The newest pending read rides along, so a steady heartbeat also confirms reads.
+        let context = readRequests.last?.context ?? 0
+        for member in members where member != id {
+            let match = progress[member]?.match ?? 0
+            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: context))
         }
     }
 
@@ -106,7 +127,8 @@ extension Raft {
         guard let previousTerm = try? log.term(at: previous),
               let entries = try? log.entries(from: follower.next, maxBytes: config.entriesBytesPerMessageMax)
         else {
-            return false  // compacted away: the snapshot path (InstallSnapshot) handles this follower
+            // What the follower needs was compacted away: it gets the snapshot instead.
+            return startSnapshot(to: target)
         }
         if entries.isEmpty && !sendIfEmpty { return false }
         send(Message(kind: .append, to: target, logTerm: previousTerm, index: previous,
@@ -137,6 +159,6 @@ extension Raft {
 
     mutating func handleHeartbeat(_ message: Message) {
         log.commit(to: min(message.commit, log.lastIndex))
-        send(Message(kind: .heartbeatResponse, to: message.from))
+        send(Message(kind: .heartbeatResponse, to: message.from, context: message.context))
     }
 }

@@ -21,6 +21,21 @@ public struct Raft {
     public internal(set) var leader: NodeID = noNode
     /// All voters, sorted: the order in which messages go out (deterministic).
     public internal(set) var voters: [NodeID]
+    /// Members that receive the log but neither vote nor count toward a quorum.
+    public internal(set) var learners: [NodeID]
+    /// The node leadership is being handed to, or `noNode`.
+    public internal(set) var leadTransferee: NodeID = noNode
+    var transferElapsed = 0
+    /// Index of the latest membership change proposed; no other may be proposed until it applies.
+    var pendingConfIndex: LogIndex = 0
+    /// ReadIndex requests awaiting a quorum's heartbeat acknowledgement, oldest first.
+    var readRequests: [ReadRequest] = []
+    /// ReadIndex requests that arrived before this leader committed an entry of its term.
+    var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
+    var readStates: [ReadState] = []
+    var incomingSnapshot: IncomingSnapshot?
+    /// Per follower in snapshot state: the snapshot being sent to it.
+    var snapshotsInFlight: [NodeID: Snapshot] = [:]
     var log: RaftLog
     var progress: [NodeID: Progress] = [:]
     var votes: [NodeID: Bool] = [:]
@@ -39,13 +54,12 @@ public struct Raft {
     /// A node starting from whatever `storage` holds (empty for a new node).
     public init(config: RaftConfig, storage: any LogStorage, random: SeededGenerator) throws(RaftError) {
         try config.validate()
-        let (hardState, voters) = storage.initialState()
-        guard voters.contains(config.id) || voters.isEmpty == false else {
-            throw .invalidConfig("voters must not be empty")
-        }
+        // A node joining an existing cluster starts with no members: it waits for the leader.
+        let (hardState, membership) = storage.initialState()
         self.id = config.id
         self.config = config
-        self.voters = voters.sorted()
+        self.voters = membership.voters
+        self.learners = membership.learners
         self.random = random
         self.log = RaftLog(storage: storage, committed: hardState.commit, applied: config.applied)
         self.term = hardState.term
@@ -58,6 +72,12 @@ public struct Raft {
     /// A majority of the voters.
     var quorum: Int { voters.count / 2 + 1 }
 
+    /// Voters and learners, sorted: everyone the leader replicates to.
+    var members: [NodeID] { (voters + learners).sorted() }
+
+    /// The current membership.
+    public var confState: ConfState { ConfState(voters: voters, learners: learners) }
+
     var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
 
     // MARK: - Inputs
@@ -69,7 +89,7 @@ public struct Raft {
             tickLeader()
         } else {
             electionElapsed += 1
-            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) {
+            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) && incomingSnapshot == nil {
                 electionElapsed = 0
                 campaign()
             }
@@ -79,6 +99,11 @@ public struct Raft {
     private mutating func tickLeader() {
         heartbeatElapsed += 1
         electionElapsed += 1
+        for member in members where member != id { progress[member]?.ticksSinceHeard += 1 }
+        if leadTransferee != noNode {
+            transferElapsed += 1
+            if transferElapsed >= config.electionTimeoutTicks { leadTransferee = noNode }
+        }
         if electionElapsed >= config.electionTimeoutTicks {
             electionElapsed = 0
             if config.checkQuorum {
@@ -124,8 +149,10 @@ public struct Raft {
         switch message.kind {
         case .vote, .preVote:
             handleVoteRequest(message)
-        case .propose:
-            break
+        case .readIndex:
+            if role == .leader { handleReadIndex(from: message.from, context: message.context) }
+        case .readIndexResponse:
+            readStates.append(ReadState(index: message.index, context: message.context))
         default:
             switch role {
             case .leader: stepLeader(message)
@@ -139,16 +166,18 @@ public struct Raft {
     private mutating func checkTerm(of message: Message) -> Bool {
         if message.term > term {
             if message.kind == .vote || message.kind == .preVote {
-                // Within a live leader's lease, a vote request is a disruption, not an election.
+                // Within a live leader's lease, a vote request is a disruption, not an election —
+                // unless the leader itself handed over (a transfer). A node that is not a voter in
+                // our configuration (removed, or not yet promoted) is never heard.
                 let inLease = config.checkQuorum && leader != noNode && electionElapsed < config.electionTimeoutTicks
-                if inLease { return false }
+                if (inLease && !message.transfer) || !voters.contains(message.from) { return false }
             }
             switch message.kind {
             case .preVote:
                 break  // a pre-vote never changes our term
             case .preVoteResponse where !message.reject:
                 break  // granted pre-votes carry the future term; we move to it only by winning
-            case .append, .heartbeat:
+            case .append, .heartbeat, .snapshot:
                 becomeFollower(term: message.term, leader: message.from)
             default:
                 becomeFollower(term: message.term, leader: noNode)
@@ -156,7 +185,7 @@ public struct Raft {
             return true
         }
         if message.term < term {
-            if (config.checkQuorum || config.preVote) && (message.kind == .heartbeat || message.kind == .append) {
+            if (config.checkQuorum || config.preVote) && [.heartbeat, .append, .snapshot].contains(message.kind) {
                 // A stale leader (e.g. after a partition healed) learns our term from this and steps
                 // down; without it, PreVote could leave it unable to hear of the newer term.
                 send(Message(kind: .appendResponse, to: message.from))
@@ -173,7 +202,8 @@ public struct Raft {
     /// True when `ready()` has something for the caller.
     public var hasReady: Bool {
         !outbox.isEmpty || appendsPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
-            || hardState != lastReadyHardState || softState != lastReadySoft
+            || hardState != lastReadyHardState || softState != lastReadySoft || !readStates.isEmpty
+            || log.pendingSnapshot != nil
     }
 
     /// The effects accumulated since the last `advance`; see the type's doc for the contract.
@@ -189,9 +219,12 @@ public struct Raft {
             hardState: currentHard != lastReadyHardState ? currentHard : nil,
             entries: log.entriesToPersist,
             committedEntries: log.nextCommittedEntries(maxBytes: config.committedBytesPerReadyMax),
-            messages: outbox
+            messages: outbox,
+            snapshot: log.pendingSnapshot,
+            readStates: readStates
         )
         outbox.removeAll(keepingCapacity: true)
+        readStates.removeAll()
         return ready
     }
 
@@ -199,6 +232,7 @@ public struct Raft {
     public mutating func advance(_ ready: Ready) {
         if let soft = ready.softState { lastReadySoft = soft }
         if let hard = ready.hardState { lastReadyHardState = hard }
+        if let snapshot = ready.snapshot { log.snapshotPersisted(snapshot) }
         if let last = ready.entries.last {
             log.persisted(to: last.index, term: last.term)
             if role == .leader, log.matchesTerm(last.index, last.term), progress[id]?.acknowledged(last.index) == true {
@@ -207,9 +241,13 @@ public struct Raft {
         }
         if let last = ready.committedEntries.last {
             log.applied(to: last.index)
+            for entry in ready.committedEntries where entry.kind == .membership {
+                if let membership = MembershipEntry(decoding: entry.data) { applyMembership(membership) }
+            }
             if role == .leader {
                 let appliedBytes = ready.committedEntries.reduce(0) { $0 + $1.data.count }
                 uncommittedBytes = max(0, uncommittedBytes - appliedBytes)
+                releaseReadsAwaitingCommit()
             }
         }
     }
@@ -231,6 +269,10 @@ public struct Raft {
         votes.removeAll()
         uncommittedBytes = 0
         progress.removeAll()
+        snapshotsInFlight.removeAll()
+        leadTransferee = noNode
+        readRequests.removeAll()
+        readsAwaitingCommit.removeAll()
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {
@@ -244,16 +286,16 @@ public struct Raft {
         reset(term: term)
         role = .leader
         leader = id
-        let next = log.lastIndex + 1
-        for voter in voters {
-            var follower = Progress(next: next, inFlightMessagesMax: config.inFlightMessagesMax,
-                                    inFlightBytesMax: config.inFlightBytesMax)
-            if voter == id {
+        for member in members {
+            var follower = newProgress()
+            if member == id {
                 follower.match = log.lastIndex - LogIndex(log.entriesToPersist.count)
                 follower.state = .replicate
             }
-            progress[voter] = follower
+            progress[member] = follower
         }
+        // Membership changes not yet applied may be in the log: none may be proposed until then.
+        pendingConfIndex = log.lastIndex
         // An entry of our own term: entries of earlier terms commit only under it (§5.4.2).
         appendEntries([Entry(term: term, index: 0)])
         broadcastAppend()
@@ -267,6 +309,13 @@ public struct SoftState: Equatable, Sendable {
     public var role: Raft.Role
 }
 
+extension Raft {
+    func newProgress() -> Progress {
+        Progress(next: log.lastIndex + 1, inFlightMessagesMax: config.inFlightMessagesMax,
+                 inFlightBytesMax: config.inFlightBytesMax)
+    }
+}
+
 /// A batch of effects for the caller (see `Raft`'s contract).
 public struct Ready: Sendable {
     public var softState: SoftState?
@@ -278,4 +327,17 @@ public struct Ready: Sendable {
     public var committedEntries: [Entry]
     /// Send after persisting.
     public var messages: [Message]
+    /// A snapshot from the leader: persist it (it replaces the log) and load it into the state
+    /// machine before applying `committedEntries`.
+    public var snapshot: Snapshot?
+    /// ReadIndex answers: serve the read with that context once the state machine has applied
+    /// at least `index`.
+    public var readStates: [ReadState]
+}
+
+/// A linearizable read's position: any state at or after `index` reflects every write
+/// acknowledged before the read was asked.
+public struct ReadState: Equatable, Sendable {
+    public var index: LogIndex
+    public var context: UInt64
 }

@@ -26,6 +26,17 @@ public struct RaftConfig: Sendable {
     public var committedBytesPerReadyMax = 16 << 20
     /// The index the state machine has already applied when the node starts (its snapshot).
     public var applied: LogIndex = 0
+    /// Snapshots travel in chunks of this many bytes, at most `snapshotChunksInFlightMax`
+    /// unacknowledged at once (flow control for InstallSnapshot).
+    public var snapshotChunkBytes = 1 << 20
+    public var snapshotChunksInFlightMax = 4
+    /// A follower refuses snapshots larger than this.
+    public var snapshotBytesMax = 4 << 30
+    /// Serve ReadIndex on the leader without a heartbeat round, relying on the CheckQuorum lease
+    /// (off by default; requires `checkQuorum`; assumes bounded clock drift).
+    public var leaseReads = false
+    /// At most this many ReadIndex requests pending on a leader.
+    public var readRequestsMax = 4096
 
     public init(id: NodeID) {
         self.id = id
@@ -42,6 +53,10 @@ public struct RaftConfig: Sendable {
         guard entriesBytesPerMessageMax > 0 else {
             throw .invalidConfig("entriesBytesPerMessageMax must be > 0, got \(entriesBytesPerMessageMax)")
         }
+        guard snapshotChunkBytes > 0, snapshotChunksInFlightMax > 0, readRequestsMax > 0 else {
+            throw .invalidConfig("snapshotChunkBytes, snapshotChunksInFlightMax and readRequestsMax must be > 0")
+        }
+        guard !leaseReads || checkQuorum else { throw .invalidConfig("leaseReads requires checkQuorum") }
         guard uncommittedBytesMax > 0, committedBytesPerReadyMax > 0 else {
             throw .invalidConfig("uncommittedBytesMax and committedBytesPerReadyMax must be > 0")
         }
@@ -55,12 +70,19 @@ public enum RaftError: Error, Equatable, Sendable, CustomStringConvertible {
     case proposalDropped(String)
     /// The storage could not be read in a way that leaves the node unable to go on.
     case storage(StorageError)
+    /// Only the leader does this; the leader known to this node is attached (0: none known).
+    case notLeader(NodeID)
+    case invalidConfChange(String)
+    case invalidTransfer(String)
 
     public var description: String {
         switch self {
         case .invalidConfig(let reason): return "invalid Raft configuration: \(reason)"
         case .proposalDropped(let reason): return "proposal dropped: \(reason)"
         case .storage(let error): return "storage: \(error)"
+        case .notLeader(let leader): return leader == noNode ? "not the leader (no leader known)" : "not the leader (node \(leader) leads)"
+        case .invalidConfChange(let reason): return "membership change refused: \(reason)"
+        case .invalidTransfer(let reason): return "leadership transfer refused: \(reason)"
         }
     }
 }

@@ -12,21 +12,39 @@ struct RaftLog {
     private(set) var committed: LogIndex
     /// The last index handed to the application to apply.
     private(set) var applied: LogIndex
+    /// A snapshot received from the leader and not yet persisted (the next Ready carries it).
+    private(set) var pendingSnapshot: Snapshot?
 
     init(storage: any LogStorage, committed: LogIndex, applied: LogIndex) {
         self.storage = storage
         self.unstableOffset = storage.lastIndex + 1
-        self.committed = committed
-        self.applied = max(applied, storage.firstIndex - 1)
-        precondition(self.applied <= committed || committed == 0 && self.applied == storage.firstIndex - 1,
-                     "applied \(applied) is past committed \(committed)")
-        self.committed = max(committed, self.applied)
+        // Everything up to the snapshot is applied and committed by definition.
+        let snapshotIndex = storage.firstIndex - 1
+        precondition(applied <= max(committed, snapshotIndex), "applied \(applied) is past committed \(committed)")
+        self.applied = max(applied, snapshotIndex)
+        self.committed = max(committed, snapshotIndex)
     }
 
-    var firstIndex: LogIndex { storage.firstIndex }
+    var firstIndex: LogIndex { pendingSnapshot.map { $0.index + 1 } ?? storage.firstIndex }
 
     var lastIndex: LogIndex {
         unstableEntries.isEmpty ? unstableOffset - 1 : unstableEntries[unstableEntries.count - 1].index
+    }
+
+    /// Replaces the log with a snapshot from the leader: everything before it is gone, it is the
+    /// new commit point, and the next Ready asks the application to persist and load it.
+    mutating func restore(_ snapshot: Snapshot) {
+        pendingSnapshot = snapshot
+        unstableEntries = []
+        unstableOffset = snapshot.index + 1
+        committed = snapshot.index
+    }
+
+    /// The application persisted and loaded the pending snapshot.
+    mutating func snapshotPersisted(_ snapshot: Snapshot) {
+        guard pendingSnapshot?.index == snapshot.index else { return }
+        pendingSnapshot = nil
+        applied = max(applied, snapshot.index)
     }
 
     var lastTerm: Term { (try? term(at: lastIndex)) ?? 0 }
@@ -36,6 +54,10 @@ struct RaftLog {
         if index >= unstableOffset {
             guard index <= lastIndex else { throw .unavailable }
             return unstableEntries[Int(index - unstableOffset)].term
+        }
+        if let pendingSnapshot {
+            guard index >= pendingSnapshot.index else { throw .compacted }
+            return pendingSnapshot.term
         }
         return try storage.term(at: index)
     }
@@ -56,6 +78,7 @@ struct RaftLog {
         guard low < high else { return [] }
         var result: [Entry] = []
         var bytes = 0
+        if pendingSnapshot != nil && low < unstableOffset { throw .compacted }
         if low < unstableOffset {
             result = try storage.entries(from: low, to: min(high, unstableOffset), maxBytes: maxBytes)
             bytes = result.reduce(0) { $0 + $1.byteSize }
@@ -139,7 +162,7 @@ struct RaftLog {
 
     /// Committed entries not yet handed out, up to `maxBytes`.
     func nextCommittedEntries(maxBytes: Int) -> [Entry] {
-        guard committed > applied else { return [] }
+        guard committed > applied, pendingSnapshot == nil else { return [] }
         return (try? entries(from: applied + 1, maxBytes: maxBytes).prefix { $0.index <= committed }).map(Array.init) ?? []
     }
 

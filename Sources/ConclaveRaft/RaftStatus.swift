@@ -9,6 +9,13 @@ public struct RaftStatus: Equatable, Sendable {
         public var state: Progress.State
         public var inFlight: Int
         public var recentActive: Bool
+        public var isLearner: Bool
+        /// Leader ticks since the follower last answered.
+        public var ticksSinceHeard: Int
+        /// In snapshot state: the snapshot's index and bytes acknowledged of its size.
+        public var snapshotIndex: LogIndex
+        public var snapshotBytesAcknowledged: Int
+        public var snapshotBytes: Int
     }
 
     public var id: NodeID
@@ -20,6 +27,15 @@ public struct RaftStatus: Equatable, Sendable {
     public var applied: LogIndex
     public var lastIndex: LogIndex
     public var voters: [NodeID]
+    public var learners: [NodeID]
+    /// The index the log starts after (the latest snapshot), and the last entry's index.
+    public var snapshotIndex: LogIndex
+    /// The node leadership is being handed to (0: none).
+    public var leadTransferee: NodeID
+    /// The latest membership change proposed; changes wait until it has applied.
+    public var pendingConfIndex: LogIndex
+    /// ReadIndex requests waiting for confirmation on this leader.
+    public var readsPending: Int
     /// Ticks since the last election-timer reset, and the current randomized timeout.
     public var electionElapsed: Int
     public var electionTimeout: Int
@@ -29,14 +45,19 @@ public struct RaftStatus: Equatable, Sendable {
 
 extension Raft {
     public func status() -> RaftStatus {
-        let followers: [RaftStatus.FollowerStatus] = role != .leader ? [] : voters.compactMap { node in
+        let followers: [RaftStatus.FollowerStatus] = role != .leader ? [] : members.compactMap { node in
             guard node != id, let follower = progress[node] else { return nil }
             return .init(node: node, match: follower.match, next: follower.next, state: follower.state,
-                         inFlight: follower.inFlightCount, recentActive: follower.recentActive)
+                         inFlight: follower.inFlightCount, recentActive: follower.recentActive,
+                         isLearner: learners.contains(node), ticksSinceHeard: follower.ticksSinceHeard,
+                         snapshotIndex: follower.pendingSnapshotIndex,
+                         snapshotBytesAcknowledged: follower.snapshotBytesAcknowledged, snapshotBytes: follower.snapshotBytes)
         }
         return RaftStatus(
             id: id, role: role, term: term, vote: vote, leader: leader, commit: log.committed,
-            applied: log.applied, lastIndex: log.lastIndex, voters: voters,
+            applied: log.applied, lastIndex: log.lastIndex, voters: voters, learners: learners,
+            snapshotIndex: log.firstIndex - 1, leadTransferee: leadTransferee, pendingConfIndex: pendingConfIndex,
+            readsPending: readRequests.count + readsAwaitingCommit.count,
             electionElapsed: electionElapsed,
             electionTimeout: role == .leader ? config.electionTimeoutTicks : randomizedElectionTimeout,
             followers: followers)

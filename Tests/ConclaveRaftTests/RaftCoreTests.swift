@@ -185,3 +185,52 @@ import Testing
         #expect(window.isFull)  // bytes: 110 ≥ 100
     }
 }
+
+@Suite struct RaftTransferCoreTests {
+    @Test("transfer to a lagging follower: the leader catches it up, then sends TimeoutNow")
+    func transferToLaggingFollower() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        // Node 3 misses ten entries (appends to it are lost), though it answers heartbeats.
+        for number in 0..<10 {
+            try harness.nodes[1]!.propose(Array("e\(number)".utf8))
+            harness.stabilize { !($0.kind == .append && $0.to == 3) }
+        }
+        harness.nodes[1]!.tick()
+        harness.processReady(1)
+        harness.mailbox.removeAll { $0.kind == .append && $0.to == 3 }
+        let lagging = harness.nodes[1]!.status().followers.first { $0.node == 3 }!
+        #expect(lagging.match < harness.nodes[1]!.lastIndex)
+        try harness.nodes[1]!.transferLeadership(to: 3)
+        #expect(throws: RaftError.self) { try harness.nodes[1]!.propose(Array("during".utf8)) }
+        harness.processReady(1)
+        #expect(!harness.mailbox.contains { $0.kind == .timeoutNow }, "TimeoutNow before the target caught up")
+        harness.stabilize()
+        #expect(harness.nodes[3]!.role == .leader)
+        #expect(harness.nodes[1]!.role == .follower)
+        #expect(harness.nodes[3]!.term == harness.nodes[1]!.term)
+        #expect(harness.applied[3]!.contains { $0.data == Array("e9".utf8) })
+    }
+
+    @Test("a learner neither campaigns nor grants votes; a membership entry carries the whole configuration")
+    func learnerAndMembershipEntry() throws {
+        let entry = MembershipEntry(change: .promote(4), resulting: ConfState(voters: [1, 2, 3, 4], learners: [5]))
+        #expect(MembershipEntry(decoding: entry.encoded()) == entry)
+        #expect(MembershipEntry(decoding: Array(entry.encoded().dropLast())) == nil)
+        var harness = RaftHarness(voters: [1, 2])
+        harness.elect(1)
+        try harness.nodes[1]!.proposeConfChange(.addLearner(3))
+        #expect(throws: RaftError.self) { try harness.nodes[1]!.proposeConfChange(.promote(3)) }
+        harness.stabilize()
+        #expect(harness.nodes[1]!.learners == [3])
+        var vote = Message(kind: .vote, from: 2, to: 3, term: 5, logTerm: 9, index: 99)
+        vote.transfer = true
+        harness.nodes[3] = nil
+        let storage = MemoryStorage(voters: [1, 2])
+        var learner = try Raft(config: RaftConfig(id: 3), storage: storage, random: SeededGenerator(seed: 1))
+        learner.step(vote)
+        #expect(learner.ready().messages.first { $0.kind == .voteResponse }?.reject == true)
+        for _ in 0..<100 { learner.tick() }
+        #expect(learner.role == .follower)
+    }
+}

@@ -1,0 +1,107 @@
+import ConclaveCore
+
+/// A snapshot arriving in chunks, kept until its last byte.
+struct IncomingSnapshot {
+    var index: LogIndex
+    var term: Term
+    var voters: [NodeID]
+    var learners: [NodeID]
+    var totalBytes: Int
+    var data: [UInt8]
+}
+
+extension Raft {
+    /// Starts sending storage's latest snapshot to a follower whose next entries were compacted.
+    /// Returns false when storage has no snapshot to give.
+    @discardableResult
+    mutating func startSnapshot(to target: NodeID) -> Bool {
+        guard var follower = progress[target], let snapshot = try? log.storage.snapshot(), !snapshot.isEmpty else {
+            return false
+        }
+        follower.becomeSnapshot(index: snapshot.index, bytes: snapshot.data.count)
+        progress[target] = follower
+        snapshotsInFlight[target] = snapshot
+        sendSnapshotChunks(to: target)
+        return true
+    }
+
+    /// Sends chunks while the window allows: at most `snapshotChunksInFlightMax` unacknowledged.
+    mutating func sendSnapshotChunks(to target: NodeID) {
+        guard var follower = progress[target], follower.state == .snapshot,
+              let snapshot = snapshotsInFlight[target] else { return }
+        let chunkBytes = config.snapshotChunkBytes
+        let windowBytes = chunkBytes * config.snapshotChunksInFlightMax
+        repeat {
+            let offset = follower.snapshotBytesSent
+            guard offset < snapshot.data.count || (offset == 0 && snapshot.data.isEmpty),
+                  offset - follower.snapshotBytesAcknowledged < windowBytes else { break }
+            let end = min(snapshot.data.count, offset + chunkBytes)
+            let chunk = SnapshotChunk(index: snapshot.index, term: snapshot.term, voters: snapshot.voters,
+                                      learners: snapshot.learners, offset: offset, totalBytes: snapshot.data.count,
+                                      data: Array(snapshot.data[offset..<end]))
+            send(Message(kind: .snapshot, to: target, chunk: chunk))
+            follower.snapshotBytesSent = max(end, offset + 1)
+        } while follower.snapshotBytesSent < snapshot.data.count
+        progress[target] = follower
+    }
+
+    /// Leader: a follower acknowledged chunks, or asked to resume from an offset.
+    mutating func handleSnapshotResponse(_ message: Message, follower: inout Progress) {
+        guard follower.state == .snapshot, message.index == follower.pendingSnapshotIndex else { return }
+        let offset = Int(message.rejectHint)
+        if message.reject {
+            follower.snapshotBytesSent = offset
+            follower.snapshotBytesAcknowledged = offset
+        } else {
+            follower.snapshotBytesAcknowledged = max(follower.snapshotBytesAcknowledged, offset)
+        }
+    }
+
+    /// Leader, on a heartbeat answer from a follower receiving a snapshot: if no chunk was
+    /// acknowledged since the previous answer, chunks were lost; resend from the acknowledged offset.
+    mutating func resumeSnapshotIfStalled(_ follower: inout Progress) {
+        if follower.snapshotBytesAtHeartbeat == follower.snapshotBytesAcknowledged {
+            follower.snapshotBytesSent = follower.snapshotBytesAcknowledged
+        }
+        follower.snapshotBytesAtHeartbeat = follower.snapshotBytesAcknowledged
+    }
+
+    /// Follower: assembles chunks in order; on the last one installs the snapshot (if it is
+    /// ahead of what we have) and acknowledges it as an append up to its index.
+    mutating func handleSnapshotChunk(_ message: Message) {
+        guard let chunk = message.chunk else { return }
+        if chunk.index <= log.committed {
+            incomingSnapshot = nil
+            send(Message(kind: .appendResponse, to: message.from, index: log.committed))
+            return
+        }
+        if incomingSnapshot?.index != chunk.index {
+            guard chunk.offset == 0, chunk.totalBytes <= config.snapshotBytesMax else {
+                send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: true, rejectHint: 0))
+                return
+            }
+            incomingSnapshot = IncomingSnapshot(index: chunk.index, term: chunk.term, voters: chunk.voters,
+                                                learners: chunk.learners, totalBytes: chunk.totalBytes, data: [])
+            incomingSnapshot!.data.reserveCapacity(chunk.totalBytes)
+        }
+        guard chunk.offset == incomingSnapshot!.data.count else {
+            send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: true,
+                         rejectHint: LogIndex(incomingSnapshot!.data.count)))
+            return
+        }
+        incomingSnapshot!.data.append(contentsOf: chunk.data)
+        guard incomingSnapshot!.data.count >= incomingSnapshot!.totalBytes else {
+            send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index,
+                         rejectHint: LogIndex(incomingSnapshot!.data.count)))
+            return
+        }
+        let complete = incomingSnapshot!
+        incomingSnapshot = nil
+        let snapshot = Snapshot(index: complete.index, term: complete.term, voters: complete.voters,
+                                learners: complete.learners, data: complete.data)
+        log.restore(snapshot)
+        voters = snapshot.voters
+        learners = snapshot.learners
+        send(Message(kind: .appendResponse, to: message.from, index: snapshot.index))
+    }
+}
