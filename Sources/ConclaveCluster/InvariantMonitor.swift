@@ -56,6 +56,42 @@ public struct InvariantMonitor: Sendable {
         }
     }
 
+    /// Log matching, inductively: two logs holding an entry with the same index and term hold the
+    /// same entry before it. Tracks the predecessor's term per (index, term) persisted anywhere,
+    /// for up to `logMatchingEntriesMax` distinct entries (the stated bound on this check).
+    public static let logMatchingEntriesMax = 2_000_000
+    private var predecessorTerm: [IndexAndTerm: Term] = [:]
+
+    struct IndexAndTerm: Hashable {
+        var index: LogIndex
+        var term: Term
+    }
+
+    mutating func entriesPersisted(_ entries: [Entry], previousTerm: Term?, by node: NodeID, at time: UInt64) {
+        var previous = previousTerm
+        for entry in entries {
+            defer { previous = entry.term }
+            guard let previous else { continue }
+            let key = IndexAndTerm(index: entry.index, term: entry.term)
+            if let known = predecessorTerm[key] {
+                if known != previous {
+                    record("log matching: node \(node) holds \(entry.index)/t\(entry.term) after term \(previous); another node after term \(known)", at: time)
+                }
+            } else if predecessorTerm.count < Self.logMatchingEntriesMax {
+                predecessorTerm[key] = previous
+            }
+        }
+    }
+
+    /// A node installed a snapshot at `index`: its state must be what appliers reached there.
+    mutating func snapshotInstalled(index: LogIndex, digest: UInt64, by node: NodeID, at time: UInt64) {
+        let position = Int(index) - 1
+        guard position >= 0, position < applied.count else { return }
+        if applied[position].digest != digest {
+            record("node \(node) installed a snapshot at \(index) whose state differs from what was applied there", at: time)
+        }
+    }
+
     mutating func record(_ violation: String, at time: UInt64) {
         violationCount += 1
         if violations.count < Self.violationsKept {

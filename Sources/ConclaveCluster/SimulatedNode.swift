@@ -30,6 +30,10 @@ struct SimulatedNode {
     var clockRatePermille: UInt64 = 1000
     /// What the node applied, in order, kept only when the simulator records applied entries.
     var appliedEntries: [Entry] = []
+    /// Gets waiting for their ReadIndex confirmation, by context.
+    var pendingReads: [UInt64: PendingRead] = [:]
+    /// Gets confirmed at an index, waiting for the state machine to get there.
+    var readsAtIndex: [(LogIndex, KVRequest)] = []
 
     init(id: NodeID, voters: [NodeID]) {
         self.id = id
@@ -41,4 +45,9 @@ struct SimulatedNode {
 struct RequestKey: Hashable {
     var client: UInt64
     var sequence: UInt64
+}
+
+struct PendingRead {
+    var request: KVRequest
+    var since: UInt64
 }

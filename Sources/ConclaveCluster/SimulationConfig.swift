@@ -23,6 +23,16 @@ public struct SimulationConfig: Sendable {
     public var traceLinesMax = 0
     /// Messages and requests a paused node may queue; past this they are lost like dropped packets.
     public var backlogMax = 10_000
+    /// Take a snapshot every this many applied entries (0: never) and keep this many entries
+    /// before it for followers that are a little behind.
+    public var snapshotEveryEntries: UInt64 = 2_000
+    public var compactionKeepEntries: UInt64 = 200
+    public var snapshotChunkBytes = 64 << 10
+    /// Serve gets by proposing them through the log (the slow way, kept for comparison) instead
+    /// of ReadIndex.
+    public var readsThroughLog = false
+    /// ReadIndex on the leader without a heartbeat round (the lease; see `RaftConfig.leaseReads`).
+    public var leaseReads = false
 
     public init(nodes: Int = 5, seed: UInt64 = 1) {
         self.nodes = nodes

@@ -53,6 +53,8 @@ public struct SimulationStatistics: Equatable, Sendable {
     public var messagesDropped = 0
     /// Append responses that rejected (log mismatch): how hard leaders had to search for a match.
     public var appendsRejected = 0
+    public var snapshotsTaken = 0
+    public var snapshotsInstalled = 0
     public var leaderChanges = 0
     public var faultsInjected = 0
 }

@@ -5,7 +5,7 @@ extension Simulator {
     /// Applies a fault exactly. Unknown nodes are refused; a fault on a node in the wrong state
     /// (restarting a live node, pausing a crashed one) changes nothing.
     public func inject(_ fault: Fault) throws(SimulationError) {
-        for node in fault.nodes where !voters.contains(node) { throw .unknownNode(node) }
+        for node in fault.nodes where !nodeIDs.contains(node) { throw .unknownNode(node) }
         statistics.faultsInjected += 1
         trace.record(now, "fault \(fault)", hash: 0xFA17)
         switch fault {
@@ -64,7 +64,7 @@ extension Simulator {
         network.dropProbability = 0
         network.duplicateProbability = 0
         network.extraDelayMaxNanos = 0
-        for node in voters {
+        for node in nodeIDs {
             let position = index(of: node)
             nodes[position].clockOffsetMillis = 0
             nodes[position].clockRatePermille = 1000

@@ -51,7 +51,7 @@ extension Simulator {
     public func appliedEntries(of node: NodeID) -> [Entry] { nodes[index(of: node)].appliedEntries }
 
     /// The groups the network is split into right now.
-    public var partitionGroups: [[NodeID]] { network.partitionGroups(of: voters) }
+    public var partitionGroups: [[NodeID]] { network.partitionGroups(of: nodeIDs) }
 
     /// How many nodes hold `data` as an applied entry at `index`, and whether they all agree
     /// (the classic lab's nCommitted; requires `recordApplied`).

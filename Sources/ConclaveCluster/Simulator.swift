@@ -42,20 +42,22 @@ public final class Simulator {
     var network: SimulatedNetwork
     var queue = EventQueue<Event>()
     var random: SeededGenerator
-    let voters: [NodeID]
+    var nextReadContext: UInt64 = 0
+    /// Every node ever created, in ID order (nodes join with `addNode`; none is ever deleted).
+    public internal(set) var nodeIDs: [NodeID]
 
     public init(config: SimulationConfig) throws(SimulationError) {
         try config.validate()
         self.config = config
-        self.voters = (1...config.nodes).map { NodeID($0) }
-        self.nodes = voters.map { SimulatedNode(id: $0, voters: (1...config.nodes).map { NodeID($0) }) }
+        let initial = (1...config.nodes).map { NodeID($0) }
+        self.nodeIDs = initial
+        self.nodes = initial.map { SimulatedNode(id: $0, voters: initial) }
         self.network = SimulatedNetwork(latencyMinNanos: config.latencyMinNanos, latencyMaxNanos: config.latencyMaxNanos)
         self.random = SeededGenerator(seed: config.seed, stream: 0)
         self.trace = SimulationTrace(linesMax: config.traceLinesMax)
-        for node in voters { start(node) }
+        for node in initial { start(node) }
     }
 
-    public var nodeIDs: [NodeID] { voters }
 
     // MARK: - Running
 
@@ -132,6 +134,14 @@ public final class Simulator {
         raftConfig.heartbeatTicks = config.heartbeatTicks
         raftConfig.preVote = config.preVote
         raftConfig.checkQuorum = config.checkQuorum
+        raftConfig.leaseReads = config.leaseReads
+        raftConfig.snapshotChunkBytes = config.snapshotChunkBytes
+        // Memory is gone: the state machine comes back from the snapshot, the rest from the log.
+        var stateMachine = KVStateMachine()
+        if let snapshot = try? nodes[position].storage.snapshot(), !snapshot.isEmpty {
+            stateMachine = Self.load(snapshot, node: node)
+            raftConfig.applied = snapshot.index
+        }
         let incarnation = nodes[position].incarnation + 1
         let nodeRandom = SeededGenerator(seed: config.seed, stream: node &* 1_000 &+ UInt64(incarnation))
         do {
@@ -139,7 +149,9 @@ public final class Simulator {
         } catch {
             preconditionFailure("simulator built an invalid Raft configuration: \(error)")
         }
-        nodes[position].stateMachine = KVStateMachine()
+        nodes[position].stateMachine = stateMachine
+        nodes[position].pendingReads.removeAll()
+        nodes[position].readsAtIndex.removeAll()
         nodes[position].health = .up
         nodes[position].incarnation = incarnation
         scheduleTick(node)
@@ -157,6 +169,11 @@ public final class Simulator {
     private func tick(_ node: NodeID, incarnation: Int) {
         let position = index(of: node)
         guard nodes[position].incarnation == incarnation, nodes[position].health == .up else { return }
+        // Reads whose confirmation never came (lost messages, deposed leader): the client has
+        // long timed out; forget them so the table stays bounded.
+        if !nodes[position].pendingReads.isEmpty {
+            nodes[position].pendingReads = nodes[position].pendingReads.filter { now - $0.value.since < 10_000_000_000 }
+        }
         nodes[position].raft?.tick()
         drainReady(position)
         scheduleTick(node)
@@ -194,12 +211,60 @@ public final class Simulator {
         while nodes[position].raft?.hasReady == true {
             let ready = nodes[position].raft!.ready()
             let node = nodes[position].id
-            nodes[position].storage.append(ready.entries)
+            if let snapshot = ready.snapshot { install(snapshot, at: position) }
+            if let first = ready.entries.first {
+                let previousTerm = try? nodes[position].storage.term(at: first.index - 1)
+                nodes[position].storage.append(ready.entries)
+                monitor.entriesPersisted(ready.entries, previousTerm: previousTerm, by: node, at: now)
+            }
             if let hardState = ready.hardState { nodes[position].storage.setHardState(hardState) }
             if let soft = ready.softState { softStateChanged(soft, at: position) }
             for message in ready.messages { send(message) }
             for entry in ready.committedEntries { apply(entry, at: position, node: node) }
+            for readState in ready.readStates { readConfirmed(readState, at: position) }
             nodes[position].raft!.advance(ready)
+            serveReads(at: position)
+            takeSnapshotIfDue(at: position)
+        }
+    }
+
+    /// A follower received a snapshot: it replaces the log on disk and the state machine.
+    private func install(_ snapshot: Snapshot, at position: Int) {
+        nodes[position].storage.applySnapshot(snapshot)
+        nodes[position].stateMachine = Self.load(snapshot, node: nodes[position].id)
+        nodes[position].appliedEntries.removeAll()
+        statistics.snapshotsInstalled += 1
+        monitor.snapshotInstalled(index: snapshot.index, digest: nodes[position].stateMachine.digest,
+                                  by: nodes[position].id, at: now)
+    }
+
+    /// Snapshots are the simulator's own bytes: one that does not load is a bug, not an input.
+    static func load(_ snapshot: Snapshot, node: NodeID) -> KVStateMachine {
+        do {
+            return try KVStateMachine(restoring: snapshot.data)
+        } catch {
+            preconditionFailure("node \(node): snapshot at \(snapshot.index) does not load: \(error)")
+        }
+    }
+
+    /// Every `snapshotEveryEntries` applied entries, snapshot the state machine and compact the
+    /// log, keeping `compactionKeepEntries` entries for followers that are only a little behind.
+    private func takeSnapshotIfDue(at position: Int) {
+        guard config.snapshotEveryEntries > 0, let raft = nodes[position].raft else { return }
+        let storage = nodes[position].storage
+        let applied = nodes[position].stateMachine.appliedIndex
+        let snapshotIndex = (try? storage.snapshot().index) ?? 0
+        guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
+        let membership = raft.confState
+        do {
+            try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
+                                       data: nodes[position].stateMachine.snapshotData())
+            if applied > config.compactionKeepEntries {
+                try storage.compact(through: applied - config.compactionKeepEntries)
+            }
+            statistics.snapshotsTaken += 1
+        } catch {
+            preconditionFailure("node \(nodes[position].id): snapshot at \(applied) failed: \(error)")
         }
     }
 
@@ -211,6 +276,15 @@ public final class Simulator {
     }
 
     private func apply(_ entry: Entry, at position: Int, node: NodeID) {
+        guard entry.kind == .normal else {
+            nodes[position].stateMachine.skip(index: entry.index)
+            monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.digest, at: now)
+            if config.recordApplied { nodes[position].appliedEntries.append(entry) }
+            if let membership = MembershipEntry(decoding: entry.data) {
+                trace.record(now, "node \(node) applied \(membership.change)", hash: entry.index)
+            }
+            return
+        }
         let applied = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
         monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.digest, at: now)
         if config.recordApplied { nodes[position].appliedEntries.append(entry) }
@@ -249,7 +323,7 @@ public final class Simulator {
             case .message(let message):
                 nodes[position].raft?.step(message)
             case .submit(let request):
-                propose(request, at: position)
+                startRequest(request, at: position)
             }
             drainReady(position)
         }
@@ -261,7 +335,7 @@ public final class Simulator {
     /// A client sends `request` to `node`. The node answers (an `Output.reply`) once it applies the
     /// request, if it ever does; the client decides how long to wait.
     public func submit(_ request: KVRequest, to node: NodeID) -> Submission {
-        guard voters.contains(node) else { return .refused("no node \(node)") }
+        guard nodeIDs.contains(node) else { return .refused("no node \(node)") }
         let position = index(of: node)
         let key = RequestKey(client: request.client, sequence: request.sequence)
         switch nodes[position].health {
@@ -274,7 +348,7 @@ public final class Simulator {
             return .accepted
         case .up:
             nodes[position].waiting.insert(key)
-            if let reason = propose(request, at: position) {
+            if let reason = startRequest(request, at: position) {
                 nodes[position].waiting.remove(key)
                 return .refused(reason)
             }
@@ -283,15 +357,48 @@ public final class Simulator {
         }
     }
 
-    /// Proposes on the node; returns why not, if refused.
+    /// Starts a request on the node: a get through ReadIndex (unless `readsThroughLog`),
+    /// anything else as a proposal. Returns why not, if refused.
     @discardableResult
-    private func propose(_ request: KVRequest, at position: Int) -> String? {
+    private func startRequest(_ request: KVRequest, at position: Int) -> String? {
         do {
-            try nodes[position].raft?.propose(request.encoded())
+            if case .get = request.command, !config.readsThroughLog {
+                guard nodes[position].pendingReads.count < config.backlogMax else { return "too many reads pending" }
+                nextReadContext += 1
+                nodes[position].pendingReads[nextReadContext] = PendingRead(request: request, since: now)
+                try nodes[position].raft?.readIndex(context: nextReadContext)
+            } else {
+                try nodes[position].raft?.propose(request.encoded())
+            }
             return nil
         } catch {
+            nodes[position].pendingReads[nextReadContext] = nil
             return error.description
         }
+    }
+
+    /// The leader confirmed a read's index: it is served once this node has applied that far.
+    private func readConfirmed(_ readState: ReadState, at position: Int) {
+        guard let pending = nodes[position].pendingReads.removeValue(forKey: readState.context) else { return }
+        nodes[position].readsAtIndex.append((readState.index, pending.request))
+    }
+
+    private func serveReads(at position: Int) {
+        guard !nodes[position].readsAtIndex.isEmpty else { return }
+        let applied = nodes[position].stateMachine.appliedIndex
+        var waiting: [(LogIndex, KVRequest)] = []
+        for (index, request) in nodes[position].readsAtIndex {
+            guard index <= applied, case .get(let key) = request.command else {
+                waiting.append((index, request))
+                continue
+            }
+            let answer = KVStateMachine.Applied(client: request.client, sequence: request.sequence,
+                                                result: .value(nodes[position].stateMachine.read(key)))
+            if nodes[position].waiting.remove(RequestKey(client: request.client, sequence: request.sequence)) != nil {
+                queue.push(.reply(nodes[position].id, answer), at: now + replyLatency())
+            }
+        }
+        nodes[position].readsAtIndex = waiting
     }
 
     /// Proposes raw data on a node (tests of the consensus layer). False if the node refused.

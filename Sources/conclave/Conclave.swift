@@ -8,7 +8,8 @@ struct Conclave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conclave",
         abstract: "A terminal operations console for distributed coordination.",
-        subcommands: [BenchCommand.self]
+        subcommands: [LiveCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self],
+        defaultSubcommand: LiveCommand.self
     )
 
     static func main() {

@@ -55,8 +55,8 @@ struct TestCluster {
 
     /// Gets `command` committed on at least `expectedNodes` nodes; returns its index (nil on failure).
     /// Retries with whichever node leads, like a client would, for up to 10 virtual seconds.
-    func one(_ command: String, expectedNodes: Int, retry: Bool = true) -> LogIndex? {
-        let data = Array(command.utf8)
+    func one(_ command: String, expectedNodes: Int, retry: Bool = true, raw: [UInt8]? = nil) -> LogIndex? {
+        let data = raw ?? Array(command.utf8)
         let deadline = simulator.now + 10 * Self.second
         while simulator.now < deadline {
             var proposed = false
@@ -65,7 +65,7 @@ struct TestCluster {
                 let attemptDeadline = simulator.now + 2 * Self.second
                 while simulator.now < attemptDeadline {
                     simulator.run(for: 20 * Self.millis)
-                    if let index = indexOf(data), simulator.appliedCount(at: index).count >= expectedNodes {
+                    if let index = indexOf(data), appliedCount(at: index) >= expectedNodes {
                         return index
                     }
                 }
@@ -75,6 +75,11 @@ struct TestCluster {
             }
         }
         return nil
+    }
+
+    /// Nodes that applied `index` (directly, or inside a snapshot they installed).
+    func appliedCount(at index: LogIndex) -> Int {
+        simulator.nodeIDs.filter { simulator.stateMachine(of: $0).appliedIndex >= index }.count
     }
 
     /// The index at which any node applied `data`.
@@ -97,6 +102,10 @@ struct TestCluster {
     }
 
     func inject(_ fault: Fault) { try! simulator.inject(fault) }
+
+    func isolateMany(_ group: [NodeID]) {
+        inject(.partition([group, simulator.nodeIDs.filter { !group.contains($0) }]))
+    }
 
     func isolate(_ node: NodeID) {
         inject(.partition([[node], simulator.nodeIDs.filter { $0 != node }]))

@@ -1,0 +1,53 @@
+import ConclaveCore
+
+/// What a chaos run did and whether the cluster behaved.
+public struct ChaosSummary: Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    public var nodes: Int
+    public var clients: Int
+    public var nemesis: [String]
+    public var virtualNanos: UInt64
+    public var operations = 0
+    public var succeeded = 0
+    /// Answered, but did not take effect as asked (a compare-and-swap that did not swap).
+    public var failed = 0
+    public var unknown = 0
+    public var leaderChanges = 0
+    public var faults: [String: Int] = [:]
+    public var events = 0
+    public var traceHash: UInt64 = 0
+    public var check: CheckReport
+    public var invariantViolations: [String]
+    /// Every node ended with the same state machine.
+    public var replicasAgree: Bool
+    /// Operations that succeeded after the nemesis stopped and the cluster healed.
+    public var succeededAfterHeal = 0
+
+    /// Linearizable, safe, converged and live after healing.
+    public var passed: Bool {
+        check.verdict == .linearizable && invariantViolations.isEmpty && replicasAgree && succeededAfterHeal > 0
+    }
+
+    public var replayCommand: String {
+        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))"
+    }
+
+    /// The requested duration, for the replay command.
+    public var durationText: String
+
+    public var description: String {
+        let faultText = faults.isEmpty ? "none" : faults.keys.sorted().map { "\($0) \(faults[$0]!)" }.joined(separator: ", ")
+        var lines = [
+            "seed \(seed): \(nodes) nodes, \(clients) clients, \(virtualNanos / 1_000_000) ms simulated, \(events) events",
+            "operations \(operations): ok \(succeeded), failed \(failed), unknown \(unknown); ok after heal \(succeededAfterHeal)",
+            "leader changes \(leaderChanges); faults injected: \(faultText)",
+            "invariants: \(invariantViolations.isEmpty ? "held" : "\(invariantViolations.count) violated")",
+            "replicas: \(replicasAgree ? "agree" : "DIVERGED")",
+            "linearizability: \(check.verdict.rawValue) (\(check.keys.count) keys)",
+        ]
+        lines += invariantViolations.prefix(5).map { "  violation: \($0)" }
+        if check.verdict != .linearizable { lines.append(check.description) }
+        lines.append("verdict: \(passed ? "PASS" : "FAIL") — replay: \(replayCommand)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import ConclaveCluster
+import Foundation
+
+/// `conclave chaos`: clients against a simulated cluster under a nemesis; history written and checked.
+struct ChaosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chaos",
+        abstract: "Run clients against a simulated cluster under a nemesis and check the history.",
+        discussion: """
+            Exit status: 0 when every run's history is linearizable, Raft's invariants held, the \
+            replicas converged and the cluster made progress after healing; 1 otherwise; 2 for bad flags.
+            """
+    )
+
+    @Option(help: "The run's seed: the same seed replays the same run.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Run every seed in an inclusive range, A..B (overrides --seed).")
+    var seeds: SeedRange?
+
+    @Option(help: "Nodes in the cluster (\(SimulationConfig.nodesRange.lowerBound)…\(SimulationConfig.nodesRange.upperBound)).")
+    var nodes = 5
+
+    @Option(help: "Concurrent clients (\(ChaosOptions.clientsRange.lowerBound)…\(ChaosOptions.clientsRange.upperBound)).")
+    var clients = 10
+
+    @Option(help: "Simulated time to run: \(DurationArgument.accepted); 1s…24h.")
+    var duration = DurationArgument(argument: "60s")!
+
+    @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
+    var nemesis = "partition,crash,pause,skew,drop"
+
+    @Option(help: "Write the history (JSON Lines, ../shared/HISTORY.md) to this file; with --seeds, one file per seed (FILE.SEED).")
+    var history: String?
+
+    @Option(help: "Write the first 2,000,000 events of the run (messages, ticks, faults) to this file, one per line.")
+    var trace: String?
+
+    @Flag(help: "Print only failing runs and the final tally.")
+    var quiet = false
+
+    func validate() throws {
+        do {
+            _ = try NemesisKind.parseList(nemesis)
+            try options(seed: seed).validate()
+        } catch let error as ChaosError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func options(seed: UInt64) throws -> ChaosOptions {
+        var options = ChaosOptions(seed: seed)
+        options.nodes = nodes
+        options.clients = clients
+        options.durationNanos = duration.nanoseconds
+        options.nemesis = try NemesisKind.parseList(nemesis)
+        options.traceLinesMax = trace == nil ? 0 : 2_000_000
+        return options
+    }
+
+    func run() throws {
+        let range = seeds?.seeds ?? seed...seed
+        var failures: [UInt64] = []
+        for runSeed in range {
+            let runner = try ChaosRunner(options: options(seed: runSeed), durationText: duration.text)
+            let summary = runner.run()
+            if let history {
+                let path = range.count == 1 ? history : "\(history).\(runSeed)"
+                try writeHistory(runner.history, to: path)
+            }
+            if let trace {
+                let path = range.count == 1 ? trace : "\(trace).\(runSeed)"
+                do {
+                    try (runner.simulator.trace.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+                } catch {
+                    throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
+                }
+            }
+            if !summary.passed { failures.append(runSeed) }
+            if !quiet || !summary.passed {
+                print(summary)
+                if range.count > 1 { print("") }
+            }
+        }
+        if range.count > 1 {
+            print("\(range.count - failures.count) passed, \(failures.count) failed"
+                  + (failures.isEmpty ? "" : " (seeds: \(failures.map(String.init).joined(separator: ", ")))"))
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    private func writeHistory(_ operations: [HistoryOperation], to path: String) throws {
+        var text = ""
+        text.reserveCapacity(operations.count * 120)
+        for operation in operations {
+            text += HistoryFormat.encode(operation)
+            text += "\n"
+        }
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("--history: cannot write '\(path)': \(error.localizedDescription)")
+        }
+    }
+}
+
+/// `conclave check FILE`: checks a history file for linearizability.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check an operation history (JSON Lines, ../shared/HISTORY.md) for linearizability.",
+        discussion: "Exit status: 0 linearizable, 1 not linearizable, 2 unreadable or malformed input, 3 unknown (search budget exhausted)."
+    )
+
+    @Argument(help: "The history file.")
+    var file: String
+
+    @Option(help: "States the search may explore per key before answering 'unknown'.")
+    var statesPerKey = 2_000_000
+
+    func run() throws {
+        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            FileHandle.standardError.write(Data("error: cannot read '\(file)' as UTF-8 text\n".utf8))
+            throw ExitCode(2)
+        }
+        let operations: [HistoryOperation]
+        do {
+            operations = try HistoryFormat.read(contents: contents)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(file): \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        let report = LinearizabilityChecker(maxStatesPerKey: statesPerKey).check(operations)
+        print("\(operations.count) operations on \(report.keys.count) keys")
+        print(report)
+        switch report.verdict {
+        case .linearizable: return
+        case .notLinearizable: throw ExitCode(1)
+        case .unknown: throw ExitCode(3)
+        }
+    }
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `conclave` command line: exit codes and messages for good and bad input.
+# Usage: scripts/cli-tests.sh [path/to/conclave]   (default: the debug build, built if missing)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-.build/debug/conclave}
+[ -x "$bin" ] || swift build --product conclave >/dev/null || exit 1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+# expect NAME STATUS PATTERN -- ARGS…: runs conclave ARGS, checks its exit status and that its
+# combined output matches the extended regex PATTERN.
+expect() {
+    local name=$1 status=$2 pattern=$3
+    shift 4
+    local output actual
+    output=$("$bin" "$@" 2>&1)
+    actual=$?
+    if [ "$actual" -eq "$status" ] && grep -Eq -- "$pattern" <<<"$output"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        printf 'FAIL %s: conclave %s\n  exit %s (wanted %s), output:\n%s\n' "$name" "$*" "$actual" "$status" "$(head -5 <<<"$output")"
+    fi
+}
+
+expect "nodes zero"          2 "--nodes must be in 1…31, got 0"        -- chaos --nodes 0
+expect "nodes too many"      2 "--nodes must be in 1…31, got 1000"     -- chaos --nodes 1000
+expect "duration nonsense"   2 "'abc' is invalid for '--duration" -- chaos --duration abc
+expect "duration accepted"   2 "a positive number with a unit: ms, s, m or h" -- chaos --duration abc
+expect "duration zero"       2 "'0s' is invalid for '--duration"       -- chaos --duration 0s
+expect "duration too long"   2 "--duration must be between 1s and 24h" -- chaos --duration 25h
+expect "unknown nemesis"     2 "unknown nemesis 'earthquake'; accepted: partition, crash" -- chaos --nemesis earthquake
+expect "unknown flag"        2 "Unknown option '--bogus'"              -- chaos --bogus
+expect "clients zero"        2 "--clients must be in 1…64, got 0"      -- chaos --clients 0
+expect "seed range reversed" 2 "'5..2' is invalid for '--seeds"        -- chaos --seeds 5..2
+expect "bench entries"       2 "--entries must be in 1000"             -- bench raft --entries 5
+expect "console speed"       2 "--speed must be in 0.01…100"           -- console --speed 1000
+
+# A chaos run writes a history that `check` accepts; the run passes.
+expect "chaos passes"        0 "verdict: PASS"                         -- chaos --seed 3 --duration 3s --history "$work/run.jsonl"
+expect "check own history"   0 "linearizable"                          -- check "$work/run.jsonl"
+expect "chaos seed range"    0 "^2 passed, 0 failed"                   -- chaos --seeds 4..5 --duration 2s --quiet
+
+# Histories written by hand: one linearizable, one not, one malformed.
+cat >"$work/good.jsonl" <<'JSON'
+{"client": 1, "op": "put", "key": "k", "value": "a", "ok": true, "call": 10, "return": 20}
+{"client": 2, "op": "get", "key": "k", "output": "a", "ok": true, "call": 30, "return": 40}
+JSON
+cat >"$work/stale.jsonl" <<'JSON'
+{"client": 1, "op": "put", "key": "k", "value": "a", "ok": true, "call": 10, "return": 20}
+{"client": 1, "op": "put", "key": "k", "value": "b", "ok": true, "call": 30, "return": 40}
+{"client": 2, "op": "get", "key": "k", "output": "a", "ok": true, "call": 50, "return": 60}
+JSON
+cat >"$work/malformed.jsonl" <<'JSON'
+{"client": 1, "op": "put", "key": "k", "value": "a", "ok": true, "call": 10, "return": 20}
+{"client": 2, "op": "get", "key": "k", "ok": true, "call": "soon", "return": 40}
+JSON
+expect "check linearizable"  0 "linearizable"                          -- check "$work/good.jsonl"
+expect "check stale read"    1 "not linearizable"                      -- check "$work/stale.jsonl"
+expect "check malformed"     2 "line 2: .*call"                        -- check "$work/malformed.jsonl"
+expect "check missing file"  2 "cannot read"                           -- check "$work/absent.jsonl"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
