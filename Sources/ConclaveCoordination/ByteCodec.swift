@@ -8,17 +8,19 @@ public struct ByteWriter {
     public mutating func write(_ value: UInt8) { bytes.append(value) }
 
     public mutating func write(_ value: UInt64) {
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     public mutating func write(_ string: String) {
-        let utf8 = Array(string.utf8)
-        write(UInt32(utf8.count))
-        bytes.append(contentsOf: utf8)
+        var string = string
+        string.withUTF8 { utf8 in
+            write(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
     }
 
     /// An optional string: a presence byte, then the string.
@@ -46,20 +48,16 @@ public struct ByteReader {
         return bytes[position]
     }
 
-    public mutating func readUInt64() -> UInt64? {
-        guard bytes.count - position >= 8 else { return nil }
-        var value: UInt64 = 0
-        for offset in 0..<8 { value |= UInt64(bytes[position + offset]) << UInt64(offset * 8) }
-        position += 8
-        return value
-    }
+    public mutating func readUInt64() -> UInt64? { readInteger(UInt64.self) }
 
-    public mutating func readUInt32() -> UInt32? {
-        guard bytes.count - position >= 4 else { return nil }
-        var value: UInt32 = 0
-        for offset in 0..<4 { value |= UInt32(bytes[position + offset]) << UInt32(offset * 8) }
-        position += 4
-        return value
+    public mutating func readUInt32() -> UInt32? { readInteger(UInt32.self) }
+
+    private mutating func readInteger<Value: FixedWidthInteger>(_: Value.Type) -> Value? {
+        let size = MemoryLayout<Value>.size
+        guard bytes.count - position >= size else { return nil }
+        let value = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: position, as: Value.self) }
+        position += size
+        return Value(littleEndian: value)
     }
 
     public mutating func readString() -> String? {

@@ -5,7 +5,14 @@ struct ReadRequest {
     var context: UInt64
     var index: LogIndex
     var from: NodeID
-    var acknowledgements: Set<NodeID>
+}
+
+/// One heartbeat round confirming reads: it carries the newest pending read's context; a quorum
+/// of answers confirms that read and every read queued before it. Counting per round rather
+/// than per request keeps a batch of reads at one small array, not a set each.
+struct ReadRound {
+    var context: UInt64
+    var acknowledgements: [NodeID]
 }
 
 extension Raft {
@@ -35,31 +42,41 @@ extension Raft {
     mutating func handleReadIndex(from requester: NodeID, context: UInt64) -> Bool {
         guard readRequests.count + readsAwaitingCommit.count < config.readRequestsMax else { return false }
         // Until an entry of our term commits, our commit index may lag the previous leader's.
-        guard log.matchesTerm(log.committed, term) else {
+        guard log.committed >= firstIndexOfTerm else {
             readsAwaitingCommit.append((requester, context))
             return true
         }
-        if voters == [id] || (config.leaseReads && config.checkQuorum) {
+        if (voters.count == 1 && voters[0] == id) || (config.leaseReads && config.checkQuorum) {
             answerRead(from: requester, index: log.committed, context: context)
             return true
         }
-        readRequests.append(ReadRequest(context: context, index: log.committed, from: requester, acknowledgements: [id]))
-        for member in members where member != id {
-            let match = progress[member]?.match ?? 0
-            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: context))
-        }
+        readRequests.append(ReadRequest(context: context, index: log.committed, from: requester))
+        // One heartbeat round at the next Ready confirms every read queued until then.
+        readHeartbeatPending = true
         return true
     }
 
     /// A heartbeat answer carrying a read's context: once a quorum of voters has answered, that
     /// read and every earlier one are confirmed.
     mutating func acknowledgeRead(context: UInt64, from voter: NodeID) {
-        guard voters.contains(voter), let position = readRequests.firstIndex(where: { $0.context == context }) else { return }
-        readRequests[position].acknowledgements.insert(voter)
-        guard readRequests[position].acknowledgements.count >= quorum else { return }
+        guard voters.contains(voter), let round = readRounds.firstIndex(where: { $0.context == context }) else { return }
+        if !readRounds[round].acknowledgements.contains(voter) { readRounds[round].acknowledgements.append(voter) }
+        guard readRounds[round].acknowledgements.count + 1 >= quorum,
+              let position = readRequests.firstIndex(where: { $0.context == context }) else { return }
+        readRounds.removeSubrange(...round)
         let confirmed = readRequests[...position]
         readRequests.removeSubrange(...position)
         for request in confirmed { answerRead(from: request.from, index: request.index, context: request.context) }
+    }
+
+    /// The context the next heartbeat carries: the newest pending read's, opening a round for it.
+    mutating func readRoundContext() -> UInt64 {
+        guard let newest = readRequests.last?.context else { return 0 }
+        if readRounds.last?.context != newest {
+            readRounds.append(ReadRound(context: newest, acknowledgements: []))
+            if readRounds.count > config.readRequestsMax { readRounds.removeFirst() }
+        }
+        return newest
     }
 
     private mutating func answerRead(from requester: NodeID, index: LogIndex, context: UInt64) {
@@ -72,7 +89,7 @@ extension Raft {
 
     /// Reads that waited for this leader's first commit go ahead once it has happened.
     mutating func releaseReadsAwaitingCommit() {
-        guard !readsAwaitingCommit.isEmpty, log.matchesTerm(log.committed, term) else { return }
+        guard !readsAwaitingCommit.isEmpty, log.committed >= firstIndexOfTerm else { return }
         let waiting = readsAwaitingCommit
         readsAwaitingCommit.removeAll()
         for read in waiting { handleReadIndex(from: read.from, context: read.context) }

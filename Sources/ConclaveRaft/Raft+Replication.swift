@@ -112,7 +112,7 @@ extension Raft {
 
     mutating func broadcastHeartbeat() {
         // The newest pending read rides along, so a steady heartbeat also confirms reads.
-        let context = readRequests.last?.context ?? 0
+        let context = readRoundContext()
         for member in members where member != id {
             let match = progress[member]?.match ?? 0
             send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: context))

@@ -30,9 +30,16 @@ public struct Raft {
     var pendingConfIndex: LogIndex = 0
     /// ReadIndex requests awaiting a quorum's heartbeat acknowledgement, oldest first.
     var readRequests: [ReadRequest] = []
+    /// As leader: the index of the empty entry that opened our term; once it commits, our commit
+    /// index is authoritative for reads.
+    var firstIndexOfTerm: LogIndex = .max
+    var readRounds: [ReadRound] = []
     /// ReadIndex requests that arrived before this leader committed an entry of its term.
     var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
     var readStates: [ReadState] = []
+    /// Reads were queued since the last `ready()`: one heartbeat round, carrying the newest
+    /// read's context, goes out then (batching, as `appendsPending` does for proposals).
+    var readHeartbeatPending = false
     var incomingSnapshot: IncomingSnapshot?
     /// Per follower in snapshot state: the snapshot being sent to it.
     var snapshotsInFlight: [NodeID: Snapshot] = [:]
@@ -201,7 +208,7 @@ public struct Raft {
 
     /// True when `ready()` has something for the caller.
     public var hasReady: Bool {
-        !outbox.isEmpty || appendsPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
+        !outbox.isEmpty || appendsPending || readHeartbeatPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
             || hardState != lastReadyHardState || softState != lastReadySoft || !readStates.isEmpty
             || log.pendingSnapshot != nil
     }
@@ -211,6 +218,10 @@ public struct Raft {
         if appendsPending {
             appendsPending = false
             if role == .leader { broadcastAppend() }
+        }
+        if readHeartbeatPending {
+            readHeartbeatPending = false
+            if role == .leader { broadcastHeartbeat() }
         }
         let currentHard = hardState
         let currentSoft = softState
@@ -272,7 +283,10 @@ public struct Raft {
         snapshotsInFlight.removeAll()
         leadTransferee = noNode
         readRequests.removeAll()
+        readRounds.removeAll()
+        firstIndexOfTerm = .max
         readsAwaitingCommit.removeAll()
+        readHeartbeatPending = false
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {
@@ -297,6 +311,7 @@ public struct Raft {
         // Membership changes not yet applied may be in the log: none may be proposed until then.
         pendingConfIndex = log.lastIndex
         // An entry of our own term: entries of earlier terms commit only under it (§5.4.2).
+        firstIndexOfTerm = log.lastIndex + 1
         appendEntries([Entry(term: term, index: 0)])
         broadcastAppend()
     }

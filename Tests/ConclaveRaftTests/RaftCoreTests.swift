@@ -234,3 +234,55 @@ import Testing
         #expect(learner.role == .follower)
     }
 }
+
+@Suite struct RaftReadIndexCoreTests {
+    @Test("reads queued between two Ready batches share one heartbeat round, and all are confirmed")
+    func readsShareOneRound() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        for context in 1...64 { try harness.nodes[1]!.readIndex(context: UInt64(context)) }
+        let ready = harness.nodes[1]!.ready()
+        #expect(ready.messages.filter { $0.kind == .heartbeat }.count == 2)
+        harness.mailbox.append(contentsOf: ready.messages)
+        harness.nodes[1]!.advance(ready)
+        var confirmed: [ReadState] = []
+        while !harness.mailbox.isEmpty {
+            let batch = harness.mailbox
+            harness.mailbox.removeAll()
+            for message in batch {
+                harness.nodes[message.to]!.step(message)
+                let ready = harness.nodes[message.to]!.ready()
+                if message.to == 1 { confirmed += ready.readStates }
+                harness.mailbox.append(contentsOf: ready.messages)
+                harness.nodes[message.to]!.advance(ready)
+            }
+        }
+        #expect(confirmed.map(\.context) == (1...64).map(UInt64.init))
+        #expect(confirmed.allSatisfy { $0.index == harness.nodes[1]!.committedIndex })
+    }
+
+    @Test("lease reads answer at once, without a heartbeat round; they require CheckQuorum")
+    func leaseReads() throws {
+        var harness = RaftHarness(voters: [1, 2, 3]) { $0.leaseReads = true }
+        harness.elect(1)
+        try harness.nodes[1]!.readIndex(context: 9)
+        let ready = harness.nodes[1]!.ready()
+        #expect(ready.readStates == [ReadState(index: harness.nodes[1]!.committedIndex, context: 9)])
+        #expect(!ready.messages.contains { $0.kind == .heartbeat })
+        var config = RaftConfig(id: 1)
+        config.leaseReads = true
+        config.checkQuorum = false
+        #expect(throws: RaftError.self) { try config.validate() }
+    }
+
+    @Test("a new leader holds reads until it has committed an entry of its own term")
+    func readsWaitForFirstCommit() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.nodes[1]!.campaign()
+        harness.stabilize { $0.kind != .appendResponse }  // elected, but its empty entry not committed
+        #expect(harness.nodes[1]!.role == .leader)
+        try harness.nodes[1]!.readIndex(context: 5)
+        #expect(harness.nodes[1]!.ready().readStates.isEmpty)
+        #expect(harness.nodes[1]!.status().readsPending == 1)
+    }
+}
