@@ -38,11 +38,20 @@ expect "clients zero"        2 "--clients must be in 1…64, got 0"      -- chao
 expect "seed range reversed" 2 "'5..2' is invalid for '--seeds"        -- chaos --seeds 5..2
 expect "bench entries"       2 "--entries must be in 1000"             -- bench raft --entries 5
 expect "console speed"       2 "--speed must be in 0.01…100"           -- console --speed 1000
+expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything
+expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
 
 # A chaos run writes a history that `check` accepts; the run passes.
 expect "chaos passes"        0 "verdict: PASS"                         -- chaos --seed 3 --duration 3s --history "$work/run.jsonl"
 expect "check own history"   0 "linearizable"                          -- check "$work/run.jsonl"
 expect "chaos seed range"    0 "^2 passed, 0 failed"                   -- chaos --seeds 4..5 --duration 2s --quiet
+expect "chaos membership"    0 "verdict: PASS"                         -- chaos --seed 8 --duration 6s --nemesis membership,transfer --trace "$work/trace.txt"
+if grep -Eq "applied (add learner|promote|remove)" "$work/trace.txt" && grep -q "transfer" "$work/trace.txt"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    echo "FAIL trace written: no membership change or transfer in $work/trace.txt"
+fi
 
 # Histories written by hand: one linearizable, one not, one malformed.
 cat >"$work/good.jsonl" <<'JSON'
