@@ -6,7 +6,7 @@ import ConclaveRaft
 public struct SimulationTrace: Sendable {
     public let linesMax: Int
     public private(set) var lines: [String] = []
-    public private(set) var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    public private(set) var hash: UInt64 = StableHash.fnvOffsetBasis
     public private(set) var eventCount = 0
 
     init(linesMax: Int) {
@@ -35,7 +35,7 @@ public struct SimulationTrace: Sendable {
     }
 
     private mutating func fold(_ value: UInt64) {
-        hash = (hash ^ value) &* 0x100_0000_01B3
+        hash = StableHash.fold(hash, value)
     }
 
     static func format(_ time: UInt64) -> String {

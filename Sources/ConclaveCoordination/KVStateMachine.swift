@@ -28,7 +28,7 @@ public struct KVStateMachine: Equatable, Sendable {
     public private(set) var values: [String: String] = [:]
     public private(set) var revision: UInt64 = 0
     public private(set) var appliedIndex: LogIndex = 0
-    public private(set) var digest: UInt64 = 0xCBF2_9CE4_8422_2325
+    public private(set) var digest: UInt64 = StableHash.fnvOffsetBasis
     public private(set) var sessions: [UInt64: Session] = [:]
     /// The most client sessions remembered; past it, the least recently used is forgotten (a
     /// client that comes back after that may have a retry applied twice — the stated limit).
@@ -45,6 +45,14 @@ public struct KVStateMachine: Equatable, Sendable {
         self.appliedIndex = appliedIndex
         self.digest = digest
         self.sessions = sessions
+    }
+
+    /// A write decided outside the KV command set (a fenced put the coordination layer accepted).
+    /// The caller has already advanced the applied index for its entry.
+    mutating func write(key: String, value: String) {
+        values[key] = value
+        revision += 1
+        mix(revision, UInt64(truncatingIfNeeded: value.utf8.count))
     }
 
     /// A linearizable read served locally (after ReadIndex): the value now, without a log entry.
@@ -107,7 +115,7 @@ public struct KVStateMachine: Equatable, Sendable {
 
     private mutating func mix(_ values: UInt64...) {
         for value in values {
-            digest = (digest ^ value) &* 0x100_0000_01B3
+            digest = StableHash.fold(digest, value)
         }
     }
 }
@@ -115,14 +123,11 @@ public struct KVStateMachine: Equatable, Sendable {
 extension KVResult {
     /// A stable (per-process-independent) hash of the answer, for the replica digest.
     var hashForDigest: UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func fold(_ text: String) { for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 } }
         switch self {
-        case .written(let revision): fold("w\(revision)")
-        case .value(let value): fold("v" + (value ?? "\u{0}"))
-        case .swapped(let swapped): fold(swapped ? "s1" : "s0")
-        case .rejected(let reason): fold("r" + reason)
+        case .written(let revision): return StableHash.fnv1a64("w\(revision)".utf8)
+        case .value(let value): return StableHash.fnv1a64(("v" + (value ?? "\u{0}")).utf8)
+        case .swapped(let swapped): return StableHash.fnv1a64((swapped ? "s1" : "s0").utf8)
+        case .rejected(let reason): return StableHash.fnv1a64(("r" + reason).utf8)
         }
-        return hash
     }
 }

@@ -1,3 +1,4 @@
+import ConclaveCore
 /// Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam; used by Vimeo and HAProxy):
 /// a key goes to its ring owner unless that backend already holds `capacity` keys, in which case it
 /// walks clockwise to the next backend under capacity.

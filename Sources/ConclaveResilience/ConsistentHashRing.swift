@@ -1,3 +1,4 @@
+import ConclaveCore
 /// Consistent hashing with virtual nodes: each backend owns `virtualNodesPerBackend` points on a 64-bit
 /// ring, and a key belongs to the first point at or after its hash (wrapping).
 ///

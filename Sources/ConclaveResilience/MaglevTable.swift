@@ -1,3 +1,4 @@
+import ConclaveCore
 /// Maglev hashing (Google's network load balancer, NSDI 2016): a lookup table of prime size `M` filled
 /// from each backend's own permutation of the slots, so lookup is one hash and one array read.
 ///

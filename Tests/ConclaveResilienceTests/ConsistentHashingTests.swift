@@ -1,3 +1,4 @@
+import ConclaveCore
 import Testing
 @testable import ConclaveResilience
 

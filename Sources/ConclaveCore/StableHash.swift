@@ -30,22 +30,13 @@ public enum StableHash {
         return mixed
     }
 
+    /// One FNV-1a step over a whole word: folds `value` into a running `hash` (digests and traces).
+    @inlinable public static func fold(_ hash: UInt64, _ value: UInt64) -> UInt64 {
+        (hash ^ value) &* fnvPrime
+    }
+
     /// The placement hash of a key or backend name: `mix(fnv1a64(utf8))`.
     public static func key(_ text: String, seed: UInt64 = fnvOffsetBasis) -> UInt64 {
         mix(fnv1a64(text.utf8, seed: seed))
-    }
-}
-
-/// Limits shared by the balancers.
-public enum Backends {
-    /// The most backends any balancer accepts.
-    public static let countMax = 1 << 16
-
-    static func validate(count: Int) throws(ResilienceConfigurationError) {
-        guard count >= 1, count <= countMax else {
-            throw ResilienceConfigurationError(
-                parameter: "backendCount", value: String(count), accepted: "a count of backends from 1 to \(countMax)"
-            )
-        }
     }
 }
