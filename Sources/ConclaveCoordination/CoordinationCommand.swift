@@ -1,0 +1,163 @@
+import ConclaveCore
+
+/// A request to the coordination services, as it travels through the log. The session a request
+/// acts for is its client's: one client, one session.
+public struct CoordinationRequest: Equatable, Sendable {
+    public var client: UInt64
+    public var sequence: UInt64
+    public var command: CoordinationCommand
+
+    public init(client: UInt64, sequence: UInt64, command: CoordinationCommand) {
+        self.client = client
+        self.sequence = sequence
+        self.command = command
+    }
+}
+
+public enum CoordinationCommand: Equatable, Sendable {
+    /// Proposed by the leader only: `millis` of its monotonic clock passed since its previous one.
+    case elapsed(millis: UInt64)
+    case openSession(ttlMillis: UInt64)
+    case keepAlive
+    case closeSession
+    /// `waitMillis` nil: a try-lock. `ttlMillis`: a TTL on the hold itself (SET NX PX).
+    case acquire(lock: String, kind: LockKind, mode: LockMode, waitMillis: UInt64?, ttlMillis: UInt64?, lockDelayMillis: UInt64)
+    case release(lock: String)
+    case extend(lock: String, ttlMillis: UInt64)
+    case cancelWait(lock: String, sequence: UInt64)
+    case revoke(lock: String, graceMillis: UInt64)
+    case increment(counter: String, by: Int64)
+    case readCounter(counter: String)
+    /// A write to KV key `key` guarded by the fencing token of `lock` (`put --fence NAME:TOKEN`).
+    case fencedPut(key: String, value: String, lock: String, token: UInt64)
+}
+
+/// The answer to a coordination request.
+public enum CoordinationResult: Equatable, Sendable {
+    case done
+    case sessionOpened(expiresAtMillis: UInt64)
+    case keptAlive(expiresAtMillis: UInt64)
+    case acquire(AcquireOutcome)
+    case counter(Int64)
+    /// A fenced write: accepted, or refused because its token is stale or was never granted.
+    case fenced(accepted: Bool, reason: String)
+    case refused(CoordinationError)
+}
+
+extension CoordinationRequest {
+    static let formatVersion: UInt8 = 2
+
+    private enum Tag: UInt8 {
+        case elapsed = 1, openSession, keepAlive, closeSession, acquire, release, extend, cancelWait, revoke
+        case increment, readCounter, fencedPut
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter(capacity: 48)
+        writer.write(Self.formatVersion)
+        writer.write(client)
+        writer.write(sequence)
+        switch command {
+        case .elapsed(let millis): writer.write(Tag.elapsed.rawValue); writer.write(millis)
+        case .openSession(let ttl): writer.write(Tag.openSession.rawValue); writer.write(ttl)
+        case .keepAlive: writer.write(Tag.keepAlive.rawValue)
+        case .closeSession: writer.write(Tag.closeSession.rawValue)
+        case .acquire(let lock, let kind, let mode, let wait, let ttl, let delay):
+            writer.write(Tag.acquire.rawValue); writer.write(lock)
+            writer.write(kind.code); writer.write(UInt64(kind.capacity))
+            writer.write(mode.code); writer.write(UInt64(mode.permitCount))
+            writer.write(wait.map { $0 + 1 } ?? 0); writer.write(ttl.map { $0 + 1 } ?? 0); writer.write(delay)
+        case .release(let lock): writer.write(Tag.release.rawValue); writer.write(lock)
+        case .extend(let lock, let ttl): writer.write(Tag.extend.rawValue); writer.write(lock); writer.write(ttl)
+        case .cancelWait(let lock, let sequence): writer.write(Tag.cancelWait.rawValue); writer.write(lock); writer.write(sequence)
+        case .revoke(let lock, let grace): writer.write(Tag.revoke.rawValue); writer.write(lock); writer.write(grace)
+        case .increment(let counter, let delta): writer.write(Tag.increment.rawValue); writer.write(counter); writer.write(UInt64(bitPattern: delta))
+        case .readCounter(let counter): writer.write(Tag.readCounter.rawValue); writer.write(counter)
+        case .fencedPut(let key, let value, let lock, let token):
+            writer.write(Tag.fencedPut.rawValue); writer.write(key); writer.write(value); writer.write(lock); writer.write(token)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes an entry; nil when the bytes are not a well-formed request of this format.
+    public init?(decoding bytes: [UInt8]) {
+        var reader = ByteReader(bytes)
+        guard reader.readByte() == Self.formatVersion, let client = reader.readUInt64(), let sequence = reader.readUInt64(),
+              let raw = reader.readByte(), let tag = Tag(rawValue: raw),
+              let command = Self.decodeCommand(tag, from: &reader), reader.isAtEnd else { return nil }
+        self.init(client: client, sequence: sequence, command: command)
+    }
+
+    private static func decodeCommand(_ tag: Tag, from reader: inout ByteReader) -> CoordinationCommand? {
+        switch tag {
+        case .elapsed: return reader.readUInt64().map { .elapsed(millis: $0) }
+        case .openSession: return reader.readUInt64().map { .openSession(ttlMillis: $0) }
+        case .keepAlive: return .keepAlive
+        case .closeSession: return .closeSession
+        case .acquire:
+            guard let lock = reader.readString(), let kindCode = reader.readByte(), let capacity = reader.readUInt64(),
+                  let modeCode = reader.readByte(), let permits = reader.readUInt64(), let wait = reader.readUInt64(),
+                  let ttl = reader.readUInt64(), let delay = reader.readUInt64(),
+                  let kind = LockKind(code: kindCode, capacity: capacity), let mode = LockMode(code: modeCode, permits: permits)
+            else { return nil }
+            return .acquire(lock: lock, kind: kind, mode: mode, waitMillis: wait == 0 ? nil : wait - 1,
+                            ttlMillis: ttl == 0 ? nil : ttl - 1, lockDelayMillis: delay)
+        case .release: return reader.readString().map { .release(lock: $0) }
+        case .extend:
+            guard let lock = reader.readString(), let ttl = reader.readUInt64() else { return nil }
+            return .extend(lock: lock, ttlMillis: ttl)
+        case .cancelWait:
+            guard let lock = reader.readString(), let sequence = reader.readUInt64() else { return nil }
+            return .cancelWait(lock: lock, sequence: sequence)
+        case .revoke:
+            guard let lock = reader.readString(), let grace = reader.readUInt64() else { return nil }
+            return .revoke(lock: lock, graceMillis: grace)
+        case .increment:
+            guard let counter = reader.readString(), let delta = reader.readUInt64() else { return nil }
+            return .increment(counter: counter, by: Int64(bitPattern: delta))
+        case .readCounter: return reader.readString().map { .readCounter(counter: $0) }
+        case .fencedPut:
+            guard let key = reader.readString(), let value = reader.readString(), let lock = reader.readString(),
+                  let token = reader.readUInt64() else { return nil }
+            return .fencedPut(key: key, value: value, lock: lock, token: token)
+        }
+    }
+}
+
+extension LockKind {
+    var code: UInt8 {
+        switch self {
+        case .mutex: return 1
+        case .readWrite: return 2
+        case .semaphore: return 3
+        }
+    }
+
+    init?(code: UInt8, capacity: UInt64) {
+        switch code {
+        case 1: self = .mutex
+        case 2: self = .readWrite
+        case 3: guard capacity <= UInt64(CoordinationLimits.permitsMax) else { return nil }; self = .semaphore(permits: Int(capacity))
+        default: return nil
+        }
+    }
+}
+
+extension LockMode {
+    var code: UInt8 {
+        switch self {
+        case .exclusive: return 1
+        case .shared: return 2
+        case .permits: return 3
+        }
+    }
+
+    init?(code: UInt8, permits: UInt64) {
+        switch code {
+        case 1: self = .exclusive
+        case 2: self = .shared
+        case 3: guard permits <= UInt64(CoordinationLimits.permitsMax) else { return nil }; self = .permits(Int(permits))
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,50 @@
+/// What the coordination services refuse, as values: the state is unchanged whenever one is thrown.
+public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidName(String)
+    case invalidTTL(String)
+    case unknownSession(UInt64)
+    case sessionExists(UInt64)
+    case notOwner(lock: String, session: UInt64)
+    case unknownLock(String)
+    case limitReached(String)
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let reason): return "invalid name: \(reason)"
+        case .invalidTTL(let reason): return "invalid TTL: \(reason)"
+        case .unknownSession(let session): return "unknown session \(session) (expired, closed or never opened)"
+        case .sessionExists(let session): return "session \(session) is already open"
+        case .notOwner(let lock, let session): return "session \(session) does not hold lock '\(lock)'"
+        case .unknownLock(let name): return "unknown lock '\(name)'"
+        case .limitReached(let what): return "limit reached: \(what)"
+        case .invalidRequest(let reason): return "invalid request: \(reason)"
+        }
+    }
+}
+
+/// Limits of the coordination services (each is tested at its boundary).
+public enum CoordinationLimits {
+    /// Lock and key names: 1…256 bytes of UTF-8.
+    public static let nameBytesMax = 256
+    /// Session TTL: 1 ms … 1 day.
+    public static let ttlMillisRange: ClosedRange<UInt64> = 1...86_400_000
+    public static let sessionsMax = 100_000
+    public static let locksMax = 100_000
+    /// Waiters queued on one lock.
+    public static let waitersPerLockMax = 10_000
+    /// Semaphore permits.
+    public static let permitsMax = 1_000_000
+
+    static func validate(name: String) throws(CoordinationError) {
+        let bytes = name.utf8.count
+        guard bytes > 0 else { throw .invalidName("empty; names are 1…\(nameBytesMax) bytes") }
+        guard bytes <= nameBytesMax else { throw .invalidName("\(bytes) bytes; names are 1…\(nameBytesMax) bytes") }
+    }
+
+    static func validate(ttlMillis: UInt64) throws(CoordinationError) {
+        guard ttlMillisRange.contains(ttlMillis) else {
+            throw .invalidTTL("\(ttlMillis) ms; accepted: \(ttlMillisRange.lowerBound)…\(ttlMillisRange.upperBound) ms")
+        }
+    }
+}

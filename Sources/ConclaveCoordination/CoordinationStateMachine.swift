@@ -1,0 +1,141 @@
+import ConclaveCore
+
+/// The replicated state machine of the coordination services: the KV store plus cluster time,
+/// sessions and leases, locks, counters and fenced writes. `apply` is a pure function of
+/// (state, entry): every replica applying the same entries in order reaches the same state,
+/// gives the same answers and emits the same events.
+///
+/// Entries say what they are by their first byte: 1 is a KV request (`KVRequest`), 2 a
+/// coordination request (`CoordinationRequest`). A retried coordination request (same client and
+/// sequence) takes effect once and gets its first answer again.
+public struct CoordinationStateMachine: Equatable, Sendable {
+    /// The answer to one applied entry, plus what other clients must be told.
+    public struct Applied: Equatable, Sendable {
+        public var client: UInt64
+        public var sequence: UInt64
+        public var result: CoordinationResult
+        public var events: [LockEvent]
+    }
+
+    public private(set) var kv = KVStateMachine()
+    public private(set) var sessions = SessionTable()
+    public private(set) var locks = LockTable()
+    public private(set) var counters: [String: Int64] = [:]
+    /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
+    public private(set) var fences: [String: UInt64] = [:]
+    /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
+    public private(set) var nowMillis: UInt64 = 0
+    private var lastAnswers: [UInt64: (sequence: UInt64, result: CoordinationResult)] = [:]
+    public private(set) var digest: UInt64 = StableHash.fnvOffsetBasis
+
+    public init() {}
+
+    public var appliedIndex: LogIndex { kv.appliedIndex }
+
+    public static func == (left: Self, right: Self) -> Bool {
+        left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
+            && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
+            && left.digest == right.digest
+    }
+
+    /// Applies the entry at `index`. KV entries go to the KV store; coordination entries are
+    /// applied here; anything else changes nothing but the applied index.
+    public mutating func apply(index: LogIndex, data: [UInt8]) -> (kv: KVStateMachine.Applied?, coordination: Applied?) {
+        guard data.first == CoordinationRequest.formatVersion else {
+            return (kv.apply(index: index, data: data), nil)
+        }
+        kv.skip(index: index)
+        guard let request = CoordinationRequest(decoding: data) else { return (nil, nil) }
+        if let last = lastAnswers[request.client], request.sequence <= last.sequence {
+            let result: CoordinationResult = request.sequence == last.sequence
+                ? last.result : .refused(.invalidRequest("stale sequence \(request.sequence) < \(last.sequence)"))
+            return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: []))
+        }
+        var events: [LockEvent] = []
+        let result = execute(request, events: &events)
+        if case .elapsed = request.command {} else {
+            lastAnswers[request.client] = (request.sequence, result)
+        }
+        mix(request.client, request.sequence, StableHash.fnv1a64(String(describing: result).utf8))
+        return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events))
+    }
+
+    private mutating func execute(_ request: CoordinationRequest, events: inout [LockEvent]) -> CoordinationResult {
+        let session = request.client
+        let id = RequestID(client: request.client, sequence: request.sequence)
+        do throws(CoordinationError) {
+            switch request.command {
+            case .elapsed(let millis):
+                nowMillis += millis
+                for expired in sessions.expire(nowMillis: nowMillis) {
+                    events += locks.sessionEnded(expired, reason: .sessionExpired, nowMillis: nowMillis)
+                }
+                events += locks.advance(to: nowMillis)
+                return .done
+            case .openSession(let ttl):
+                try sessions.open(session, ttlMillis: ttl, nowMillis: nowMillis)
+                return .sessionOpened(expiresAtMillis: nowMillis + ttl)
+            case .keepAlive:
+                return .keptAlive(expiresAtMillis: try sessions.keepAlive(session, nowMillis: nowMillis))
+            case .closeSession:
+                try sessions.close(session)
+                events += locks.sessionEnded(session, reason: .sessionClosed, nowMillis: nowMillis)
+                return .done
+            case .acquire(let lock, let kind, let mode, let wait, let ttl, let delay):
+                guard sessions.contains(session) else { throw .unknownSession(session) }
+                return .acquire(try locks.acquire(
+                    lock, kind: kind, mode: mode, session: session, request: id, wait: wait != nil,
+                    deadlineMillis: wait.map { nowMillis + $0 }, ttlMillis: ttl, lockDelayMillis: delay, nowMillis: nowMillis))
+            case .release(let lock):
+                events += try locks.release(lock, session: session, nowMillis: nowMillis)
+                return .done
+            case .extend(let lock, let ttl):
+                try locks.extend(lock, session: session, ttlMillis: ttl, nowMillis: nowMillis)
+                return .done
+            case .cancelWait(let lock, let sequence):
+                events += try locks.cancel(lock, request: RequestID(client: request.client, sequence: sequence), nowMillis: nowMillis)
+                return .done
+            case .revoke(let lock, let grace):
+                events += try locks.revoke(lock, graceMillis: grace, nowMillis: nowMillis)
+                return .done
+            case .increment(let counter, let delta):
+                return .counter(try increment(counter, by: delta))
+            case .readCounter(let counter):
+                try CoordinationLimits.validate(name: counter)
+                return .counter(counters[counter] ?? 0)
+            case .fencedPut(let key, let value, let lock, let token):
+                return try fencedPut(key: key, value: value, lock: lock, token: token)
+            }
+        } catch {
+            return .refused(error)
+        }
+    }
+
+    private mutating func increment(_ counter: String, by delta: Int64) throws(CoordinationError) -> Int64 {
+        try CoordinationLimits.validate(name: counter)
+        let (value, overflow) = (counters[counter] ?? 0).addingReportingOverflow(delta)
+        guard !overflow else { throw .invalidRequest("counter '\(counter)' would overflow") }
+        counters[counter] = value
+        return value
+    }
+
+    /// Accepts the write only with a token the lock really granted that is not older than any
+    /// token a write to this key already carried.
+    private mutating func fencedPut(key: String, value: String, lock: String, token: UInt64) throws(CoordinationError) -> CoordinationResult {
+        try CoordinationLimits.validate(name: key)
+        let issued = locks.locks[lock]?.lastToken ?? 0
+        guard token != 0, token <= max(issued, locks.lastToken), locks.locks[lock] != nil || fences[key] != nil else {
+            return .fenced(accepted: false, reason: "token \(token) was never granted on lock '\(lock)'")
+        }
+        if let highest = fences[key], token < highest {
+            return .fenced(accepted: false, reason: "stale token \(token): a write with token \(highest) already landed")
+        }
+        fences[key] = token
+        kv.write(key: key, value: value)
+        return .fenced(accepted: true, reason: "")
+    }
+
+    private mutating func mix(_ values: UInt64...) {
+        for value in values { digest = StableHash.fold(digest, value) }
+    }
+}

@@ -1,0 +1,203 @@
+import ConclaveCore
+
+/// Every lock of the cluster, as part of the replicated state machine: pure, deterministic, and
+/// applied in log order on every replica.
+///
+/// Fairness: a new acquire is granted only when nobody is queued (FIFO), except a reentrant
+/// acquire by a current holder. When a holder leaves, the queue is granted from its head for as
+/// long as the next waiter fits — in the same apply step, so a contended handoff costs one commit,
+/// and only the waiter that was granted is told (no herd). Tokens come from one counter that only
+/// grows, so every grant's token exceeds every earlier token of its lock.
+public struct LockTable: Equatable, Sendable {
+    public private(set) var locks: [String: LockState] = [:]
+    public private(set) var lastToken: UInt64 = 0
+
+    public init() {}
+
+    /// Acquires `name`. A try-lock (`wait` false) is granted or refused at once; a blocking
+    /// acquire queues until granted, its `deadlineMillis` passes, it is cancelled or its session
+    /// ends. `ttlMillis`, if set, limits the hold itself (SET NX PX): it is lost when the TTL runs
+    /// out unless the holder extends it.
+    public mutating func acquire(
+        _ name: String, kind: LockKind, mode: LockMode, session: UInt64, request: RequestID, wait: Bool,
+        deadlineMillis: UInt64?, ttlMillis: UInt64? = nil, lockDelayMillis: UInt64, nowMillis: UInt64
+    ) throws(CoordinationError) -> AcquireOutcome {
+        if let ttlMillis { try CoordinationLimits.validate(ttlMillis: ttlMillis) }
+        try CoordinationLimits.validate(name: name)
+        try validate(kind: kind, mode: mode)
+        var lock = locks[name] ?? LockState(name: name, kind: kind, lockDelayMillis: lockDelayMillis)
+        guard lock.kind == kind else { throw .invalidRequest("lock '\(name)' is a \(lock.kind), not a \(kind)") }
+        if locks[name] == nil && locks.count >= CoordinationLimits.locksMax {
+            throw .limitReached("\(CoordinationLimits.locksMax) locks")
+        }
+        if let position = lock.waiters.firstIndex(where: { $0.request == request }) {
+            return .queued(position: position)  // a retry of a request already queued
+        }
+        // Reentrant: a holder asking again for the same mutex or read/write mode adds a hold.
+        // (A semaphore holder asking again takes more permits instead.)
+        if mode == .exclusive || mode == .shared,
+           let holder = lock.holders.firstIndex(where: { $0.session == session && $0.mode == mode }) {
+            lock.holders[holder].holdCount += 1
+            lock.acquires += 1
+            locks[name] = lock
+            return .granted(token: lock.holders[holder].token, holdCount: lock.holders[holder].holdCount)
+        }
+        if lock.waiters.isEmpty && fits(mode, in: lock, nowMillis: nowMillis) {
+            let token = grant(mode, to: session, in: &lock, nowMillis: nowMillis, ttlMillis: ttlMillis)
+            locks[name] = lock
+            return .granted(token: token, holdCount: 1)
+        }
+        guard wait else {
+            lock.refusals += 1
+            locks[name] = lock
+            return .refused(heldBy: lock.holders.map(\.session))
+        }
+        guard lock.waiters.count < CoordinationLimits.waitersPerLockMax else {
+            throw .limitReached("\(CoordinationLimits.waitersPerLockMax) waiters on lock '\(name)'")
+        }
+        lock.waits += 1
+        lock.waiters.append(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
+                                       deadlineMillis: deadlineMillis, ttlMillis: ttlMillis))
+        locks[name] = lock
+        return .queued(position: lock.waiters.count - 1)
+    }
+
+    private func validate(kind: LockKind, mode: LockMode) throws(CoordinationError) {
+        switch (kind, mode) {
+        case (.mutex, .exclusive), (.readWrite, .exclusive), (.readWrite, .shared):
+            return
+        case (.semaphore(let permits), .permits(let count)):
+            guard (1...CoordinationLimits.permitsMax).contains(permits) else {
+                throw .invalidRequest("a semaphore has 1…\(CoordinationLimits.permitsMax) permits, not \(permits)")
+            }
+            guard (1...permits).contains(count) else { throw .invalidRequest("asked for \(count) permits of \(permits)") }
+        default:
+            throw .invalidRequest("mode \(mode) does not apply to a \(kind)")
+        }
+    }
+
+    private func fits(_ mode: LockMode, in lock: LockState, nowMillis: UInt64) -> Bool {
+        guard nowMillis >= lock.unavailableUntilMillis else { return false }
+        switch mode {
+        case .exclusive: return lock.holders.isEmpty
+        case .shared: return lock.holders.allSatisfy { $0.mode == .shared }
+        case .permits(let count): return lock.permitsHeld + count <= lock.kind.capacity
+        }
+    }
+
+    private mutating func grant(_ mode: LockMode, to session: UInt64, in lock: inout LockState, nowMillis: UInt64,
+                                ttlMillis: UInt64?) -> UInt64 {
+        lastToken += 1
+        lock.lastToken = lastToken
+        lock.acquires += 1
+        lock.holders.append(LockHolder(session: session, mode: mode, holdCount: 1, token: lastToken,
+                                       grantedAtMillis: nowMillis, revokeAtMillis: nil,
+                                       expiresAtMillis: ttlMillis.map { nowMillis + $0 }))
+        return lastToken
+    }
+
+    /// Extends a TTL-limited hold by `ttlMillis` from now. Only a holder may extend.
+    public mutating func extend(_ name: String, session: UInt64, ttlMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) {
+        try CoordinationLimits.validate(ttlMillis: ttlMillis)
+        guard var lock = locks[name] else { throw .unknownLock(name) }
+        guard let holder = lock.holders.firstIndex(where: { $0.session == session }) else {
+            throw .notOwner(lock: name, session: session)
+        }
+        lock.holders[holder].expiresAtMillis = nowMillis + ttlMillis
+        locks[name] = lock
+    }
+
+    /// Releases one hold; the lock frees at a hold count of zero and the queue moves.
+    /// Only a holder may release (compare-owner-then-act, atomically).
+    public mutating func release(_ name: String, session: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        guard var lock = locks[name] else { throw .unknownLock(name) }
+        guard let holder = lock.holders.firstIndex(where: { $0.session == session }) else {
+            throw .notOwner(lock: name, session: session)
+        }
+        lock.holders[holder].holdCount -= 1
+        if lock.holders[holder].holdCount == 0 { lock.holders.remove(at: holder) }
+        locks[name] = lock
+        return grantWaiters(name, nowMillis: nowMillis)
+    }
+
+    /// Grants queued acquires from the head of the queue while they fit. Drops an empty lock.
+    mutating func grantWaiters(_ name: String, nowMillis: UInt64) -> [LockEvent] {
+        guard var lock = locks[name] else { return [] }
+        var events: [LockEvent] = []
+        while let next = lock.waiters.first, fits(next.mode, in: lock, nowMillis: nowMillis) {
+            lock.waiters.removeFirst()
+            let token = grant(next.mode, to: next.session, in: &lock, nowMillis: nowMillis, ttlMillis: next.ttlMillis)
+            events.append(.granted(lock: name, session: next.session, request: next.request, token: token))
+        }
+        locks[name] = lock.holders.isEmpty && lock.waiters.isEmpty && nowMillis >= lock.unavailableUntilMillis ? nil : lock
+        return events
+    }
+
+    /// Everything `session` owns goes at once: its holds (the lock-delay starts on each) and its
+    /// queued waits.
+    mutating func sessionEnded(_ session: UInt64, reason: LockEvent.LossReason, nowMillis: UInt64) -> [LockEvent] {
+        var events: [LockEvent] = []
+        for name in locks.keys.sorted() {
+            guard var lock = locks[name] else { continue }
+            for holder in lock.holders where holder.session == session {
+                events.append(.lost(lock: name, session: session, token: holder.token, reason: reason))
+                lock.unavailableUntilMillis = max(lock.unavailableUntilMillis, nowMillis + lock.lockDelayMillis)
+            }
+            for waiter in lock.waiters where waiter.session == session {
+                events.append(.waitEnded(lock: name, session: session, request: waiter.request, reason: reason))
+            }
+            lock.holders.removeAll { $0.session == session }
+            lock.waiters.removeAll { $0.session == session }
+            locks[name] = lock
+            events += grantWaiters(name, nowMillis: nowMillis)
+        }
+        return events
+    }
+
+    /// Cluster time moved to `nowMillis`: revoked holders past their grace go, waiters past their
+    /// deadline give up, and locks whose lock-delay ended grant their queue.
+    mutating func advance(to nowMillis: UInt64) -> [LockEvent] {
+        var events: [LockEvent] = []
+        for name in locks.keys.sorted() {
+            guard var lock = locks[name] else { continue }
+            for holder in lock.holders where (holder.revokeAtMillis ?? .max) <= nowMillis {
+                events.append(.lost(lock: name, session: holder.session, token: holder.token, reason: .revoked))
+            }
+            for holder in lock.holders where (holder.expiresAtMillis ?? .max) <= nowMillis && (holder.revokeAtMillis ?? .max) > nowMillis {
+                events.append(.lost(lock: name, session: holder.session, token: holder.token, reason: .ttlExpired))
+            }
+            lock.holders.removeAll { ($0.revokeAtMillis ?? .max) <= nowMillis || ($0.expiresAtMillis ?? .max) <= nowMillis }
+            for waiter in lock.waiters where (waiter.deadlineMillis ?? .max) <= nowMillis {
+                events.append(.waitEnded(lock: name, session: waiter.session, request: waiter.request, reason: .deadlinePassed))
+            }
+            lock.waiters.removeAll { ($0.deadlineMillis ?? .max) <= nowMillis }
+            locks[name] = lock
+            events += grantWaiters(name, nowMillis: nowMillis)
+        }
+        return events
+    }
+
+    /// Asks every holder of `name` to let go within `graceMillis`; past it they are forced out.
+    public mutating func revoke(_ name: String, graceMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        guard var lock = locks[name] else { throw .unknownLock(name) }
+        var events: [LockEvent] = []
+        for position in lock.holders.indices where lock.holders[position].revokeAtMillis == nil {
+            let deadline = nowMillis + graceMillis
+            lock.holders[position].revokeAtMillis = deadline
+            events.append(.revokeRequested(lock: name, session: lock.holders[position].session, deadlineMillis: deadline))
+        }
+        locks[name] = lock
+        return events
+    }
+
+    /// Withdraws a queued acquire.
+    public mutating func cancel(_ name: String, request: RequestID, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        guard var lock = locks[name], let position = lock.waiters.firstIndex(where: { $0.request == request }) else {
+            throw .invalidRequest("no queued acquire \(request.client)#\(request.sequence) on '\(name)'")
+        }
+        let waiter = lock.waiters.remove(at: position)
+        locks[name] = lock
+        return [.waitEnded(lock: name, session: waiter.session, request: request, reason: .cancelled)]
+            + grantWaiters(name, nowMillis: nowMillis)
+    }
+}

@@ -1,0 +1,128 @@
+import ConclaveCore
+
+/// What kind of lock a name is; fixed when the lock is first acquired.
+public enum LockKind: Equatable, Sendable, CustomStringConvertible {
+    /// One holder at a time.
+    case mutex
+    /// Many readers or one writer.
+    case readWrite
+    /// Up to `permits` permits held at once, a holder taking one or more.
+    case semaphore(permits: Int)
+
+    var capacity: Int {
+        switch self {
+        case .mutex, .readWrite: return 1
+        case .semaphore(let permits): return permits
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .mutex: return "mutex"
+        case .readWrite: return "read/write"
+        case .semaphore(let permits): return "semaphore(\(permits))"
+        }
+    }
+}
+
+/// How a holder holds a lock.
+public enum LockMode: Equatable, Sendable {
+    case exclusive
+    case shared
+    case permits(Int)
+}
+
+/// Who holds a lock: a session, how, how many times over (reentrant holds), and the fencing token
+/// of its grant.
+public struct LockHolder: Equatable, Sendable {
+    public var session: UInt64
+    public var mode: LockMode
+    public var holdCount: Int
+    public var token: UInt64
+    public var grantedAtMillis: UInt64
+    /// Set when the holder was asked to let go: it is forced out at this cluster time.
+    public var revokeAtMillis: UInt64?
+    /// A TTL-limited hold (SET NX PX) is lost at this cluster time unless extended.
+    public var expiresAtMillis: UInt64?
+}
+
+/// A queued acquire. `request` identifies the client request, so a retry finds it instead of
+/// queueing twice.
+public struct LockWaiter: Equatable, Sendable {
+    public var session: UInt64
+    public var mode: LockMode
+    public var request: RequestID
+    public var enqueuedAtMillis: UInt64
+    /// Gives up at this cluster time (nil: waits until cancelled or its session ends).
+    public var deadlineMillis: UInt64?
+    /// The TTL the hold gets once granted.
+    public var ttlMillis: UInt64?
+}
+
+/// A client request's identity: the client and its sequence number.
+public struct RequestID: Hashable, Sendable {
+    public var client: UInt64
+    public var sequence: UInt64
+
+    public init(client: UInt64, sequence: UInt64) {
+        self.client = client
+        self.sequence = sequence
+    }
+}
+
+/// One lock's whole state, as the console shows it.
+public struct LockState: Equatable, Sendable {
+    public var name: String
+    public var kind: LockKind
+    public var holders: [LockHolder] = []
+    public var waiters: [LockWaiter] = []
+    /// The latest token granted on this lock (tokens only grow).
+    public var lastToken: UInt64 = 0
+    /// Lock-delay (Chubby): after a holder's session dies, no grant before this cluster time.
+    public var lockDelayMillis: UInt64
+    public var unavailableUntilMillis: UInt64 = 0
+    public var acquires = 0
+    public var refusals = 0
+    public var waits = 0
+
+    var permitsHeld: Int { holders.reduce(0) { $0 + $1.mode.permitCount } }
+}
+
+/// Something the runtime must tell a client that is not the answer to its own request.
+public enum LockEvent: Equatable, Sendable {
+    /// A queued acquire was granted (by a release, an expiry or a timeout elsewhere).
+    case granted(lock: String, session: UInt64, request: RequestID, token: UInt64)
+    /// A holder lost the lock without releasing it.
+    case lost(lock: String, session: UInt64, token: UInt64, reason: LossReason)
+    /// A holder was asked to let go before `deadlineMillis`.
+    case revokeRequested(lock: String, session: UInt64, deadlineMillis: UInt64)
+    /// A queued acquire ended without a grant.
+    case waitEnded(lock: String, session: UInt64, request: RequestID, reason: LossReason)
+
+    public enum LossReason: String, Equatable, Sendable {
+        case sessionExpired = "session expired"
+        case sessionClosed = "session closed"
+        case ttlExpired = "lock TTL expired"
+        case revoked
+        case deadlinePassed = "deadline passed"
+        case cancelled
+    }
+}
+
+/// The answer to an acquire.
+public enum AcquireOutcome: Equatable, Sendable {
+    case granted(token: UInt64, holdCount: Int)
+    /// Queued behind `position` others; the grant comes later as a `LockEvent.granted`.
+    case queued(position: Int)
+    /// A try-lock that could not be granted now.
+    case refused(heldBy: [UInt64])
+}
+
+extension LockMode {
+    var permitCount: Int {
+        switch self {
+        case .exclusive, .shared: return 1
+        case .permits(let count): return count
+        }
+    }
+}

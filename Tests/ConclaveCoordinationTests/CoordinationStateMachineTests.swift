@@ -1,0 +1,330 @@
+import ConclaveCore
+import Testing
+@testable import ConclaveCoordination
+
+/// Drives a coordination state machine entry by entry, as the log would.
+struct Replica {
+    var machine = CoordinationStateMachine()
+    var index: LogIndex = 0
+    var sequences: [UInt64: UInt64] = [:]
+    var events: [LockEvent] = []
+
+    @discardableResult
+    mutating func run(_ client: UInt64, _ command: CoordinationCommand, sequence: UInt64? = nil) -> CoordinationResult {
+        let next = sequence ?? (sequences[client, default: 0] + 1)
+        sequences[client] = max(sequences[client, default: 0], next)
+        index += 1
+        let request = CoordinationRequest(client: client, sequence: next, command: command)
+        let applied = machine.apply(index: index, data: request.encoded()).coordination!
+        events += applied.events
+        return applied.result
+    }
+
+    mutating func elapse(_ millis: UInt64) { run(0, .elapsed(millis: millis), sequence: 0) }
+
+    mutating func open(_ client: UInt64, ttl: UInt64 = 1_000) { run(client, .openSession(ttlMillis: ttl)) }
+
+    mutating func acquire(_ client: UInt64, _ lock: String = "L", kind: LockKind = .mutex, mode: LockMode = .exclusive,
+                          wait: UInt64? = nil, ttl: UInt64? = nil, delay: UInt64 = 0) -> CoordinationResult {
+        run(client, .acquire(lock: lock, kind: kind, mode: mode, waitMillis: wait, ttlMillis: ttl, lockDelayMillis: delay))
+    }
+
+    func token(of result: CoordinationResult) -> UInt64? {
+        if case .acquire(.granted(let token, _)) = result { return token }
+        return nil
+    }
+
+    var holders: [UInt64] { machine.locks.locks["L"]?.holders.map(\.session) ?? [] }
+}
+
+@Suite struct SessionTests {
+    @Test("a session expires when cluster time passes its lease, and everything it owns goes at once")
+    func expiryTakesEverything() {
+        var replica = Replica()
+        replica.open(1, ttl: 500)
+        replica.open(2, ttl: 10_000)
+        _ = replica.acquire(1, "A")
+        _ = replica.acquire(1, "B")
+        _ = replica.acquire(2, "A", wait: 60_000)
+        replica.elapse(499)
+        #expect(replica.machine.sessions.contains(1))
+        replica.elapse(1)
+        #expect(!replica.machine.sessions.contains(1))
+        #expect(replica.machine.locks.locks["B"] == nil)
+        #expect(replica.machine.locks.locks["A"]?.holders.map(\.session) == [2], "the waiter inherits the lock in the same step")
+        #expect(replica.events.contains { if case .lost("A", 1, _, .sessionExpired) = $0 { return true } else { return false } })
+        #expect(replica.events.contains { if case .granted("A", 2, _, _) = $0 { return true } else { return false } })
+    }
+
+    @Test("keep-alives renew the lease for another full TTL")
+    func keepAlive() {
+        var replica = Replica()
+        replica.open(1, ttl: 100)
+        for _ in 0..<10 {
+            replica.elapse(90)
+            #expect(replica.run(1, .keepAlive) == .keptAlive(expiresAtMillis: replica.machine.nowMillis + 100))
+        }
+        #expect(replica.machine.sessions.contains(1))
+        replica.elapse(100)
+        #expect(!replica.machine.sessions.contains(1))
+        #expect(replica.run(1, .keepAlive) == .refused(.unknownSession(1)))
+    }
+
+    @Test("bad TTLs and unknown sessions are refused; the state is unchanged", arguments: [0, 86_400_001])
+    func badTTL(ttl: UInt64) {
+        var replica = Replica()
+        let before = replica.machine.sessions
+        #expect(replica.run(1, .openSession(ttlMillis: ttl)) == .refused(.invalidTTL("\(ttl) ms; accepted: 1…86400000 ms")))
+        #expect(replica.machine.sessions == before)
+        #expect(replica.acquire(9) == .refused(.unknownSession(9)))
+    }
+}
+
+@Suite struct LockTests {
+    @Test("try-lock: granted or refused at once; release and extend only by the owner")
+    func tryLock() {
+        var replica = Replica()
+        replica.open(1)
+        replica.open(2)
+        #expect(replica.token(of: replica.acquire(1)) != nil)
+        #expect(replica.acquire(2) == .acquire(.refused(heldBy: [1])))
+        #expect(replica.run(2, .release(lock: "L")) == .refused(.notOwner(lock: "L", session: 2)))
+        #expect(replica.run(2, .extend(lock: "L", ttlMillis: 100)) == .refused(.notOwner(lock: "L", session: 2)))
+        #expect(replica.holders == [1])
+        #expect(replica.run(1, .release(lock: "L")) == .done)
+        #expect(replica.token(of: replica.acquire(2)) != nil)
+    }
+
+    @Test("a TTL on the hold (SET NX PX) ends it unless the owner extends it")
+    func holdTTL() {
+        var replica = Replica()
+        replica.open(1, ttl: 60_000)
+        _ = replica.acquire(1, ttl: 200)
+        replica.elapse(150)
+        #expect(replica.run(1, .extend(lock: "L", ttlMillis: 200)) == .done)
+        replica.elapse(150)
+        #expect(replica.holders == [1])
+        replica.elapse(60)
+        #expect(replica.holders.isEmpty)
+        #expect(replica.events.contains { if case .lost("L", 1, _, .ttlExpired) = $0 { return true } else { return false } })
+    }
+
+    @Test("fair lock: waiters are granted in arrival order, one event per grant (no herd)")
+    func fairQueue() {
+        var replica = Replica()
+        for client: UInt64 in 1...4 { replica.open(client) }
+        _ = replica.acquire(1)
+        for client: UInt64 in 2...4 { #expect(replica.acquire(client, wait: 60_000) == .acquire(.queued(position: Int(client) - 2))) }
+        for holder: UInt64 in 1...3 {
+            replica.events.removeAll()
+            replica.run(holder, .release(lock: "L"))
+            #expect(replica.events.count == 1)
+            #expect(replica.holders == [holder + 1])
+        }
+    }
+
+    @Test("waiting has a deadline and can be cancelled")
+    func deadlineAndCancel() {
+        var replica = Replica()
+        for client: UInt64 in 1...3 { replica.open(client, ttl: 60_000) }
+        _ = replica.acquire(1)
+        _ = replica.acquire(2, wait: 100)
+        _ = replica.acquire(3, wait: 10_000)
+        replica.run(3, .cancelWait(lock: "L", sequence: 2))
+        replica.elapse(100)
+        #expect(replica.machine.locks.locks["L"]?.waiters.isEmpty == true)
+        #expect(replica.events.contains { if case .waitEnded("L", 2, _, .deadlinePassed) = $0 { return true } else { return false } })
+        #expect(replica.events.contains { if case .waitEnded("L", 3, _, .cancelled) = $0 { return true } else { return false } })
+    }
+
+    @Test("reentrant holds: the same session acquiring again counts up; the lock frees at zero")
+    func reentrant() {
+        var replica = Replica()
+        replica.open(1)
+        replica.open(2)
+        let first = replica.acquire(1)
+        #expect(replica.acquire(1) == .acquire(.granted(token: replica.token(of: first)!, holdCount: 2)))
+        replica.run(1, .release(lock: "L"))
+        #expect(replica.holders == [1])
+        replica.run(1, .release(lock: "L"))
+        #expect(replica.token(of: replica.acquire(2)) != nil)
+    }
+
+    @Test("read/write lock: readers share, a writer excludes, and a queued writer holds back later readers")
+    func readWrite() {
+        var replica = Replica()
+        for client: UInt64 in 1...4 { replica.open(client) }
+        #expect(replica.token(of: replica.acquire(1, kind: .readWrite, mode: .shared)) != nil)
+        #expect(replica.token(of: replica.acquire(2, kind: .readWrite, mode: .shared)) != nil)
+        #expect(replica.acquire(3, kind: .readWrite, mode: .exclusive, wait: 60_000) == .acquire(.queued(position: 0)))
+        #expect(replica.acquire(4, kind: .readWrite, mode: .shared, wait: 60_000) == .acquire(.queued(position: 1)))
+        replica.run(1, .release(lock: "L"))
+        replica.run(2, .release(lock: "L"))
+        #expect(replica.holders == [3])
+        replica.run(3, .release(lock: "L"))
+        #expect(replica.holders == [4])
+        #expect(replica.acquire(1, kind: .mutex) == .refused(.invalidRequest("lock 'L' is a read/write, not a mutex")))
+    }
+
+    @Test("semaphore: holders take permits up to the total")
+    func semaphore() {
+        var replica = Replica()
+        for client: UInt64 in 1...3 { replica.open(client) }
+        let kind = LockKind.semaphore(permits: 3)
+        #expect(replica.token(of: replica.acquire(1, kind: kind, mode: .permits(2))) != nil)
+        #expect(replica.token(of: replica.acquire(2, kind: kind, mode: .permits(1))) != nil)
+        #expect(replica.acquire(3, kind: kind, mode: .permits(1)) == .acquire(.refused(heldBy: [1, 2])))
+        #expect(replica.acquire(3, kind: kind, mode: .permits(4)) == .refused(.invalidRequest("asked for 4 permits of 3")))
+        replica.run(1, .release(lock: "L"))
+        #expect(replica.token(of: replica.acquire(3, kind: kind, mode: .permits(2))) != nil)
+    }
+
+    @Test("revocation asks the holder to let go and forces it out after the grace period")
+    func revocation() {
+        var replica = Replica()
+        replica.open(1, ttl: 60_000)
+        replica.open(2, ttl: 60_000)
+        _ = replica.acquire(1)
+        _ = replica.acquire(2, wait: 60_000)
+        replica.run(9, .revoke(lock: "L", graceMillis: 300))
+        #expect(replica.events.contains(.revokeRequested(lock: "L", session: 1, deadlineMillis: 300)))
+        replica.elapse(299)
+        #expect(replica.holders == [1])
+        replica.elapse(1)
+        #expect(replica.holders == [2])
+    }
+
+    @Test("lock-delay: after a holder's session dies, nobody gets the lock until the delay passes")
+    func lockDelay() {
+        var replica = Replica()
+        replica.open(1, ttl: 100)
+        replica.open(2, ttl: 60_000)
+        _ = replica.acquire(1, delay: 500)
+        _ = replica.acquire(2, wait: 60_000, delay: 500)
+        replica.elapse(100)
+        #expect(replica.holders.isEmpty, "granted inside the lock-delay")
+        replica.elapse(499)
+        #expect(replica.holders.isEmpty)
+        replica.elapse(1)
+        #expect(replica.holders == [2])
+    }
+
+    @Test("a retried acquire (same request) leaves no phantom waiter or holder")
+    func idempotentRetry() {
+        var replica = Replica()
+        replica.open(1)
+        replica.open(2)
+        _ = replica.acquire(1)
+        let first = replica.acquire(2, wait: 60_000)
+        let retry = replica.run(2, .acquire(lock: "L", kind: .mutex, mode: .exclusive, waitMillis: 60_000, ttlMillis: nil, lockDelayMillis: 0),
+                                sequence: replica.sequences[2]!)
+        #expect(first == retry)
+        #expect(replica.machine.locks.locks["L"]?.waiters.count == 1)
+    }
+
+    @Test("fencing tokens only grow, across locks and grants")
+    func tokensGrow() {
+        var replica = Replica()
+        var tokens: [UInt64] = []
+        for round in 0..<20 {
+            let client = UInt64(round % 3 + 1)
+            if !replica.machine.sessions.contains(client) { replica.open(client) }
+            let lock = round % 2 == 0 ? "L" : "M"
+            tokens.append(replica.token(of: replica.acquire(client, lock))!)
+            replica.run(client, .release(lock: lock))
+        }
+        #expect(tokens == tokens.sorted() && Set(tokens).count == tokens.count)
+    }
+
+    @Test("a paused holder whose lease expired has its late write refused; the new holder's lands")
+    func fencedWrites() {
+        var replica = Replica()
+        replica.open(1, ttl: 300)
+        replica.open(2, ttl: 60_000)
+        let oldToken = replica.token(of: replica.acquire(1))!
+        _ = replica.acquire(2, wait: 60_000)
+        // Client 1 pauses (no keep-alives): its lease runs out and client 2 is granted.
+        replica.elapse(300)
+        #expect(replica.holders == [2])
+        let newToken = replica.machine.locks.locks["L"]!.holders[0].token
+        #expect(replica.run(2, .fencedPut(key: "resource", value: "from 2", lock: "L", token: newToken)) == .fenced(accepted: true, reason: ""))
+        // Client 1 wakes up and writes with its old token.
+        let late = replica.run(1, .fencedPut(key: "resource", value: "from 1", lock: "L", token: oldToken))
+        #expect(late == .fenced(accepted: false, reason: "stale token \(oldToken): a write with token \(newToken) already landed"))
+        #expect(replica.machine.kv.read("resource") == "from 2")
+        let forged = replica.run(3, .fencedPut(key: "resource", value: "x", lock: "L", token: newToken + 100))
+        #expect(forged == .fenced(accepted: false, reason: "token \(newToken + 100) was never granted on lock 'L'"))
+    }
+
+    @Test("bad names are refused with the limit stated; the state is unchanged")
+    func badNames() {
+        var replica = Replica()
+        replica.open(1)
+        let before = replica.machine.locks
+        #expect(replica.acquire(1, "") == .refused(.invalidName("empty; names are 1…256 bytes")))
+        #expect(replica.acquire(1, String(repeating: "x", count: 257)) == .refused(.invalidName("257 bytes; names are 1…256 bytes")))
+        #expect(replica.token(of: replica.acquire(1, String(repeating: "x", count: 256))) != nil)
+        #expect(replica.run(1, .release(lock: "nope")) == .refused(.unknownLock("nope")))
+        #expect(replica.machine.locks.locks.count == before.locks.count + 1)
+    }
+
+    @Test("the waiter queue of a lock is bounded")
+    func waitersBounded() {
+        var replica = Replica()
+        replica.open(1, ttl: 86_400_000)
+        _ = replica.acquire(1)
+        for client in 2...UInt64(CoordinationLimits.waitersPerLockMax + 1) {
+            replica.open(client, ttl: 86_400_000)
+            _ = replica.acquire(client, wait: 60_000)
+        }
+        let extra = UInt64(CoordinationLimits.waitersPerLockMax + 2)
+        replica.open(extra, ttl: 86_400_000)
+        #expect(replica.acquire(extra, wait: 60_000) == .refused(.limitReached("10000 waiters on lock 'L'")))
+    }
+}
+
+@Suite struct CoordinationMachineTests {
+    @Test("counters: linearizable increments and decrements, overflow refused")
+    func counters() {
+        var replica = Replica()
+        #expect(replica.run(1, .increment(counter: "c", by: 5)) == .counter(5))
+        #expect(replica.run(1, .increment(counter: "c", by: -7)) == .counter(-2))
+        #expect(replica.run(1, .readCounter(counter: "c")) == .counter(-2))
+        #expect(replica.run(1, .increment(counter: "c", by: .max)) == .counter(.max - 2))
+        #expect(replica.run(1, .increment(counter: "c", by: 3)) == .refused(.invalidRequest("counter 'c' would overflow")))
+    }
+
+    @Test("every command round-trips through its log encoding; damaged bytes decode to nothing")
+    func encoding() {
+        let commands: [CoordinationCommand] = [
+            .elapsed(millis: 7), .openSession(ttlMillis: 100), .keepAlive, .closeSession,
+            .acquire(lock: "L", kind: .semaphore(permits: 3), mode: .permits(2), waitMillis: 0, ttlMillis: nil, lockDelayMillis: 5),
+            .acquire(lock: "ключ", kind: .readWrite, mode: .shared, waitMillis: nil, ttlMillis: 9, lockDelayMillis: 0),
+            .release(lock: "L"), .extend(lock: "L", ttlMillis: 3), .cancelWait(lock: "L", sequence: 4), .revoke(lock: "L", graceMillis: 1),
+            .increment(counter: "c", by: -3), .readCounter(counter: "c"), .fencedPut(key: "k", value: "v", lock: "L", token: 9),
+        ]
+        for command in commands {
+            let request = CoordinationRequest(client: 3, sequence: 4, command: command)
+            #expect(CoordinationRequest(decoding: request.encoded()) == request)
+            #expect(CoordinationRequest(decoding: Array(request.encoded().dropLast())) == nil)
+        }
+    }
+
+    @Test("replicas applying the same entries reach equal states; KV entries interleave")
+    func replicasAgree() {
+        var first = Replica()
+        var second = Replica()
+        for replica in [0, 1] {
+            var current = replica == 0 ? first : second
+            current.open(1)
+            _ = current.acquire(1)
+            current.index += 1
+            _ = current.machine.apply(index: current.index, data: KVRequest(client: 5, sequence: 1, command: .put(key: "k", value: "v")).encoded())
+            current.elapse(2_000)
+            if replica == 0 { first = current } else { second = current }
+        }
+        #expect(first.machine == second.machine)
+        #expect(first.machine.kv.read("k") == "v")
+        #expect(first.machine.locks.locks.isEmpty)
+    }
+}
