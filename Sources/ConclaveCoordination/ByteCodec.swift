@@ -7,6 +7,9 @@ public struct ByteWriter {
 
     public mutating func write(_ value: UInt8) { bytes.append(value) }
 
+    /// Raw bytes, as they are (the caller writes their length first if the reader needs it).
+    public mutating func append(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
     public mutating func write(_ value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -41,6 +44,16 @@ public struct ByteReader {
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     public var isAtEnd: Bool { position == bytes.count }
+
+    /// Bytes not yet read.
+    public var remaining: Int { bytes.count - position }
+
+    /// The next `count` raw bytes, or nil if fewer remain.
+    public mutating func readBytes(_ count: Int) -> [UInt8]? {
+        guard count >= 0, remaining >= count else { return nil }
+        defer { position += count }
+        return Array(bytes[position..<position + count])
+    }
 
     public mutating func readByte() -> UInt8? {
         guard position < bytes.count else { return nil }

@@ -8,6 +8,8 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
     case unknownLock(String)
     case limitReached(String)
     case invalidRequest(String)
+    /// A refusal restored from a snapshot, kept as its message (the answer a retry gets again).
+    case restored(String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
         case .unknownLock(let name): return "unknown lock '\(name)'"
         case .limitReached(let what): return "limit reached: \(what)"
         case .invalidRequest(let reason): return "invalid request: \(reason)"
+        case .restored(let message): return message
         }
     }
 }

@@ -17,16 +17,16 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         public var events: [LockEvent]
     }
 
-    public private(set) var kv = KVStateMachine()
-    public private(set) var sessions = SessionTable()
-    public private(set) var locks = LockTable()
-    public private(set) var counters: [String: Int64] = [:]
+    public internal(set) var kv = KVStateMachine()
+    public internal(set) var sessions = SessionTable()
+    public internal(set) var locks = LockTable()
+    public internal(set) var counters: [String: Int64] = [:]
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
-    public private(set) var fences: [String: UInt64] = [:]
+    public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
-    public private(set) var nowMillis: UInt64 = 0
-    private var lastAnswers: [UInt64: (sequence: UInt64, result: CoordinationResult)] = [:]
-    public private(set) var digest: UInt64 = StableHash.fnvOffsetBasis
+    public internal(set) var nowMillis: UInt64 = 0
+    var lastAnswers: [UInt64: (sequence: UInt64, result: CoordinationResult)] = [:]
+    public internal(set) var digest: UInt64 = StableHash.fnvOffsetBasis
 
     public init() {}
 

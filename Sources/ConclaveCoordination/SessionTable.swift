@@ -15,7 +15,7 @@ public struct SessionTable: Equatable, Sendable {
         public var expiresAtMillis: UInt64
     }
 
-    public private(set) var sessions: [UInt64: Session] = [:]
+    public internal(set) var sessions: [UInt64: Session] = [:]
 
     public init() {}
 

@@ -328,3 +328,52 @@ struct Replica {
         #expect(first.machine.locks.locks.isEmpty)
     }
 }
+
+@Suite struct CoordinationSnapshotTests {
+    /// A machine with something of everything: sessions, holders (TTL, revoked), waiters
+    /// (deadline, TTL), lock-delay, a semaphore, counters, fences, KV, and every kind of answer.
+    static func busyReplica() -> Replica {
+        var replica = Replica()
+        for client: UInt64 in 1...4 { replica.open(client, ttl: 5_000) }
+        _ = replica.acquire(1, ttl: 900)
+        _ = replica.acquire(2, wait: 3_000, ttl: 700)
+        _ = replica.acquire(3, "S", kind: .semaphore(permits: 2), mode: .permits(2), delay: 50)
+        _ = replica.acquire(4, "S", kind: .semaphore(permits: 2), mode: .permits(1))
+        replica.run(9, .revoke(lock: "S", graceMillis: 10_000))
+        replica.run(4, .increment(counter: "c", by: -42))
+        let token = replica.machine.locks.locks["L"]!.holders[0].token
+        replica.run(1, .fencedPut(key: "f", value: "v", lock: "L", token: token))
+        replica.run(3, .fencedPut(key: "f", value: "w", lock: "L", token: 0))
+        replica.run(2, .keepAlive)
+        replica.elapse(10)
+        return replica
+    }
+
+    @Test("the coordination state round-trips through a snapshot, byte for byte")
+    func roundTrip() throws {
+        let replica = Self.busyReplica()
+        let bytes = replica.machine.snapshotData()
+        let restored = try CoordinationStateMachine(restoring: bytes)
+        #expect(restored == replica.machine)
+        #expect(restored.snapshotData() == bytes)
+    }
+
+    @Test("after a restore, a retried request still gets its first answer and takes no effect")
+    func retryAfterRestore() throws {
+        var replica = Self.busyReplica()
+        let sequence = replica.sequences[2]!
+        let first = replica.machine.apply(index: replica.index + 1, data: CoordinationRequest(
+            client: 2, sequence: sequence, command: .keepAlive).encoded()).coordination!.result
+        var restored = Replica()
+        restored.machine = try CoordinationStateMachine(restoring: replica.machine.snapshotData())
+        restored.index = replica.index + 1
+        let again = restored.run(2, .keepAlive, sequence: sequence)
+        #expect(again == first)
+    }
+
+    @Test("a damaged coordination snapshot is refused with what is wrong", arguments: [1, 9, 40, 200])
+    func damaged(cut: Int) {
+        let bytes = Self.busyReplica().machine.snapshotData()
+        #expect(throws: KVStateMachine.SnapshotError.self) { try CoordinationStateMachine(restoring: Array(bytes.dropLast(cut))) }
+    }
+}

@@ -9,8 +9,8 @@ import ConclaveCore
 /// and only the waiter that was granted is told (no herd). Tokens come from one counter that only
 /// grows, so every grant's token exceeds every earlier token of its lock.
 public struct LockTable: Equatable, Sendable {
-    public private(set) var locks: [String: LockState] = [:]
-    public private(set) var lastToken: UInt64 = 0
+    public internal(set) var locks: [String: LockState] = [:]
+    public internal(set) var lastToken: UInt64 = 0
 
     public init() {}
 

@@ -1,0 +1,200 @@
+import ConclaveCore
+
+/// Snapshot encoding of the coordination state: the KV snapshot (length-prefixed), then cluster
+/// time, digest, sessions, locks (holders and waiters in order), counters, fences and each
+/// client's last answer — so a retry after a snapshot install still gets its first answer.
+/// Maps are written in sorted key order: equal states give equal bytes.
+extension CoordinationStateMachine {
+    private static let snapshotVersion: UInt8 = 1
+
+    public func snapshotData() -> [UInt8] {
+        var writer = ByteWriter(capacity: 256)
+        writer.write(Self.snapshotVersion)
+        let kvBytes = kv.snapshotData()
+        writer.write(UInt64(kvBytes.count))
+        writer.append(kvBytes)
+        writer.write(nowMillis)
+        writer.write(digest)
+        writer.write(UInt64(sessions.sessions.count))
+        for id in sessions.sessions.keys.sorted() {
+            let session = sessions.sessions[id]!
+            writer.write(session.id); writer.write(session.ttlMillis); writer.write(session.expiresAtMillis)
+        }
+        writer.write(locks.lastToken)
+        writer.write(UInt64(locks.locks.count))
+        for name in locks.locks.keys.sorted() { writer.write(locks.locks[name]!) }
+        writer.write(UInt64(counters.count))
+        for name in counters.keys.sorted() { writer.write(name); writer.write(UInt64(bitPattern: counters[name]!)) }
+        writer.write(UInt64(fences.count))
+        for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
+        writer.write(UInt64(lastAnswers.count))
+        for client in lastAnswers.keys.sorted() {
+            writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
+        }
+        return writer.bytes
+    }
+
+    public init(restoring bytes: [UInt8]) throws(KVStateMachine.SnapshotError) {
+        var reader = ByteReader(bytes)
+        func fail(_ what: String) -> KVStateMachine.SnapshotError { .init(reason: "coordination snapshot: \(what)") }
+        guard reader.readByte() == Self.snapshotVersion else { throw fail("unknown version") }
+        guard let kvCount = reader.readUInt64(), let kvBytes = reader.readBytes(Int(clamping: kvCount)) else { throw fail("truncated KV part") }
+        self.init()
+        kv = try KVStateMachine(restoring: kvBytes)
+        guard let now = reader.readUInt64(), let digest = reader.readUInt64(), let sessionCount = reader.readCount(of: 24) else {
+            throw fail("truncated header")
+        }
+        nowMillis = now
+        self.digest = digest
+        for _ in 0..<sessionCount {
+            guard let id = reader.readUInt64(), let ttl = reader.readUInt64(), let expires = reader.readUInt64() else { throw fail("truncated session") }
+            sessions.restore(.init(id: id, ttlMillis: ttl, expiresAtMillis: expires))
+        }
+        guard let lastToken = reader.readUInt64(), let lockCount = reader.readCount(of: 8) else { throw fail("truncated locks") }
+        var lockStates: [LockState] = []
+        for _ in 0..<lockCount {
+            guard let lock = reader.readLockState() else { throw fail("malformed lock") }
+            lockStates.append(lock)
+        }
+        locks.restore(lastToken: lastToken, locks: lockStates)
+        guard let counterCount = reader.readCount(of: 12) else { throw fail("truncated counters") }
+        for _ in 0..<counterCount {
+            guard let name = reader.readString(), let value = reader.readUInt64() else { throw fail("truncated counter") }
+            counters[name] = Int64(bitPattern: value)
+        }
+        guard let fenceCount = reader.readCount(of: 12) else { throw fail("truncated fences") }
+        for _ in 0..<fenceCount {
+            guard let key = reader.readString(), let token = reader.readUInt64() else { throw fail("truncated fence") }
+            fences[key] = token
+        }
+        guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
+        for _ in 0..<answerCount {
+            guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
+                throw fail("malformed answer")
+            }
+            lastAnswers[client] = (sequence, result)
+        }
+        guard reader.isAtEnd else { throw fail("trailing bytes") }
+    }
+}
+
+extension SessionTable {
+    mutating func restore(_ session: Session) { sessions[session.id] = session }
+}
+
+extension LockTable {
+    mutating func restore(lastToken: UInt64, locks states: [LockState]) {
+        self.lastToken = lastToken
+        for state in states { locks[state.name] = state }
+    }
+}
+
+// MARK: - Encoding of the nested values
+
+extension ByteWriter {
+    /// Optional times are written as value + 1, with 0 for nil.
+    mutating func writeOptional(_ value: UInt64?) { write(value.map { $0 + 1 } ?? 0) }
+
+    mutating func write(_ mode: LockMode) { write(mode.code); write(UInt64(mode.permitCount)) }
+
+    mutating func write(_ lock: LockState) {
+        write(lock.name); write(lock.kind.code); write(UInt64(lock.kind.capacity))
+        write(lock.lastToken); write(lock.lockDelayMillis); write(lock.unavailableUntilMillis)
+        write(UInt64(lock.acquires)); write(UInt64(lock.refusals)); write(UInt64(lock.waits))
+        write(UInt64(lock.holders.count))
+        for holder in lock.holders {
+            write(holder.session); write(holder.mode); write(UInt64(holder.holdCount)); write(holder.token)
+            write(holder.grantedAtMillis); writeOptional(holder.revokeAtMillis); writeOptional(holder.expiresAtMillis)
+        }
+        write(UInt64(lock.waiters.count))
+        for waiter in lock.waiters {
+            write(waiter.session); write(waiter.mode); write(waiter.request.client); write(waiter.request.sequence)
+            write(waiter.enqueuedAtMillis); writeOptional(waiter.deadlineMillis); writeOptional(waiter.ttlMillis)
+        }
+    }
+
+    mutating func write(_ result: CoordinationResult) {
+        switch result {
+        case .done: write(UInt8(1))
+        case .sessionOpened(let expires): write(UInt8(2)); write(expires)
+        case .keptAlive(let expires): write(UInt8(3)); write(expires)
+        case .acquire(.granted(let token, let holdCount)): write(UInt8(4)); write(token); write(UInt64(holdCount))
+        case .acquire(.queued(let position)): write(UInt8(5)); write(UInt64(position))
+        case .acquire(.refused(let holders)):
+            write(UInt8(6)); write(UInt64(holders.count))
+            for holder in holders { write(holder) }
+        case .counter(let value): write(UInt8(7)); write(UInt64(bitPattern: value))
+        case .fenced(let accepted, let reason): write(UInt8(8)); write(UInt8(accepted ? 1 : 0)); write(reason)
+        case .refused(let error): write(UInt8(9)); write(error.description)
+        }
+    }
+}
+
+extension ByteReader {
+    /// A count whose items take at least `minimumBytes` each: refused when the input is too short
+    /// to hold them (so a corrupt count cannot make us allocate or loop for nothing).
+    mutating func readCount(of minimumBytes: Int) -> Int? {
+        guard let count = readUInt64(), count <= UInt64(remaining / max(1, minimumBytes)) else { return nil }
+        return Int(count)
+    }
+
+    mutating func readOptional() -> UInt64?? {
+        guard let raw = readUInt64() else { return nil }
+        return .some(raw == 0 ? nil : raw - 1)
+    }
+
+    mutating func readMode() -> LockMode? {
+        guard let code = readByte(), let permits = readUInt64() else { return nil }
+        return LockMode(code: code, permits: permits)
+    }
+
+    mutating func readLockState() -> LockState? {
+        guard let name = readString(), let kindCode = readByte(), let capacity = readUInt64(),
+              let kind = LockKind(code: kindCode, capacity: capacity), let lastToken = readUInt64(),
+              let delay = readUInt64(), let unavailable = readUInt64(), let acquires = readUInt64(),
+              let refusals = readUInt64(), let waits = readUInt64(), let holderCount = readCount(of: 57) else { return nil }
+        var lock = LockState(name: name, kind: kind, lockDelayMillis: delay)
+        lock.lastToken = lastToken
+        lock.unavailableUntilMillis = unavailable
+        lock.acquires = Int(clamping: acquires)
+        lock.refusals = Int(clamping: refusals)
+        lock.waits = Int(clamping: waits)
+        for _ in 0..<holderCount {
+            guard let session = readUInt64(), let mode = readMode(), let holds = readUInt64(), let token = readUInt64(),
+                  let granted = readUInt64(), let revoke = readOptional(), let expires = readOptional() else { return nil }
+            lock.holders.append(LockHolder(session: session, mode: mode, holdCount: Int(clamping: holds), token: token,
+                                           grantedAtMillis: granted, revokeAtMillis: revoke, expiresAtMillis: expires))
+        }
+        guard let waiterCount = readCount(of: 57) else { return nil }
+        for _ in 0..<waiterCount {
+            guard let session = readUInt64(), let mode = readMode(), let client = readUInt64(), let sequence = readUInt64(),
+                  let enqueued = readUInt64(), let deadline = readOptional(), let ttl = readOptional() else { return nil }
+            lock.waiters.append(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
+                                           enqueuedAtMillis: enqueued, deadlineMillis: deadline, ttlMillis: ttl))
+        }
+        return lock
+    }
+
+    mutating func readResult() -> CoordinationResult? {
+        switch readByte() {
+        case 1: return .done
+        case 2: return readUInt64().map { .sessionOpened(expiresAtMillis: $0) }
+        case 3: return readUInt64().map { .keptAlive(expiresAtMillis: $0) }
+        case 4:
+            guard let token = readUInt64(), let holds = readUInt64() else { return nil }
+            return .acquire(.granted(token: token, holdCount: Int(clamping: holds)))
+        case 5: return readUInt64().map { .acquire(.queued(position: Int(clamping: $0))) }
+        case 6:
+            guard let count = readCount(of: 8) else { return nil }
+            var holders: [UInt64] = []
+            for _ in 0..<count { guard let holder = readUInt64() else { return nil }; holders.append(holder) }
+            return .acquire(.refused(heldBy: holders))
+        case 7: return readUInt64().map { .counter(Int64(bitPattern: $0)) }
+        case 8:
+            guard let accepted = readByte(), let reason = readString() else { return nil }
+            return .fenced(accepted: accepted == 1, reason: reason)
+        case 9: return readString().map { .refused(.restored($0)) }
+        default: return nil
+        }
+    }
+}
