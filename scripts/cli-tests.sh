@@ -45,7 +45,10 @@ expect "bench state size"    2 "--state-mb must be in 1…2000"          -- benc
 expect "chaos passes"        0 "verdict: PASS"                         -- chaos --seed 3 --duration 3s --history "$work/run.jsonl"
 expect "check own history"   0 "linearizable"                          -- check "$work/run.jsonl"
 expect "chaos seed range"    0 "^2 passed, 0 failed"                   -- chaos --seeds 4..5 --duration 2s --quiet
-expect "chaos membership"    0 "verdict: PASS"                         -- chaos --seed 8 --duration 6s --nemesis membership,transfer --trace "$work/trace.txt"
+expect "unknown workload"    2 "unknown workload 'queues'; accepted: kv, locks, mixed" -- chaos --workload queues
+expect "chaos locks"         0 "verdict: PASS"                         -- chaos --seed 5 --duration 4s --workload locks --history "$work/locks.jsonl"
+expect "check lock history"  0 "linearizable"                          -- check "$work/locks.jsonl"
+expect "chaos membership"    0 "verdict: PASS"                         -- chaos --seed 2 --duration 10s --nemesis membership,transfer --trace "$work/trace.txt"
 if grep -Eq "applied (add learner|promote|remove)" "$work/trace.txt" && grep -q "transfer" "$work/trace.txt"; then
     passed=$((passed + 1))
 else

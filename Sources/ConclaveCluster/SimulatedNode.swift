@@ -13,12 +13,15 @@ struct SimulatedNode {
     enum Pending {
         case message(Message)
         case submit(KVRequest)
+        case submitCoordination(CoordinationRequest)
     }
 
     let id: NodeID
     let storage: MemoryStorage
     var raft: Raft?
-    var stateMachine = KVStateMachine()
+    var stateMachine = CoordinationStateMachine()
+    /// As leader: ticks of this node's own clock since it last proposed an `elapsed` entry.
+    var clockTicks: UInt64 = 0
     var health: Health = .up
     /// Bumped on crash and restart: timers of an earlier life are ignored.
     var incarnation = 0
@@ -26,6 +29,8 @@ struct SimulatedNode {
     var backlog: [Pending] = []
     /// Requests this node accepted from clients and answers when it applies them: (client, sequence).
     var waiting: Set<RequestKey> = []
+    /// Queued acquires this node answered with "queued" and answers again when granted.
+    var waitingGrants: Set<RequestKey> = []
     var clockOffsetMillis: Int64 = 0
     var clockRatePermille: UInt64 = 1000
     /// What the node applied, in order, kept only when the simulator records applied entries.

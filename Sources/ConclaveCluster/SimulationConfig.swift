@@ -28,6 +28,8 @@ public struct SimulationConfig: Sendable {
     public var snapshotEveryEntries: UInt64 = 2_000
     public var compactionKeepEntries: UInt64 = 200
     public var snapshotChunkBytes = 64 << 10
+    /// A leader proposes an `elapsed` entry (cluster time) every this many of its ticks.
+    public var clockIntervalTicks: UInt64 = 10
     /// Serve gets by proposing them through the log (the slow way, kept for comparison) instead
     /// of ReadIndex.
     public var readsThroughLog = false

@@ -40,6 +40,7 @@ extension Simulator {
         nodes[position].health = .crashed
         nodes[position].incarnation += 1
         nodes[position].waiting.removeAll()
+        nodes[position].waitingGrants.removeAll()
         nodes[position].backlog.removeAll()
         nodes[position].appliedEntries.removeAll()
     }

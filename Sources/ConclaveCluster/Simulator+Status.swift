@@ -45,7 +45,11 @@ extension Simulator {
 
     public func raft(of node: NodeID) -> Raft? { nodes[index(of: node)].raft }
 
-    public func stateMachine(of node: NodeID) -> KVStateMachine { nodes[index(of: node)].stateMachine }
+    /// The node's KV store.
+    public func stateMachine(of node: NodeID) -> KVStateMachine { nodes[index(of: node)].stateMachine.kv }
+
+    /// The node's whole replicated state: KV, cluster time, sessions, locks, counters.
+    public func coordination(of node: NodeID) -> CoordinationStateMachine { nodes[index(of: node)].stateMachine }
 
     /// The entries a node applied since it last started (requires `recordApplied`).
     public func appliedEntries(of node: NodeID) -> [Entry] { nodes[index(of: node)].appliedEntries }

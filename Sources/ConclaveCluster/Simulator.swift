@@ -15,6 +15,9 @@ public final class Simulator {
         case reply(node: NodeID, applied: KVStateMachine.Applied)
         /// A timer the caller scheduled with `schedule(timer:at:)` fired.
         case timer(UInt64)
+        /// A node answered a coordination request (session, lock, counter, fenced write). A queued
+        /// acquire is answered when it is granted.
+        case coordinationReply(node: NodeID, client: UInt64, sequence: UInt64, result: CoordinationResult)
     }
 
     /// The answer to a client submitting a request to a node.
@@ -31,6 +34,7 @@ public final class Simulator {
         case resume(NodeID, incarnation: Int)
         case timer(UInt64)
         case reply(NodeID, KVStateMachine.Applied)
+        case coordinationReply(NodeID, UInt64, UInt64, CoordinationResult)
     }
 
     public let config: SimulationConfig
@@ -119,6 +123,9 @@ public final class Simulator {
         case .reply(let node, let applied):
             trace.record(now, "reply \(node) c\(applied.client)#\(applied.sequence)", hash: applied.client &* 31 &+ applied.sequence)
             return .reply(node: node, applied: applied)
+        case .coordinationReply(let node, let client, let sequence, let result):
+            trace.record(now, "reply \(node) c\(client)#\(sequence) \(result)", hash: client &* 37 &+ sequence)
+            return .coordinationReply(node: node, client: client, sequence: sequence, result: result)
         }
         return nil
     }
@@ -137,7 +144,7 @@ public final class Simulator {
         raftConfig.leaseReads = config.leaseReads
         raftConfig.snapshotChunkBytes = config.snapshotChunkBytes
         // Memory is gone: the state machine comes back from the snapshot, the rest from the log.
-        var stateMachine = KVStateMachine()
+        var stateMachine = CoordinationStateMachine()
         if let snapshot = try? nodes[position].storage.snapshot(), !snapshot.isEmpty {
             stateMachine = Self.load(snapshot, node: node)
             raftConfig.applied = snapshot.index
@@ -152,6 +159,7 @@ public final class Simulator {
         nodes[position].stateMachine = stateMachine
         nodes[position].pendingReads.removeAll()
         nodes[position].readsAtIndex.removeAll()
+        nodes[position].waitingGrants.removeAll()
         nodes[position].health = .up
         nodes[position].incarnation = incarnation
         scheduleTick(node)
@@ -175,8 +183,23 @@ public final class Simulator {
             nodes[position].pendingReads = nodes[position].pendingReads.filter { now - $0.value.since < 10_000_000_000 }
         }
         nodes[position].raft?.tick()
+        proposeElapsedIfDue(at: position)
         drainReady(position)
         scheduleTick(node)
+    }
+
+    /// A leader proposes how much of its own clock passed, every `clockIntervalTicks` ticks: the
+    /// only way cluster time (leases, lock TTLs, deadlines) moves. A follower's ticks count nothing.
+    private func proposeElapsedIfDue(at position: Int) {
+        guard nodes[position].raft?.role == .leader else {
+            nodes[position].clockTicks = 0
+            return
+        }
+        nodes[position].clockTicks += 1
+        guard nodes[position].clockTicks >= config.clockIntervalTicks else { return }
+        let millis = nodes[position].clockTicks * config.tickNanos / 1_000_000
+        let request = CoordinationRequest(client: 0, sequence: 0, command: .elapsed(millis: millis))
+        if (try? nodes[position].raft?.propose(request.encoded())) != nil { nodes[position].clockTicks = 0 }
     }
 
     private func deliver(_ message: Message) {
@@ -234,14 +257,14 @@ public final class Simulator {
         nodes[position].stateMachine = Self.load(snapshot, node: nodes[position].id)
         nodes[position].appliedEntries.removeAll()
         statistics.snapshotsInstalled += 1
-        monitor.snapshotInstalled(index: snapshot.index, digest: nodes[position].stateMachine.digest,
+        monitor.snapshotInstalled(index: snapshot.index, digest: nodes[position].stateMachine.combinedDigest,
                                   by: nodes[position].id, at: now)
     }
 
     /// Snapshots are the simulator's own bytes: one that does not load is a bug, not an input.
-    static func load(_ snapshot: Snapshot, node: NodeID) -> KVStateMachine {
+    static func load(_ snapshot: Snapshot, node: NodeID) -> CoordinationStateMachine {
         do {
-            return try KVStateMachine(restoring: snapshot.data)
+            return try CoordinationStateMachine(restoring: snapshot.data)
         } catch {
             preconditionFailure("node \(node): snapshot at \(snapshot.index) does not load: \(error)")
         }
@@ -278,20 +301,40 @@ public final class Simulator {
     private func apply(_ entry: Entry, at position: Int, node: NodeID) {
         guard entry.kind == .normal else {
             nodes[position].stateMachine.skip(index: entry.index)
-            monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.digest, at: now)
+            monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.combinedDigest, at: now)
             if config.recordApplied { nodes[position].appliedEntries.append(entry) }
             if let membership = MembershipEntry(decoding: entry.data) {
                 trace.record(now, "node \(node) applied \(membership.change)", hash: entry.index)
             }
             return
         }
-        let applied = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
-        monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.digest, at: now)
+        let (kvApplied, coordinationApplied) = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
+        monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.combinedDigest, at: now)
         if config.recordApplied { nodes[position].appliedEntries.append(entry) }
-        guard let applied else { return }
+        if let applied = kvApplied, nodes[position].waiting.remove(RequestKey(client: applied.client, sequence: applied.sequence)) != nil {
+            queue.push(.reply(node, applied), at: now + replyLatency())
+        }
+        guard let applied = coordinationApplied else { return }
         let key = RequestKey(client: applied.client, sequence: applied.sequence)
         if nodes[position].waiting.remove(key) != nil {
-            queue.push(.reply(node, applied), at: now + replyLatency())
+            queue.push(.coordinationReply(node, applied.client, applied.sequence, applied.result), at: now + replyLatency())
+            if case .acquire(.queued) = applied.result { nodes[position].waitingGrants.insert(key) }
+        }
+        // A queued acquire is answered again, from the node that took it, when it is granted or
+        // its wait ends.
+        for event in applied.events {
+            let request: RequestID
+            let answer: CoordinationResult
+            switch event {
+            case .granted(_, _, let waiter, let token):
+                (request, answer) = (waiter, .acquire(.granted(token: token, holdCount: 1)))
+            case .waitEnded(let lock, _, let waiter, let reason):
+                (request, answer) = (waiter, .refused(.invalidRequest("wait for '\(lock)' ended: \(reason.rawValue)")))
+            default:
+                continue
+            }
+            guard nodes[position].waitingGrants.remove(RequestKey(client: request.client, sequence: request.sequence)) != nil else { continue }
+            queue.push(.coordinationReply(node, request.client, request.sequence, answer), at: now + replyLatency())
         }
     }
 
@@ -324,6 +367,8 @@ public final class Simulator {
                 nodes[position].raft?.step(message)
             case .submit(let request):
                 startRequest(request, at: position)
+            case .submitCoordination(let request):
+                _ = try? nodes[position].raft?.propose(request.encoded())
             }
             drainReady(position)
         }
@@ -352,6 +397,32 @@ public final class Simulator {
                 nodes[position].waiting.remove(key)
                 return .refused(reason)
             }
+            drainReady(position)
+            return .accepted
+        }
+    }
+
+    /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
+    /// answered like `submit`. A queued acquire is answered when granted.
+    public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
+        guard nodeIDs.contains(node) else { return .refused("no node \(node)") }
+        let position = index(of: node)
+        let key = RequestKey(client: request.client, sequence: request.sequence)
+        switch nodes[position].health {
+        case .crashed:
+            return .refused("node \(node) is down")
+        case .paused:
+            guard nodes[position].backlog.count < config.backlogMax else { return .refused("node \(node) is overloaded") }
+            nodes[position].waiting.insert(key)
+            nodes[position].backlog.append(.submitCoordination(request))
+            return .accepted
+        case .up:
+            do {
+                try nodes[position].raft?.propose(request.encoded())
+            } catch {
+                return .refused(error.description)
+            }
+            nodes[position].waiting.insert(key)
             drainReady(position)
             return .accepted
         }
@@ -393,7 +464,7 @@ public final class Simulator {
                 continue
             }
             let answer = KVStateMachine.Applied(client: request.client, sequence: request.sequence,
-                                                result: .value(nodes[position].stateMachine.read(key)))
+                                                result: .value(nodes[position].stateMachine.kv.read(key)))
             if nodes[position].waiting.remove(RequestKey(client: request.client, sequence: request.sequence)) != nil {
                 queue.push(.reply(nodes[position].id, answer), at: now + replyLatency())
             }

@@ -32,6 +32,12 @@ public struct CoordinationStateMachine: Equatable, Sendable {
 
     public var appliedIndex: LogIndex { kv.appliedIndex }
 
+    /// Skips an index that carries nothing for this machine (a membership change).
+    public mutating func skip(index: LogIndex) { kv.skip(index: index) }
+
+    /// One digest of the whole state (coordination and KV), for comparing replicas.
+    public var combinedDigest: UInt64 { StableHash.fold(digest, kv.digest) }
+
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
@@ -46,16 +52,18 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         }
         kv.skip(index: index)
         guard let request = CoordinationRequest(decoding: data) else { return (nil, nil) }
-        if let last = lastAnswers[request.client], request.sequence <= last.sequence {
+        // The leader's clock entries are not client requests: never deduplicated, never answered
+        // from the cache (a client sharing their ID must not be able to freeze cluster time).
+        let isClock: Bool
+        if case .elapsed = request.command { isClock = true } else { isClock = false }
+        if !isClock, let last = lastAnswers[request.client], request.sequence <= last.sequence {
             let result: CoordinationResult = request.sequence == last.sequence
                 ? last.result : .refused(.invalidRequest("stale sequence \(request.sequence) < \(last.sequence)"))
             return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: []))
         }
         var events: [LockEvent] = []
         let result = execute(request, events: &events)
-        if case .elapsed = request.command {} else {
-            lastAnswers[request.client] = (request.sequence, result)
-        }
+        if !isClock { lastAnswers[request.client] = (request.sequence, result) }
         mix(request.client, request.sequence, StableHash.fnv1a64(String(describing: result).utf8))
         return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events))
     }
@@ -73,6 +81,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 events += locks.advance(to: nowMillis)
                 return .done
             case .openSession(let ttl):
+                guard session != 0 else { throw .invalidRequest("session 0 is reserved for the leader's clock") }
                 try sessions.open(session, ttlMillis: ttl, nowMillis: nowMillis)
                 return .sessionOpened(expiresAtMillis: nowMillis + ttl)
             case .keepAlive:

@@ -31,6 +31,9 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
     var nemesis = "partition,crash,pause,skew,drop"
 
+    @Option(help: "What the clients do: kv (registers), locks (sessions and try-locks with fencing tokens) or mixed.")
+    var workload = "kv"
+
     @Option(help: "Write the history (JSON Lines, ../shared/HISTORY.md) to this file; with --seeds, one file per seed (FILE.SEED).")
     var history: String?
 
@@ -41,6 +44,9 @@ struct ChaosCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        guard ChaosWorkload(rawValue: workload) != nil else {
+            throw ValidationError("--workload: unknown workload '\(workload)'; accepted: \(ChaosWorkload.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         do {
             _ = try NemesisKind.parseList(nemesis)
             try options(seed: seed).validate()
@@ -55,6 +61,7 @@ struct ChaosCommand: ParsableCommand {
         options.clients = clients
         options.durationNanos = duration.nanoseconds
         options.nemesis = try NemesisKind.parseList(nemesis)
+        options.workload = ChaosWorkload(rawValue: workload) ?? .kv
         options.traceLinesMax = trace == nil ? 0 : 2_000_000
         return options
     }

@@ -377,3 +377,15 @@ struct Replica {
         #expect(throws: KVStateMachine.SnapshotError.self) { try CoordinationStateMachine(restoring: Array(bytes.dropLast(cut))) }
     }
 }
+
+@Suite struct ClusterTimeTests {
+    @Test("clock entries are never deduplicated: a client sharing their ID cannot freeze cluster time")
+    func clockEntriesBypassDeduplication() {
+        var replica = Replica()
+        #expect(replica.run(0, .openSession(ttlMillis: 100)) == .refused(.invalidRequest("session 0 is reserved for the leader's clock")))
+        replica.run(0, .increment(counter: "c", by: 1), sequence: 7)
+        replica.elapse(50)
+        replica.elapse(50)
+        #expect(replica.machine.nowMillis == 100)
+    }
+}

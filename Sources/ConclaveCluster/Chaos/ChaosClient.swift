@@ -16,13 +16,31 @@ struct ChaosClient {
 
     let slot: Int
     var historyNumber: Int
+    /// Lock clients: the session is open and trusted until this true time (a third of the TTL
+    /// after the last keep-alive was sent: safe while no leader's clock runs 3× fast).
+    var isLockClient = false
+    var sessionOpen = false
+    var leaseTrustedUntil: UInt64 = 0
+    var lastKeepAliveCall: UInt64 = 0
+    /// Locks held, and until when the client means to hold them.
+    var held: [String: UInt64] = [:]
+    var coordination: CoordinationInFlight?
     var sequence: UInt64 = 0
     var preferredNode: NodeID
     var inFlight: InFlight?
     /// Bumped whenever the client's pending timer becomes stale.
     var timerGeneration: UInt64 = 0
 
-    var session: UInt64 { UInt64(historyNumber) }
+    /// The client's session (and request) ID: never 0, which the leader's clock uses.
+    var session: UInt64 { UInt64(historyNumber) + 1 }
+}
+
+/// A lock client's request in flight: recorded in the history unless it is session upkeep.
+struct CoordinationInFlight {
+    var request: CoordinationRequest
+    var operation: HistoryOperation?
+    var deadline: UInt64
+    var everAccepted = false
 }
 
 /// A pending reversal of a nemesis action.

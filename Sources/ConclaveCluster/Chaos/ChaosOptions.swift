@@ -25,6 +25,16 @@ public enum NemesisKind: String, CaseIterable, Sendable {
     }
 }
 
+/// What the clients of a chaos run do.
+public enum ChaosWorkload: String, CaseIterable, Sendable {
+    /// Registers: put, get, cas, delete.
+    case kv
+    /// Sessions with keep-alives, try-locks with fencing tokens, releases.
+    case locks
+    /// Half the clients on each.
+    case mixed
+}
+
 /// A chaos run: clients against a simulated cluster under a nemesis, recorded as a history.
 public struct ChaosOptions: Sendable {
     public static let clientsRange = 1...64
@@ -35,6 +45,9 @@ public struct ChaosOptions: Sendable {
     public var clients = 10
     public var durationNanos: UInt64 = 60_000_000_000
     public var nemesis: [NemesisKind] = NemesisKind.allCases
+    public var workload: ChaosWorkload = .kv
+    /// Lock clients' session TTL.
+    public var sessionTTLMillis: UInt64 = 1_500
     /// Mean time between nemesis actions.
     public var nemesisIntervalNanos: UInt64 = 1_500_000_000
     /// Keys in play at once; each is retired for a fresh one after `keyLifetimeOperations`

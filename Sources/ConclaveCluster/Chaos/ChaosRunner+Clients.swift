@@ -3,6 +3,10 @@ import ConclaveCoordination
 
 extension ChaosRunner {
     func clientTimerFired(_ slot: Int) {
+        if clients[slot].isLockClient {
+            lockClientTimerFired(slot)
+            return
+        }
         guard let inFlight = clients[slot].inFlight else {
             if !stopping { startOperation(slot) }
             return
@@ -108,7 +112,7 @@ extension ChaosRunner {
         scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
     }
 
-    private func record(_ operation: HistoryOperation) {
+    func record(_ operation: HistoryOperation) {
         if operation.returnTime == nil {
             tally.unknown += 1
         } else if operation.ok {
@@ -126,6 +130,13 @@ extension ChaosRunner {
     /// At the end of a run: operations still waiting are given up on (unknown if accepted).
     func abandonInFlight() {
         for slot in clients.indices where clients[slot].inFlight != nil { giveUp(slot) }
+        for slot in clients.indices where clients[slot].coordination != nil {
+            if clients[slot].coordination!.everAccepted, var operation = clients[slot].coordination!.operation {
+                operation.returnTime = nil
+                record(operation)
+            }
+            clients[slot].coordination = nil
+        }
     }
 
     func nextNode(after node: NodeID) -> NodeID {

@@ -56,7 +56,9 @@ public final class ChaosRunner {
         self.durationText = durationText.isEmpty ? "\(options.durationNanos / 1_000_000)ms" : durationText
         for slot in 0..<options.clients {
             let node = NodeID(1 + random.next() % UInt64(options.nodes))
-            clients.append(ChaosClient(slot: slot, historyNumber: slot, preferredNode: node))
+            var client = ChaosClient(slot: slot, historyNumber: slot, preferredNode: node)
+            client.isLockClient = options.workload == .locks || (options.workload == .mixed && slot % 2 == 1)
+            clients.append(client)
         }
     }
 
@@ -111,6 +113,8 @@ public final class ChaosRunner {
             switch output {
             case .reply(let node, let applied):
                 handleReply(from: node, applied)
+            case .coordinationReply(let node, let client, let sequence, let result):
+                handleCoordinationReply(from: node, client: client, sequence: sequence, result: result)
             case .timer(let token):
                 handleTimer(token)
             }

@@ -1,0 +1,167 @@
+import ConclaveCore
+import ConclaveCoordination
+
+/// The lock workload: each lock client opens a session, keeps it alive, and takes try-locks on a
+/// few lock names, holding each for a while before releasing it. Acquires and releases go into
+/// the history; when a client can no longer trust its lease (a keep-alive failed or timed out, or
+/// any request's outcome is unknown), it records an `expire` for every lock in play with itself
+/// as holder and goes on under a new number and session.
+extension ChaosRunner {
+    static let lockNames = 3
+
+    /// Past its trust window a client can no longer count on its lease, whatever it is doing.
+    func checkLease(_ slot: Int) {
+        if clients[slot].sessionOpen && simulator.now >= clients[slot].leaseTrustedUntil { abandonSession(slot) }
+    }
+
+    func lockClientStep(_ slot: Int) {
+        let now = simulator.now
+        checkLease(slot)
+        let client = clients[slot]
+        let command: CoordinationCommand
+        var operation: HistoryOperation?
+        if !client.sessionOpen {
+            command = .openSession(ttlMillis: options.sessionTTLMillis)
+        } else if now - client.lastKeepAliveCall >= options.sessionTTLMillis * 1_000_000 / 4 {
+            command = .keepAlive
+        } else if let (lock, until) = client.held.min(by: { $0.key < $1.key }), now >= until {
+            command = .release(lock: lock)
+            operation = HistoryOperation(client: client.historyNumber, kind: .release, key: lock, call: now)
+        } else if client.held.isEmpty {
+            let lock = lockName(Int(random.next() % UInt64(Self.lockNames)))
+            command = .acquire(lock: lock, kind: .mutex, mode: .exclusive, waitMillis: nil, ttlMillis: nil, lockDelayMillis: 0)
+            operation = HistoryOperation(client: client.historyNumber, kind: .acquire, key: lock, call: now)
+        } else {
+            scheduleClient(slot, after: 10_000_000 + random.next() % max(1, options.thinkNanosMax))
+            return
+        }
+        clients[slot].sequence += 1
+        if case .keepAlive = command { clients[slot].lastKeepAliveCall = now }
+        let request = CoordinationRequest(client: clients[slot].session, sequence: clients[slot].sequence, command: command)
+        clients[slot].coordination = CoordinationInFlight(request: request, operation: operation,
+                                                          deadline: now + options.operationTimeoutNanos)
+        attemptCoordination(slot)
+    }
+
+    func lockName(_ number: Int) -> String { "lock-\(number)" }
+
+    func attemptCoordination(_ slot: Int) {
+        guard let inFlight = clients[slot].coordination else { return }
+        switch simulator.submit(inFlight.request, to: clients[slot].preferredNode) {
+        case .accepted:
+            clients[slot].coordination?.everAccepted = true
+            scheduleClient(slot, after: options.attemptTimeoutNanos)
+        case .refused:
+            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
+            scheduleClient(slot, after: 10_000_000 + random.next() % 20_000_000)
+        }
+    }
+
+    /// The lock client's timer: retry, or give up on the request.
+    func lockClientTimerFired(_ slot: Int) {
+        checkLease(slot)
+        guard let inFlight = clients[slot].coordination else {
+            if !stopping { lockClientStep(slot) }
+            return
+        }
+        if simulator.now < inFlight.deadline {
+            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
+            attemptCoordination(slot)
+            return
+        }
+        clients[slot].coordination = nil
+        if inFlight.everAccepted, var operation = inFlight.operation {
+            operation.returnTime = nil
+            record(operation)
+        }
+        if inFlight.request.client != clients[slot].session {
+            // Already abandoned while this was in flight; an unknown acquire may still have
+            // taken effect after those expires, so say once more that its hold may lapse.
+            if inFlight.everAccepted { recordExpires(holder: Int(inFlight.request.client) - 1) }
+        } else if inFlight.everAccepted || clients[slot].sessionOpen {
+            abandonSession(slot)
+        }
+        scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
+    }
+
+    func handleCoordinationReply(from node: NodeID, client session: UInt64, sequence: UInt64, result: CoordinationResult) {
+        guard let slot = clients.firstIndex(where: {
+            $0.coordination?.request.client == session && $0.coordination?.request.sequence == sequence
+        }), let inFlight = clients[slot].coordination else { return }
+        clients[slot].coordination = nil
+        clients[slot].preferredNode = node
+        checkLease(slot)
+        if inFlight.request.client != clients[slot].session {
+            answeredAfterAbandon(inFlight, result: result)
+            scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
+            return
+        }
+        let now = simulator.now
+        switch (inFlight.request.command, result) {
+        case (.openSession, .sessionOpened), (.keepAlive, .keptAlive):
+            clients[slot].sessionOpen = true
+            let call = inFlight.request.command == .keepAlive ? clients[slot].lastKeepAliveCall : inFlight.deadline - options.operationTimeoutNanos
+            clients[slot].leaseTrustedUntil = call + options.sessionTTLMillis * 1_000_000 / 3
+            if case .openSession = inFlight.request.command { clients[slot].lastKeepAliveCall = call }
+        case (.acquire(let lock, _, _, _, _, _), .acquire(.granted(let token, _))):
+            recordAnswered(inFlight.operation, ok: true, token: token)
+            clients[slot].held[lock] = now + 20_000_000 + random.next() % 200_000_000
+        case (.acquire, .acquire(.refused)):
+            recordAnswered(inFlight.operation, ok: false, token: nil)
+        case (.release(let lock), .done):
+            recordAnswered(inFlight.operation, ok: true, token: nil)
+            clients[slot].held[lock] = nil
+        case (.release(let lock), .refused(.notOwner)):
+            recordAnswered(inFlight.operation, ok: false, token: nil)
+            clients[slot].held[lock] = nil
+        default:
+            // Refused for another reason (the session is gone): it took no effect; the lease is lost.
+            abandonSession(slot)
+        }
+        scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
+    }
+
+    /// The answer to a request of a session the client already gave up: record what happened; a
+    /// grant that arrived now may outlive the expires recorded at abandonment, so record another.
+    private func answeredAfterAbandon(_ inFlight: CoordinationInFlight, result: CoordinationResult) {
+        switch (inFlight.request.command, result) {
+        case (.acquire, .acquire(.granted(let token, _))):
+            recordAnswered(inFlight.operation, ok: true, token: token)
+            recordExpires(holder: Int(inFlight.request.client) - 1)
+        case (.acquire, .acquire(.refused)), (.release, .refused(.notOwner)):
+            recordAnswered(inFlight.operation, ok: false, token: nil)
+        case (.release, .done):
+            recordAnswered(inFlight.operation, ok: true, token: nil)
+        default:
+            break  // session upkeep, or refused without effect
+        }
+    }
+
+    private func recordAnswered(_ operation: HistoryOperation?, ok: Bool, token: UInt64?) {
+        guard var operation else { return }
+        operation.returnTime = simulator.now
+        operation.ok = ok
+        operation.token = token
+        record(operation)
+        if healed && ok { succeededAfterHeal += 1 }
+    }
+
+    /// Whatever `holder` holds may be freed by its lease's expiry at any time from now.
+    func recordExpires(holder: Int) {
+        for number in 0..<Self.lockNames {
+            record(HistoryOperation(client: nextHistoryNumber, kind: .expire, key: lockName(number), holder: holder, call: simulator.now))
+            nextHistoryNumber += 1
+        }
+    }
+
+    /// The client's lease may be gone: whatever it held may be freed by expiry at any time from
+    /// now. Record that, then continue as a new client with a new session.
+    func abandonSession(_ slot: Int) {
+        recordExpires(holder: clients[slot].historyNumber)
+        clients[slot].historyNumber = nextHistoryNumber
+        nextHistoryNumber += 1
+        clients[slot].sequence = 0
+        clients[slot].sessionOpen = false
+        clients[slot].held.removeAll()
+    }
+}
