@@ -380,49 +380,44 @@ public final class Simulator {
     /// A client sends `request` to `node`. The node answers (an `Output.reply`) once it applies the
     /// request, if it ever does; the client decides how long to wait.
     public func submit(_ request: KVRequest, to node: NodeID) -> Submission {
-        guard nodeIDs.contains(node) else { return .refused("no node \(node)") }
-        let position = index(of: node)
-        let key = RequestKey(client: request.client, sequence: request.sequence)
-        switch nodes[position].health {
-        case .crashed:
-            return .refused("node \(node) is down")
-        case .paused:
-            guard nodes[position].backlog.count < config.backlogMax else { return .refused("node \(node) is overloaded") }
-            nodes[position].waiting.insert(key)
-            nodes[position].backlog.append(.submit(request))
-            return .accepted
-        case .up:
-            nodes[position].waiting.insert(key)
-            if let reason = startRequest(request, at: position) {
-                nodes[position].waiting.remove(key)
-                return .refused(reason)
-            }
-            drainReady(position)
-            return .accepted
+        accept(RequestKey(client: request.client, sequence: request.sequence), at: node, queued: .submit(request)) { position in
+            startRequest(request, at: position)
         }
     }
 
     /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
     /// answered like `submit`. A queued acquire is answered when granted.
     public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
+        accept(RequestKey(client: request.client, sequence: request.sequence), at: node, queued: .submitCoordination(request)) { position in
+            do throws(RaftError) {
+                try nodes[position].raft?.propose(request.encoded())
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+    }
+
+    /// What every request meets at a node: refused if the node is down; queued if it is paused;
+    /// otherwise started by `start`, which returns why it was refused, if it was.
+    private func accept(_ key: RequestKey, at node: NodeID, queued: SimulatedNode.Pending,
+                        start: (Int) -> String?) -> Submission {
         guard nodeIDs.contains(node) else { return .refused("no node \(node)") }
         let position = index(of: node)
-        let key = RequestKey(client: request.client, sequence: request.sequence)
         switch nodes[position].health {
         case .crashed:
             return .refused("node \(node) is down")
         case .paused:
             guard nodes[position].backlog.count < config.backlogMax else { return .refused("node \(node) is overloaded") }
             nodes[position].waiting.insert(key)
-            nodes[position].backlog.append(.submitCoordination(request))
+            nodes[position].backlog.append(queued)
             return .accepted
         case .up:
-            do {
-                try nodes[position].raft?.propose(request.encoded())
-            } catch {
-                return .refused(error.description)
-            }
             nodes[position].waiting.insert(key)
+            if let reason = start(position) {
+                nodes[position].waiting.remove(key)
+                return .refused(reason)
+            }
             drainReady(position)
             return .accepted
         }
