@@ -104,40 +104,73 @@ extension BenchIDs {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
-    /// Runs `batches` calls of `batch` (each yielding `batchSize` IDs), timing each; returns the rate
-    /// in IDs/s (or the cost in ns/ID) with per-ID percentiles. With `onCPUName`, also the share of the
-    /// wall time this thread spent on a CPU — on a shared machine the real-clock figures lose every
-    /// millisecond the thread is preempted, and this row says how many that was. Its p50/p99 are the
-    /// shares of the median batch and of the worst 1% of batches.
-    static func measure(
-        _ name: String, batches: Int, unit: String = "IDs/s", onCPUName: String? = nil, _ batch: () throws -> Void
-    ) rethrows -> (rate: BenchResult, onCPU: BenchResult?) {
+    /// Batch durations, summed and as a histogram.
+    struct BatchTimes {
         var histogram = BenchClock.latencyHistogram()
+        var nanos: UInt64 = 0
+        var batches = 0
+
+        mutating func record(_ batchNanos: UInt64) {
+            _ = histogram.record(batchNanos)
+            nanos += batchNanos
+            batches += 1
+        }
+
+        /// IDs/s (or ns/ID) over these batches, with per-ID percentiles.
+        func result(_ name: String, unit: String) -> BenchResult {
+            let count = Double(batches * batchSize)
+            let elapsedNanos = Double(max(nanos, 1))
+            return BenchResult(
+                name: name, unit: unit, value: unit == "ns/ID" ? elapsedNanos / max(count, 1) : count * 1e9 / elapsedNanos,
+                p50: Double(histogram.valueAtPercentile(50)) / Double(batchSize),
+                p99: Double(histogram.valueAtPercentile(99)) / Double(batchSize), n: UInt64(count)
+            )
+        }
+    }
+
+    /// What `measure` found: the rate over all batches and, when asked to watch the CPU, the share of
+    /// wall time the thread was on a CPU (p50/p99: the median batch and the worst 1%) and the rate
+    /// over the batches during which it stayed on a CPU (≥ 99% of the batch's wall time) and during
+    /// the batch before. That second condition removes a bias: the first batch after a preemption
+    /// starts a fresh millisecond at a random point in it and can finish early, far above the limit.
+    struct Measurement {
+        var rate: BenchResult
+        var onCPU: BenchResult?
+        var onCPUThroughout: BenchResult?
+    }
+
+    /// Runs `batches` calls of `batch` (each yielding `batchSize` IDs), timing each. With `watchCPU`,
+    /// also reads the thread's CPU time around each batch: on a shared machine a real-clock run loses
+    /// every millisecond the thread is preempted, and the figures should say how many that was.
+    static func measure(
+        _ name: String, batches: Int, unit: String = "IDs/s", watchCPU: Bool = false, _ batch: () throws -> Void
+    ) rethrows -> Measurement {
+        var all = BatchTimes()
+        var throughout = BatchTimes()
         var onCPUBasisPoints = Histogram<UInt64>(highestTrackableValue: 20_000, numberOfSignificantValueDigits: .three)
-        let startNanos = BenchClock.nanoseconds()
-        let startCPUNanos = onCPUName == nil ? 0 : threadCPUNanos()
+        let startCPUNanos = watchCPU ? threadCPUNanos() : 0
+        var previousOnCPUThroughout = false
         for _ in 0..<batches {
-            let batchCPUNanos = onCPUName == nil ? 0 : threadCPUNanos()
+            let batchCPUNanos = watchCPU ? threadCPUNanos() : 0
             let batchStartNanos = BenchClock.nanoseconds()
             try batch()
             let batchNanos = max(BenchClock.nanoseconds() - batchStartNanos, 1)
-            _ = histogram.record(batchNanos)
-            if onCPUName != nil { _ = onCPUBasisPoints.record(min((threadCPUNanos() - batchCPUNanos) * 10_000 / batchNanos, 20_000)) }
+            all.record(batchNanos)
+            guard watchCPU else { continue }
+            let basisPoints = min((threadCPUNanos() - batchCPUNanos) * 10_000 / batchNanos, 20_000)
+            _ = onCPUBasisPoints.record(basisPoints)
+            if basisPoints >= 9_900, previousOnCPUThroughout { throughout.record(batchNanos) }
+            previousOnCPUThroughout = basisPoints >= 9_900
         }
-        let elapsedNanos = Double(max(BenchClock.nanoseconds() - startNanos, 1))
-        let count = batches * batchSize
-        let rate = BenchResult(
-            name: name, unit: unit, value: unit == "ns/ID" ? elapsedNanos / Double(count) : Double(count) * 1e9 / elapsedNanos,
-            p50: Double(histogram.valueAtPercentile(50)) / Double(batchSize),
-            p99: Double(histogram.valueAtPercentile(99)) / Double(batchSize), n: UInt64(count)
-        )
-        guard let onCPUName else { return (rate, nil) }
-        let onCPU = BenchResult(
-            name: onCPUName, unit: "%", value: Double(threadCPUNanos() - startCPUNanos) / elapsedNanos * 100,
+        var measurement = Measurement(rate: all.result(name, unit: unit))
+        guard watchCPU else { return measurement }
+        measurement.onCPU = BenchResult(
+            name: name + ": thread on CPU", unit: "%", value: Double(threadCPUNanos() - startCPUNanos) / Double(max(all.nanos, 1)) * 100,
             p50: Double(onCPUBasisPoints.valueAtPercentile(50)) / 100, p99: Double(onCPUBasisPoints.valueAtPercentile(1)) / 100,
-            n: UInt64(count), percentileUnit: "%"
+            n: UInt64(batches * batchSize), percentileUnit: "%"
         )
-        return (rate, onCPU)
+        measurement.onCPUThroughout = throughout.result(name + ", batches on CPU throughout", unit: unit)
+        return measurement
     }
 
     /// Where `next(nowMillis:)` gets its time in `singleCalls`.
@@ -157,9 +190,7 @@ extension BenchIDs {
         var generator = try generator(layout: layout)
         var nowMillis = generator.configuration.epochMillis + 1
         var check = OrderCheck()
-        let measured = try measure(
-            name, batches: batches, unit: clock == .simulated ? "ns/ID" : "IDs/s", onCPUName: clock == .simulated ? nil : name + ": thread on CPU"
-        ) {
+        let measured = try measure(name, batches: batches, unit: clock == .simulated ? "ns/ID" : "IDs/s", watchCPU: clock != .simulated) {
             if clock != .simulated { nowMillis = wallMillis() }
             var issued = 0
             while issued < batchSize {
@@ -177,10 +208,9 @@ extension BenchIDs {
             }
         }
         try check.verify(name)
-        var results = [measured.rate]
-        if clock != .simulated, layout == .standard { results.append(share(of: measured.rate, layout: layout)) }
-        if let onCPU = measured.onCPU { results.append(onCPU) }
-        return results
+        guard let onCPU = measured.onCPU, let throughout = measured.onCPUThroughout else { return [measured.rate] }
+        guard layout == .standard else { return [measured.rate, onCPU] }
+        return [measured.rate, share(of: measured.rate, layout: layout), onCPU, share(of: throughout, layout: layout)]
     }
 
     /// The rate in `measured` as a percentage of the layout's limit; p50/p99 are the shares of the
