@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
+        .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
@@ -37,6 +38,7 @@ let package = Package(
             name: "conclave",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
+                "ConclaveIDs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
         .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
         .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
+        .testTarget(name: "ConclaveIDsTests", dependencies: ["ConclaveCore", "ConclaveIDs"]),
         .testTarget(
             name: "ConclaveClusterTests",
             dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]

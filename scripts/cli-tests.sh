@@ -40,6 +40,21 @@ expect "bench entries"       2 "--entries must be in 1000"             -- bench 
 expect "console speed"       2 "--speed must be in 0.01…100"           -- console --speed 1000
 expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything
 expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
+expect "bench ids count"     2 "--ids must be in 40960…1000000000, got 5" -- bench ids --ids 5
+
+# Snowflake IDs: 4194766890 is (1000 ms after the epoch, datacenter 3, worker 17, sequence 42) in 41,5,5,12.
+expect "id decode timestamp" 0 "timestamp +1704067201000 ms \(2024-01-01T00:00:01.000Z\), 1000 ms after the epoch" -- id decode 4194766890
+expect "id decode datacenter" 0 "^datacenter +3$"                      -- id decode 4194766890
+expect "id decode worker"    0 "^worker +17$"                          -- id decode 4194766890
+expect "id decode sequence"  0 "^sequence +42$"                        -- id decode 4194766890
+expect "id decode layout"    0 "^worker +113$"                         -- id decode 4194766890 --layout 41,0,10,12 --epoch 0
+expect "id decode epoch"     0 "timestamp +2000 ms \(1970-01-01T00:00:02.000Z\)" -- id decode 4194766890 --epoch 1000
+expect "id not a number"     2 "ID must be a decimal integer from 0 to 9223372036854775807 \(63 bits\), got 'abc'" -- id decode abc
+expect "id sign bit"         2 "ID must be a decimal integer .*got '9223372036854775808'" -- id decode 9223372036854775808
+expect "id layout sum"       2 "--layout: invalid layout 41,5,5,13 \(sum 64\): expected bit widths that sum to 63" -- id decode 5 --layout 41,5,5,13
+expect "id layout malformed" 2 "--layout: invalid layout '41,5,5': expected four comma-separated bit widths" -- id decode 5 --layout 41,5,5
+expect "id layout width"     2 "--layout: invalid workerBits 0: expected a width from 1 to 61 bits" -- id decode 5 --layout 41,10,0,12
+expect "id epoch too late"   2 "--epoch must be at most 18446741874686296064 ms for layout 41,5,5,12" -- id decode 5 --epoch 18446744073709551615
 
 # A chaos run writes a history that `check` accepts; the run passes.
 expect "chaos passes"        0 "verdict: PASS"                         -- chaos --seed 3 --duration 3s --history "$work/run.jsonl"

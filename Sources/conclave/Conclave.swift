@@ -8,7 +8,7 @@ struct Conclave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conclave",
         abstract: "A terminal operations console for distributed coordination.",
-        subcommands: [LiveCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self],
+        subcommands: [LiveCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
         defaultSubcommand: LiveCommand.self
     )
 
