@@ -64,7 +64,11 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         var events: [LockEvent] = []
         let result = execute(request, events: &events)
         if !isClock { lastAnswers[request.client] = (request.sequence, result) }
-        mix(request.client, request.sequence, StableHash.fnv1a64(String(describing: result).utf8))
+        // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
+        // the result as a String cost 65% of apply time in `bench locks`).
+        var encoded = ByteWriter(capacity: 24)
+        encoded.write(result)
+        mix(request.client, request.sequence, StableHash.fnv1a64(encoded.bytes))
         return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events))
     }
 

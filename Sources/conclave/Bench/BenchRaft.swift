@@ -90,7 +90,7 @@ struct BenchCluster {
 
     /// Drains every node's Ready (persist, collect messages, apply) then delivers the messages.
     mutating func round(onLeaderApply: (Entry) -> Void, onLeaderRead: (ReadState) -> Void = { _ in },
-                        onSnapshot: (Int, Snapshot) -> Void = { _, _ in }) {
+                        onSnapshot: (Int, Snapshot) -> Void = { _, _ in }, onFollowerApply: (Int, Entry) -> Void = { _, _ in }) {
         for position in nodes.indices {
             while nodes[position].hasReady {
                 let ready = nodes[position].ready()
@@ -104,6 +104,8 @@ struct BenchCluster {
                 if position == 0 {
                     ready.committedEntries.forEach(onLeaderApply)
                     ready.readStates.forEach(onLeaderRead)
+                } else {
+                    for entry in ready.committedEntries { onFollowerApply(position, entry) }
                 }
                 nodes[position].advance(ready)
             }
