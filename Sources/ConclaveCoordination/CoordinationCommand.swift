@@ -30,6 +30,12 @@ public enum CoordinationCommand: Equatable, Sendable {
     case readCounter(counter: String)
     /// A write to KV key `key` guarded by the fencing token of `lock` (`put --fence NAME:TOKEN`).
     case fencedPut(key: String, value: String, lock: String, token: UInt64)
+    /// Versioned configuration: set (nil value: delete), read, history, rollback, watch.
+    case configSet(key: String, value: String?)
+    case configGet(key: String)
+    case configHistory(key: String)
+    case configRollback(key: String, toRevision: UInt64)
+    case configWatch(prefix: String, afterRevision: UInt64)
 }
 
 /// The answer to a coordination request.
@@ -41,6 +47,11 @@ public enum CoordinationResult: Equatable, Sendable {
     case counter(Int64)
     /// A fenced write: accepted, or refused because its token is stale or was never granted.
     case fenced(accepted: Bool, reason: String)
+    /// A config write's revision, a key's current version (nil: absent), its kept versions.
+    case configRevision(UInt64)
+    case configValue(ConfigStore.Version?)
+    case configHistory([ConfigStore.Version])
+    case configWatch(ConfigStore.WatchAnswer)
     case refused(CoordinationError)
 }
 
@@ -50,6 +61,7 @@ extension CoordinationRequest {
     private enum Tag: UInt8 {
         case elapsed = 1, openSession, keepAlive, closeSession, acquire, release, extend, cancelWait, revoke
         case increment, readCounter, fencedPut
+        case configSet, configGet, configHistory, configRollback, configWatch
     }
 
     public func encoded() -> [UInt8] {
@@ -75,6 +87,11 @@ extension CoordinationRequest {
         case .readCounter(let counter): writer.write(Tag.readCounter.rawValue); writer.write(counter)
         case .fencedPut(let key, let value, let lock, let token):
             writer.write(Tag.fencedPut.rawValue); writer.write(key); writer.write(value); writer.write(lock); writer.write(token)
+        case .configSet(let key, let value): writer.write(Tag.configSet.rawValue); writer.write(key); writer.write(value)
+        case .configGet(let key): writer.write(Tag.configGet.rawValue); writer.write(key)
+        case .configHistory(let key): writer.write(Tag.configHistory.rawValue); writer.write(key)
+        case .configRollback(let key, let revision): writer.write(Tag.configRollback.rawValue); writer.write(key); writer.write(revision)
+        case .configWatch(let prefix, let revision): writer.write(Tag.configWatch.rawValue); writer.write(prefix); writer.write(revision)
         }
         return writer.bytes
     }
@@ -120,6 +137,17 @@ extension CoordinationRequest {
             guard let key = reader.readString(), let value = reader.readString(), let lock = reader.readString(),
                   let token = reader.readUInt64() else { return nil }
             return .fencedPut(key: key, value: value, lock: lock, token: token)
+        case .configSet:
+            guard let key = reader.readString(), let value = reader.readOptionalString() else { return nil }
+            return .configSet(key: key, value: value)
+        case .configGet: return reader.readString().map { .configGet(key: $0) }
+        case .configHistory: return reader.readString().map { .configHistory(key: $0) }
+        case .configRollback:
+            guard let key = reader.readString(), let revision = reader.readUInt64() else { return nil }
+            return .configRollback(key: key, toRevision: revision)
+        case .configWatch:
+            guard let prefix = reader.readString(), let revision = reader.readUInt64() else { return nil }
+            return .configWatch(prefix: prefix, afterRevision: revision)
         }
     }
 }

@@ -1,11 +1,12 @@
 import ConclaveCore
 
 /// Snapshot encoding of the coordination state: the KV snapshot (length-prefixed), then cluster
-/// time, digest, sessions, locks (holders and waiters in order), counters, fences and each
+/// time, digest, sessions, locks (holders and waiters in order), counters, fences, the config
+/// store (revision, kept versions per key, watch events) and each
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
 /// Maps are written in sorted key order: equal states give equal bytes.
 extension CoordinationStateMachine {
-    private static let snapshotVersion: UInt8 = 1
+    private static let snapshotVersion: UInt8 = 2
 
     public func snapshotData() -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
@@ -27,6 +28,7 @@ extension CoordinationStateMachine {
         for name in counters.keys.sorted() { writer.write(name); writer.write(UInt64(bitPattern: counters[name]!)) }
         writer.write(UInt64(fences.count))
         for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
+        writer.write(config)
         writer.write(UInt64(lastAnswers.count))
         for client in lastAnswers.keys.sorted() {
             writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
@@ -67,6 +69,8 @@ extension CoordinationStateMachine {
             guard let key = reader.readString(), let token = reader.readUInt64() else { throw fail("truncated fence") }
             fences[key] = token
         }
+        guard let config = reader.readConfig() else { throw fail("malformed config store") }
+        self.config = config
         guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
         for _ in 0..<answerCount {
             guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
@@ -113,6 +117,20 @@ extension ByteWriter {
         }
     }
 
+    mutating func write(_ version: ConfigStore.Version) { write(version.revision); write(version.value) }
+
+    mutating func write(_ config: ConfigStore) {
+        write(config.revision)
+        write(UInt64(config.history.count))
+        for key in config.history.keys.sorted() {
+            write(key)
+            write(UInt64(config.history[key]!.count))
+            for version in config.history[key]! { write(version) }
+        }
+        write(UInt64(config.events.count))
+        for event in config.events { write(event.revision); write(event.key); write(event.value) }
+    }
+
     mutating func write(_ result: CoordinationResult) {
         switch result {
         case .done: write(UInt8(1))
@@ -126,6 +144,17 @@ extension ByteWriter {
         case .counter(let value): write(UInt8(7)); write(UInt64(bitPattern: value))
         case .fenced(let accepted, let reason): write(UInt8(8)); write(UInt8(accepted ? 1 : 0)); write(reason)
         case .refused(let error): write(UInt8(9)); write(error.description)
+        case .configRevision(let revision): write(UInt8(10)); write(revision)
+        case .configValue(let version):
+            write(UInt8(11)); write(UInt8(version == nil ? 0 : 1))
+            if let version { write(version) }
+        case .configHistory(let versions):
+            write(UInt8(12)); write(UInt64(versions.count))
+            for version in versions { write(version) }
+        case .configWatch(.compacted(let revision)): write(UInt8(13)); write(revision)
+        case .configWatch(.events(let events, let upTo)):
+            write(UInt8(14)); write(upTo); write(UInt64(events.count))
+            for event in events { write(event.revision); write(event.key); write(event.value) }
         }
     }
 }
@@ -194,7 +223,57 @@ extension ByteReader {
             guard let accepted = readByte(), let reason = readString() else { return nil }
             return .fenced(accepted: accepted == 1, reason: reason)
         case 9: return readString().map { .refused(.restored($0)) }
+        case 10: return readUInt64().map { .configRevision($0) }
+        case 11:
+            switch readByte() {
+            case 0: return .configValue(nil)
+            case 1: return readVersion().map { .configValue($0) }
+            default: return nil
+            }
+        case 12: return readVersions().map { .configHistory($0) }
+        case 13: return readUInt64().map { .configWatch(.compacted(relistFrom: $0)) }
+        case 14:
+            guard let upTo = readUInt64(), let events = readEvents() else { return nil }
+            return .configWatch(.events(events, upTo: upTo))
         default: return nil
         }
+    }
+
+    mutating func readVersion() -> ConfigStore.Version? {
+        guard let revision = readUInt64(), let value = readOptionalString() else { return nil }
+        return ConfigStore.Version(revision: revision, value: value)
+    }
+
+    mutating func readVersions() -> [ConfigStore.Version]? {
+        guard let count = readCount(of: 9) else { return nil }
+        var versions: [ConfigStore.Version] = []
+        for _ in 0..<count {
+            guard let version = readVersion() else { return nil }
+            versions.append(version)
+        }
+        return versions
+    }
+
+    mutating func readEvents() -> [ConfigStore.Event]? {
+        guard let count = readCount(of: 13) else { return nil }
+        var events: [ConfigStore.Event] = []
+        for _ in 0..<count {
+            guard let revision = readUInt64(), let key = readString(), let value = readOptionalString() else { return nil }
+            events.append(ConfigStore.Event(revision: revision, key: key, value: value))
+        }
+        return events
+    }
+
+    mutating func readConfig() -> ConfigStore? {
+        guard let revision = readUInt64(), let keyCount = readCount(of: 12) else { return nil }
+        var config = ConfigStore()
+        config.revision = revision
+        for _ in 0..<keyCount {
+            guard let key = readString(), let versions = readVersions() else { return nil }
+            config.history[key] = versions
+        }
+        guard let events = readEvents() else { return nil }
+        config.events = events
+        return config
     }
 }

@@ -21,6 +21,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var sessions = SessionTable()
     public internal(set) var locks = LockTable()
     public internal(set) var counters: [String: Int64] = [:]
+    public internal(set) var config = ConfigStore()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
     public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
@@ -41,6 +42,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
+            && left.config == right.config
             && left.digest == right.digest
     }
 
@@ -118,6 +120,18 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 return .counter(counters[counter] ?? 0)
             case .fencedPut(let key, let value, let lock, let token):
                 return try fencedPut(key: key, value: value, lock: lock, token: token)
+            case .configSet(let key, let value):
+                return .configRevision(try config.write(key, value: value))
+            case .configGet(let key):
+                try CoordinationLimits.validate(name: key)
+                return .configValue(config.current(key))
+            case .configHistory(let key):
+                try CoordinationLimits.validate(name: key)
+                return .configHistory(config.history[key] ?? [])
+            case .configRollback(let key, let revision):
+                return .configRevision(try config.rollback(key, to: revision))
+            case .configWatch(let prefix, let revision):
+                return .configWatch(config.watch(prefix: prefix, after: revision))
             }
         } catch {
             return .refused(error)

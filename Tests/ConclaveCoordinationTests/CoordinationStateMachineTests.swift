@@ -302,6 +302,8 @@ struct Replica {
             .acquire(lock: "ключ", kind: .readWrite, mode: .shared, waitMillis: nil, ttlMillis: 9, lockDelayMillis: 0),
             .release(lock: "L"), .extend(lock: "L", ttlMillis: 3), .cancelWait(lock: "L", sequence: 4), .revoke(lock: "L", graceMillis: 1),
             .increment(counter: "c", by: -3), .readCounter(counter: "c"), .fencedPut(key: "k", value: "v", lock: "L", token: 9),
+            .configSet(key: "k", value: "v"), .configSet(key: "k", value: nil), .configGet(key: "k"), .configHistory(key: "k"),
+            .configRollback(key: "k", toRevision: 3), .configWatch(prefix: "a/", afterRevision: 7),
         ]
         for command in commands {
             let request = CoordinationRequest(client: 3, sequence: 4, command: command)
@@ -387,5 +389,69 @@ struct Replica {
         replica.elapse(50)
         replica.elapse(50)
         #expect(replica.machine.nowMillis == 100)
+    }
+}
+
+@Suite struct ConfigTests {
+    @Test("writes get increasing revisions; a key keeps its versions and rolls back to an earlier one")
+    func historyAndRollback() {
+        var replica = Replica()
+        #expect(replica.run(1, .configSet(key: "app/timeout", value: "1s")) == .configRevision(1))
+        #expect(replica.run(1, .configSet(key: "app/retries", value: "3")) == .configRevision(2))
+        #expect(replica.run(1, .configSet(key: "app/timeout", value: "5s")) == .configRevision(3))
+        #expect(replica.run(1, .configGet(key: "app/timeout")) == .configValue(.init(revision: 3, value: "5s")))
+        #expect(replica.run(1, .configHistory(key: "app/timeout")) == .configHistory([.init(revision: 1, value: "1s"), .init(revision: 3, value: "5s")]))
+        #expect(replica.run(1, .configRollback(key: "app/timeout", toRevision: 2)) == .configRevision(4))
+        #expect(replica.run(1, .configGet(key: "app/timeout")) == .configValue(.init(revision: 4, value: "1s")))
+        #expect(replica.run(1, .configSet(key: "app/retries", value: nil)) == .configRevision(5))
+        #expect(replica.run(1, .configGet(key: "app/retries")) == .configValue(nil))
+        #expect(replica.run(1, .configSet(key: "app/retries", value: nil)) == .refused(.invalidRequest("config key 'app/retries' does not exist")))
+        #expect(replica.run(1, .configRollback(key: "nope", toRevision: 1)) == .refused(.invalidRequest("config key 'nope' does not exist")))
+    }
+
+    @Test("a key keeps at most its last 32 versions; rolling back further says what is kept")
+    func versionsBounded() {
+        var replica = Replica()
+        for number in 1...40 { replica.run(1, .configSet(key: "k", value: "v\(number)")) }
+        guard case .configHistory(let versions) = replica.run(1, .configHistory(key: "k")) else { Issue.record("no history"); return }
+        #expect(versions.count == ConfigStore.versionsPerKeyMax)
+        #expect(versions.first?.revision == 9)
+        #expect(replica.run(1, .configRollback(key: "k", toRevision: 3))
+                == .refused(.invalidRequest("config key 'k' has no version at or before revision 3 (oldest kept: 9)")))
+    }
+
+    @Test("a watch resumes from any revision without loss, filtered by prefix, in order")
+    func watchResumes() {
+        var replica = Replica()
+        for number in 1...10 { replica.run(1, .configSet(key: number % 2 == 0 ? "a/\(number)" : "b/\(number)", value: "\(number)")) }
+        #expect(replica.run(2, .configWatch(prefix: "a/", afterRevision: 0))
+                == .configWatch(.events((1...5).map { ConfigStore.Event(revision: UInt64($0 * 2), key: "a/\($0 * 2)", value: "\($0 * 2)") }, upTo: 10)))
+        #expect(replica.run(2, .configWatch(prefix: "a/", afterRevision: 6))
+                == .configWatch(.events([.init(revision: 8, key: "a/8", value: "8"), .init(revision: 10, key: "a/10", value: "10")], upTo: 10)))
+        #expect(replica.run(2, .configWatch(prefix: "", afterRevision: 10)) == .configWatch(.events([], upTo: 10)))
+    }
+
+    @Test("a watch from before the oldest kept event is told it was compacted and where to re-list from")
+    func watchCompacted() {
+        var replica = Replica()
+        for number in 1...(ConfigStore.eventsMax + 5) { replica.run(1, .configSet(key: "k", value: "\(number)")) }
+        let latest = UInt64(ConfigStore.eventsMax + 5)
+        #expect(replica.run(2, .configWatch(prefix: "k", afterRevision: 2)) == .configWatch(.compacted(relistFrom: latest)))
+        guard case .configWatch(.events(let events, _)) = replica.run(2, .configWatch(prefix: "k", afterRevision: 5)) else {
+            Issue.record("the oldest retained revision must still be watchable"); return
+        }
+        #expect(events.count == ConfigStore.eventsPerWatchMax)
+        #expect(events.first?.revision == 6)
+    }
+
+    @Test("the config store travels in snapshots")
+    func configInSnapshots() throws {
+        var replica = CoordinationSnapshotTests.busyReplica()
+        replica.run(5, .configSet(key: "x", value: "1"))
+        replica.run(5, .configSet(key: "x", value: nil))
+        replica.run(5, .configWatch(prefix: "", afterRevision: 0))
+        let restored = try CoordinationStateMachine(restoring: replica.machine.snapshotData())
+        #expect(restored == replica.machine)
+        #expect(restored.config.events.count == 2)
     }
 }

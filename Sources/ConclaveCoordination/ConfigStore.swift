@@ -1,0 +1,81 @@
+import ConclaveCore
+
+/// Versioned configuration: every write gets the next cluster-wide revision; each key keeps its
+/// recent versions (for history and rollback); a bounded event log lets watchers resume from any
+/// revision still held, and tells those who ask for older ones to re-list.
+public struct ConfigStore: Equatable, Sendable {
+    /// One version of one key. A nil value is a deletion.
+    public struct Version: Equatable, Sendable {
+        public var revision: UInt64
+        public var value: String?
+    }
+
+    /// A change, as watchers see it.
+    public struct Event: Equatable, Sendable {
+        public var revision: UInt64
+        public var key: String
+        public var value: String?
+    }
+
+    /// Versions kept per key (older ones are dropped from its history).
+    public static let versionsPerKeyMax = 32
+    /// Events kept for watchers; a watch from before the oldest one is answered "compacted".
+    public static let eventsMax = 10_000
+    /// At most this many events in one watch answer (the watcher asks again from the last one).
+    public static let eventsPerWatchMax = 1_000
+
+    public internal(set) var revision: UInt64 = 0
+    public internal(set) var history: [String: [Version]] = [:]
+    public internal(set) var events: [Event] = []
+
+    public init() {}
+
+    /// The current value of `key` and the revision that wrote it (nil: absent or deleted).
+    public func current(_ key: String) -> Version? {
+        guard let last = history[key]?.last, last.value != nil else { return nil }
+        return last
+    }
+
+    /// Writes `value` (nil: deletes) and returns the new revision.
+    mutating func write(_ key: String, value: String?) throws(CoordinationError) -> UInt64 {
+        try CoordinationLimits.validate(name: key)
+        if value == nil && current(key) == nil { throw .invalidRequest("config key '\(key)' does not exist") }
+        revision += 1
+        var versions = history[key] ?? []
+        versions.append(Version(revision: revision, value: value))
+        if versions.count > Self.versionsPerKeyMax { versions.removeFirst(versions.count - Self.versionsPerKeyMax) }
+        history[key] = versions
+        events.append(Event(revision: revision, key: key, value: value))
+        if events.count > Self.eventsMax { events.removeFirst(events.count - Self.eventsMax) }
+        return revision
+    }
+
+    /// Writes again the value `key` had at `revision` (as a new revision).
+    mutating func rollback(_ key: String, to target: UInt64) throws(CoordinationError) -> UInt64 {
+        guard let version = history[key]?.last(where: { $0.revision <= target }) else {
+            let oldest = history[key]?.first?.revision
+            throw .invalidRequest(oldest.map { "config key '\(key)' has no version at or before revision \(target) (oldest kept: \($0))" }
+                                  ?? "config key '\(key)' does not exist")
+        }
+        return try write(key, value: version.value)
+    }
+
+    /// Events after `revision` for keys starting with `prefix`, oldest first, at most
+    /// `eventsPerWatchMax`; or `.compacted` when events after `revision` were already dropped.
+    public func watch(prefix: String, after revision: UInt64) -> WatchAnswer {
+        if let oldest = events.first?.revision, revision + 1 < oldest {
+            return .compacted(relistFrom: self.revision)
+        }
+        let start = events.firstIndex { $0.revision > revision } ?? events.count
+        let matching = events[start...].lazy.filter { $0.key.hasPrefix(prefix) }.prefix(Self.eventsPerWatchMax)
+        return .events(Array(matching), upTo: self.revision)
+    }
+
+    public enum WatchAnswer: Equatable, Sendable {
+        /// The events, and the revision the watcher has now seen everything up to (when fewer
+        /// than the maximum came back).
+        case events([Event], upTo: UInt64)
+        /// Events after the asked revision are gone: list the keys again, then watch from this revision.
+        case compacted(relistFrom: UInt64)
+    }
+}
