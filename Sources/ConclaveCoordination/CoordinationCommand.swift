@@ -36,6 +36,9 @@ public enum CoordinationCommand: Equatable, Sendable {
     case configHistory(key: String)
     case configRollback(key: String, toRevision: UInt64)
     case configWatch(prefix: String, afterRevision: UInt64)
+    /// Lease (or renew) a Snowflake worker ID for the session, valid until `deadlineMillis` on
+    /// the client's own clock.
+    case leaseWorker(workersMax: Int, deadlineMillis: UInt64)
 }
 
 /// The answer to a coordination request.
@@ -52,6 +55,8 @@ public enum CoordinationResult: Equatable, Sendable {
     case configValue(ConfigStore.Version?)
     case configHistory([ConfigStore.Version])
     case configWatch(ConfigStore.WatchAnswer)
+    /// The worker ID leased, and the time its IDs must be stamped after (0: no earlier holder).
+    case workerLeased(worker: Int, startAfterMillis: UInt64)
     case refused(CoordinationError)
 }
 
@@ -61,7 +66,7 @@ extension CoordinationRequest {
     private enum Tag: UInt8 {
         case elapsed = 1, openSession, keepAlive, closeSession, acquire, release, extend, cancelWait, revoke
         case increment, readCounter, fencedPut
-        case configSet, configGet, configHistory, configRollback, configWatch
+        case configSet, configGet, configHistory, configRollback, configWatch, leaseWorker
     }
 
     public func encoded() -> [UInt8] {
@@ -92,6 +97,8 @@ extension CoordinationRequest {
         case .configHistory(let key): writer.write(Tag.configHistory.rawValue); writer.write(key)
         case .configRollback(let key, let revision): writer.write(Tag.configRollback.rawValue); writer.write(key); writer.write(revision)
         case .configWatch(let prefix, let revision): writer.write(Tag.configWatch.rawValue); writer.write(prefix); writer.write(revision)
+        case .leaseWorker(let workers, let deadline):
+            writer.write(Tag.leaseWorker.rawValue); writer.write(UInt64(clamping: max(0, workers))); writer.write(deadline)
         }
         return writer.bytes
     }
@@ -148,6 +155,9 @@ extension CoordinationRequest {
         case .configWatch:
             guard let prefix = reader.readString(), let revision = reader.readUInt64() else { return nil }
             return .configWatch(prefix: prefix, afterRevision: revision)
+        case .leaseWorker:
+            guard let workers = reader.readUInt64(), workers <= UInt64(Int.max), let deadline = reader.readUInt64() else { return nil }
+            return .leaseWorker(workersMax: Int(workers), deadlineMillis: deadline)
         }
     }
 }

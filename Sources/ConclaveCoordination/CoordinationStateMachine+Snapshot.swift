@@ -29,6 +29,7 @@ extension CoordinationStateMachine {
         writer.write(UInt64(fences.count))
         for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
         writer.write(config)
+        writer.write(workers)
         writer.write(UInt64(lastAnswers.count))
         for client in lastAnswers.keys.sorted() {
             writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
@@ -71,6 +72,8 @@ extension CoordinationStateMachine {
         }
         guard let config = reader.readConfig() else { throw fail("malformed config store") }
         self.config = config
+        guard let workers = reader.readWorkers() else { throw fail("malformed worker leases") }
+        self.workers = workers
         guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
         for _ in 0..<answerCount {
             guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
@@ -131,6 +134,16 @@ extension ByteWriter {
         for event in config.events { write(event.revision); write(event.key); write(event.value) }
     }
 
+    mutating func write(_ workers: WorkerLeases) {
+        write(UInt64(workers.leases.count))
+        for worker in workers.leases.keys.sorted() {
+            let lease = workers.leases[worker]!
+            write(UInt64(worker)); write(lease.session); write(lease.deadlineMillis)
+        }
+        write(UInt64(workers.lastDeadlines.count))
+        for worker in workers.lastDeadlines.keys.sorted() { write(UInt64(worker)); write(workers.lastDeadlines[worker]!) }
+    }
+
     mutating func write(_ result: CoordinationResult) {
         switch result {
         case .done: write(UInt8(1))
@@ -155,6 +168,7 @@ extension ByteWriter {
         case .configWatch(.events(let events, let upTo)):
             write(UInt8(14)); write(upTo); write(UInt64(events.count))
             for event in events { write(event.revision); write(event.key); write(event.value) }
+        case .workerLeased(let worker, let startAfter): write(UInt8(15)); write(UInt64(worker)); write(startAfter)
         }
     }
 }
@@ -235,6 +249,9 @@ extension ByteReader {
         case 14:
             guard let upTo = readUInt64(), let events = readEvents() else { return nil }
             return .configWatch(.events(events, upTo: upTo))
+        case 15:
+            guard let worker = readUInt64(), worker <= UInt64(WorkerLeases.workersMaxLimit), let startAfter = readUInt64() else { return nil }
+            return .workerLeased(worker: Int(worker), startAfterMillis: startAfter)
         default: return nil
         }
     }
@@ -262,6 +279,22 @@ extension ByteReader {
             events.append(ConfigStore.Event(revision: revision, key: key, value: value))
         }
         return events
+    }
+
+    mutating func readWorkers() -> WorkerLeases? {
+        var workers = WorkerLeases()
+        guard let leaseCount = readCount(of: 24) else { return nil }
+        for _ in 0..<leaseCount {
+            guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let session = readUInt64(),
+                  let deadline = readUInt64() else { return nil }
+            workers.leases[Int(worker)] = .init(worker: Int(worker), session: session, deadlineMillis: deadline)
+        }
+        guard let deadlineCount = readCount(of: 16) else { return nil }
+        for _ in 0..<deadlineCount {
+            guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let deadline = readUInt64() else { return nil }
+            workers.lastDeadlines[Int(worker)] = deadline
+        }
+        return workers
     }
 
     mutating func readConfig() -> ConfigStore? {

@@ -22,6 +22,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var locks = LockTable()
     public internal(set) var counters: [String: Int64] = [:]
     public internal(set) var config = ConfigStore()
+    public internal(set) var workers = WorkerLeases()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
     public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
@@ -42,7 +43,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
-            && left.config == right.config
+            && left.config == right.config && left.workers == right.workers
             && left.digest == right.digest
     }
 
@@ -83,6 +84,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 nowMillis += millis
                 for expired in sessions.expire(nowMillis: nowMillis) {
                     events += locks.sessionEnded(expired, reason: .sessionExpired, nowMillis: nowMillis)
+                    workers.release(session: expired)
                 }
                 events += locks.advance(to: nowMillis)
                 return .done
@@ -95,6 +97,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
             case .closeSession:
                 try sessions.close(session)
                 events += locks.sessionEnded(session, reason: .sessionClosed, nowMillis: nowMillis)
+                workers.release(session: session)
                 return .done
             case .acquire(let lock, let kind, let mode, let wait, let ttl, let delay):
                 guard sessions.contains(session) else { throw .unknownSession(session) }
@@ -132,6 +135,10 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 return .configRevision(try config.rollback(key, to: revision))
             case .configWatch(let prefix, let revision):
                 return .configWatch(config.watch(prefix: prefix, after: revision))
+            case .leaseWorker(let workersMax, let deadline):
+                guard sessions.contains(session) else { throw .unknownSession(session) }
+                let leased = try workers.lease(session: session, workersMax: workersMax, deadlineMillis: deadline)
+                return .workerLeased(worker: leased.worker, startAfterMillis: leased.startAfterMillis)
             }
         } catch {
             return .refused(error)

@@ -455,3 +455,35 @@ struct Replica {
         #expect(restored.config.events.count == 2)
     }
 }
+
+@Suite struct WorkerLeaseTests {
+    @Test("two live sessions never hold the same worker ID; a freed ID's next holder starts after the last deadline")
+    func workerLeases() {
+        var replica = Replica()
+        replica.open(1, ttl: 500)
+        replica.open(2, ttl: 60_000)
+        #expect(replica.run(1, .leaseWorker(workersMax: 2, deadlineMillis: 10_000)) == .workerLeased(worker: 0, startAfterMillis: 0))
+        #expect(replica.run(2, .leaseWorker(workersMax: 2, deadlineMillis: 20_000)) == .workerLeased(worker: 1, startAfterMillis: 0))
+        replica.open(3, ttl: 60_000)
+        #expect(replica.run(3, .leaseWorker(workersMax: 2, deadlineMillis: 5_000)) == .refused(.limitReached("all 2 worker IDs are leased")))
+        #expect(replica.run(1, .leaseWorker(workersMax: 2, deadlineMillis: 12_000)) == .workerLeased(worker: 0, startAfterMillis: 0))
+        #expect(replica.run(1, .leaseWorker(workersMax: 2, deadlineMillis: 11_000))
+                == .refused(.invalidRequest("a renewal may not move worker 0's deadline back (11000 < 12000)")))
+        replica.elapse(500)  // session 1 expires: worker 0 is free, its deadline remembered
+        #expect(replica.run(3, .leaseWorker(workersMax: 2, deadlineMillis: 9_000)) == .workerLeased(worker: 0, startAfterMillis: 12_000))
+    }
+
+    @Test("worker leases need a session, a sane range, and travel in snapshots")
+    func workerLeaseInputs() throws {
+        var replica = Replica()
+        #expect(replica.run(7, .leaseWorker(workersMax: 32, deadlineMillis: 1)) == .refused(.unknownSession(7)))
+        replica.open(7)
+        #expect(replica.run(7, .leaseWorker(workersMax: 0, deadlineMillis: 1)) == .refused(.invalidRequest("workersMax 0; accepted: 1…4194304")))
+        #expect(replica.run(7, .leaseWorker(workersMax: 32, deadlineMillis: 1)) == .workerLeased(worker: 0, startAfterMillis: 0))
+        let restored = try CoordinationStateMachine(restoring: replica.machine.snapshotData())
+        #expect(restored == replica.machine)
+        #expect(restored.workers.leases[0]?.session == 7)
+        let request = CoordinationRequest(client: 1, sequence: 2, command: .leaseWorker(workersMax: 32, deadlineMillis: 99))
+        #expect(CoordinationRequest(decoding: request.encoded()) == request)
+    }
+}
