@@ -1,26 +1,7 @@
-/// Why a limiter, breaker or balancer refused its configuration.
-///
-/// Every resilience type validates its configuration in its initializer and throws this instead of
-/// trapping later on a division by zero or an overflow: a bad flag or a bad config file must reach the
-/// operator as a sentence naming the parameter, the value given and what is accepted.
-public struct ResilienceConfigurationError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The parameter's name as the initializer spells it, e.g. `refillIntervalNanos`.
-    public let parameter: String
-    /// The rejected value, rendered for a human.
-    public let value: String
-    /// What the parameter accepts, e.g. "an integer from 1 to 1048576".
-    public let accepted: String
+import ConclaveCore
 
-    public init(parameter: String, value: String, accepted: String) {
-        self.parameter = parameter
-        self.value = value
-        self.accepted = accepted
-    }
-
-    public var description: String {
-        "invalid \(parameter) \(value): expected \(accepted)"
-    }
-}
+/// Why a limiter, breaker or balancer refused its configuration (the shared `InputError`).
+public typealias ResilienceConfigurationError = InputError
 
 /// Checks shared by the initializers; each throws a `ResilienceConfigurationError` naming the parameter.
 enum Require {
