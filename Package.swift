@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ConclaveIDsTests", dependencies: ["ConclaveCore", "ConclaveIDs"]),
         .testTarget(
             name: "ConclaveClusterTests",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs"]
         ),
     ]
 )

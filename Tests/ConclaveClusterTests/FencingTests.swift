@@ -5,13 +5,21 @@ import Testing
 
 /// Locks end to end on the simulated cluster.
 @Suite struct FencingTests {
+    /// Sends the request to the leader and waits for its answer, retrying (same client and
+    /// sequence, so it takes effect once) while there is no leader or no answer, up to `nanos`.
     static func ask(_ cluster: TestCluster, _ client: UInt64, _ sequence: UInt64, _ command: CoordinationCommand,
                     within nanos: UInt64 = 3_000_000_000) -> CoordinationResult? {
         let request = CoordinationRequest(client: client, sequence: sequence, command: command)
-        guard let leader = cluster.simulator.leader, case .accepted = cluster.simulator.submit(request, to: leader) else { return nil }
         let deadline = cluster.simulator.now + nanos
-        while let output = cluster.simulator.nextOutput(until: deadline) {
-            if case .coordinationReply(_, client, sequence, let result) = output { return result }
+        while cluster.simulator.now < deadline {
+            guard let leader = cluster.simulator.leader, case .accepted = cluster.simulator.submit(request, to: leader) else {
+                cluster.simulator.run(for: 50_000_000)
+                continue
+            }
+            let attemptDeadline = min(deadline, cluster.simulator.now + 1_000_000_000)
+            while let output = cluster.simulator.nextOutput(until: attemptDeadline) {
+                if case .coordinationReply(_, client, sequence, let result) = output { return result }
+            }
         }
         return nil
     }
