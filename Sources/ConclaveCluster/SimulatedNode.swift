@@ -29,6 +29,9 @@ struct SimulatedNode {
     var backlog: [Pending] = []
     /// Requests this node accepted from clients and answers when it applies them: (client, sequence).
     var waiting: Set<RequestKey> = []
+    /// Sessions whose client last opened or kept them alive through this node: it tells them of
+    /// lost holds and revocation requests.
+    var sessionsHere: Set<UInt64> = []
     /// Queued acquires this node answered with "queued" and answers again when granted.
     var waitingGrants: Set<RequestKey> = []
     var clockOffsetMillis: Int64 = 0

@@ -18,6 +18,10 @@ public final class Simulator {
         /// A node answered a coordination request (session, lock, counter, fenced write). A queued
         /// acquire is answered when it is granted.
         case coordinationReply(node: NodeID, client: UInt64, sequence: UInt64, result: CoordinationResult)
+        /// A lock holder lost its hold (session expired or closed, TTL, revocation) or is asked to
+        /// let go: told by the node its client last kept the session alive through, not left to
+        /// find out from silence.
+        case lockEvent(node: NodeID, event: LockEvent)
     }
 
     /// The answer to a client submitting a request to a node.
@@ -35,6 +39,7 @@ public final class Simulator {
         case timer(UInt64)
         case reply(NodeID, KVStateMachine.Applied)
         case coordinationReply(NodeID, UInt64, UInt64, CoordinationResult)
+        case lockEvent(NodeID, LockEvent)
     }
 
     public let config: SimulationConfig
@@ -126,6 +131,9 @@ public final class Simulator {
         case .coordinationReply(let node, let client, let sequence, let result):
             trace.record(now, "reply \(node) c\(client)#\(sequence) \(result)", hash: client &* 37 &+ sequence)
             return .coordinationReply(node: node, client: client, sequence: sequence, result: result)
+        case .lockEvent(let node, let event):
+            trace.record(now, "event \(node) \(event)", hash: 0xE7 &+ node)
+            return .lockEvent(node: node, event: event)
         }
         return nil
     }
@@ -330,7 +338,10 @@ public final class Simulator {
                 (request, answer) = (waiter, .acquire(.granted(token: token, holdCount: 1)))
             case .waitEnded(let lock, _, let waiter, let reason):
                 (request, answer) = (waiter, .refused(.invalidRequest("wait for '\(lock)' ended: \(reason.rawValue)")))
-            default:
+            case .lost(_, let session, _, _), .revokeRequested(_, let session, _):
+                if nodes[position].sessionsHere.contains(session) {
+                    queue.push(.lockEvent(node, event), at: now + replyLatency())
+                }
                 continue
             }
             guard nodes[position].waitingGrants.remove(RequestKey(client: request.client, sequence: request.sequence)) != nil else { continue }
@@ -388,7 +399,14 @@ public final class Simulator {
     /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
     /// answered like `submit`. A queued acquire is answered when granted.
     public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
-        accept(RequestKey(client: request.client, sequence: request.sequence), at: node, queued: .submitCoordination(request)) { position in
+        switch request.command {
+        case .openSession, .keepAlive:
+            for position in nodes.indices { nodes[position].sessionsHere.remove(request.client) }
+            if nodeIDs.contains(node) { nodes[index(of: node)].sessionsHere.insert(request.client) }
+        default:
+            break
+        }
+        return accept(RequestKey(client: request.client, sequence: request.sequence), at: node, queued: .submitCoordination(request)) { position in
             do throws(RaftError) {
                 try nodes[position].raft?.propose(request.encoded())
                 return nil

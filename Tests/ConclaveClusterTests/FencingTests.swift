@@ -60,4 +60,19 @@ import Testing
         }
         #expect(cluster.simulator.coordination(of: 1).sessions.contains(1) == false)
     }
+
+    @Test("a holder is told it lost the lock when its session expires, not left to silence")
+    func lostEventReachesHolder() throws {
+        let cluster = TestCluster(nodes: 3, seed: 13)
+        _ = try #require(cluster.checkOneLeader())
+        #expect(Self.ask(cluster, 1, 1, .openSession(ttlMillis: 300)) != nil)
+        let acquire = CoordinationCommand.acquire(lock: "L", kind: .mutex, mode: .exclusive, waitMillis: nil, ttlMillis: nil, lockDelayMillis: 0)
+        guard case .acquire(.granted(let token, _)) = Self.ask(cluster, 1, 2, acquire) else { Issue.record("not granted"); return }
+        var lost: LockEvent?
+        let deadline = cluster.simulator.now + 3_000_000_000
+        while lost == nil, let output = cluster.simulator.nextOutput(until: deadline) {
+            if case .lockEvent(_, let event) = output { lost = event }
+        }
+        #expect(lost == .lost(lock: "L", session: 1, token: token, reason: .sessionExpired), "\(cluster.replay)")
+    }
 }

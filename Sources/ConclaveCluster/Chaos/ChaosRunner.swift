@@ -115,6 +115,8 @@ public final class ChaosRunner {
                 handleReply(from: node, applied)
             case .coordinationReply(let node, let client, let sequence, let result):
                 handleCoordinationReply(from: node, client: client, sequence: sequence, result: result)
+            case .lockEvent:
+                break  // lock clients already treat their lease conservatively (see ChaosRunner+Locks)
             case .timer(let token):
                 handleTimer(token)
             }
