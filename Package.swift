@@ -30,7 +30,7 @@ let package = Package(
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
             name: "ConclaveCluster",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs"]
         ),
 
         // Layer 4: the executable.

@@ -36,6 +36,9 @@ struct SimulatedNode {
     var waitingGrants: Set<RequestKey> = []
     var clockOffsetMillis: Int64 = 0
     var clockRatePermille: UInt64 = 1000
+    /// The node's wall clock, as (true time, local time) at the last rate change: local time runs
+    /// at `clockRatePermille` from there, plus `clockOffsetMillis` (a jump, backward if negative).
+    var clockAnchor: (trueNanos: UInt64, localNanos: UInt64) = (0, 0)
     /// What the node applied, in order, kept only when the simulator records applied entries.
     var appliedEntries: [Entry] = []
     /// Gets waiting for their ReadIndex confirmation, by context.

@@ -28,9 +28,29 @@ extension Simulator {
         case .pause(let node, let millis):
             pause(node, millis: millis)
         case .skew(let node, let offsetMillis, let ratePermille):
-            nodes[index(of: node)].clockOffsetMillis = offsetMillis
-            nodes[index(of: node)].clockRatePermille = min(max(ratePermille, 100), 10_000)
+            setClock(of: node, offsetMillis: offsetMillis, ratePermille: min(max(ratePermille, 100), 10_000))
         }
+    }
+
+    /// Re-anchors the node's wall clock at the current time, then applies the new offset and rate.
+    private func setClock(of node: NodeID, offsetMillis: Int64, ratePermille: UInt64) {
+        let position = index(of: node)
+        nodes[position].clockAnchor = (now, localClockNanos(position))
+        nodes[position].clockOffsetMillis = offsetMillis
+        nodes[position].clockRatePermille = ratePermille
+    }
+
+    func localClockNanos(_ position: Int) -> UInt64 {
+        let anchor = nodes[position].clockAnchor
+        return anchor.localNanos + (now - anchor.trueNanos) * nodes[position].clockRatePermille / 1000
+    }
+
+    /// What the node's wall clock reads now, in milliseconds: true time run at the node's rate,
+    /// shifted by its offset (never below zero). A generator on the node stamps IDs with this.
+    public func wallClockMillis(of node: NodeID) -> UInt64 {
+        let position = index(of: node)
+        let millis = Int64(localClockNanos(position) / 1_000_000) + nodes[position].clockOffsetMillis
+        return UInt64(max(0, millis))
     }
 
     private func crash(_ node: NodeID) {
@@ -67,8 +87,7 @@ extension Simulator {
         network.extraDelayMaxNanos = 0
         for node in nodeIDs {
             let position = index(of: node)
-            nodes[position].clockOffsetMillis = 0
-            nodes[position].clockRatePermille = 1000
+            setClock(of: node, offsetMillis: 0, ratePermille: 1000)
             switch nodes[position].health {
             case .crashed: start(node)
             case .paused:

@@ -31,7 +31,7 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
     var nemesis = "partition,crash,pause,skew,drop"
 
-    @Option(help: "What the clients do: kv (registers), locks (sessions and try-locks with fencing tokens) or mixed.")
+    @Option(help: "What the clients do: kv (registers), locks (sessions and try-locks with fencing tokens), mixed, or ids (Snowflake generators on skewed node clocks, worker IDs leased through consensus).")
     var workload = "kv"
 
     @Option(help: "Write the history (JSON Lines, ../shared/HISTORY.md) to this file; with --seeds, one file per seed (FILE.SEED).")

@@ -16,11 +16,11 @@ import Testing
         options.checkerStatesPerKeyMax = 500_000
         options.snapshotEveryEntries = 100
         options.snapshotChunkBytes = 256
-        options.workload = [ChaosWorkload.kv, .locks, .mixed][Int(seed % 3)]
+        options.workload = [ChaosWorkload.kv, .locks, .mixed, .ids][Int(seed % 4)]
         return options
     }
 
-    @Test("200 seeds of chaos (KV, locks, mixed), every fault kind incl. membership and transfer: linearizable, safe, converged, live",
+    @Test("200 seeds of chaos (KV, locks, mixed, IDs), every fault kind incl. membership and transfer: linearizable, safe, converged, live",
           arguments: 1...200)
     func chaosSeed(seed: UInt64) throws {
         let runner = try ChaosRunner(options: Self.quickOptions(seed: seed), durationText: "5s")

@@ -1,5 +1,6 @@
 import ConclaveCore
 import ConclaveCoordination
+import ConclaveIDs
 
 /// One simulated client of a chaos run. It has at most one operation in flight; it retries that
 /// operation (same session and sequence number, so it takes effect at most once) on other nodes
@@ -25,6 +26,13 @@ struct ChaosClient {
     /// Locks held, and until when the client means to hold them.
     var held: [String: UInt64] = [:]
     var coordination: CoordinationInFlight?
+    /// ID clients: the node whose wall clock stamps the IDs, the generator once a worker ID is
+    /// leased, which lease (grant order) it runs under, and when the lease was last renewed.
+    var isIDClient = false
+    var hostNode: NodeID = 1
+    var generator: SnowflakeGenerator?
+    var leaseEpoch = 0
+    var lastRenewalCall: UInt64 = 0
     var sequence: UInt64 = 0
     var preferredNode: NodeID
     var inFlight: InFlight?

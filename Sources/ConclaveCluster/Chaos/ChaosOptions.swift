@@ -33,6 +33,8 @@ public enum ChaosWorkload: String, CaseIterable, Sendable {
     case locks
     /// Half the clients on each.
     case mixed
+    /// Snowflake generators on the nodes' (skewed) clocks, worker IDs leased through consensus.
+    case ids
 }
 
 /// A chaos run: clients against a simulated cluster under a nemesis, recorded as a history.

@@ -24,6 +24,13 @@ extension ChaosRunner {
             command = .openSession(ttlMillis: options.sessionTTLMillis)
         } else if now - client.lastKeepAliveCall >= options.sessionTTLMillis * 1_000_000 / 4 {
             command = .keepAlive
+        } else if client.isIDClient {
+            guard let idCommand = idCommand(slot) else {
+                issueIDs(slot)
+                scheduleClient(slot, after: 5_000_000 + random.next() % max(1, options.thinkNanosMax))
+                return
+            }
+            command = idCommand
         } else if let (lock, until) = client.held.min(by: { $0.key < $1.key }), now >= until {
             command = .release(lock: lock)
             operation = HistoryOperation(client: client.historyNumber, kind: .release, key: lock, call: now)
@@ -114,6 +121,8 @@ extension ChaosRunner {
         case (.release(let lock), .refused(.notOwner)):
             recordAnswered(inFlight.operation, ok: false, token: nil)
             clients[slot].held[lock] = nil
+        case (.leaseWorker(_, let deadline), .workerLeased(let worker, let startAfter)):
+            workerLeased(slot, worker: worker, startAfterMillis: startAfter, deadlineMillis: deadline)
         default:
             // Refused for another reason (the session is gone): it took no effect; the lease is lost.
             abandonSession(slot)
@@ -157,11 +166,12 @@ extension ChaosRunner {
     /// The client's lease may be gone: whatever it held may be freed by expiry at any time from
     /// now. Record that, then continue as a new client with a new session.
     func abandonSession(_ slot: Int) {
-        recordExpires(holder: clients[slot].historyNumber)
+        if !clients[slot].isIDClient { recordExpires(holder: clients[slot].historyNumber) }
         clients[slot].historyNumber = nextHistoryNumber
         nextHistoryNumber += 1
         clients[slot].sequence = 0
         clients[slot].sessionOpen = false
         clients[slot].held.removeAll()
+        clients[slot].generator = nil
     }
 }

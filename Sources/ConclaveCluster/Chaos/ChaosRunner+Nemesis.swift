@@ -104,6 +104,9 @@ extension ChaosRunner {
         summary.events = simulator.trace.eventCount
         summary.traceHash = simulator.trace.hash
         summary.succeededAfterHeal = succeededAfterHeal
+        summary.idsIssued = issuedIDs.count
+        summary.idsAfterHeal = idsAfterHeal
+        summary.idViolations = checkIDs()
         return summary
     }
 

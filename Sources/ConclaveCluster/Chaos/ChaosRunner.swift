@@ -24,6 +24,10 @@ public final class ChaosRunner {
     var healed = false
     var stopping = false
     var succeededAfterHeal = 0
+    var issuedIDs: [IssuedID] = []
+    var idViolations: [String] = []
+    var idsAfterHeal = 0
+    var nextLeaseEpoch = 0
     /// Operations not kept because `recordHistory` is off (live runs).
     var discardedOperations = 0
     let healAt: UInt64
@@ -57,7 +61,9 @@ public final class ChaosRunner {
         for slot in 0..<options.clients {
             let node = NodeID(1 + random.next() % UInt64(options.nodes))
             var client = ChaosClient(slot: slot, historyNumber: slot, preferredNode: node)
-            client.isLockClient = options.workload == .locks || (options.workload == .mixed && slot % 2 == 1)
+            client.isLockClient = options.workload == .locks || options.workload == .ids || (options.workload == .mixed && slot % 2 == 1)
+            client.isIDClient = options.workload == .ids
+            client.hostNode = NodeID(slot % options.nodes + 1)
             clients.append(client)
         }
     }

@@ -22,10 +22,15 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
     public var replicasAgree: Bool
     /// Operations that succeeded after the nemesis stopped and the cluster healed.
     public var succeededAfterHeal = 0
+    /// The ID workload: IDs issued, problems found (duplicates, order), IDs issued after healing.
+    public var idsIssued = 0
+    public var idViolations: [String] = []
+    public var idsAfterHeal = 0
 
     /// Linearizable, safe, converged and live after healing.
     public var passed: Bool {
-        check.verdict == .linearizable && invariantViolations.isEmpty && replicasAgree && succeededAfterHeal > 0
+        check.verdict == .linearizable && invariantViolations.isEmpty && replicasAgree && idViolations.isEmpty
+            && (succeededAfterHeal > 0 || idsAfterHeal > 0)
     }
 
     public var replayCommand: String {
@@ -37,17 +42,19 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
 
     public var description: String {
         let faultText = faults.isEmpty ? "none" : faults.keys.sorted().map { "\($0) \(faults[$0]!)" }.joined(separator: ", ")
-        var lines = [
+        var lines: [String?] = [
             "seed \(seed): \(nodes) nodes, \(clients) clients, \(virtualNanos / 1_000_000) ms simulated, \(events) events",
             "operations \(operations): ok \(succeeded), failed \(failed), unknown \(unknown); ok after heal \(succeededAfterHeal)",
             "leader changes \(leaderChanges); faults injected: \(faultText)",
             "invariants: \(invariantViolations.isEmpty ? "held" : "\(invariantViolations.count) violated")",
             "replicas: \(replicasAgree ? "agree" : "DIVERGED")",
+            idsIssued == 0 ? nil : "ids: \(idsIssued) issued (\(idsAfterHeal) after heal), \(idViolations.isEmpty ? "unique and ordered per worker" : "\(idViolations.count) problems")",
             "linearizability: \(check.verdict.rawValue) (\(check.keys.count) keys)",
         ]
         lines += invariantViolations.prefix(5).map { "  violation: \($0)" }
+        lines += idViolations.prefix(5).map { "  ids: \($0)" }
         if check.verdict != .linearizable { lines.append(check.description) }
         lines.append("verdict: \(passed ? "PASS" : "FAIL") — replay: \(replayCommand)")
-        return lines.joined(separator: "\n")
+        return lines.compactMap { $0 }.joined(separator: "\n")
     }
 }
