@@ -108,6 +108,8 @@ extension ByteWriter {
         write(lock.name); write(lock.kind.code); write(UInt64(lock.kind.capacity))
         write(lock.lastToken); write(lock.lockDelayMillis); write(lock.unavailableUntilMillis)
         write(UInt64(lock.acquires)); write(UInt64(lock.refusals)); write(UInt64(lock.waits))
+        write(UInt64(lock.recentWaitsMillis.count))
+        for wait in lock.recentWaitsMillis { write(wait) }
         write(UInt64(lock.holders.count))
         for holder in lock.holders {
             write(holder.session); write(holder.mode); write(UInt64(holder.holdCount)); write(holder.token)
@@ -195,13 +197,21 @@ extension ByteReader {
         guard let name = readString(), let kindCode = readByte(), let capacity = readUInt64(),
               let kind = LockKind(code: kindCode, capacity: capacity), let lastToken = readUInt64(),
               let delay = readUInt64(), let unavailable = readUInt64(), let acquires = readUInt64(),
-              let refusals = readUInt64(), let waits = readUInt64(), let holderCount = readCount(of: 57) else { return nil }
+              let refusals = readUInt64(), let waits = readUInt64(), let waitCount = readCount(of: 8),
+              waitCount <= LockState.recentWaitsMax else { return nil }
+        var recentWaits: [UInt64] = []
+        for _ in 0..<waitCount {
+            guard let wait = readUInt64() else { return nil }
+            recentWaits.append(wait)
+        }
+        guard let holderCount = readCount(of: 57) else { return nil }
         var lock = LockState(name: name, kind: kind, lockDelayMillis: delay)
         lock.lastToken = lastToken
         lock.unavailableUntilMillis = unavailable
         lock.acquires = Int(clamping: acquires)
         lock.refusals = Int(clamping: refusals)
         lock.waits = Int(clamping: waits)
+        lock.recentWaitsMillis = recentWaits
         for _ in 0..<holderCount {
             guard let session = readUInt64(), let mode = readMode(), let holds = readUInt64(), let token = readUInt64(),
                   let granted = readUInt64(), let revoke = readOptional(), let expires = readOptional() else { return nil }

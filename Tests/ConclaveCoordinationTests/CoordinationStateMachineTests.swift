@@ -123,6 +123,24 @@ struct Replica {
         }
     }
 
+    @Test("granted waits are measured in cluster time: p50 and p99 over the recent ones")
+    func waitStatistics() {
+        var replica = Replica()
+        for client: UInt64 in 1...3 { replica.open(client, ttl: 60_000) }
+        _ = replica.acquire(1)
+        _ = replica.acquire(2, wait: 60_000)
+        _ = replica.acquire(3, wait: 60_000)
+        replica.elapse(40)
+        replica.run(1, .release(lock: "L"))
+        replica.elapse(60)
+        replica.run(2, .release(lock: "L"))
+        let lock = replica.machine.locks.locks["L"]!
+        #expect(lock.recentWaitsMillis == [40, 100])
+        #expect(lock.waitMillis(atPercentile: 50) == 40 || lock.waitMillis(atPercentile: 50) == 100)
+        #expect(lock.waitMillis(atPercentile: 99) == 100)
+        #expect(LockState(name: "x", kind: .mutex, lockDelayMillis: 0).waitMillis(atPercentile: 50) == nil)
+    }
+
     @Test("waiting has a deadline and can be cancelled")
     func deadlineAndCancel() {
         var replica = Replica()

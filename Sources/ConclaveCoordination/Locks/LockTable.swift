@@ -126,6 +126,7 @@ public struct LockTable: Equatable, Sendable {
         var events: [LockEvent] = []
         while let next = lock.waiters.first, fits(next.mode, in: lock, nowMillis: nowMillis) {
             lock.waiters.removeFirst()
+            lock.recordWait(nowMillis - next.enqueuedAtMillis)
             let token = grant(next.mode, to: next.session, in: &lock, nowMillis: nowMillis, ttlMillis: next.ttlMillis)
             events.append(.granted(lock: name, session: next.session, request: next.request, token: token))
         }

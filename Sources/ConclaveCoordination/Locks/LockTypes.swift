@@ -84,8 +84,25 @@ public struct LockState: Equatable, Sendable {
     public var acquires = 0
     public var refusals = 0
     public var waits = 0
+    /// How long the most recent granted waiters waited, in cluster milliseconds (at most
+    /// `recentWaitsMax`, oldest dropped first).
+    public var recentWaitsMillis: [UInt64] = []
+    public static let recentWaitsMax = 128
 
     var permitsHeld: Int { holders.reduce(0) { $0 + $1.mode.permitCount } }
+
+    /// The wait at `percentile` (0…100) over the recent granted waits, nil before any.
+    public func waitMillis(atPercentile percentile: Double) -> UInt64? {
+        guard !recentWaitsMillis.isEmpty else { return nil }
+        let sorted = recentWaitsMillis.sorted()
+        let rank = Int((percentile / 100 * Double(sorted.count - 1)).rounded())
+        return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+
+    mutating func recordWait(_ millis: UInt64) {
+        recentWaitsMillis.append(millis)
+        if recentWaitsMillis.count > Self.recentWaitsMax { recentWaitsMillis.removeFirst() }
+    }
 }
 
 /// Something the runtime must tell a client that is not the answer to its own request.
