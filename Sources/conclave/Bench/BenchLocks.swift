@@ -98,7 +98,7 @@ struct LockBench {
             }
         }
         let elapsed = BenchClock.nanoseconds() - start
-        let name = "locks \(clients) client\(clients == 1 ? "" : "s") on \(distinctLocks ? "\(clients) lock\(clients == 1 ? "" : "s")" : "one lock")"
+        let name = "locks \(clients) client\(clients == 1 ? "" : "s") on \(distinctLocks ? "distinct locks" : "one lock")"
         return BenchResult(name: name, unit: "cycles/s", value: Double(completed) / (Double(elapsed) / 1e9), histogram: histogram)
     }
 
