@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
+        .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
         .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
         .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
+        .testTarget(name: "ConclaveTimersTests", dependencies: ["ConclaveCore", "ConclaveTimers"]),
         .testTarget(
             name: "ConclaveClusterTests",
             dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]
