@@ -30,7 +30,7 @@ let package = Package(
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
             name: "ConclaveCluster",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveTimers"]
         ),
 
         // Layer 4: the executable.
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ConclaveTimersTests", dependencies: ["ConclaveCore", "ConclaveTimers"]),
         .testTarget(
             name: "ConclaveClusterTests",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveTimers"]
         ),
     ]
 )
