@@ -26,11 +26,12 @@ let package = Package(
         .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
+        .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
             name: "ConclaveCluster",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers"]
         ),
 
         // Layer 4: the executable.
@@ -39,6 +40,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
+                "ConclaveTimers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -49,9 +51,10 @@ let package = Package(
         .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
         .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
         .testTarget(name: "ConclaveIDsTests", dependencies: ["ConclaveCore", "ConclaveIDs"]),
+        .testTarget(name: "ConclaveTimersTests", dependencies: ["ConclaveCore", "ConclaveTimers"]),
         .testTarget(
             name: "ConclaveClusterTests",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs"]
+            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers"]
         ),
     ]
 )
