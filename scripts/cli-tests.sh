@@ -40,6 +40,7 @@ expect "bench entries"       2 "--entries must be in 1000"             -- bench 
 expect "console speed"       2 "--speed must be in 0.01…100"           -- console --speed 1000
 expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything
 expect "bench lock cycles"   2 "--cycles must be in 1000…10000000"     -- bench locks --cycles 5
+expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- bench timers --timers 5
 expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
 expect "bench ids count"     2 "--ids must be in 40960…1000000000, got 5" -- bench ids --ids 5
 
