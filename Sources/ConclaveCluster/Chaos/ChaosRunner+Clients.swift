@@ -60,13 +60,22 @@ extension ChaosRunner {
     /// Sends the in-flight request to the preferred node; on refusal, tries the next node soon.
     private func attempt(_ slot: Int) {
         guard let inFlight = clients[slot].inFlight else { return }
-        switch simulator.submit(inFlight.request, to: clients[slot].preferredNode) {
-        case .accepted:
+        if followUp(simulator.submit(inFlight.request, to: clients[slot].preferredNode), slot: slot) {
             clients[slot].inFlight?.everAccepted = true
+        }
+    }
+
+    /// What every client does after sending: wait one attempt's time for the answer if the node
+    /// accepted, else move to the next node and try again soon. Returns whether it was accepted.
+    func followUp(_ submission: Simulator.Submission, slot: Int) -> Bool {
+        switch submission {
+        case .accepted:
             scheduleClient(slot, after: options.attemptTimeoutNanos)
+            return true
         case .refused:
             clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
             scheduleClient(slot, after: 10_000_000 + random.next() % 20_000_000)
+            return false
         }
     }
 

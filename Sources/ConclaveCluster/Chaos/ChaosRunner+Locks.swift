@@ -54,13 +54,8 @@ extension ChaosRunner {
 
     func attemptCoordination(_ slot: Int) {
         guard let inFlight = clients[slot].coordination else { return }
-        switch simulator.submit(inFlight.request, to: clients[slot].preferredNode) {
-        case .accepted:
+        if followUp(simulator.submit(inFlight.request, to: clients[slot].preferredNode), slot: slot) {
             clients[slot].coordination?.everAccepted = true
-            scheduleClient(slot, after: options.attemptTimeoutNanos)
-        case .refused:
-            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
-            scheduleClient(slot, after: 10_000_000 + random.next() % 20_000_000)
         }
     }
 
