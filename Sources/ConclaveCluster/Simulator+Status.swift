@@ -22,12 +22,7 @@ extension Simulator {
 
     /// The live leader with the highest term, if any node is leading.
     public var leader: NodeID? {
-        var best: (node: NodeID, term: Term)?
-        for node in nodes where node.health == .up {
-            guard let raft = node.raft, raft.role == .leader else { continue }
-            if best == nil || raft.term > best!.term { best = (node.id, raft.term) }
-        }
-        return best?.node
+        leaders.max { $0.term < $1.term }?.node
     }
 
     /// Live (up, not paused) nodes that consider themselves leader, by term.

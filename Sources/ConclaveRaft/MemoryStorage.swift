@@ -89,7 +89,4 @@ public final class MemoryStorage: LogStorage {
         entries.removeSubrange(0...Int(index - offset))
         entries.insert(sentinel, at: 0)
     }
-
-    /// Entries held (for size-based snapshot policies and tests).
-    public var entryCount: Int { entries.count - 1 }
 }

@@ -59,8 +59,6 @@ public struct Message: Equatable, Sendable {
         self.chunk = chunk
     }
 
-    /// Bytes this message carries in entries, for flow control.
-    public var entriesByteSize: Int { entries.reduce(0) { $0 + $1.byteSize } }
 }
 
 extension Message: CustomStringConvertible {

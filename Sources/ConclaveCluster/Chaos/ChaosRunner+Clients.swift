@@ -129,11 +129,7 @@ extension ChaosRunner {
         } else {
             tally.failed += 1
         }
-        if options.recordHistory {
-            history.append(operation)
-        } else {
-            discardedOperations += 1
-        }
+        if options.recordHistory { history.append(operation) }
     }
 
     /// At the end of a run: operations still waiting are given up on (unknown if accepted).

@@ -28,8 +28,6 @@ public final class ChaosRunner {
     var idViolations: [String] = []
     var idsAfterHeal = 0
     var nextLeaseEpoch = 0
-    /// Operations not kept because `recordHistory` is off (live runs).
-    var discardedOperations = 0
     let healAt: UInt64
 
     static let clientTimerTag: UInt64 = 1 << 62
