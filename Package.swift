@@ -23,15 +23,24 @@ let package = Package(
         // Layer 1: pure cores. No I/O, no threads, no wall clock, no global randomness.
         .target(name: "ConclaveCore"),
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
-        .target(name: "ConclaveCoordination", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
+        // The replicated state machine sits above the other cores (a change from DESIGN.md's order,
+        // see README "Layers"): the delay-task table keeps its deadlines in a timer heap, partitions
+        // tasks with the consistent-hash ring and meters cluster-wide throttles with GCRA.
+        .target(
+            name: "ConclaveCoordination",
+            dependencies: ["ConclaveCore", "ConclaveTimers", "ConclaveIDs", "ConclaveResilience"]
+        ),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
         .target(
             name: "ConclaveCluster",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers"]
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveResilience",
+            ]
         ),
 
         // Layer 4: the executable.
@@ -48,13 +57,19 @@ let package = Package(
 
         .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
-        .testTarget(name: "ConclaveCoordinationTests", dependencies: ["ConclaveCore", "ConclaveCoordination"]),
+        .testTarget(
+            name: "ConclaveCoordinationTests",
+            dependencies: ["ConclaveCore", "ConclaveCoordination", "ConclaveTimers", "ConclaveResilience"]
+        ),
         .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
         .testTarget(name: "ConclaveIDsTests", dependencies: ["ConclaveCore", "ConclaveIDs"]),
         .testTarget(name: "ConclaveTimersTests", dependencies: ["ConclaveCore", "ConclaveTimers"]),
         .testTarget(
             name: "ConclaveClusterTests",
-            dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers"]
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveResilience",
+            ]
         ),
     ]
 )
