@@ -7,8 +7,8 @@ import ConclaveTimers
 ///
 /// How a task fires, once, although every node could:
 /// 1. Tasks hash to `TaskLimits.partitions` partitions; partitions map to the scheduler's members
-///    (the nodes the leader last said are alive) by consistent hashing with a primary and
-///    replicas. Membership is in the log, so every replica computes the same table.
+///    (the nodes the leader last said are alive) by consistent hashing with bounded loads (no
+///    node is primary of more than ⌈1.25 × partitions / members⌉) and replicas clockwise. Membership is in the log, so every replica computes the same table.
 /// 2. Each node keeps its own partitions' deadlines in a timer heap and, when one is due by
 ///    cluster time, proposes a **claim** for that firing (task ID + firing number). The claim is
 ///    accepted only from the partition's primary, only when due, and only once per firing number:
@@ -175,11 +175,17 @@ public struct DelayTaskTable: Equatable, Sendable {
         }
         guard sorted != members else { return }
         members = sorted
+        // Primaries by consistent hashing with bounded loads (12 keys on a plain ring leave some
+        // nodes with none); replicas are the next distinct nodes clockwise.
         do throws(ResilienceConfigurationError) {
-            let ring = try ConsistentHashRing(backends: sorted.map { "node-\($0)" }, virtualNodesPerBackend: 64)
+            var ring = try BoundedLoadHashRing(backends: sorted.map { "node-\($0)" }, virtualNodesPerBackend: 64,
+                                               balanceFactor: 0.25)
             owners = (0..<TaskLimits.partitions).map { partition in
-                ring.backendIndices(forKeyHash: StableHash.key("partition-\(partition)"), count: TaskLimits.ownersPerPartition)
-                    .map { sorted[$0] }
+                let hash = StableHash.key("partition-\(partition)")
+                let primary = ring.assign(keyHash: hash)
+                let replicas = ring.ring.backendIndices(forKeyHash: hash, count: TaskLimits.ownersPerPartition + 1)
+                    .filter { $0 != primary }.prefix(TaskLimits.ownersPerPartition - 1)
+                return ([primary] + replicas).map { sorted[$0] }
             }
         } catch {
             throw .invalidRequest("scheduler members: \(error)")
