@@ -50,6 +50,10 @@ extension Raft {
         guard follower.state == .snapshot, message.index == follower.pendingSnapshotIndex else { return }
         let offset = Int(message.rejectHint)
         if message.reject {
+            // A gap at `offset`: resend from there — once. A stale reject (behind what was since
+            // acknowledged) or one for an offset already rewound to must not resend the window
+            // again, or every stale chunk in flight multiplies into a window of new ones.
+            guard offset >= follower.snapshotBytesAcknowledged, offset < follower.snapshotBytesSent else { return }
             follower.snapshotBytesSent = offset
             follower.snapshotBytesAcknowledged = offset
         } else {
@@ -85,8 +89,11 @@ extension Raft {
             incomingSnapshot!.data.reserveCapacity(chunk.totalBytes)
         }
         guard chunk.offset == incomingSnapshot!.data.count else {
-            send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: true,
-                         rejectHint: LogIndex(incomingSnapshot!.data.count)))
+            // A duplicate of a chunk we hold is acknowledged, not refused; only a gap asks the
+            // leader to go back.
+            let held = incomingSnapshot!.data.count
+            send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: chunk.offset > held,
+                         rejectHint: LogIndex(held)))
             return
         }
         incomingSnapshot!.data.append(contentsOf: chunk.data)

@@ -78,6 +78,20 @@ private func oneShot(_ name: String = "charge", after millis: UInt64 = 1_000, to
         #expect(replica.table.tasks.isEmpty)
     }
 
+    @Test("a deadline in the past is due at once; an absurd delay saturates and is kept, never dropped")
+    func pastAndAbsurdDeadlines() throws {
+        var replica = Replica()
+        replica.task(0, .members([1]))
+        replica.elapse(10_000)
+        let past = try replica.scheduled(TaskSpec(name: "late", timing: .at(millis: 5), target: .queue("q")))
+        #expect(replica.refusal(replica.task(0, .claim(id: past, fire: 1, node: 1, nextFireMillis: nil))) == nil)
+        #expect(replica.table.stats.latenessMaxMillis == 9_995, "lateness counts from the deadline given")
+        let absurd = try replica.scheduled(oneShot(after: .max))
+        #expect(replica.table.tasks[absurd]?.fireAtMillis == .max)
+        replica.elapse(86_400_000)
+        #expect(replica.table.tasks[absurd] != nil)
+    }
+
     @Test("membership, claims and reports are refused from clients")
     func nodeCommandsAreForNodes() {
         var replica = Replica()

@@ -35,6 +35,9 @@ public enum ChaosWorkload: String, CaseIterable, Sendable {
     case mixed
     /// Snowflake generators on the nodes' (skewed) clocks, worker IDs leased through consensus.
     case ids
+    /// KV clients plus delay tasks: a producer schedules tasks to a queue and to a callback, a
+    /// consumer pulls and acknowledges the queue.
+    case tasks
 }
 
 /// A chaos run: clients against a simulated cluster under a nemesis, recorded as a history.
@@ -48,6 +51,11 @@ public struct ChaosOptions: Sendable {
     public var durationNanos: UInt64 = 60_000_000_000
     public var nemesis: [NemesisKind] = NemesisKind.allCases
     public var workload: ChaosWorkload = .kv
+    /// One delay task scheduled per this interval (nil: every 50 ms for the tasks workload, none
+    /// otherwise; 0: none).
+    public var taskIntervalNanos: UInt64?
+
+    public var tasksIntervalNanos: UInt64 { taskIntervalNanos ?? (workload == .tasks ? 50_000_000 : 0) }
     /// Lock clients' session TTL.
     public var sessionTTLMillis: UInt64 = 1_500
     /// Mean time between nemesis actions.

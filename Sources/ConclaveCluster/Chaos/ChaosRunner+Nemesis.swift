@@ -107,6 +107,10 @@ extension ChaosRunner {
         summary.idsIssued = issuedIDs.count
         summary.idsAfterHeal = idsAfterHeal
         summary.idViolations = checkIDs()
+        summary.tasksScheduled = feeder.scheduled.values.filter { $0 != 0 }.count
+        summary.tasksFired = simulator.nodeIDs.map { simulator.coordination(of: $0).tasks.stats.fired }.max() ?? 0
+        summary.taskViolations = checkTasks()
+        summary.workload = options.workload.rawValue
         return summary
     }
 

@@ -28,6 +28,7 @@ public final class ChaosRunner {
     var idViolations: [String] = []
     var idsAfterHeal = 0
     var nextLeaseEpoch = 0
+    var feeder = TaskFeeder()
     let healAt: UInt64
 
     static let clientTimerTag: UInt64 = 1 << 62
@@ -83,6 +84,7 @@ public final class ChaosRunner {
     /// Starts the clients and the nemesis (for callers that drive the run themselves).
     public func start() {
         for slot in clients.indices { scheduleClient(slot, after: random.next() % 50_000_000) }
+        startTaskFeeder()
         if !options.nemesis.isEmpty {
             simulator.schedule(timer: Self.nemesisTimerTag, at: nextNemesisTime())
         }
@@ -118,6 +120,7 @@ public final class ChaosRunner {
             case .reply(let node, let applied):
                 handleReply(from: node, applied)
             case .coordinationReply(let node, let client, let sequence, let result):
+                if handleTaskReply(client: client, sequence: sequence, result: result) { continue }
                 handleCoordinationReply(from: node, client: client, sequence: sequence, result: result)
             case .lockEvent:
                 break  // lock clients already treat their lease conservatively (see ChaosRunner+Locks)
@@ -144,7 +147,7 @@ public final class ChaosRunner {
             case .heal: try? simulator.inject(.heal)
             }
         default:
-            break
+            if token == TaskFeeder.timerToken { taskFeederFired() }
         }
     }
 

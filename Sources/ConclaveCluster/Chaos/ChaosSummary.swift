@@ -26,15 +26,23 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
     public var idsIssued = 0
     public var idViolations: [String] = []
     public var idsAfterHeal = 0
+    /// The delay-task workload: tasks scheduled, firings claimed, problems found.
+    public var tasksScheduled = 0
+    public var tasksFired = 0
+    public var taskViolations: [String] = []
 
     /// Linearizable, safe, converged and live after healing.
     public var passed: Bool {
         check.verdict == .linearizable && invariantViolations.isEmpty && replicasAgree && idViolations.isEmpty
+            && taskViolations.isEmpty
             && (succeededAfterHeal > 0 || idsAfterHeal > 0)
     }
 
+    /// The workload the clients ran (part of the replay command).
+    public var workload = "kv"
+
     public var replayCommand: String {
-        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))"
+        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --workload \(workload) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))"
     }
 
     /// The requested duration, for the replay command.
@@ -49,10 +57,12 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
             "invariants: \(invariantViolations.isEmpty ? "held" : "\(invariantViolations.count) violated")",
             "replicas: \(replicasAgree ? "agree" : "DIVERGED")",
             idsIssued == 0 ? nil : "ids: \(idsIssued) issued (\(idsAfterHeal) after heal), \(idViolations.isEmpty ? "unique and ordered per worker" : "\(idViolations.count) problems")",
+            tasksScheduled == 0 ? nil : "tasks: \(tasksScheduled) scheduled, \(tasksFired) fired, \(taskViolations.isEmpty ? "none lost" : "\(taskViolations.count) problems")",
             "linearizability: \(check.verdict.rawValue) (\(check.keys.count) keys)",
         ]
         lines += invariantViolations.prefix(5).map { "  violation: \($0)" }
         lines += idViolations.prefix(5).map { "  ids: \($0)" }
+        lines += taskViolations.prefix(5).map { "  tasks: \($0)" }
         if check.verdict != .linearizable { lines.append(check.description) }
         lines.append("verdict: \(passed ? "PASS" : "FAIL") — replay: \(replayCommand)")
         return lines.compactMap { $0 }.joined(separator: "\n")
