@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveResilience
 
 /// A request to the coordination services, as it travels through the log. The session a request
 /// acts for is its client's: one client, one session.
@@ -39,6 +40,8 @@ public enum CoordinationCommand: Equatable, Sendable {
     /// Lease (or renew) a Snowflake worker ID for the session, valid until `deadlineMillis` on
     /// the client's own clock.
     case leaseWorker(workersMax: Int, deadlineMillis: UInt64)
+    /// Cluster-wide throttles (`ThrottleTable`): define a limit, or take from it.
+    case throttle(ThrottleCommand)
 }
 
 /// The answer to a coordination request.
@@ -57,6 +60,8 @@ public enum CoordinationResult: Equatable, Sendable {
     case configWatch(ConfigStore.WatchAnswer)
     /// The worker ID leased, and the time its IDs must be stamped after (0: no earlier holder).
     case workerLeased(worker: Int, startAfterMillis: UInt64)
+    /// A cluster-wide throttle's answer to a take (GCRA, redis-cell's fields).
+    case throttled(CellRateDecision)
     case refused(CoordinationError)
 }
 
@@ -67,6 +72,7 @@ extension CoordinationRequest {
         case elapsed = 1, openSession, keepAlive, closeSession, acquire, release, extend, cancelWait, revoke
         case increment, readCounter, fencedPut
         case configSet, configGet, configHistory, configRollback, configWatch, leaseWorker
+        case throttle = 40
     }
 
     public func encoded() -> [UInt8] {
@@ -99,6 +105,7 @@ extension CoordinationRequest {
         case .configWatch(let prefix, let revision): writer.write(Tag.configWatch.rawValue); writer.write(prefix); writer.write(revision)
         case .leaseWorker(let workers, let deadline):
             writer.write(Tag.leaseWorker.rawValue); writer.write(UInt64(clamping: max(0, workers))); writer.write(deadline)
+        case .throttle(let command): writer.write(Tag.throttle.rawValue); command.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -158,6 +165,7 @@ extension CoordinationRequest {
         case .leaseWorker:
             guard let workers = reader.readUInt64(), workers <= UInt64(Int.max), let deadline = reader.readUInt64() else { return nil }
             return .leaseWorker(workersMax: Int(workers), deadlineMillis: deadline)
+        case .throttle: return ThrottleCommand(from: &reader).map { .throttle($0) }
         }
     }
 }

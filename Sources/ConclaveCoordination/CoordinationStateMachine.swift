@@ -23,6 +23,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var counters: [String: Int64] = [:]
     public internal(set) var config = ConfigStore()
     public internal(set) var workers = WorkerLeases()
+    public internal(set) var throttles = ThrottleTable()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
     public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
@@ -43,7 +44,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
-            && left.config == right.config && left.workers == right.workers
+            && left.config == right.config && left.workers == right.workers && left.throttles == right.throttles
             && left.digest == right.digest
     }
 
@@ -139,6 +140,8 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 guard sessions.contains(session) else { throw .unknownSession(session) }
                 let leased = try workers.lease(session: session, workersMax: workersMax, deadlineMillis: deadline)
                 return .workerLeased(worker: leased.worker, startAfterMillis: leased.startAfterMillis)
+            case .throttle(let command):
+                return try throttles.apply(command, clusterMillis: nowMillis)
             }
         } catch {
             return .refused(error)
