@@ -317,6 +317,7 @@ public final class Simulator {
             return
         }
         let (kvApplied, coordinationApplied) = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
+        noteClusterTime(at: position)
         monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.combinedDigest, at: now)
         if config.recordApplied { nodes[position].appliedEntries.append(entry) }
         if let applied = kvApplied, nodes[position].waiting.remove(RequestKey(client: applied.client, sequence: applied.sequence)) != nil {
@@ -399,6 +400,7 @@ public final class Simulator {
     /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
     /// answered like `submit`. A queued acquire is answered when granted.
     public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
+        let request = stampedForThrottle(request, at: node)
         switch request.command {
         case .openSession, .keepAlive:
             for position in nodes.indices { nodes[position].sessionsHere.remove(request.client) }
