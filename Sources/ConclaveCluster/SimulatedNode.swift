@@ -39,6 +39,8 @@ struct SimulatedNode {
     /// The node's wall clock, as (true time, local time) at the last rate change: local time runs
     /// at `clockRatePermille` from there, plus `clockOffsetMillis` (a jump, backward if negative).
     var clockAnchor: (trueNanos: UInt64, localNanos: UInt64) = (0, 0)
+    /// Cluster time as this node last saw it move, for stamping throttle takes (Simulator+Throttles).
+    var clusterClock = Simulator.ClusterClockEstimate()
     /// What the node applied, in order, kept only when the simulator records applied entries.
     var appliedEntries: [Entry] = []
     /// Gets waiting for their ReadIndex confirmation, by context.

@@ -340,6 +340,7 @@ public final class Simulator {
             return
         }
         let (kvApplied, coordinationApplied) = nodes[position].stateMachine.apply(index: entry.index, data: entry.data)
+        noteClusterTime(at: position)
         monitor.entryApplied(entry, by: node, digest: nodes[position].stateMachine.combinedDigest, at: now)
         if config.recordApplied { nodes[position].appliedEntries.append(entry) }
         if let applied = kvApplied, nodes[position].waiting.remove(RequestKey(client: applied.client, sequence: applied.sequence)) != nil {
@@ -430,6 +431,7 @@ public final class Simulator {
             case .failure(let refusal): return .refused(refusal.reason)
             }
         }
+        request = stampedForThrottle(request, at: node)
         switch request.command {
         case .openSession, .keepAlive:
             for position in nodes.indices { nodes[position].sessionsHere.remove(request.client) }

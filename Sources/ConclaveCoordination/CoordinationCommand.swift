@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveResilience
 
 /// A request to the coordination services, as it travels through the log. The session a request
 /// acts for is its client's: one client, one session.
@@ -42,6 +43,8 @@ public enum CoordinationCommand: Equatable, Sendable {
     /// The delay-task scheduler: schedule, cancel, inspect, list, queues, and the nodes' own
     /// membership, claim and finish reports.
     case task(TaskCommand)
+    /// Cluster-wide throttles (`ThrottleTable`): define a limit, or take from it.
+    case throttle(ThrottleCommand)
 }
 
 /// The answer to a coordination request.
@@ -61,6 +64,8 @@ public enum CoordinationResult: Equatable, Sendable {
     /// The worker ID leased, and the time its IDs must be stamped after (0: no earlier holder).
     case workerLeased(worker: Int, startAfterMillis: UInt64)
     case task(TaskResult)
+    /// A cluster-wide throttle's answer to a take (GCRA, redis-cell's fields).
+    case throttled(CellRateDecision)
     case refused(CoordinationError)
 }
 
@@ -72,6 +77,7 @@ extension CoordinationRequest {
         case increment, readCounter, fencedPut
         case configSet, configGet, configHistory, configRollback, configWatch, leaseWorker
         case task
+        case throttle = 40
     }
 
     public func encoded() -> [UInt8] {
@@ -105,6 +111,7 @@ extension CoordinationRequest {
         case .leaseWorker(let workers, let deadline):
             writer.write(Tag.leaseWorker.rawValue); writer.write(UInt64(clamping: max(0, workers))); writer.write(deadline)
         case .task(let command): writer.write(Tag.task.rawValue); writer.write(command)
+        case .throttle(let command): writer.write(Tag.throttle.rawValue); command.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -165,6 +172,7 @@ extension CoordinationRequest {
             guard let workers = reader.readUInt64(), workers <= UInt64(Int.max), let deadline = reader.readUInt64() else { return nil }
             return .leaseWorker(workersMax: Int(workers), deadlineMillis: deadline)
         case .task: return reader.readTaskCommand().map { .task($0) }
+        case .throttle: return ThrottleCommand(from: &reader).map { .throttle($0) }
         }
     }
 }

@@ -2,7 +2,7 @@ import ConclaveCore
 
 /// Snapshot encoding of the coordination state: the KV snapshot (length-prefixed), then cluster
 /// time, digest, sessions, locks (holders and waiters in order), counters, fences, the config
-/// store (revision, kept versions per key, watch events) and each
+/// store (revision, kept versions per key, watch events), worker leases, throttles and each
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
 /// Maps are written in sorted key order: equal states give equal bytes.
 extension CoordinationStateMachine {
@@ -31,6 +31,7 @@ extension CoordinationStateMachine {
         writer.write(config)
         writer.write(workers)
         writer.write(tasks)
+        writer.write(throttles)
         writer.write(UInt64(lastAnswers.count))
         for client in lastAnswers.keys.sorted() {
             writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
@@ -77,6 +78,8 @@ extension CoordinationStateMachine {
         self.workers = workers
         guard let tasks = reader.readDelayTaskTable() else { throw fail("malformed delay-task table") }
         self.tasks = tasks
+        guard let throttles = reader.readThrottles() else { throw fail("malformed throttles") }
+        self.throttles = throttles
         guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
         for _ in 0..<answerCount {
             guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
@@ -175,6 +178,7 @@ extension ByteWriter {
             for event in events { write(event.revision); write(event.key); write(event.value) }
         case .workerLeased(let worker, let startAfter): write(UInt8(15)); write(UInt64(worker)); write(startAfter)
         case .task(let result): write(UInt8(16)); write(result)
+        case .throttled(let decision): write(UInt8(40)); write(decision)
         }
     }
 }
@@ -267,6 +271,7 @@ extension ByteReader {
             guard let worker = readUInt64(), worker <= UInt64(WorkerLeases.workersMaxLimit), let startAfter = readUInt64() else { return nil }
             return .workerLeased(worker: Int(worker), startAfterMillis: startAfter)
         case 16: return readTaskResult().map { .task($0) }
+        case 40: return readDecision().map { .throttled($0) }
         default: return nil
         }
     }

@@ -26,6 +26,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var config = ConfigStore()
     public internal(set) var workers = WorkerLeases()
     public internal(set) var tasks = DelayTaskTable()
+    public internal(set) var throttles = ThrottleTable()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
     public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
@@ -47,6 +48,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
             && left.config == right.config && left.workers == right.workers && left.tasks == right.tasks
+            && left.throttles == right.throttles
             && left.digest == right.digest
     }
 
@@ -150,6 +152,8 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                     throw .invalidRequest("scheduler membership, claims and reports are for nodes (client 0) only")
                 }
                 return .task(try tasks.execute(command, nowMillis: nowMillis, touched: &touched))
+            case .throttle(let command):
+                return try throttles.apply(command, clusterMillis: nowMillis)
             }
         } catch {
             return .refused(error)

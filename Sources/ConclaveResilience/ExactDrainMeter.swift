@@ -25,6 +25,12 @@ struct ExactDrainMeter: Sendable, Equatable {
         self.lastNanos = nowNanos
     }
 
+    /// A meter restored from a snapshot: `levelUnits` owed as of `lastNanos`.
+    init(drainUnitsPerNano: UInt64, unitsPerItem: UInt64, levelUnits: UInt64, lastNanos: UInt64) {
+        self.init(drainUnitsPerNano: drainUnitsPerNano, unitsPerItem: unitsPerItem, nowNanos: lastNanos)
+        self.levelUnits = levelUnits
+    }
+
     /// Drains what the time since the last call has drained. Overflow can only mean "drained it all".
     mutating func drain(toNanos nowNanos: UInt64) {
         guard nowNanos > lastNanos else { return }

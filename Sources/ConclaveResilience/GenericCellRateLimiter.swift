@@ -12,9 +12,9 @@
 /// debt after it stays within `limit` emission intervals. Over any interval of length `T`, at most
 /// `limit + ⌊T × count / periodNanos⌋` requests are allowed. O(1), allocation-free.
 public struct GenericCellRateLimiter: Sendable, Equatable {
-    private var meter: ExactDrainMeter
+    var meter: ExactDrainMeter
     /// The delay variation tolerance in units: `limit × periodNanos`.
-    private let toleranceUnits: UInt64
+    let toleranceUnits: UInt64
 
     public let count: Int
     public let periodNanos: UInt64
@@ -83,4 +83,14 @@ public struct CellRateDecision: Equatable, Sendable {
     public var retryAfterNanos: UInt64?
     /// How long until the limiter is back to idle (full `limit` available).
     public var resetAfterNanos: UInt64
+
+    /// Public so that a decision recorded elsewhere (a replicated state machine's snapshot of its
+    /// answers) can be rebuilt as it was.
+    public init(allowed: Bool, limit: Int, remaining: Int, retryAfterNanos: UInt64?, resetAfterNanos: UInt64) {
+        self.allowed = allowed
+        self.limit = limit
+        self.remaining = remaining
+        self.retryAfterNanos = retryAfterNanos
+        self.resetAfterNanos = resetAfterNanos
+    }
 }

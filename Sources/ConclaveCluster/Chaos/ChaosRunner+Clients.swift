@@ -11,10 +11,10 @@ extension ChaosRunner {
             if !stopping { startOperation(slot) }
             return
         }
+        callFailed(slot)
         if simulator.now >= inFlight.deadline {
             giveUp(slot)
         } else {
-            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
             attempt(slot)
         }
     }
@@ -54,13 +54,14 @@ extension ChaosRunner {
         }
         let request = KVRequest(client: client.session, sequence: client.sequence, command: command)
         clients[slot].inFlight = .init(operation: operation, request: request, deadline: now + options.operationTimeoutNanos)
+        routeNewCall(slot)
         attempt(slot)
     }
 
     /// Sends the in-flight request to the preferred node; on refusal, tries the next node soon.
     private func attempt(_ slot: Int) {
         guard let inFlight = clients[slot].inFlight else { return }
-        if followUp(simulator.submit(inFlight.request, to: clients[slot].preferredNode), slot: slot) {
+        if followUp(submitRouted(slot) { simulator.submit(inFlight.request, to: $0) }, slot: slot) {
             clients[slot].inFlight?.everAccepted = true
         }
     }
@@ -73,7 +74,7 @@ extension ChaosRunner {
             scheduleClient(slot, after: options.attemptTimeoutNanos)
             return true
         case .refused:
-            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
+            callFailed(slot)
             scheduleClient(slot, after: 10_000_000 + random.next() % 20_000_000)
             return false
         }
@@ -117,7 +118,7 @@ extension ChaosRunner {
         record(operation)
         if healed && operation.ok { succeededAfterHeal += 1 }
         clients[slot].inFlight = nil
-        clients[slot].preferredNode = node
+        callAnswered(slot, by: node)
         scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
     }
 

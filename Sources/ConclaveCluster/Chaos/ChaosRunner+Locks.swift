@@ -47,6 +47,7 @@ extension ChaosRunner {
         let request = CoordinationRequest(client: clients[slot].session, sequence: clients[slot].sequence, command: command)
         clients[slot].coordination = CoordinationInFlight(request: request, operation: operation,
                                                           deadline: now + options.operationTimeoutNanos)
+        routeNewCall(slot)
         attemptCoordination(slot)
     }
 
@@ -54,7 +55,7 @@ extension ChaosRunner {
 
     func attemptCoordination(_ slot: Int) {
         guard let inFlight = clients[slot].coordination else { return }
-        if followUp(simulator.submit(inFlight.request, to: clients[slot].preferredNode), slot: slot) {
+        if followUp(submitRouted(slot) { simulator.submit(inFlight.request, to: $0) }, slot: slot) {
             clients[slot].coordination?.everAccepted = true
         }
     }
@@ -66,8 +67,8 @@ extension ChaosRunner {
             if !stopping { lockClientStep(slot) }
             return
         }
+        callFailed(slot)
         if simulator.now < inFlight.deadline {
-            clients[slot].preferredNode = nextNode(after: clients[slot].preferredNode)
             attemptCoordination(slot)
             return
         }
@@ -91,7 +92,7 @@ extension ChaosRunner {
             $0.coordination?.request.client == session && $0.coordination?.request.sequence == sequence
         }), let inFlight = clients[slot].coordination else { return }
         clients[slot].coordination = nil
-        clients[slot].preferredNode = node
+        callAnswered(slot, by: node)
         checkLease(slot)
         if inFlight.request.client != clients[slot].session {
             answeredAfterAbandon(inFlight, result: result)

@@ -29,6 +29,8 @@ public final class ChaosRunner {
     var idsAfterHeal = 0
     var nextLeaseEpoch = 0
     var feeder = TaskFeeder()
+    /// Breakers and retry orders of the clients' calls to nodes (ChaosRunner+Routing).
+    var router: NodeRouter
     let healAt: UInt64
 
     static let clientTimerTag: UInt64 = 1 << 62
@@ -51,6 +53,12 @@ public final class ChaosRunner {
             throw .invalid(error.description)
         }
         random = SeededGenerator(seed: options.seed, stream: 0xC4A05)
+        do {
+            router = try NodeRouter(nodes: simulator.nodeIDs, configuration: Self.routerConfiguration(options),
+                                    random: SeededGenerator(seed: options.seed, stream: 0x20073), nowNanos: 0)
+        } catch {
+            throw .invalid(error.description)
+        }
         nextHistoryNumber = options.clients
         keyEpochs = Array(repeating: 0, count: options.keysLive)
         keyOperations = Array(repeating: 0, count: options.keysLive)
