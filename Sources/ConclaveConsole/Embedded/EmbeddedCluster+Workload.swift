@@ -1,0 +1,180 @@
+import ConclaveCluster
+import ConclaveCoordination
+import ConclaveCore
+
+/// The live workload: lock clients taking fair blocking locks (a queue forms on the hot lock), and
+/// config writers. Every attempt also passes through the service models (limiters, breakers,
+/// balancers) so those views show what this traffic does to them.
+extension EmbeddedCluster {
+    func resizeWorkload() {
+        let wanted = knobs.clients
+        while clients.count < wanted {
+            let slot = clients.count
+            let node = NodeID(1 + UInt64(slot) % UInt64(simulator.nodeIDs.count))
+            clients.append(WorkloadClient(slot: slot, node: node, isConfigWriter: slot % 3 == 2))
+            scheduleClient(slot, after: random.next() % 100_000_000)
+        }
+        for slot in clients.indices.reversed() where slot >= wanted {
+            if let _ = clients[slot].inFlight { clients[slot].inFlight = nil }
+            clients[slot].timerGeneration += 1  // its pending timer is now stale
+        }
+        if clients.count > wanted { clients.removeLast(clients.count - wanted) }
+    }
+
+    func scheduleClient(_ slot: Int, after nanos: UInt64) {
+        clients[slot].timerGeneration = (clients[slot].timerGeneration + 1) & 0xFFFF_FFFF
+        let token = Self.clientTimerTag | UInt64(slot) << 32 | clients[slot].timerGeneration
+        simulator.schedule(timer: token, at: simulator.now + nanos)
+    }
+
+    /// Think time between operations from the rate knob (0: the client idles, checking back each second).
+    var thinkNanos: UInt64 {
+        guard knobs.rate > 0 else { return 1_000_000_000 }
+        let mean = 1_000_000_000 / UInt64(knobs.rate)
+        return mean / 2 + random.next() % max(1, mean)
+    }
+
+    func clientTimerFired(_ slot: Int) {
+        let now = simulator.now
+        if let inFlight = clients[slot].inFlight {
+            services.recordOutcome(permit: inFlight.permit, failed: true, durationNanos: now - inFlight.sentNanos, nowNanos: now)
+            if now - inFlight.firstSentNanos >= WorkloadClient.giveUpNanos {
+                record(.lock, "client \(slot) gave up on session \(clients[slot].session) (no answer for 4 s)")
+                clients[slot].abandon()
+            } else {
+                clients[slot].preferredNode = nextNode(after: inFlight.node)
+                send(inFlight.request, slot: slot, firstSent: inFlight.firstSentNanos)
+                return
+            }
+        }
+        nextOperation(slot)
+    }
+
+    private func nextOperation(_ slot: Int) {
+        let now = simulator.now
+        guard knobs.rate > 0 else { return scheduleClient(slot, after: thinkNanos) }
+        let client = clients[slot]
+        let command: CoordinationCommand
+        if client.isConfigWriter {
+            let key = "feature.\(["search", "billing", "beta", "limits"][Int(random.next() % 4)])"
+            command = .configSet(key: key, value: "v\(random.next() % 100)")
+        } else if !client.hasSession {
+            command = .openSession(ttlMillis: WorkloadClient.sessionTTLMillis)
+        } else if now - client.lastKeepAliveNanos >= WorkloadClient.sessionTTLMillis * 1_000_000 / 3 {
+            clients[slot].lastKeepAliveNanos = now
+            command = .keepAlive
+        } else if let (lock, until) = client.held.min(by: { $0.value < $1.value }) {
+            guard now >= until else { return scheduleClient(slot, after: until - now) }
+            command = .release(lock: lock)
+        } else if let lock = client.waitingFor {
+            // A grant or a timeout should have been told by now; if neither came (told through a
+            // node that has since crashed), release: it frees the lock if it was granted unseen.
+            guard now - client.waitingSinceNanos >= 2_500_000_000 else { return scheduleClient(slot, after: 500_000_000) }
+            clients[slot].waitingFor = nil
+            command = .release(lock: lock)
+        } else {
+            let hot = random.next() % 100 < UInt64(knobs.contentionPercent)
+            let lock = "lock-\(hot ? 0 : Int(random.next() % UInt64(max(1, knobs.locks))))"
+            command = .acquire(lock: lock, kind: .mutex, mode: .exclusive, waitMillis: 2_000, ttlMillis: nil, lockDelayMillis: 0)
+        }
+        clients[slot].sequence += 1
+        let session = client.isConfigWriter ? client.session : clients[slot].session
+        send(CoordinationRequest(client: session, sequence: clients[slot].sequence, command: command), slot: slot, firstSent: now)
+    }
+
+    /// Sends (or resends) a request to the client's node, steered by the balancer and the breakers.
+    private func send(_ request: CoordinationRequest, slot: Int, firstSent: UInt64) {
+        let now = simulator.now
+        let key = request.command.lockName ?? "\(request.client)"
+        let admission = services.admit(preferred: clients[slot].preferredNode, key: key, nowNanos: now,
+                                       nodes: simulator.nodeIDs)
+        clients[slot].preferredNode = admission.node
+        clients[slot].inFlight = WorkloadClient.InFlight(request: request, node: admission.node, sentNanos: now,
+                                                         firstSentNanos: firstSent, permit: admission.permit)
+        if case .refused = simulator.submit(request, to: admission.node) {
+            services.recordOutcome(permit: admission.permit, failed: true, durationNanos: 0, nowNanos: now)
+            clients[slot].inFlight?.permit = nil
+            clients[slot].preferredNode = nextNode(after: admission.node)
+            scheduleClient(slot, after: 20_000_000)
+            return
+        }
+        scheduleClient(slot, after: WorkloadClient.attemptTimeoutNanos)
+    }
+
+    /// How long a client holds a lock: 50–350 ms.
+    var holdNanos: UInt64 { 50_000_000 + random.next() % 300_000_000 }
+
+    func nextNode(after node: NodeID) -> NodeID {
+        let nodes = simulator.nodeIDs
+        let position = nodes.firstIndex(of: node) ?? 0
+        return nodes[(position + 1) % nodes.count]
+    }
+
+    func coordinationReplied(node: NodeID, session: UInt64, sequence: UInt64, result: CoordinationResult) {
+        if session >= Self.consoleSessionBase {
+            consoleReplied(session: session, result: result)
+            return
+        }
+        guard let slot = clients.firstIndex(where: { $0.inFlight?.request.client == session && $0.inFlight?.request.sequence == sequence }),
+              let inFlight = clients[slot].inFlight else { return }
+        let now = simulator.now
+        clients[slot].inFlight = nil
+        switch (inFlight.request.command, result) {
+        case (.openSession, .sessionOpened):
+            clients[slot].hasSession = true
+            clients[slot].lastKeepAliveNanos = now
+        case (.acquire(let lock, _, _, _, _, _), .acquire(.granted)):
+            clients[slot].held[lock] = now + holdNanos
+        case (.acquire(let lock, _, _, _, _, _), .acquire(.queued)):
+            // The grant comes as a lock event, which may have overtaken this answer.
+            if clients[slot].held[lock] == nil {
+                clients[slot].waitingFor = lock
+                clients[slot].waitingSinceNanos = now
+            }
+        case (.release(let lock), _):
+            clients[slot].held[lock] = nil
+        case (_, .refused(let error)):
+            record(.lock, "client \(slot): \(error); new session")
+            clients[slot].abandon()
+        default:
+            break
+        }
+        // Any answer means the node is alive and serving: a success for its breaker.
+        services.recordOutcome(permit: inFlight.permit, failed: false, durationNanos: now - inFlight.sentNanos, nowNanos: now)
+        clients[slot].preferredNode = node
+        scheduleClient(slot, after: thinkNanos)
+    }
+
+    /// A queued acquire was granted, or a holder lost its lock.
+    func lockEvent(_ event: LockEvent) {
+        switch event {
+        case .granted(let lock, let session, _, let token):
+            if session >= Self.consoleSessionBase {
+                record(.lock, "console client \(session - Self.consoleSessionBase) granted \(lock), token \(token)")
+                return
+            }
+            guard let slot = clients.firstIndex(where: { $0.session == session }) else { return }
+            clients[slot].held[lock] = simulator.now + holdNanos
+            if clients[slot].waitingFor == lock { clients[slot].waitingFor = nil }
+            if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
+        case .lost(let lock, let session, _, let reason):
+            record(.lock, "session \(session) lost \(lock): \(reason.rawValue)")
+        case .waitEnded(_, let session, _, _):
+            // A queued acquire timed out: the client tries again after thinking.
+            guard let slot = clients.firstIndex(where: { $0.session == session }) else { return }
+            clients[slot].waitingFor = nil
+            if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
+        case .revokeRequested:
+            break
+        }
+    }
+}
+
+extension CoordinationCommand {
+    var lockName: String? {
+        switch self {
+        case .acquire(let lock, _, _, _, _, _), .release(let lock): return lock
+        default: return nil
+        }
+    }
+}
