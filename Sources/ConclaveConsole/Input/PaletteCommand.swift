@@ -135,7 +135,7 @@ public enum PaletteParser {
     }
 
     static func partitionGroups(_ text: String, usage: String) throws(PaletteError) -> [[NodeRef]] {
-        let groups = text.split(separator: "|").map { $0.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
+        let groups = text.split(separator: "|", omittingEmptySubsequences: false).map { $0.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
         guard !groups.isEmpty, groups.allSatisfy({ !$0.isEmpty }) else {
             throw PaletteError("partition needs groups of nodes separated by '|', e.g. 1,2 | 3,4,5; \(usage)")
         }

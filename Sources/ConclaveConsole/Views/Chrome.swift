@@ -34,8 +34,8 @@ enum Chrome {
             let role: Role = event.kind == .fault ? .logFault : event.kind == .election ? .logElection : .logInfo
             let stamp = TextWidth.pad(ConsoleRenderer.time(event.nanos), 9, right: true)
             frame.put(stamp, x: inner.x, y: inner.y + offset, role: .dim)
-            frame.put(TextWidth.pad(event.kind.rawValue, 8), x: inner.x + 10, y: inner.y + offset, role: role)
-            frame.put(event.text, x: inner.x + 18, y: inner.y + offset, role: role, maxX: inner.maxX)
+            frame.put(TextWidth.pad(event.kind.rawValue, 9), x: inner.x + 10, y: inner.y + offset, role: role)
+            frame.put(event.text, x: inner.x + 20, y: inner.y + offset, role: role, maxX: inner.maxX)
         }
     }
 
@@ -74,7 +74,7 @@ enum Chrome {
         lines.append(("", .text))
         lines.append(("Commands (:)", .title))
         for (_, usage) in PaletteParser.usage { lines.append(("  :" + usage, .text)) }
-        let width = min(frame.width - 4, 76)
+        let width = min(frame.width - 4, 116)
         let height = min(frame.height - 2, lines.count + 2)
         let rect = Rect(x: (frame.width - width) / 2, y: 1, width: width, height: height)
         frame.fill(rect)
