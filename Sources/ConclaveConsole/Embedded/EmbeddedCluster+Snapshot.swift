@@ -143,18 +143,7 @@ extension EmbeddedCluster {
 
     private func schedulerSnapshot() -> SchedulerSnapshot {
         var scheduler = SchedulerSnapshot()
-        let heap = services.heap.snapshot(entriesMax: 85)
-        if case .tree(let arity, let levels) = heap.layout {
-            scheduler.heapArity = arity
-            scheduler.heapLevels = levels
-        }
-        scheduler.heapCount = heap.count
-        let wheel = services.wheel.snapshot(entriesMax: 64)
-        if case .rings(let rings) = wheel.layout {
-            scheduler.wheelRings = rings.map { .init(slotMillis: $0.slotMillis, slotCount: $0.slotCount, cursor: $0.cursor, count: $0.count, slotCounts: $0.slotCounts) }
-        }
-        scheduler.wheelCount = wheel.count
-        scheduler.nowMillis = wheel.nowMillis
+        scheduler.fill(heap: services.heap.snapshot(entriesMax: 85), wheel: services.wheel.snapshot(entriesMax: 64))
         scheduler.partitions = services.partitions
         scheduler.latenessBuckets = services.latenessBuckets
         scheduler.fired = services.fired

@@ -121,6 +121,15 @@ public struct LockSnapshot: Equatable, Sendable {
         /// Lease (session or hold TTL) left and its full length, for the bar.
         public var leaseLeftMillis: UInt64?
         public var leaseMillis: UInt64?
+
+        public init(session: UInt64, token: UInt64, holdCount: Int, heldMillis: UInt64, leaseLeftMillis: UInt64?, leaseMillis: UInt64?) {
+            self.session = session
+            self.token = token
+            self.holdCount = holdCount
+            self.heldMillis = heldMillis
+            self.leaseLeftMillis = leaseLeftMillis
+            self.leaseMillis = leaseMillis
+        }
     }
 
     public var name: String

@@ -1,3 +1,5 @@
+import ConclaveTimers
+
 /// The IDs view's data: generators on each node's clock.
 public struct IDsSnapshot: Equatable, Sendable {
     public struct Worker: Equatable, Sendable {
@@ -91,6 +93,20 @@ public struct SchedulerSnapshot: Equatable, Sendable {
     public static let latenessLabels = ["0", "≤1", "≤2", "≤5", "≤10", "≤20", "≤50", ">50"]
     public var fired = 0
     public init() {}
+
+    /// Takes a heap's tree and a wheel's rings from timer-queue snapshots.
+    public mutating func fill(heap: TimerQueueSnapshot, wheel: TimerQueueSnapshot) {
+        if case .tree(let arity, let levels) = heap.layout {
+            heapArity = arity
+            heapLevels = levels
+        }
+        heapCount = heap.count
+        if case .rings(let rings) = wheel.layout {
+            wheelRings = rings.map { Ring(slotMillis: $0.slotMillis, slotCount: $0.slotCount, cursor: $0.cursor, count: $0.count, slotCounts: $0.slotCounts) }
+        }
+        wheelCount = wheel.count
+        nowMillis = wheel.nowMillis
+    }
 
     public static func == (left: Self, right: Self) -> Bool {
         left.heapArity == right.heapArity && left.heapLevels == right.heapLevels && left.heapCount == right.heapCount
