@@ -120,7 +120,7 @@ extension EmbeddedCluster {
         switch knob {
         case .clients: range = WorkloadKnobs.clientsRange
         case .rate: range = WorkloadKnobs.rateRange
-        case .contention: range = 0...100
+        case .contention, .spin: range = 0...100
         case .locks: range = WorkloadKnobs.locksRange
         }
         guard range.contains(value) else { throw ControlError("\(knob.rawValue) must be in \(range.lowerBound)…\(range.upperBound), got \(value)") }
@@ -130,6 +130,7 @@ extension EmbeddedCluster {
             resizeWorkload()
         case .rate: knobs.rate = value
         case .contention: knobs.contentionPercent = value
+        case .spin: knobs.spinPercent = value
         case .locks: knobs.locks = value
         }
         return "workload \(knob.rawValue) = \(value)"

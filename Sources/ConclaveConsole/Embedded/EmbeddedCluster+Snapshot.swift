@@ -24,6 +24,7 @@ extension EmbeddedCluster {
         snapshot.leaderTimeline = timeline
         snapshot.messagesPerSecond = messagesPerSecond
         snapshot.workload = knobs
+        snapshot.contention = contention
         snapshot.events = events
         if let node = viewNode { fillState(&snapshot, from: simulator.coordination(of: node)) }
         fillServices(&snapshot)
@@ -73,8 +74,17 @@ extension EmbeddedCluster {
     private func fillState(_ snapshot: inout ClusterSnapshot, from machine: CoordinationStateMachine) {
         let now = machine.nowMillis
         snapshot.sessions = machine.sessions.sessions.count
-        snapshot.locks = machine.locks.locks.keys.sorted().map { name in
-            let lock = machine.locks.locks[name]!
+        let names = Set(machine.locks.locks.keys).union(knownLocks).sorted()
+        snapshot.locks = names.map { name in
+            guard let lock = machine.locks.locks[name] else {
+                var free = LockSnapshot(name: name, kind: "-")
+                free.acquires = lockCounts[name]?.acquires ?? 0
+                free.refusals = lockCounts[name]?.refusals ?? 0
+                free.acquiresPerSecond = max(0, lockRates[name]?.perSecond.0 ?? 0)
+                free.refusalsPerSecond = max(0, lockRates[name]?.perSecond.1 ?? 0)
+                free.holderTimeline = lockTimelines[name] ?? []
+                return free
+            }
             var view = LockSnapshot(name: name, kind: lock.kind.description)
             view.holders = lock.holders.map { holder in
                 let session = machine.sessions.sessions[holder.session]
@@ -86,13 +96,13 @@ extension EmbeddedCluster {
             }
             view.waiters = lock.waiters.map(\.session)
             view.lastToken = lock.lastToken
-            view.acquires = lock.acquires
-            view.refusals = lock.refusals
+            view.acquires = lockCounts[name]?.acquires ?? lock.acquires
+            view.refusals = lockCounts[name]?.refusals ?? lock.refusals
             view.waitP50Millis = lock.waitMillis(atPercentile: 50)
             view.waitP99Millis = lock.waitMillis(atPercentile: 99)
             if let rates = lockRates[name] {
-                view.acquiresPerSecond = rates.perSecond.0
-                view.refusalsPerSecond = rates.perSecond.1
+                view.acquiresPerSecond = max(0, rates.perSecond.0)
+                view.refusalsPerSecond = max(0, rates.perSecond.1)
             }
             view.holderTimeline = lockTimelines[name] ?? []
             return view

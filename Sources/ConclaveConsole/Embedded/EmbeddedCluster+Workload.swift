@@ -75,7 +75,10 @@ extension EmbeddedCluster {
         } else {
             let hot = random.next() % 100 < UInt64(knobs.contentionPercent)
             let lock = "lock-\(hot ? 0 : Int(random.next() % UInt64(max(1, knobs.locks))))"
-            command = .acquire(lock: lock, kind: .mutex, mode: .exclusive, waitMillis: 2_000, ttlMillis: nil, lockDelayMillis: 0)
+            // Spinning clients try-lock (no wait) and retry at once when refused; fair ones queue.
+            let spins = isSpinner(slot)
+            command = .acquire(lock: lock, kind: .mutex, mode: .exclusive, waitMillis: spins ? nil : 2_000, ttlMillis: nil, lockDelayMillis: 0)
+            if spins { contentionCounts.spinAttempts += 1 } else { contentionCounts.fairAttempts += 1 }
         }
         clients[slot].sequence += 1
         let session = client.isConfigWriter ? client.session : clients[slot].session
@@ -91,8 +94,11 @@ extension EmbeddedCluster {
         clients[slot].preferredNode = admission.node
         clients[slot].inFlight = WorkloadClient.InFlight(request: request, node: admission.node, sentNanos: now,
                                                          firstSentNanos: firstSent, permit: admission.permit)
-        if case .refused = simulator.submit(request, to: admission.node) {
-            services.recordOutcome(permit: admission.permit, failed: true, durationNanos: 0, nowNanos: now)
+        if case .refused(let reason) = simulator.submit(request, to: admission.node) {
+            // A node that is down or overloaded failed the call; one that answers "no leader" at
+            // once is healthy (the cluster is electing), so its breaker counts a success.
+            let nodeFailed = reason.contains("down") || reason.contains("overloaded")
+            services.recordOutcome(permit: admission.permit, failed: nodeFailed, durationNanos: 0, nowNanos: now)
             clients[slot].inFlight?.permit = nil
             clients[slot].preferredNode = nextNode(after: admission.node)
             scheduleClient(slot, after: 20_000_000)
@@ -101,8 +107,20 @@ extension EmbeddedCluster {
         scheduleClient(slot, after: WorkloadClient.attemptTimeoutNanos)
     }
 
-    /// How long a client holds a lock: 50–350 ms.
-    var holdNanos: UInt64 { 50_000_000 + random.next() % 300_000_000 }
+    /// Whether the client in `slot` spins on try-lock: the first `spinPercent` of the lock clients.
+    func isSpinner(_ slot: Int) -> Bool {
+        let lockClients = clients.filter { !$0.isConfigWriter }.map(\.slot)
+        guard let rank = lockClients.firstIndex(of: slot) else { return false }
+        return rank * 100 < knobs.spinPercent * lockClients.count
+    }
+
+    func countGrant(_ lock: String, slot: Int) {
+        lockCounts[lock, default: (0, 0)].acquires += 1
+        if isSpinner(slot) { contentionCounts.spinGrants += 1 } else { contentionCounts.fairGrants += 1 }
+    }
+
+    /// How long a client holds a lock: 30–230 ms.
+    var holdNanos: UInt64 { 30_000_000 + random.next() % 200_000_000 }
 
     func nextNode(after node: NodeID) -> NodeID {
         let nodes = simulator.nodeIDs
@@ -116,7 +134,10 @@ extension EmbeddedCluster {
             return
         }
         guard let slot = clients.firstIndex(where: { $0.inFlight?.request.client == session && $0.inFlight?.request.sequence == sequence }),
-              let inFlight = clients[slot].inFlight else { return }
+              let inFlight = clients[slot].inFlight else {
+            queuedAcquireAnswered(session: session, sequence: sequence, result: result)
+            return
+        }
         let now = simulator.now
         clients[slot].inFlight = nil
         switch (inFlight.request.command, result) {
@@ -125,10 +146,19 @@ extension EmbeddedCluster {
             clients[slot].lastKeepAliveNanos = now
         case (.acquire(let lock, _, _, _, _, _), .acquire(.granted)):
             clients[slot].held[lock] = now + holdNanos
+            countGrant(lock, slot: slot)
+        case (.acquire(let lock, _, _, _, _, _), .acquire(.refused)):
+            lockCounts[lock, default: (0, 0)].refusals += 1
+            if isSpinner(slot) {
+                // Spin: ask again almost at once — the wasted attempts the Locks view counts.
+                services.recordOutcome(permit: inFlight.permit, failed: false, durationNanos: now - inFlight.sentNanos, nowNanos: now)
+                return scheduleClient(slot, after: 2_000_000 + random.next() % 3_000_000)
+            }
         case (.acquire(let lock, _, _, _, _, _), .acquire(.queued)):
             // The grant comes as a lock event, which may have overtaken this answer.
             if clients[slot].held[lock] == nil {
                 clients[slot].waitingFor = lock
+                clients[slot].waitingSequence = inFlight.request.sequence
                 clients[slot].waitingSinceNanos = now
             }
         case (.release(let lock), _):
@@ -145,7 +175,20 @@ extension EmbeddedCluster {
         scheduleClient(slot, after: thinkNanos)
     }
 
-    /// A queued acquire was granted, or a holder lost its lock.
+    /// A queued acquire is answered a second time, by the node that took it, when it is granted
+    /// or its wait ends.
+    func queuedAcquireAnswered(session: UInt64, sequence: UInt64, result: CoordinationResult) {
+        guard let slot = clients.firstIndex(where: { $0.session == session && $0.waitingSequence == sequence }),
+              let lock = clients[slot].waitingFor else { return }
+        clients[slot].waitingFor = nil
+        if case .acquire(.granted) = result {
+            clients[slot].held[lock] = simulator.now + holdNanos
+            countGrant(lock, slot: slot)
+        }
+        if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
+    }
+
+    /// A holder lost its lock (events for grants come as answers; see above).
     func lockEvent(_ event: LockEvent) {
         switch event {
         case .granted(let lock, let session, _, let token):
@@ -155,6 +198,7 @@ extension EmbeddedCluster {
             }
             guard let slot = clients.firstIndex(where: { $0.session == session }) else { return }
             clients[slot].held[lock] = simulator.now + holdNanos
+            countGrant(lock, slot: slot)
             if clients[slot].waitingFor == lock { clients[slot].waitingFor = nil }
             if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
         case .lost(let lock, let session, _, let reason):

@@ -22,7 +22,15 @@ public final class EmbeddedCluster {
     var events: [ClusterEvent] = []
     var timeline: [LeaderSpan] = []
     var lockTimelines: [String: [UInt64]] = [:]
+    /// Grants and refusals the workload saw per lock (the table forgets a lock once it is free).
+    var lockCounts: [String: (acquires: Int, refusals: Int)] = [:]
     var lockRates: [String: (acquires: Int, refusals: Int, perSecond: (Double, Double))] = [:]
+    /// Every lock name seen, so a free lock keeps its row, statistics and timeline.
+    var knownLocks: [String] = []
+    var contentionCounts = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
+    var contentionMark = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
+    var contention = ContentionStats()
+    static let knownLocksMax = 10_000
     var lastRateSampleNanos: UInt64 = 0
     var lastDelivered = 0
     var messagesPerSecond = 0.0
@@ -140,15 +148,29 @@ public final class EmbeddedCluster {
         let sampleDue = now - lastRateSampleNanos >= 1_000_000_000
         for name in machine.locks.locks.keys.sorted() {
             let lock = machine.locks.locks[name]!
+            if !knownLocks.contains(name) && knownLocks.count < Self.knownLocksMax {
+                knownLocks.append(name)
+                knownLocks.sort()
+            }
             if let token = lock.holders.map(\.token).max(), lockTimelines[name]?.last != token {
                 lockTimelines[name, default: []].append(token)
                 if lockTimelines[name]!.count > Self.lockTimelineMax { lockTimelines[name]!.removeFirst() }
             }
-            guard sampleDue else { continue }
-            let previous = lockRates[name] ?? (lock.acquires, lock.refusals, (0, 0))
-            let seconds = Double(now - lastRateSampleNanos) / 1e9
-            lockRates[name] = (lock.acquires, lock.refusals,
-                               (Double(lock.acquires - previous.acquires) / seconds, Double(lock.refusals - previous.refusals) / seconds))
         }
+        guard sampleDue else { return }
+        let seconds = Double(now - lastRateSampleNanos) / 1e9
+        for name in knownLocks {
+            let counts = lockCounts[name] ?? (0, 0)
+            let previous = lockRates[name] ?? (counts.acquires, counts.refusals, (0, 0))
+            lockRates[name] = (counts.acquires, counts.refusals,
+                               (Double(counts.acquires - previous.acquires) / seconds, Double(counts.refusals - previous.refusals) / seconds))
+        }
+        let counts = contentionCounts
+        contention = ContentionStats()
+        contention.fairAttempts = Double(counts.fairAttempts - contentionMark.fairAttempts) / seconds
+        contention.fairGrants = Double(counts.fairGrants - contentionMark.fairGrants) / seconds
+        contention.spinAttempts = Double(counts.spinAttempts - contentionMark.spinAttempts) / seconds
+        contention.spinGrants = Double(counts.spinGrants - contentionMark.spinGrants) / seconds
+        contentionMark = counts
     }
 }

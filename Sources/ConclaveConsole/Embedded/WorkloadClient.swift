@@ -25,6 +25,7 @@ struct WorkloadClient {
     /// The lock whose queue the client is in, if any.
     var waitingFor: String?
     var waitingSinceNanos: UInt64 = 0
+    var waitingSequence: UInt64 = 0
     var preferredNode: NodeID
     var inFlight: InFlight?
     var lastKeepAliveNanos: UInt64 = 0

@@ -24,7 +24,7 @@ public enum PaletteParser {
         ("skew", "skew NODE|leader ±MILLIS"), ("transfer", "transfer NODE"), ("add", "add (a node, as a learner)"),
         ("remove", "remove NODE|leader"), ("lock", "lock acquire|release NAME [--client C] [--ttl DURATION]"),
         ("expire", "expire CLIENT (close its session)"), ("clients", "clients N (0…32)"), ("rate", "rate N (ops/s per client, 0…200)"),
-        ("contention", "contention PERCENT (acquires on the hot lock)"), ("locks", "locks N (1…64)"),
+        ("contention", "contention PERCENT (acquires on the hot lock)"), ("spin", "spin PERCENT (lock clients spinning on try-lock)"), ("locks", "locks N (1…64)"),
         ("speed", "speed X (0.01…100)"), ("time", "time pause|resume|step"), ("step", "step (one event)"),
         ("breaker", "breaker node-N open|disable|reset"), ("view", "view 1…8|NAME"), ("help", "help"), ("quit", "quit"),
     ]
@@ -59,13 +59,13 @@ public enum PaletteParser {
         case "add":
             try expectCount(0)
             return .control(.addNode)
-        case "drop", "duplicate", "contention":
+        case "drop", "duplicate", "contention", "spin":
             try expectCount(1)
             let percent = try integer(arguments[0].hasSuffix("%") ? String(arguments[0].dropLast()) : arguments[0],
                                       in: 0...100, what: "a percentage 0…100", usage: usageLine())
             if name == "drop" { return .control(.drop(percent: percent)) }
             if name == "duplicate" { return .control(.duplicate(percent: percent)) }
-            return .control(.workload(.contention, percent))
+            return .control(.workload(name == "spin" ? .spin : .contention, percent))
         case "delay":
             try expectCount(1)
             return .control(.delay(millis: UInt64(try integer(arguments[0].replacingSuffix("ms"), in: 0...60_000, what: "milliseconds 0…60000", usage: usageLine()))))

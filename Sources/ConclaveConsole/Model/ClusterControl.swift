@@ -46,6 +46,8 @@ public enum NodeRef: Equatable, Sendable, CustomStringConvertible {
 
 public enum WorkloadKnob: String, CaseIterable, Sendable {
     case clients, rate, contention, locks
+    /// Percent of lock clients that spin on try-lock instead of queueing fairly.
+    case spin
 }
 
 public enum TimeControl: Equatable, Sendable {

@@ -26,6 +26,8 @@ public struct ClusterSnapshot: Equatable, Sendable {
     public var balancers: [BalancerSnapshot] = []
     public var scheduler = SchedulerSnapshot()
     public var workload = WorkloadKnobs()
+    /// Per second, over the last second: fair (queued) and spinning (try-lock) clients' attempts and grants.
+    public var contention = ContentionStats()
     public var events: [ClusterEvent] = []
     /// Set after a single step: the event that was just processed ("→ 1→3 append term 4 index 17").
     public var lastStep: String?
@@ -187,6 +189,15 @@ public struct ClusterEvent: Equatable, Sendable {
     }
 }
 
+/// Lock attempts and grants per second, fair clients against spinning ones: the livelock made visible.
+public struct ContentionStats: Equatable, Sendable {
+    public var fairAttempts = 0.0
+    public var fairGrants = 0.0
+    public var spinAttempts = 0.0
+    public var spinGrants = 0.0
+    public init() {}
+}
+
 /// The workload's knobs, as the palette sets them.
 public struct WorkloadKnobs: Equatable, Sendable {
     public static let clientsRange = 0...32
@@ -194,9 +205,10 @@ public struct WorkloadKnobs: Equatable, Sendable {
     public static let locksRange = 1...64
     public var clients = 6
     /// Operations per client per second.
-    public var rate = 5
+    public var rate = 10
     /// Percent of acquires aimed at the first (hot) lock.
     public var contentionPercent = 30
+    public var spinPercent = 0
     public var locks = 4
     public init() {}
 }
