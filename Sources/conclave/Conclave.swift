@@ -8,7 +8,7 @@ struct Conclave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conclave",
         abstract: "A terminal operations console for distributed coordination.",
-        subcommands: [ConsoleCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
+        subcommands: [ConsoleCommand.self, DemoCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
         defaultSubcommand: ConsoleCommand.self
     )
 

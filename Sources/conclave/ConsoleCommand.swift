@@ -60,13 +60,7 @@ struct ConsoleCommand: ParsableCommand {
         do { _ = try HeadlessRun.parse(keys) } catch { throw ValidationError("--keys: \(error.description)") }
     }
 
-    func frameSize() throws -> Size {
-        let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, (20...1_000).contains(parts[0]), (5...500).contains(parts[1]) else {
-            throw ValidationError("--size must be WIDTHxHEIGHT with width 20…1000 and height 5…500, got '\(size)'")
-        }
-        return Size(width: parts[0], height: parts[1])
-    }
+    func frameSize() throws -> Size { try TerminalSupport.size(size, minimum: Size(width: 20, height: 5)) }
 
     func run() throws {
         let chosen = ThemeLoader.load(theme)
@@ -77,13 +71,7 @@ struct ConsoleCommand: ParsableCommand {
             return
         }
         _ = cluster.apply(.time(.speed(speed)))
-        let terminal: CursesTerminal
-        do {
-            terminal = try CursesTerminal(noColor: ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false)
-        } catch {
-            FileHandle.standardError.write(Data("conclave: \(error.description)\n".utf8))
-            throw ExitCode(1)
-        }
+        let terminal = try TerminalSupport.openTerminal()
         LiveConsole(cluster: cluster, terminal: terminal, theme: chosen.theme, readOnly: readOnly, confirm: confirm,
                     stopAfterNanos: runFor?.nanoseconds).run()
     }

@@ -23,7 +23,9 @@ struct Balancers {
         picks = Array(repeating: Array(repeating: 0, count: backends), count: Self.names.count)
     }
 
-    mutating func pickAll(key: String, using generator: inout SeededGenerator) {
+    /// Picks with every strategy; returns the round-robin pick, which the workload routes by.
+    @discardableResult
+    mutating func pickAll(key: String, using generator: inout SeededGenerator) -> Int {
         let chosen = [
             roundRobin.pick(), random.pick(using: &generator), naive.pick(using: &generator),
             fisherYates.pick(using: &generator), twoChoices.pick(using: &generator),
@@ -34,6 +36,7 @@ struct Balancers {
         if let last = lastTwoChoices { twoChoices.complete(backend: last) }
         lastTwoChoices = chosen[4]
         for (strategy, backend) in chosen.enumerated() { picks[strategy][backend] += 1 }
+        return chosen[0]
     }
 
     var lastTwoChoices: Int?

@@ -104,7 +104,7 @@ extension EmbeddedCluster {
             let node = try resolve(reference)
             do { try simulator.changeMembership(.remove(node)) } catch { throw ControlError(error.description) }
             return "proposed removing node \(node)"
-        case .lockAcquire, .lockRelease, .expireSession:
+        case .lockAcquire, .lockRelease, .lockWrite, .expireSession:
             return try performLock(control)
         case .workload(let knob, let value):
             return try setKnob(knob, value)
@@ -194,12 +194,20 @@ extension EmbeddedCluster {
             }
             try submitConsoleChecked(.acquire(lock: name, kind: .mutex, mode: .exclusive, waitMillis: 10_000, ttlMillis: ttl, lockDelayMillis: 0),
                                      session: session, to: node)
+            consoleAsked[client] = name
             return "console client \(client) asks for \(name)" + (ttl.map { " (TTL \($0) ms)" } ?? "")
         case .lockRelease(let name, let client):
             let session = try consoleSession(client)
             guard consoleSessions[client] != nil else { throw ControlError("console client \(client) has no session; acquire first") }
             try submitConsoleChecked(.release(lock: name), session: session, to: node)
             return "console client \(client) releases \(name)"
+        case .lockWrite(let name, let key, let value, let client):
+            _ = try consoleSession(client)
+            guard let token = consoleTokens["\(client)/\(name)"] else {
+                throw ControlError("console client \(client) was never granted \(name), so it has no token to write with")
+            }
+            try submitConsoleChecked(.fencedPut(key: key, value: value, lock: name, token: token), session: try consoleSession(client), to: node)
+            return "console client \(client) writes \(key)=\(value) with token \(token) of \(name)"
         case .expireSession(let client):
             let session: UInt64
             if let console = consoleSessions.removeValue(forKey: client) {
@@ -231,7 +239,12 @@ extension EmbeddedCluster {
     func consoleReplied(session: UInt64, result: CoordinationResult) {
         let client = session - Self.consoleSessionBase
         switch result {
-        case .acquire(.granted(let token, _)): record(.lock, "console client \(client) holds the lock, token \(token)")
+        case .acquire(.granted(let token, _)):
+            let lock = consoleAsked[Int(client)] ?? "?"
+            consoleTokens["\(client)/\(lock)"] = token
+            record(.lock, "console client \(client) holds \(lock), token \(token)")
+        case .fenced(let accepted, let reason):
+            record(.lock, "console client \(client): write " + (accepted ? "accepted" : "REFUSED: \(reason)"))
         case .acquire(.queued(let position)): record(.lock, "console client \(client) queued behind \(position)")
         case .refused(let error): record(.lock, "console client \(client): \(error)")
         default: break

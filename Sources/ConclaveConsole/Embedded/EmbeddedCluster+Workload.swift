@@ -10,8 +10,7 @@ extension EmbeddedCluster {
         let wanted = knobs.clients
         while clients.count < wanted {
             let slot = clients.count
-            let node = NodeID(1 + UInt64(slot) % UInt64(simulator.nodeIDs.count))
-            clients.append(WorkloadClient(slot: slot, node: node, isConfigWriter: slot % 3 == 2))
+            clients.append(WorkloadClient(slot: slot, isConfigWriter: slot % 3 == 2))
             scheduleClient(slot, after: random.next() % 100_000_000)
         }
         for slot in clients.indices.reversed() where slot >= wanted {
@@ -42,7 +41,6 @@ extension EmbeddedCluster {
                 record(.lock, "client \(slot) gave up on session \(clients[slot].session) (no answer for 4 s)")
                 clients[slot].abandon()
             } else {
-                clients[slot].preferredNode = nextNode(after: inFlight.node)
                 send(inFlight.request, slot: slot, firstSent: inFlight.firstSentNanos)
                 return
             }
@@ -89,9 +87,7 @@ extension EmbeddedCluster {
     private func send(_ request: CoordinationRequest, slot: Int, firstSent: UInt64) {
         let now = simulator.now
         let key = request.command.lockName ?? "\(request.client)"
-        let admission = services.admit(preferred: clients[slot].preferredNode, key: key, nowNanos: now,
-                                       nodes: simulator.nodeIDs)
-        clients[slot].preferredNode = admission.node
+        let admission = services.admit(key: key, nowNanos: now, nodes: simulator.nodeIDs)
         clients[slot].inFlight = WorkloadClient.InFlight(request: request, node: admission.node, sentNanos: now,
                                                          firstSentNanos: firstSent, permit: admission.permit)
         if case .refused(let reason) = simulator.submit(request, to: admission.node) {
@@ -100,7 +96,6 @@ extension EmbeddedCluster {
             let nodeFailed = reason.contains("down") || reason.contains("overloaded")
             services.recordOutcome(permit: admission.permit, failed: nodeFailed, durationNanos: 0, nowNanos: now)
             clients[slot].inFlight?.permit = nil
-            clients[slot].preferredNode = nextNode(after: admission.node)
             scheduleClient(slot, after: 20_000_000)
             return
         }
@@ -121,12 +116,6 @@ extension EmbeddedCluster {
 
     /// How long a client holds a lock: 30–230 ms.
     var holdNanos: UInt64 { 30_000_000 + random.next() % 200_000_000 }
-
-    func nextNode(after node: NodeID) -> NodeID {
-        let nodes = simulator.nodeIDs
-        let position = nodes.firstIndex(of: node) ?? 0
-        return nodes[(position + 1) % nodes.count]
-    }
 
     func coordinationReplied(node: NodeID, session: UInt64, sequence: UInt64, result: CoordinationResult) {
         if session >= Self.consoleSessionBase {
@@ -171,7 +160,6 @@ extension EmbeddedCluster {
         }
         // Any answer means the node is alive and serving: a success for its breaker.
         services.recordOutcome(permit: inFlight.permit, failed: false, durationNanos: now - inFlight.sentNanos, nowNanos: now)
-        clients[slot].preferredNode = node
         scheduleClient(slot, after: thinkNanos)
     }
 
@@ -188,27 +176,15 @@ extension EmbeddedCluster {
         if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
     }
 
-    /// A holder lost its lock (events for grants come as answers; see above).
+    /// A holder lost its lock, or is asked to let go. (Grants and ended waits come as answers to
+    /// the queued acquire; see above.)
     func lockEvent(_ event: LockEvent) {
         switch event {
-        case .granted(let lock, let session, _, let token):
-            if session >= Self.consoleSessionBase {
-                record(.lock, "console client \(session - Self.consoleSessionBase) granted \(lock), token \(token)")
-                return
-            }
-            guard let slot = clients.firstIndex(where: { $0.session == session }) else { return }
-            clients[slot].held[lock] = simulator.now + holdNanos
-            countGrant(lock, slot: slot)
-            if clients[slot].waitingFor == lock { clients[slot].waitingFor = nil }
-            if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
         case .lost(let lock, let session, _, let reason):
             record(.lock, "session \(session) lost \(lock): \(reason.rawValue)")
-        case .waitEnded(_, let session, _, _):
-            // A queued acquire timed out: the client tries again after thinking.
-            guard let slot = clients.firstIndex(where: { $0.session == session }) else { return }
-            clients[slot].waitingFor = nil
-            if clients[slot].inFlight == nil { scheduleClient(slot, after: thinkNanos) }
-        case .revokeRequested:
+        case .revokeRequested(let lock, let session, _):
+            record(.lock, "session \(session) asked to let go of \(lock)")
+        case .granted, .waitEnded:
             break
         }
     }

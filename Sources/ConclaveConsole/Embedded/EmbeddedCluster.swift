@@ -17,6 +17,9 @@ public final class EmbeddedCluster {
     var clients: [WorkloadClient] = []
     var consoleSessions: [Int: UInt64] = [:]
     var consoleSequence: UInt64 = 0
+    /// The lock each console client last asked for, and the tokens it was granted (for fenced writes).
+    var consoleAsked: [Int: String] = [:]
+    var consoleTokens: [String: UInt64] = [:]
     var random: SeededGenerator
     var services: ServiceModels
     var events: [ClusterEvent] = []

@@ -78,14 +78,14 @@ struct ServiceModels {
         }
     }
 
-    /// Which node a request goes to: the client's preferred node unless its breaker refuses, then
-    /// the next whose breaker admits. Every limiter and balancer sees the attempt.
-    mutating func admit(preferred: NodeID, key: String, nowNanos: UInt64, nodes: [NodeID]) -> (node: NodeID, permit: BreakerPermit?) {
+    /// Which node a request goes to: round robin over the nodes, skipping any whose breaker refuses
+    /// (a dead node is tried until its breaker opens, then left alone until it probes half-open).
+    /// Every limiter and balancer sees the attempt.
+    mutating func admit(key: String, nowNanos: UInt64, nodes: [NodeID]) -> (node: NodeID, permit: BreakerPermit?) {
         for index in limiters.indices {
             if limiters[index].limiter.allow(nowNanos: nowNanos) { limiters[index].allowed += 1 } else { limiters[index].refused += 1 }
         }
-        balancers.pickAll(key: key, using: &random)
-        let start = nodes.firstIndex(of: preferred) ?? 0
+        let start = balancers.pickAll(key: key, using: &random) % max(1, nodes.count)
         for offset in 0..<nodes.count {
             let node = nodes[(start + offset) % nodes.count]
             let index = Int(node) - 1
@@ -94,7 +94,7 @@ struct ServiceModels {
             note(admission.transition, breaker: index)
             if let permit = admission.permit { return (node, BreakerPermit(index: index, permit: permit)) }
         }
-        return (preferred, nil)
+        return (nodes[start], nil)
     }
 
     mutating func recordOutcome(permit: BreakerPermit?, failed: Bool, durationNanos: UInt64, nowNanos: UInt64) {

@@ -26,7 +26,6 @@ struct WorkloadClient {
     var waitingFor: String?
     var waitingSinceNanos: UInt64 = 0
     var waitingSequence: UInt64 = 0
-    var preferredNode: NodeID
     var inFlight: InFlight?
     var lastKeepAliveNanos: UInt64 = 0
     var timerGeneration: UInt64 = 0
@@ -35,11 +34,10 @@ struct WorkloadClient {
     static let attemptTimeoutNanos: UInt64 = 500_000_000
     static let giveUpNanos: UInt64 = 4_000_000_000
 
-    init(slot: Int, node: NodeID, isConfigWriter: Bool) {
+    init(slot: Int, isConfigWriter: Bool) {
         self.slot = slot
         self.isConfigWriter = isConfigWriter
         self.session = Self.sessionID(slot: slot, generation: 0)
-        self.preferredNode = node
     }
 
     /// Session IDs: unique per slot and generation, and apart from console clients' (900,000+).

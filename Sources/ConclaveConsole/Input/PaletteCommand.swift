@@ -22,7 +22,7 @@ public enum PaletteParser {
         ("heal", "heal"), ("isolate", "isolate NODE|leader"), ("drop", "drop PERCENT"), ("delay", "delay MILLIS"),
         ("duplicate", "duplicate PERCENT"), ("pause", "pause NODE|leader DURATION (e.g. 3s)"),
         ("skew", "skew NODE|leader ±MILLIS"), ("transfer", "transfer NODE"), ("add", "add (a node, as a learner)"),
-        ("remove", "remove NODE|leader"), ("lock", "lock acquire|release NAME [--client C] [--ttl DURATION]"),
+        ("remove", "remove NODE|leader"), ("lock", "lock acquire|release NAME [--client C] [--ttl DURATION] · lock write NAME KEY=VALUE [--client C]"),
         ("expire", "expire CLIENT (close its session)"), ("clients", "clients N (0…32)"), ("rate", "rate N (ops/s per client, 0…200)"),
         ("contention", "contention PERCENT (acquires on the hot lock)"), ("spin", "spin PERCENT (lock clients spinning on try-lock)"), ("locks", "locks N (1…64)"),
         ("speed", "speed X (0.01…100)"), ("time", "time pause|resume|step"), ("step", "step (one event)"),
@@ -165,10 +165,19 @@ public enum PaletteParser {
     }
 
     static func lock(_ arguments: [String], usage: String) throws(PaletteError) -> ClusterControl {
-        guard arguments.count >= 2, ["acquire", "release"].contains(arguments[0].lowercased()) else {
-            throw PaletteError("lock needs acquire or release and a lock name; \(usage)")
+        guard arguments.count >= 2, ["acquire", "release", "write"].contains(arguments[0].lowercased()) else {
+            throw PaletteError("lock needs acquire, release or write and a lock name; \(usage)")
         }
         let name = arguments[1]
+        var write: (String, String)?
+        var arguments = arguments
+        if arguments[0].lowercased() == "write" {
+            guard arguments.count >= 3, let equals = arguments[2].firstIndex(of: "="), equals != arguments[2].startIndex else {
+                throw PaletteError("lock write needs KEY=VALUE after the lock name; \(usage)")
+            }
+            write = (String(arguments[2][..<equals]), String(arguments[2][arguments[2].index(after: equals)...]))
+            arguments.remove(at: 2)
+        }
         guard (1...256).contains(name.utf8.count) else { throw PaletteError("lock names are 1–256 bytes") }
         var client = 1
         var ttl: UInt64?
@@ -182,6 +191,10 @@ public enum PaletteParser {
             case "--ttl": ttl = try duration(value, usage: usage)
             default: throw PaletteError("unknown option '\(option)'; accepted: --client C, --ttl DURATION")
             }
+        }
+        if let (key, value) = write {
+            guard ttl == nil else { throw PaletteError("write takes no --ttl; \(usage)") }
+            return .lockWrite(name: name, key: key, value: value, client: client)
         }
         if arguments[0].lowercased() == "release" {
             guard ttl == nil else { throw PaletteError("release takes no --ttl; \(usage)") }
@@ -197,7 +210,7 @@ public enum PaletteParser {
             let first = String(line.prefix { $0 != " " }).lowercased()
             if first == "lock" {
                 let rest = line.dropFirst(5)
-                let options = ["acquire", "release"].filter { $0.hasPrefix(rest.lowercased()) }
+                let options = ["acquire", "release", "write"].filter { $0.hasPrefix(rest.lowercased()) }
                 return (options, options.count == 1 ? "lock \(options[0]) " : line)
             }
             return ([], line)

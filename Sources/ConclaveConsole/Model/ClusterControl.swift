@@ -18,6 +18,8 @@ public enum ClusterControl: Equatable, Sendable {
     case removeNode(NodeRef)
     case lockAcquire(name: String, client: Int, ttlMillis: UInt64?)
     case lockRelease(name: String, client: Int)
+    /// A fenced write of `key` by a console client with the token it was last granted on `name`.
+    case lockWrite(name: String, key: String, value: String, client: Int)
     case expireSession(client: Int)
     case workload(WorkloadKnob, Int)
     case time(TimeControl)
