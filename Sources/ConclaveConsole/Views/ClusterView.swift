@@ -50,10 +50,11 @@ enum ClusterView {
         case .paused: state = "PAUSED \(node.pausedForMillis / 100 / 10).\(node.pausedForMillis / 100 % 10)s"
         case .up: state = node.partitionGroup > 0 ? "up · group \(node.partitionGroup)" : "up"
         }
-        frame.put(TextWidth.pad(marker + node.role.rawValue, width), x: x, y: inner.y, role: nodeRole)
+        frame.put(TextWidth.pad(marker + (node.health == .crashed ? "down" : node.role.rawValue), width), x: x, y: inner.y, role: nodeRole)
         frame.put(state, x: x, y: inner.y + 1, role: node.health == .up ? (node.partitionGroup > 0 ? .linkCut : .text) : nodeRole, maxX: inner.maxX)
         guard node.health != .crashed else {
-            frame.put("memory lost, disk kept", x: x, y: inner.y + 3, role: .dim, maxX: inner.maxX)
+            frame.put("memory lost,", x: x, y: inner.y + 3, role: .dim, maxX: inner.maxX)
+            frame.put("disk kept", x: x, y: inner.y + 4, role: .dim, maxX: inner.maxX)
             return
         }
         frame.put("term \(node.term)  vote \(node.vote == 0 ? "-" : "\(node.vote)")", x: x, y: inner.y + 2, maxX: inner.maxX)
@@ -73,7 +74,7 @@ enum ClusterView {
     }
 
     static func drawLinks(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) {
-        frame.box(rect, title: "links (✕ cut, n = appends in flight)")
+        frame.box(rect, title: "links: ✕ cut, n in flight")
         let nodes = snapshot.nodes
         var y = rect.y + 1
         var header = "from\\to "
