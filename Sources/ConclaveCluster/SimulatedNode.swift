@@ -45,10 +45,13 @@ struct SimulatedNode {
     var pendingReads: [UInt64: PendingRead] = [:]
     /// Gets confirmed at an index, waiting for the state machine to get there.
     var readsAtIndex: [(LogIndex, KVRequest)] = []
+    /// The delay-task scheduler's memory on this node (timer heap, callbacks in hand).
+    var scheduler: NodeScheduler
 
-    init(id: NodeID, voters: [NodeID]) {
+    init(id: NodeID, voters: [NodeID], scheduler settings: SchedulerSettings) {
         self.id = id
         self.storage = MemoryStorage(voters: voters)
+        self.scheduler = NodeScheduler(node: id, settings: settings)
     }
 }
 

@@ -35,6 +35,8 @@ public struct SimulationConfig: Sendable {
     public var readsThroughLog = false
     /// ReadIndex on the leader without a heartbeat round (the lease; see `RaftConfig.leaseReads`).
     public var leaseReads = false
+    /// The delay-task scheduler on each node, and the callback targets it calls.
+    public var scheduler = SchedulerSettings()
 
     public init(nodes: Int = 5, seed: UInt64 = 1) {
         self.nodes = nodes
@@ -50,6 +52,7 @@ public struct SimulationConfig: Sendable {
             throw .invalid("latencyMinNanos (\(latencyMinNanos)) must not exceed latencyMaxNanos (\(latencyMaxNanos))")
         }
         guard backlogMax > 0 else { throw .invalid("backlogMax must be > 0") }
+        try scheduler.validate()
     }
 }
 

@@ -10,7 +10,7 @@ extension Simulator {
         }
         let node = NodeID(nodeIDs.count + 1)
         nodeIDs.append(node)
-        nodes.append(SimulatedNode(id: node, voters: []))
+        nodes.append(SimulatedNode(id: node, voters: [], scheduler: config.scheduler))
         start(node)
         trace.record(now, "node \(node) started (empty)", hash: 0xADD0 &+ node)
         return node

@@ -40,6 +40,9 @@ public final class Simulator {
         case reply(NodeID, KVStateMachine.Applied)
         case coordinationReply(NodeID, UInt64, UInt64, CoordinationResult)
         case lockEvent(NodeID, LockEvent)
+        /// A delay-task callback try ended on a node (or its backoff ended: start the next try).
+        case callbackDone(NodeID, incarnation: Int, job: UInt64)
+        case callbackRetry(NodeID, incarnation: Int, task: UInt64)
     }
 
     public let config: SimulationConfig
@@ -52,6 +55,12 @@ public final class Simulator {
     var queue = EventQueue<Event>()
     var random: SeededGenerator
     var nextReadContext: UInt64 = 0
+    /// Every callback call a target received, oldest first (bounded by `scheduler.deliveriesKept`).
+    public internal(set) var callbackDeliveries: [CallbackDelivery] = []
+    public internal(set) var callbackDeliveriesTotal = 0
+    /// Callback durations and failures draw from their own stream, so runs without delay tasks
+    /// replay exactly as before.
+    var callbackRandom: SeededGenerator
     /// Every node ever created, in ID order (nodes join with `addNode`; none is ever deleted).
     public internal(set) var nodeIDs: [NodeID]
 
@@ -60,9 +69,10 @@ public final class Simulator {
         self.config = config
         let initial = (1...config.nodes).map { NodeID($0) }
         self.nodeIDs = initial
-        self.nodes = initial.map { SimulatedNode(id: $0, voters: initial) }
+        self.nodes = initial.map { SimulatedNode(id: $0, voters: initial, scheduler: config.scheduler) }
         self.network = SimulatedNetwork(latencyMinNanos: config.latencyMinNanos, latencyMaxNanos: config.latencyMaxNanos)
         self.random = SeededGenerator(seed: config.seed, stream: 0)
+        self.callbackRandom = SeededGenerator(seed: config.seed, stream: 0xCA11)
         self.trace = SimulationTrace(linesMax: config.traceLinesMax)
         for node in initial { start(node) }
     }
@@ -134,6 +144,12 @@ public final class Simulator {
         case .lockEvent(let node, let event):
             trace.record(now, "event \(node) \(event)", hash: 0xE7 &+ node)
             return .lockEvent(node: node, event: event)
+        case .callbackDone(let node, let incarnation, let job):
+            trace.record(now, "callback done \(node) job \(job)", hash: 0xCB &+ job << 8 &+ node)
+            callbackDone(node, incarnation: incarnation, job: job)
+        case .callbackRetry(let node, let incarnation, let task):
+            trace.record(now, "callback retry \(node) task \(task)", hash: 0xCC &+ task << 8 &+ node)
+            callbackRetry(node, incarnation: incarnation, task: task)
         }
         return nil
     }
@@ -170,6 +186,8 @@ public final class Simulator {
         nodes[position].waitingGrants.removeAll()
         nodes[position].health = .up
         nodes[position].incarnation = incarnation
+        nodes[position].scheduler = NodeScheduler(node: node, settings: config.scheduler)
+        resyncScheduler(at: position)
         scheduleTick(node)
     }
 
@@ -192,6 +210,7 @@ public final class Simulator {
         }
         nodes[position].raft?.tick()
         proposeElapsedIfDue(at: position)
+        schedulerTick(at: position)
         drainReady(position)
         scheduleTick(node)
     }
@@ -207,7 +226,10 @@ public final class Simulator {
         guard nodes[position].clockTicks >= config.clockIntervalTicks else { return }
         let millis = nodes[position].clockTicks * config.tickNanos / 1_000_000
         let request = CoordinationRequest(client: 0, sequence: 0, command: .elapsed(millis: millis))
-        if (try? nodes[position].raft?.propose(request.encoded())) != nil { nodes[position].clockTicks = 0 }
+        if (try? nodes[position].raft?.propose(request.encoded())) != nil {
+            nodes[position].clockTicks = 0
+            proposeSchedulerMembersIfChanged(at: position)
+        }
     }
 
     private func deliver(_ message: Message) {
@@ -264,6 +286,7 @@ public final class Simulator {
         nodes[position].storage.applySnapshot(snapshot)
         nodes[position].stateMachine = Self.load(snapshot, node: nodes[position].id)
         nodes[position].appliedEntries.removeAll()
+        resyncScheduler(at: position)
         statistics.snapshotsInstalled += 1
         monitor.snapshotInstalled(index: snapshot.index, digest: nodes[position].stateMachine.combinedDigest,
                                   by: nodes[position].id, at: now)
@@ -323,6 +346,7 @@ public final class Simulator {
             queue.push(.reply(node, applied), at: now + replyLatency())
         }
         guard let applied = coordinationApplied else { return }
+        schedulerApplied(applied, at: position)
         let key = RequestKey(client: applied.client, sequence: applied.sequence)
         if nodes[position].waiting.remove(key) != nil {
             queue.push(.coordinationReply(node, applied.client, applied.sequence, applied.result), at: now + replyLatency())
@@ -399,6 +423,13 @@ public final class Simulator {
     /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
     /// answered like `submit`. A queued acquire is answered when granted.
     public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
+        var request = request
+        if nodeIDs.contains(node), case .task(.schedule(let spec)) = request.command {
+            switch resolveFirstFiring(of: spec, at: index(of: node)) {
+            case .success(let resolved): request.command = .task(.schedule(resolved))
+            case .failure(let refusal): return .refused(refusal.reason)
+            }
+        }
         switch request.command {
         case .openSession, .keepAlive:
             for position in nodes.indices { nodes[position].sessionsHere.remove(request.client) }

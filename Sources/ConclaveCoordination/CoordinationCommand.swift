@@ -39,6 +39,9 @@ public enum CoordinationCommand: Equatable, Sendable {
     /// Lease (or renew) a Snowflake worker ID for the session, valid until `deadlineMillis` on
     /// the client's own clock.
     case leaseWorker(workersMax: Int, deadlineMillis: UInt64)
+    /// The delay-task scheduler: schedule, cancel, inspect, list, queues, and the nodes' own
+    /// membership, claim and finish reports.
+    case task(TaskCommand)
 }
 
 /// The answer to a coordination request.
@@ -57,6 +60,7 @@ public enum CoordinationResult: Equatable, Sendable {
     case configWatch(ConfigStore.WatchAnswer)
     /// The worker ID leased, and the time its IDs must be stamped after (0: no earlier holder).
     case workerLeased(worker: Int, startAfterMillis: UInt64)
+    case task(TaskResult)
     case refused(CoordinationError)
 }
 
@@ -67,6 +71,7 @@ extension CoordinationRequest {
         case elapsed = 1, openSession, keepAlive, closeSession, acquire, release, extend, cancelWait, revoke
         case increment, readCounter, fencedPut
         case configSet, configGet, configHistory, configRollback, configWatch, leaseWorker
+        case task
     }
 
     public func encoded() -> [UInt8] {
@@ -99,6 +104,7 @@ extension CoordinationRequest {
         case .configWatch(let prefix, let revision): writer.write(Tag.configWatch.rawValue); writer.write(prefix); writer.write(revision)
         case .leaseWorker(let workers, let deadline):
             writer.write(Tag.leaseWorker.rawValue); writer.write(UInt64(clamping: max(0, workers))); writer.write(deadline)
+        case .task(let command): writer.write(Tag.task.rawValue); writer.write(command)
         }
         return writer.bytes
     }
@@ -158,6 +164,7 @@ extension CoordinationRequest {
         case .leaseWorker:
             guard let workers = reader.readUInt64(), workers <= UInt64(Int.max), let deadline = reader.readUInt64() else { return nil }
             return .leaseWorker(workersMax: Int(workers), deadlineMillis: deadline)
+        case .task: return reader.readTaskCommand().map { .task($0) }
         }
     }
 }
@@ -196,6 +203,18 @@ extension LockMode {
         case 2: self = .shared
         case 3: guard permits <= UInt64(CoordinationLimits.permitsMax) else { return nil }; self = .permits(Int(permits))
         default: return nil
+        }
+    }
+}
+
+extension CoordinationCommand {
+    /// Entries only nodes propose (client 0): the leader's clock and the scheduler's membership,
+    /// claims and reports.
+    public var isNodeCommand: Bool {
+        switch self {
+        case .elapsed: return true
+        case .task(let command): return command.isNodeCommand
+        default: return false
         }
     }
 }

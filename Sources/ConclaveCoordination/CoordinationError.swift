@@ -8,6 +8,7 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
     case unknownLock(String)
     case limitReached(String)
     case invalidRequest(String)
+    case unknownTask(UInt64)
     /// A refusal restored from a snapshot, kept as its message (the answer a retry gets again).
     case restored(String)
 
@@ -21,6 +22,7 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
         case .unknownLock(let name): return "unknown lock '\(name)'"
         case .limitReached(let what): return "limit reached: \(what)"
         case .invalidRequest(let reason): return "invalid request: \(reason)"
+        case .unknownTask(let id): return "unknown task \(id) (finished long ago, or never scheduled)"
         case .restored(let message): return message
         }
     }

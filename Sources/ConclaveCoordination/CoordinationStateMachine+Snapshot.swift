@@ -6,7 +6,7 @@ import ConclaveCore
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
 /// Maps are written in sorted key order: equal states give equal bytes.
 extension CoordinationStateMachine {
-    private static let snapshotVersion: UInt8 = 2
+    private static let snapshotVersion: UInt8 = 3
 
     public func snapshotData() -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
@@ -30,6 +30,7 @@ extension CoordinationStateMachine {
         for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
         writer.write(config)
         writer.write(workers)
+        writer.write(tasks)
         writer.write(UInt64(lastAnswers.count))
         for client in lastAnswers.keys.sorted() {
             writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
@@ -74,6 +75,8 @@ extension CoordinationStateMachine {
         self.config = config
         guard let workers = reader.readWorkers() else { throw fail("malformed worker leases") }
         self.workers = workers
+        guard let tasks = reader.readDelayTaskTable() else { throw fail("malformed delay-task table") }
+        self.tasks = tasks
         guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
         for _ in 0..<answerCount {
             guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
@@ -171,6 +174,7 @@ extension ByteWriter {
             write(UInt8(14)); write(upTo); write(UInt64(events.count))
             for event in events { write(event.revision); write(event.key); write(event.value) }
         case .workerLeased(let worker, let startAfter): write(UInt8(15)); write(UInt64(worker)); write(startAfter)
+        case .task(let result): write(UInt8(16)); write(result)
         }
     }
 }
@@ -262,6 +266,7 @@ extension ByteReader {
         case 15:
             guard let worker = readUInt64(), worker <= UInt64(WorkerLeases.workersMaxLimit), let startAfter = readUInt64() else { return nil }
             return .workerLeased(worker: Int(worker), startAfterMillis: startAfter)
+        case 16: return readTaskResult().map { .task($0) }
         default: return nil
         }
     }

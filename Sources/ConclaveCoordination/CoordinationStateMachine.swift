@@ -15,6 +15,8 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         public var sequence: UInt64
         public var result: CoordinationResult
         public var events: [LockEvent]
+        /// Delay tasks whose timing, state or owner changed (every task when ownership moved).
+        public var tasksTouched: [UInt64] = []
     }
 
     public internal(set) var kv = KVStateMachine()
@@ -23,6 +25,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var counters: [String: Int64] = [:]
     public internal(set) var config = ConfigStore()
     public internal(set) var workers = WorkerLeases()
+    public internal(set) var tasks = DelayTaskTable()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
     public internal(set) var fences: [String: UInt64] = [:]
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
@@ -43,7 +46,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
             && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
-            && left.config == right.config && left.workers == right.workers
+            && left.config == right.config && left.workers == right.workers && left.tasks == right.tasks
             && left.digest == right.digest
     }
 
@@ -55,27 +58,29 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         }
         kv.skip(index: index)
         guard let request = CoordinationRequest(decoding: data) else { return (nil, nil) }
-        // The leader's clock entries are not client requests: never deduplicated, never answered
-        // from the cache (a client sharing their ID must not be able to freeze cluster time).
-        let isClock: Bool
-        if case .elapsed = request.command { isClock = true } else { isClock = false }
+        // The nodes' own entries (the leader's clock, scheduler membership, claims) are not client
+        // requests: never deduplicated, never answered from the cache (a client sharing their ID
+        // must not be able to freeze cluster time).
+        let isClock = request.client == 0 && request.command.isNodeCommand
         if !isClock, let last = lastAnswers[request.client], request.sequence <= last.sequence {
             let result: CoordinationResult = request.sequence == last.sequence
                 ? last.result : .refused(.invalidRequest("stale sequence \(request.sequence) < \(last.sequence)"))
             return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: []))
         }
         var events: [LockEvent] = []
-        let result = execute(request, events: &events)
+        var touched: [UInt64] = []
+        let result = execute(request, events: &events, touched: &touched)
         if !isClock { lastAnswers[request.client] = (request.sequence, result) }
         // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
         // the result as a String cost 65% of apply time in `bench locks`).
         var encoded = ByteWriter(capacity: 24)
         encoded.write(result)
         mix(request.client, request.sequence, StableHash.fnv1a64(encoded.bytes))
-        return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events))
+        return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events,
+                             tasksTouched: touched))
     }
 
-    private mutating func execute(_ request: CoordinationRequest, events: inout [LockEvent]) -> CoordinationResult {
+    private mutating func execute(_ request: CoordinationRequest, events: inout [LockEvent], touched: inout [UInt64]) -> CoordinationResult {
         let session = request.client
         let id = RequestID(client: request.client, sequence: request.sequence)
         do throws(CoordinationError) {
@@ -87,6 +92,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                     workers.release(session: expired)
                 }
                 events += locks.advance(to: nowMillis)
+                tasks.advance(to: nowMillis)
                 return .done
             case .openSession(let ttl):
                 guard session != 0 else { throw .invalidRequest("session 0 is reserved for the leader's clock") }
@@ -139,6 +145,11 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 guard sessions.contains(session) else { throw .unknownSession(session) }
                 let leased = try workers.lease(session: session, workersMax: workersMax, deadlineMillis: deadline)
                 return .workerLeased(worker: leased.worker, startAfterMillis: leased.startAfterMillis)
+            case .task(let command):
+                guard !command.isNodeCommand || request.client == 0 else {
+                    throw .invalidRequest("scheduler membership, claims and reports are for nodes (client 0) only")
+                }
+                return .task(try tasks.execute(command, nowMillis: nowMillis, touched: &touched))
             }
         } catch {
             return .refused(error)
