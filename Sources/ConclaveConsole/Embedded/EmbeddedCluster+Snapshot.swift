@@ -26,8 +26,11 @@ extension EmbeddedCluster {
         snapshot.workload = knobs
         snapshot.contention = contention
         snapshot.events = events
-        if let node = viewNode { fillState(&snapshot, from: simulator.coordination(of: node)) }
         fillServices(&snapshot)
+        if let node = viewNode {
+            fillState(&snapshot, from: simulator.coordination(of: node))
+            snapshot.scheduler.distributed = distributedScheduler(from: simulator.coordination(of: node))
+        }
         return snapshot
     }
 

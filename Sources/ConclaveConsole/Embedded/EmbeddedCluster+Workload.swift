@@ -118,6 +118,10 @@ extension EmbeddedCluster {
     var holdNanos: UInt64 { 30_000_000 + random.next() % 200_000_000 }
 
     func coordinationReplied(node: NodeID, session: UInt64, sequence: UInt64, result: CoordinationResult) {
+        if session == Self.taskClient {
+            taskReplied(node: node, result: result)
+            return
+        }
         if session >= Self.consoleSessionBase {
             consoleReplied(session: session, result: result)
             return

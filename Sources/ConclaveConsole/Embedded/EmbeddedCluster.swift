@@ -17,6 +17,8 @@ public final class EmbeddedCluster {
     var clients: [WorkloadClient] = []
     var consoleSessions: [Int: UInt64] = [:]
     var consoleSequence: UInt64 = 0
+    var taskSequence: UInt64 = 0
+    var nextTaskName: UInt64 = 0
     /// The lock each console client last asked for, and the tokens it was granted (for fenced writes).
     var consoleAsked: [Int: String] = [:]
     var consoleTokens: [String: UInt64] = [:]
@@ -114,6 +116,7 @@ public final class EmbeddedCluster {
         services.log.removeAll()
         noteLeader()
         sampleLocks()
+        taskTick()
         keepConsoleSessionsAlive()
         if now - lastRateSampleNanos >= 1_000_000_000 {
             let delivered = simulator.statistics.messagesDelivered

@@ -71,8 +71,7 @@ extension ServiceModels {
         }
     }
 
-    /// Delay tasks: a few new ones per tick with delays from 50 ms to 20 s, held by both a 4-ary heap
-    /// and a hierarchical wheel; the wheel fires them and its lateness is measured.
+    /// The mirrored delay tasks: the wheel fires them tick by tick and its lateness is measured.
     private mutating func runTimers(nowMillis: UInt64) {
         let bounds: [UInt64] = [0, 1, 2, 5, 10, 20, 50]
         // Step the wheel one tick at a time, as its driver thread would, and measure how late each
@@ -86,12 +85,14 @@ extension ServiceModels {
             }
         }
         _ = heap.advance(toMillis: nowMillis)
-        for _ in 0..<Self.tasksPerTick where heap.count < Self.tasksPendingMax {
-            let delay = 50 + random.next() % 20_000
-            nextTaskID += 1
-            _ = try? heap.schedule(timerID: nextTaskID, deadlineMillis: nowMillis + delay)
-            _ = try? wheel.schedule(timerID: nextTaskID, deadlineMillis: nowMillis + delay)
-        }
+    }
+
+    /// A delay task the workload scheduled through consensus, mirrored into the console's heap and
+    /// wheel (bounded: past `tasksPendingMax` the mirror skips tasks).
+    mutating func mirrorTask(id: UInt64, deadlineMillis: UInt64) {
+        guard heap.count < Self.tasksPendingMax else { return }
+        _ = try? heap.schedule(timerID: id, deadlineMillis: deadlineMillis)
+        _ = try? wheel.schedule(timerID: id, deadlineMillis: deadlineMillis)
     }
 
     private mutating func assignPartitions(liveNodes: [NodeID]) {

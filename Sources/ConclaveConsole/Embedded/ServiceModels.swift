@@ -19,7 +19,6 @@ struct ServiceModels {
     var balancers: Balancers
     var heap: DaryHeap
     var wheel: HierarchicalWheel
-    var nextTaskID: UInt64 = 0
     var latenessBuckets = Array(repeating: 0, count: 8)
     var fired = 0
     var partitions: [(primary: UInt64, replica: UInt64)] = []
@@ -31,7 +30,6 @@ struct ServiceModels {
     static let historyMax = 120
     static let recentIDsMax = 8_192
     static let partitionCount = 12
-    static let tasksPerTick = 25
     static let tasksPendingMax = 10_000
 
     init(nodes: Int, seed: UInt64) {

@@ -92,7 +92,25 @@ public struct SchedulerSnapshot: Equatable, Sendable {
     public var latenessBuckets = Array(repeating: 0, count: 8)
     public static let latenessLabels = ["0", "≤1", "≤2", "≤5", "≤10", "≤20", "≤50", ">50"]
     public var fired = 0
+    /// The distributed delay-task scheduler, once tasks exist: ownership, firings, lateness, and
+    /// one node's heap of wake-ups.
+    public var distributed: Distributed?
     public init() {}
+
+    public struct Distributed: Equatable, Sendable {
+        /// Per partition, its owners: primary first, then replicas.
+        public var owners: [[UInt64]] = []
+        public var pending = 0
+        public var fired = 0
+        public var late = 0
+        public var reclaims = 0
+        public var latenessBuckets: [Int] = []
+        public var latenessLabels: [String] = []
+        public var firedByNode: [Int] = []
+        public var heapNode: UInt64 = 0
+        public var heap: TimerQueueSnapshot?
+        public init() {}
+    }
 
     /// Takes a heap's tree and a wheel's rings from timer-queue snapshots.
     public mutating func fill(heap: TimerQueueSnapshot, wheel: TimerQueueSnapshot) {
@@ -113,6 +131,6 @@ public struct SchedulerSnapshot: Equatable, Sendable {
             && left.wheelRings == right.wheelRings && left.wheelCount == right.wheelCount && left.nowMillis == right.nowMillis
             && left.partitions.map(\.primary) == right.partitions.map(\.primary)
             && left.partitions.map(\.replica) == right.partitions.map(\.replica)
-            && left.latenessBuckets == right.latenessBuckets && left.fired == right.fired
+            && left.latenessBuckets == right.latenessBuckets && left.fired == right.fired && left.distributed == right.distributed
     }
 }

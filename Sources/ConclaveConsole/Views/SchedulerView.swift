@@ -1,14 +1,26 @@
 /// View 3: the 4-ary heap as a tree (top levels, deadlines relative to now), the timing wheel's rings
-/// with slot counts and cursor, partition ownership per node (P primary, r replica), lateness.
+/// with slot counts and cursor, partition ownership per node (primary upper case, replica lower
+/// case), lateness.
 ///
-/// It draws `SchedulerSnapshot`, which the console's timer queues fill today; when the distributed
-/// scheduler lands, its data goes into the same value and this view stays as it is.
+/// Once the distributed scheduler holds tasks, the heap is a node's heap of wake-ups, ownership and
+/// lateness come from the replicated task table; the wheel is the console's mirror of the same
+/// deadlines. Before that (or with no tasks), everything comes from the console's own queues.
 enum SchedulerView {
     static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         let scheduler = state.snapshot.scheduler
         let topHeight = rect.height / 2
         let leftWidth = rect.width / 2
-        drawHeap(&frame, scheduler, in: Rect(x: rect.x, y: rect.y, width: leftWidth, height: topHeight))
+        let heapRect = Rect(x: rect.x, y: rect.y, width: leftWidth, height: topHeight)
+        if let distributed = scheduler.distributed, let heap = distributed.heap, case .tree(let arity, let levels) = heap.layout {
+            var nodeHeap = scheduler
+            nodeHeap.heapArity = arity
+            nodeHeap.heapLevels = levels
+            nodeHeap.heapCount = heap.count
+            nodeHeap.nowMillis = heap.nowMillis
+            drawHeap(&frame, nodeHeap, title: "node \(distributed.heapNode): \(arity)-ary heap, \(heap.count) wake-ups", in: heapRect)
+        } else {
+            drawHeap(&frame, scheduler, title: "\(scheduler.heapArity)-ary heap: \(scheduler.heapCount) delay tasks (top levels)", in: heapRect)
+        }
         drawWheel(&frame, scheduler, in: Rect(x: rect.x + leftWidth, y: rect.y, width: rect.width - leftWidth, height: topHeight))
         drawPartitions(&frame, state.snapshot, in: Rect(x: rect.x, y: rect.y + topHeight, width: leftWidth, height: rect.height - topHeight))
         drawLateness(&frame, scheduler, in: Rect(x: rect.x + leftWidth, y: rect.y + topHeight, width: rect.width - leftWidth, height: rect.height - topHeight))
@@ -19,8 +31,8 @@ enum SchedulerView {
         return millis >= 1_000 ? "+\(String(format1: Double(millis) / 1_000))s" : "+\(max(0, millis))ms"
     }
 
-    static func drawHeap(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, in rect: Rect) {
-        frame.box(rect, title: "\(scheduler.heapArity)-ary heap: \(scheduler.heapCount) delay tasks (top levels)", focused: true)
+    static func drawHeap(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, title: String, in rect: Rect) {
+        frame.box(rect, title: title, focused: true)
         let inner = rect.inset(1)
         for (level, deadlines) in scheduler.heapLevels.prefix(inner.height / 2).enumerated() {
             let y = inner.y + level * 2
@@ -40,7 +52,7 @@ enum SchedulerView {
     }
 
     static func drawWheel(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, in rect: Rect) {
-        frame.box(rect, title: "hierarchical wheel: \(scheduler.wheelCount) tasks, rings finest first (▲ cursor)")
+        frame.box(rect, title: "wheel (console mirror): \(scheduler.wheelCount) tasks, ▲ cursor")
         let inner = rect.inset(1)
         var y = inner.y
         for ring in scheduler.wheelRings {
@@ -58,6 +70,10 @@ enum SchedulerView {
 
     static func drawPartitions(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) {
         let scheduler = snapshot.scheduler
+        if let distributed = scheduler.distributed {
+            drawOwners(&frame, distributed, nodes: snapshot.nodes, in: rect)
+            return
+        }
         frame.box(rect, title: "partition ownership (P primary, r replica) over live nodes")
         let inner = rect.inset(1)
         let nodes = snapshot.nodes.map(\.id)
@@ -77,13 +93,39 @@ enum SchedulerView {
     }
 
     static func drawLateness(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, in rect: Rect) {
-        frame.box(rect, title: "lateness of fired tasks (ms past deadline) · \(scheduler.fired) fired")
-        let inner = rect.inset(1)
-        let top = max(1, scheduler.latenessBuckets.max() ?? 1)
-        for (index, count) in scheduler.latenessBuckets.enumerated() where index < inner.height {
-            frame.put(TextWidth.pad(SchedulerSnapshot.latenessLabels[index], 4, right: true), x: inner.x + 1, y: inner.y + index, role: .dim)
-            frame.bar(x: inner.x + 6, y: inner.y + index, width: max(4, inner.width - 16), fraction: Double(count) / Double(top))
+        if let distributed = scheduler.distributed {
+            frame.box(rect, title: "due→claimed ms · \(distributed.pending) pending · \(distributed.fired) fired · \(distributed.late) late")
+            drawHistogram(&frame, distributed.latenessBuckets, labels: distributed.latenessLabels, in: rect.inset(1))
+        } else {
+            frame.box(rect, title: "lateness of fired tasks (ms past deadline) · \(scheduler.fired) fired")
+            drawHistogram(&frame, scheduler.latenessBuckets, labels: SchedulerSnapshot.latenessLabels, in: rect.inset(1))
+        }
+    }
+
+    static func drawHistogram(_ frame: inout Frame, _ buckets: [Int], labels: [String], in inner: Rect) {
+        let top = max(1, buckets.max() ?? 1)
+        for (index, count) in buckets.enumerated() where index < inner.height && index < labels.count {
+            frame.put(TextWidth.pad(labels[index], 7, right: true), x: inner.x + 1, y: inner.y + index, role: .dim)
+            frame.bar(x: inner.x + 9, y: inner.y + index, width: max(4, inner.width - 19), fraction: Double(count) / Double(top))
             frame.put("\(count)", x: inner.maxX - 8, y: inner.y + index, maxX: inner.maxX)
+        }
+    }
+
+    /// Per node, the partitions it owns as letters: primary upper case, replica lower case.
+    static func drawOwners(_ frame: inout Frame, _ distributed: SchedulerSnapshot.Distributed, nodes: [NodeSnapshot], in rect: Rect) {
+        frame.box(rect, title: "ownership: PRIMARY upper, replica lower")
+        let inner = rect.inset(1)
+        for (row, node) in nodes.enumerated() where row < inner.height {
+            var letters: [String] = []
+            for (partition, owners) in distributed.owners.enumerated() {
+                let letter = String(UnicodeScalar(UInt8(65 + partition % 26)))
+                if owners.first == node.id { letters.append(letter) } else if owners.contains(node.id) { letters.append(letter.lowercased()) }
+            }
+            let fired = row < distributed.firedByNode.count ? distributed.firedByNode[row] : 0
+            let y = inner.y + row
+            frame.put(TextWidth.pad("node \(node.id)", 8), x: inner.x + 1, y: y, role: ClusterView.role(of: node))
+            frame.put(TextWidth.pad(letters.isEmpty ? "—" : letters.joined(separator: " "), 26), x: inner.x + 10, y: y, maxX: inner.maxX)
+            frame.put("fired \(fired)", x: inner.x + 37, y: y, role: .dim, maxX: inner.maxX)
         }
     }
 }
