@@ -16,9 +16,32 @@ import Testing
         return try #require(captures.last).frame
     }
 
+    /// The frame's attributes under the monochrome theme, one letter a cell: B bold, R reverse,
+    /// X bold+reverse, U underline, D dim, . plain — so a golden also pins which role each cell plays.
+    static func styles(_ frame: Frame) -> String {
+        let theme = Theme.builtin("monochrome")!
+        return (0..<frame.height).map { row in
+            String((0..<frame.width).map { column -> Character in
+                let style = theme.style(frame[column, row].role)
+                switch (style.bold, style.reverse, style.underline, style.dim) {
+                case (true, true, _, _): return "X"
+                case (true, _, _, _): return "B"
+                case (_, true, _, _): return "R"
+                case (_, _, true, _): return "U"
+                case (_, _, _, true): return "D"
+                default: return "."
+                }
+            })
+        }.joined(separator: "\n")
+    }
+
     static func check(_ name: String, _ frame: Frame) throws {
+        try compare(name, frame.text)
+    }
+
+    static func compare(_ name: String, _ body: String) throws {
         let url = directory.appendingPathComponent("\(name).txt")
-        let text = frame.text + "\n"
+        let text = body + "\n"
         if ProcessInfo.processInfo.environment["CONCLAVE_RECORD_GOLDEN"] == "1" {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
@@ -46,6 +69,12 @@ import Testing
         try Self.check("filter-locks", try Self.frame("2 /lock-0<Enter>"))
         let session = ConsoleSession(cluster: try EmbeddedCluster(seed: 7))
         try Self.check("resize-me", session.render(size: Size(width: 60, height: 12)))
+    }
+
+    @Test("golden styles: which role each cell plays, under the monochrome theme")
+    func styled() throws {
+        try Self.compare("kill-leader.styles", Self.styles(try Self.frame("x 1")))
+        try Self.compare("view-2-locks.styles", Self.styles(try Self.frame("2")))
     }
 
     @Test("the same seed and keys give the same frame")
