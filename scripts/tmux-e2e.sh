@@ -61,6 +61,15 @@ rm -f "$pidfile"
 tmux send-keys -t "$session" "   stty -a | grep -qw icanon && echo after-term-\$((6*7))" Enter
 wait_for "after-term-42" "SIGTERM restores the terminal"
 
+# A crash (SIGABRT here; a Swift trap is SIGILL or SIGTRAP) restores it as well before dying.
+pidfile=$(mktemp)
+tmux send-keys -t "$session" "clear; $binary console --seed 5 & echo \$! > $pidfile; fg" Enter
+wait_for "leader node [0-9]" "the console starts a third time"
+kill -ABRT "$(cat "$pidfile")"
+rm -f "$pidfile"
+tmux send-keys -t "$session" "   stty -a | grep -qw icanon && echo after-crash-\$((6*7))" Enter
+wait_for "after-crash-42" "a crash restores the terminal too"
+
 # No tty: a clear error suggesting --headless.
 if out=$("$binary" console </dev/null 2>&1 >/dev/null); then echo "FAIL console without a tty succeeded"; failures=$((failures + 1));
 elif echo "$out" | grep -q -- "--headless"; then echo "ok   no tty: error suggests --headless"; else echo "FAIL no-tty error: $out"; failures=$((failures + 1)); fi

@@ -36,6 +36,20 @@ public final class CursesTerminal: Terminal {
         }
         depth = ColorDepth.from(colors: colors, noColor: noColor)
         size = Size(width: Int(getmaxx(stdscr)), height: Int(getmaxy(stdscr)))
+        Self.restoreOnCrash()
+    }
+
+    /// A crash (a Swift trap is SIGILL or SIGTRAP, a bad access SIGSEGV or SIGBUS, abort SIGABRT)
+    /// would leave the tty in raw mode: restore it first, then die of the same signal. endwin is not
+    /// async-signal-safe; on the way down, a usable terminal is worth the risk.
+    static func restoreOnCrash() {
+        for signalNumber in [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGFPE] {
+            signal(signalNumber) { received in
+                endwin()
+                signal(received, SIG_DFL)
+                raise(received)
+            }
+        }
     }
 
     public func read(timeoutMillis: Int) -> TerminalInput? {
