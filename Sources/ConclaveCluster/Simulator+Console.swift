@@ -1,8 +1,8 @@
 import ConclaveCore
 
 /// What the console reads from the simulator beyond `status(of:)`: link state, network faults,
-/// pause deadlines, and the next event's time for single-stepping. Read-only, except `traced`,
-/// which only swaps the trace's text buffer (never cluster state).
+/// pause deadlines, the next event's time for single-stepping, and the text of events as they run.
+/// Read-only, except `traced`, which only swaps the trace's text buffer (never cluster state).
 extension Simulator {
     /// Whether a message sent now from `source` would reach `target` (no partition or clog between).
     public func linkIsOpen(from source: NodeID, to target: NodeID) -> Bool {
@@ -27,8 +27,9 @@ extension Simulator {
     public var nextEventTime: UInt64? { queue.nextTime }
 
     /// Runs `body` with the trace keeping the text of up to `lines` events, returns them, and puts
-    /// the previous trace back. The console uses it to show what a single step did; events inside
-    /// are not folded into the run's trace hash (the console compares no hashes).
+    /// the previous trace back. The console uses it to show what a single step did and to count
+    /// messages per pair of nodes; events inside are not folded into the run's trace hash (the
+    /// console compares no hashes).
     public func traced(lines: Int, _ body: () -> Void) -> [String] {
         let saved = trace
         trace = SimulationTrace(linesMax: lines)

@@ -83,4 +83,23 @@ import Testing
         var other = ConsoleState()
         #expect(ConsoleApp.update(&other, .key(.character("q"))) == [.quit])
     }
+
+    @Test("messages per pair: none cross a partition, the majority's leader talks to its followers")
+    func pairRates() throws {
+        let cluster = try EmbeddedCluster(seed: 7)
+        cluster.advance(until: 2_000_000_000)
+        _ = cluster.apply(.partition([[.id(1), .id(2)], [.id(3), .id(4), .id(5)]]))
+        cluster.advance(until: 5_000_000_000)
+        let links = cluster.snapshot().links
+        for source in 0..<2 {
+            for target in 2..<5 {
+                #expect(links[source][target].messagesPerSecond == 0)
+                #expect(links[target][source].messagesPerSecond == 0)
+            }
+        }
+        let leader = try #require(cluster.snapshot().leader)
+        #expect(leader.id >= 3)
+        let row = Int(leader.id) - 1
+        for target in 2..<5 where target != row { #expect(links[row][target].messagesPerSecond > 50) }
+    }
 }

@@ -69,7 +69,7 @@ extension EmbeddedCluster {
                 let open = source != target && !simulator.isCrashed(source) && !simulator.isCrashed(target)
                     && simulator.linkIsOpen(from: source, to: target)
                 let inFlight = leaderStatus?.id == source ? leaderStatus?.followers.first { $0.node == target }?.inFlight ?? 0 : 0
-                return LinkSnapshot(isOpen: open, inFlight: inFlight)
+                return LinkSnapshot(isOpen: open, inFlight: inFlight, messagesPerSecond: pairRates[source << 32 | target] ?? 0)
             }
         }
     }

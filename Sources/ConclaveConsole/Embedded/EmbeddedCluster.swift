@@ -39,6 +39,10 @@ public final class EmbeddedCluster {
     var lastRateSampleNanos: UInt64 = 0
     var lastDelivered = 0
     var messagesPerSecond = 0.0
+    /// Messages delivered per (source << 32 | target) since the last sample, and per second over it.
+    var pairCounts: [UInt64: Int] = [:]
+    var pairRates: [UInt64: Double] = [:]
+    static let traceLinesMax = 50_000
     let seed: UInt64
 
     static let clientTimerTag: UInt64 = 1 << 62
@@ -73,15 +77,38 @@ public final class EmbeddedCluster {
     @discardableResult
     public func step() -> String {
         guard let time = simulator.nextEventTime else { return "nothing scheduled" }
-        let lines = simulator.traced(lines: 8) { drive(until: time) }
-        let text = lines.map { line in line.split(separator: " ", maxSplits: 1).dropFirst().joined() }.joined(separator: "; ")
+        let lines = simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: time) }
+        countMessages(lines)
+        let text = lines.prefix(8).map { line in line.split(separator: " ", maxSplits: 1).dropFirst().joined() }.joined(separator: "; ")
         let shown = text.isEmpty ? "(no event)" : text
         lastStep = shown
         record(.step, "step: " + shown)
         return shown
     }
 
+    /// Runs to `deadline` in slices of at most 100 ms, reading each slice's trace to count messages
+    /// per pair of nodes (the simulator counts only totals). Slicing keeps the trace text small.
     func drive(until deadline: UInt64) {
+        repeat {
+            let slice = min(deadline, simulator.now + Self.serviceIntervalNanos)
+            countMessages(simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: slice) })
+        } while simulator.now < deadline
+    }
+
+    /// Trace lines of delivered messages read "12.345ms 1->3 append t2 …": count them by pair.
+    func countMessages(_ lines: [String]) {
+        for line in lines {
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let rest = line[line.index(after: space)...]
+            guard let arrow = rest.firstIndex(of: "-"), rest[rest.index(after: arrow)...].first == ">",
+                  let source = UInt64(rest[..<arrow]) else { continue }
+            let targetText = rest[rest.index(arrow, offsetBy: 2)...].prefix { $0 != " " }
+            guard let target = UInt64(targetText) else { continue }
+            pairCounts[source << 32 | target, default: 0] += 1
+        }
+    }
+
+    func driveOutputs(until deadline: UInt64) {
         while let output = simulator.nextOutput(until: deadline) {
             switch output {
             case .timer(let token): timerFired(token)
@@ -122,6 +149,9 @@ public final class EmbeddedCluster {
             let delivered = simulator.statistics.messagesDelivered
             messagesPerSecond = Double(delivered - lastDelivered) * 1e9 / Double(now - lastRateSampleNanos)
             lastDelivered = delivered
+            let seconds = Double(now - lastRateSampleNanos) / 1e9
+            pairRates = pairCounts.mapValues { Double($0) / seconds }
+            pairCounts.removeAll()
             lastRateSampleNanos = now
         }
     }

@@ -87,10 +87,13 @@ public struct LinkSnapshot: Equatable, Sendable {
     public var isOpen: Bool
     /// Appends the leader has in flight on this link (leader rows only).
     public var inFlight: Int
+    /// Messages delivered from source to target per second, over the last second.
+    public var messagesPerSecond: Double
 
-    public init(isOpen: Bool, inFlight: Int) {
+    public init(isOpen: Bool, inFlight: Int, messagesPerSecond: Double = 0) {
         self.isOpen = isOpen
         self.inFlight = inFlight
+        self.messagesPerSecond = messagesPerSecond
     }
 }
 

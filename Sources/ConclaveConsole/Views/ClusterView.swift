@@ -74,7 +74,7 @@ enum ClusterView {
     }
 
     static func drawLinks(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) {
-        frame.box(rect, title: "links: ✕ cut, n in flight")
+        frame.box(rect, title: "links: msg/s, ✕ cut")
         let nodes = snapshot.nodes
         var y = rect.y + 1
         var header = "from\\to "
@@ -90,7 +90,7 @@ enum ClusterView {
                 let text: String
                 let cellRole: Role
                 if row == column { (text, cellRole) = ("·", .dim) }
-                else if let link, link.isOpen { (text, cellRole) = (link.inFlight > 0 ? "\(link.inFlight)" : "ok", .linkOK) }
+                else if let link, link.isOpen { (text, cellRole) = (ConsoleRenderer.rate(link.messagesPerSecond), .linkOK) }
                 else { (text, cellRole) = ("✕", .linkCut) }
                 frame.put(TextWidth.pad(text, 5, right: true), x: rect.x + 10 + column * 5, y: y, role: cellRole, maxX: rect.maxX - 1)
             }
