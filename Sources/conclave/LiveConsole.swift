@@ -81,6 +81,7 @@ final class SimulationThread: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     static let publishNanos: UInt64 = 33_000_000
+    static let lagMaxNanos: UInt64 = 500_000_000
     static let controlsMax = 1_000
 
     init(cluster: EmbeddedCluster) { self.cluster = cluster }
@@ -134,7 +135,9 @@ final class SimulationThread: @unchecked Sendable {
             if cluster.isPaused {
                 target = cluster.nowNanos
             } else {
-                target += UInt64(Double(elapsed) * cluster.speed)
+                // Above the speed the machine can simulate, do not build up a backlog: the target stays
+                // within half a virtual second, so controls and snapshots keep flowing.
+                target = min(target + UInt64(Double(elapsed) * cluster.speed), cluster.nowNanos + Self.lagMaxNanos)
                 cluster.advance(until: target)
             }
             let moved = !cluster.isPaused || !pending.isEmpty
