@@ -17,8 +17,10 @@ enum Chrome {
 
     static func tabs(_ frame: inout Frame, _ state: ConsoleState) {
         var x = 0
+        // Below 100 columns the tabs drop their padding so all eight fit in 80.
+        let compact = frame.width < 100
         for view in ViewID.allCases {
-            let label = " \(view.rawValue) \(view.title) "
+            let label = compact ? "\(view.rawValue) \(view.title)" : " \(view.rawValue) \(view.title) "
             x = frame.put(label, x: x, y: 1, role: view == state.view ? .tabActive : .tab) + 1
         }
         if !state.filter.isEmpty || state.overlay == .filter {
