@@ -43,13 +43,31 @@ let package = Package(
             ]
         ),
 
+        // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
+        // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
+        // and is the only importer of CNCurses.
+        .target(
+            name: "ConclaveConsole",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
+                "ConclaveTimers", "ConclaveResilience",
+            ]
+        ),
+        // ncurses is a C library of process-wide globals (stdscr, COLORS, COLOR_PAIRS); Swift 6 mode
+        // refuses every read of them, so this one target stays in Swift 5 mode. Only the UI thread
+        // touches ncurses.
+        .target(
+            name: "ConclaveTerminal", dependencies: ["ConclaveConsole", "CNCurses"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+
         // Layer 4: the executable.
         .executableTarget(
             name: "conclave",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
-                "ConclaveTimers",
+                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -71,5 +89,11 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        .testTarget(
+            name: "ConclaveConsoleTests",
+            dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),
     ]
 )

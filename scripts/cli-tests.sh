@@ -7,6 +7,8 @@ bin=${1:-.build/debug/conclave}
 [ -x "$bin" ] || swift build --product conclave >/dev/null || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+printf '[roles]\n"node.leeder" = "red"\n' >"$work/bad.toml"
+printf 'title x\nwait 3s\n' >"$work/bad.demo"
 passed=0
 failed=0
 
@@ -38,6 +40,21 @@ expect "clients zero"        2 "--clients must be in 1…64, got 0"      -- chao
 expect "seed range reversed" 2 "'5..2' is invalid for '--seeds"        -- chaos --seeds 5..2
 expect "bench entries"       2 "--entries must be in 1000"             -- bench raft --entries 5
 expect "console speed"       2 "--speed must be in 0.01…100"           -- console --speed 1000
+expect "console nodes"       2 "--nodes must be in 3…9, got 40"          -- console --nodes 40
+expect "console no tty"      1 "needs a terminal .*use --headless"      -- console
+expect "console keys"        2 "--keys: unknown key <Nope>; accepted: <Enter>" -- console --headless --keys "<Nope>"
+expect "console keys no tty" 2 "--keys needs --headless"               -- console --keys 2
+expect "console size"        2 "--size must be WIDTHxHEIGHT"           -- console --headless --size huge
+expect "console headless"    0 "leader node [0-9].*"                    -- console --headless --seed 2 --run 3s --keys "2 :kill<Space>leader<Enter> 1" --size 100x30
+expect "console palette err" 0 "'nine' is not a node: give a node number" -- console --headless --run 2s --keys ":kill<Space>nine<Enter>"
+expect "console bad theme"   0 "bad theme: .*bad.toml:2: key 'node.leeder': unknown role; accepted: text, .*; using default" -- console --headless --run 1s --theme "$work/bad.toml"
+expect "console theme name"  0 "unknown theme 'neon'; built-in: default, dark" -- console --headless --run 1s --theme neon
+expect "bench render frames" 2 "--frames must be in 10…100000"          -- bench render --frames 1
+expect "demo list"           0 "split-brain +Split brain"               -- demo --list
+expect "demo unknown"        2 "no demo 'dance'; demos: biased-shuffle" -- demo dance
+expect "demo headless"       0 "REFUSED: stale token"                   -- demo fencing --headless
+expect "demo no tty"         1 "needs a terminal"                       -- demo election
+expect "demo bad file"       2 "bad demo: .*bad.demo:2: unknown step 'wait'" -- demo "$work/bad.demo"
 expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything
 expect "bench lock cycles"   2 "--cycles must be in 1000…10000000"     -- bench locks --cycles 5
 expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- bench timers --timers 5

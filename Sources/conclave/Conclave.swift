@@ -8,8 +8,8 @@ struct Conclave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conclave",
         abstract: "A terminal operations console for distributed coordination.",
-        subcommands: [LiveCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
-        defaultSubcommand: LiveCommand.self
+        subcommands: [ConsoleCommand.self, DemoCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
+        defaultSubcommand: ConsoleCommand.self
     )
 
     static func main() {

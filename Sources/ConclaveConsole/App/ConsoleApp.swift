@@ -1,0 +1,209 @@
+/// The console's update function (bubbletea's shape): an event in, the state changed, commands
+/// out. Pure: no I/O, no clock; hosts carry out the commands and feed results back as events.
+public enum ConsoleApp {
+    public static func update(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [ConsoleCommand] {
+        switch event {
+        case .snapshot(let snapshot):
+            state.snapshot = snapshot
+            state.snapshot.readOnly = state.readOnly
+            return []
+        case .controlResult(let text, let isError):
+            state.message = text
+            state.messageIsError = isError
+            return []
+        case .key(let key):
+            return handleKey(&state, key)
+        }
+    }
+
+    static func handleKey(_ state: inout ConsoleState, _ key: Key) -> [ConsoleCommand] {
+        if key == .control("c") { return quit(&state) }
+        switch state.overlay {
+        case .palette: return paletteKey(&state, key)
+        case .filter: return filterKey(&state, key)
+        case .confirm(let control, _):
+            state.overlay = .none
+            if key == .character("y") || key == .character("Y") {
+                state.message = nil
+                return [.control(control)]
+            }
+            state.message = "cancelled"
+            state.messageIsError = false
+            return []
+        case .help:
+            if key == .escape || key == .character("?") || key == .character("q") {
+                state.overlay = .none
+                return []
+            }
+        case .none:
+            if key == .escape {
+                state.filter = ""
+                state.message = nil
+                return []
+            }
+        }
+        guard let binding = state.keymap.binding(for: key, in: state.view) else {
+            state.message = "no binding for '\(key)' here — press ? for the keys"
+            state.messageIsError = true
+            return []
+        }
+        return perform(&state, binding)
+    }
+
+    static func perform(_ state: inout ConsoleState, _ binding: KeyBinding) -> [ConsoleCommand] {
+        state.message = nil
+        switch binding.action {
+        case .showView(let view):
+            state.view = view
+            state.overlay = .none
+        case .nextView:
+            state.view = ViewID(rawValue: state.view.rawValue % ViewID.allCases.count + 1)!
+        case .previousView:
+            state.view = ViewID(rawValue: (state.view.rawValue + ViewID.allCases.count - 2) % ViewID.allCases.count + 1)!
+        case .quit:
+            return quit(&state)
+        case .help:
+            state.overlay = state.overlay == .help ? .none : .help
+        case .palette:
+            state.overlay = .palette
+            state.palette.text = ""
+            state.palette.candidates = []
+        case .filter:
+            state.overlay = .filter
+        case .selectNext:
+            state.selection[state.view] = min(state.selected(in: state.view) + 1, max(0, rowCount(state) - 1))
+        case .selectPrevious:
+            state.selection[state.view] = max(0, state.selected(in: state.view) - 1)
+        case .control(let control):
+            return request(&state, control, describing: binding.help)
+        case .onSelected(let action):
+            guard let control = selectedControl(state, action) else {
+                state.message = "nothing selected"
+                return []
+            }
+            return request(&state, control, describing: binding.help)
+        }
+        return []
+    }
+
+    /// A control goes out at once, or waits for y/n when it is dangerous and confirmation is on;
+    /// in read-only mode a dangerous one is refused.
+    static func request(_ state: inout ConsoleState, _ control: ClusterControl, describing text: String) -> [ConsoleCommand] {
+        if control.isDangerous && state.readOnly {
+            state.message = "read-only: '\(text)' would change the cluster"
+            state.messageIsError = true
+            return []
+        }
+        if control.isDangerous && state.confirmDangerous {
+            state.overlay = .confirm(control, text)
+            return []
+        }
+        return [.control(control)]
+    }
+
+    static func quit(_ state: inout ConsoleState) -> [ConsoleCommand] {
+        state.isQuitting = true
+        return [.quit]
+    }
+
+    static func rowCount(_ state: ConsoleState) -> Int {
+        switch state.view {
+        case .cluster: return state.snapshot.nodes.count
+        case .locks: return ConsoleFilter.apply(state.filter, to: state.snapshot.locks.map(\.name)).count
+        case .breakers: return state.snapshot.breakers.count
+        case .kv: return state.snapshot.config.count
+        default: return 0
+        }
+    }
+
+    static func selectedControl(_ state: ConsoleState, _ action: SelectedAction) -> ClusterControl? {
+        let row = state.selected(in: state.view)
+        switch action {
+        case .breakerOpen, .breakerDisable, .breakerReset:
+            guard row < state.snapshot.breakers.count else { return nil }
+            let name = state.snapshot.breakers[row].name
+            return .breaker(name: name, action == .breakerOpen ? .open : action == .breakerDisable ? .disable : .reset)
+        default:
+            guard row < state.snapshot.nodes.count else { return nil }
+            let node = NodeRef.id(state.snapshot.nodes[row].id)
+            switch action {
+            case .kill: return .kill(node)
+            case .restart: return .restart(node)
+            case .isolate: return .isolate(node)
+            case .pause: return .pause(node, millis: 3_000)
+            default: return .transfer(to: node)
+            }
+        }
+    }
+
+    static func paletteKey(_ state: inout ConsoleState, _ key: Key) -> [ConsoleCommand] {
+        switch key {
+        case .escape:
+            state.overlay = .none
+        case .enter:
+            let line = state.palette.text
+            state.overlay = .none
+            guard !line.trimmingSpaces.isEmpty else { return [] }
+            state.palette.remember(line)
+            do {
+                switch try PaletteParser.parse(line) {
+                case .control(let control): return request(&state, control, describing: line)
+                case .showView(let view): state.view = view
+                case .quit: return quit(&state)
+                case .help: state.overlay = .help
+                }
+            } catch {
+                state.message = error.message
+                state.messageIsError = true
+            }
+        case .tab:
+            let completion = PaletteParser.complete(state.palette.text)
+            state.palette.text = completion.completed
+            state.palette.candidates = completion.candidates
+        case .backspace, .delete:
+            if !state.palette.text.isEmpty { state.palette.text.removeLast() } else { state.overlay = .none }
+        case .up:
+            let history = state.palette.history
+            guard !history.isEmpty else { break }
+            let index = max(0, (state.palette.historyIndex ?? history.count) - 1)
+            state.palette.historyIndex = index
+            state.palette.text = history[index]
+        case .down:
+            guard let index = state.palette.historyIndex else { break }
+            if index + 1 < state.palette.history.count {
+                state.palette.historyIndex = index + 1
+                state.palette.text = state.palette.history[index + 1]
+            } else {
+                state.palette.historyIndex = nil
+                state.palette.text = ""
+            }
+        case .character(let character):
+            if state.palette.text.count < 200 { state.palette.text.append(character) }
+            state.palette.candidates = []
+        default:
+            break
+        }
+        return []
+    }
+
+    static func filterKey(_ state: inout ConsoleState, _ key: Key) -> [ConsoleCommand] {
+        switch key {
+        case .escape:
+            state.filter = ""
+            state.overlay = .none
+        case .enter:
+            state.overlay = .none
+            if let problem = ConsoleFilter.problem(state.filter) {
+                state.message = problem
+                state.messageIsError = true
+            }
+        case .backspace, .delete:
+            if !state.filter.isEmpty { state.filter.removeLast() }
+        case .character(let character):
+            if state.filter.count < 100 { state.filter.append(character) }
+        default:
+            break
+        }
+        return []
+    }
+}

@@ -1,0 +1,69 @@
+/// The whole console: what it shows and what the operator is doing. A value; `ConsoleApp.update`
+/// changes it, `ConsoleRenderer.render` draws it.
+public struct ConsoleState: Equatable, Sendable {
+    public enum Overlay: Equatable, Sendable {
+        case none, help, palette, filter
+        /// A dangerous action waiting for y / n.
+        case confirm(ClusterControl, String)
+    }
+
+    public var snapshot: ClusterSnapshot
+    public var keymap: Keymap
+    public var view: ViewID = .cluster
+    public var overlay: Overlay = .none
+    public var palette = PaletteInput()
+    public var filter = ""
+    /// Row selected per view (nodes, locks, breakers, …).
+    public var selection: [ViewID: Int] = [:]
+    public var message: String?
+    public var messageIsError = false
+    public var readOnly: Bool
+    /// Ask before dangerous actions (always for a remote cluster; `--confirm` for the embedded one).
+    public var confirmDangerous: Bool
+    public var isQuitting = false
+    /// A demo's narration, shown in its own pane.
+    public var narration: [String] = []
+    public var narrationTitle = ""
+
+    public init(snapshot: ClusterSnapshot = ClusterSnapshot(), readOnly: Bool = false, confirmDangerous: Bool = false) {
+        self.snapshot = snapshot
+        self.readOnly = readOnly
+        self.confirmDangerous = confirmDangerous
+        self.keymap = readOnly ? Keymap.standard.readOnly() : Keymap.standard
+    }
+
+    public func selected(in view: ViewID) -> Int { selection[view] ?? 0 }
+
+    /// Whether the console is taking text (palette or filter): keys are characters, not bindings.
+    public var isEditingText: Bool { overlay == .palette || overlay == .filter }
+}
+
+/// The `:` line being edited, with history (newest last, bounded) and completion candidates.
+public struct PaletteInput: Equatable, Sendable {
+    public var text = ""
+    public var history: [String] = []
+    /// Position in `history` while browsing it with Up/Down; nil when editing a fresh line.
+    public var historyIndex: Int?
+    public var candidates: [String] = []
+    public static let historyMax = 100
+
+    public mutating func remember(_ line: String) {
+        if history.last != line { history.append(line) }
+        if history.count > Self.historyMax { history.removeFirst(history.count - Self.historyMax) }
+        historyIndex = nil
+    }
+}
+
+/// What the console tells its host to do.
+public enum ConsoleCommand: Equatable, Sendable {
+    case control(ClusterControl)
+    case quit
+}
+
+/// What reaches the console.
+public enum ConsoleEvent: Equatable, Sendable {
+    case key(Key)
+    case snapshot(ClusterSnapshot)
+    /// How a control went: a line for the footer.
+    case controlResult(String, isError: Bool)
+}

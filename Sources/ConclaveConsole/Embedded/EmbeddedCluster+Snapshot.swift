@@ -1,0 +1,170 @@
+import ConclaveCluster
+import ConclaveCoordination
+import ConclaveCore
+import ConclaveRaft
+import ConclaveResilience
+import ConclaveTimers
+
+extension EmbeddedCluster {
+    /// The whole console model as a value. O(nodes² + locks + keys); called once per frame at most.
+    public func snapshot() -> ClusterSnapshot {
+        var snapshot = ClusterSnapshot()
+        snapshot.seed = seed
+        snapshot.nowNanos = simulator.now
+        snapshot.speed = speed
+        snapshot.isPaused = isPaused
+        snapshot.lastStep = lastStep
+        snapshot.nodes = nodeSnapshots()
+        snapshot.links = linkSnapshots()
+        let rates = simulator.networkFaultRates
+        snapshot.network.dropPercent = Int((rates.dropProbability * 100).rounded())
+        snapshot.network.duplicatePercent = Int((rates.duplicateProbability * 100).rounded())
+        snapshot.network.delayMillis = rates.extraDelayMaxNanos / 1_000_000
+        snapshot.network.groups = simulator.isPartitioned ? simulator.partitionGroups : []
+        snapshot.leaderTimeline = timeline
+        snapshot.messagesPerSecond = messagesPerSecond
+        snapshot.workload = knobs
+        snapshot.contention = contention
+        snapshot.events = events
+        fillServices(&snapshot)
+        if let node = viewNode {
+            fillState(&snapshot, from: simulator.coordination(of: node))
+            snapshot.scheduler.distributed = distributedScheduler(from: simulator.coordination(of: node))
+        }
+        return snapshot
+    }
+
+    private func nodeSnapshots() -> [NodeSnapshot] {
+        let groups = simulator.isPartitioned ? simulator.partitionGroups : []
+        return simulator.nodeIDs.map { id in
+            let status = simulator.status(of: id)
+            let health = NodeSnapshot.Health(rawValue: status.health) ?? .up
+            var node = NodeSnapshot(id: id, role: .none, health: health)
+            if let raft = status.raft {
+                let isLearner = raft.learners.contains(id)
+                node.role = isLearner ? .learner : NodeSnapshot.Role(rawValue: raft.role == .preCandidate ? "pre-candidate" : raft.role.rawValue) ?? .follower
+                node.isVoter = raft.voters.contains(id)
+                node.term = raft.term
+                node.vote = raft.vote
+                node.commit = raft.commit
+                node.applied = raft.applied
+                node.lastIndex = raft.lastIndex
+                node.snapshotIndex = raft.snapshotIndex
+                node.electionElapsedTicks = raft.electionElapsed
+                node.electionTimeoutTicks = max(1, raft.electionTimeout)
+            }
+            node.partitionGroup = groups.firstIndex { $0.contains(id) }.map { $0 + 1 } ?? 0
+            node.clockOffsetMillis = status.clockOffsetMillis
+            node.clockRatePermille = status.clockRatePermille
+            if let until = simulator.pausedUntil(id) { node.pausedForMillis = (until - min(until, simulator.now)) / 1_000_000 }
+            return node
+        }
+    }
+
+    private func linkSnapshots() -> [[LinkSnapshot]] {
+        let ids = simulator.nodeIDs
+        let leaderStatus = simulator.leader.flatMap { simulator.status(of: $0).raft }
+        return ids.map { source in
+            ids.map { target in
+                let open = source != target && !simulator.isCrashed(source) && !simulator.isCrashed(target)
+                    && simulator.linkIsOpen(from: source, to: target)
+                let inFlight = leaderStatus?.id == source ? leaderStatus?.followers.first { $0.node == target }?.inFlight ?? 0 : 0
+                return LinkSnapshot(isOpen: open, inFlight: inFlight, messagesPerSecond: pairRates[source << 32 | target] ?? 0)
+            }
+        }
+    }
+
+    private func fillState(_ snapshot: inout ClusterSnapshot, from machine: CoordinationStateMachine) {
+        let now = machine.nowMillis
+        snapshot.sessions = machine.sessions.sessions.count
+        let names = Set(machine.locks.locks.keys).union(knownLocks).sorted()
+        snapshot.locks = names.map { name in
+            guard let lock = machine.locks.locks[name] else {
+                var free = LockSnapshot(name: name, kind: "-")
+                free.acquires = lockCounts[name]?.acquires ?? 0
+                free.refusals = lockCounts[name]?.refusals ?? 0
+                free.acquiresPerSecond = max(0, lockRates[name]?.perSecond.0 ?? 0)
+                free.refusalsPerSecond = max(0, lockRates[name]?.perSecond.1 ?? 0)
+                free.holderTimeline = lockTimelines[name] ?? []
+                return free
+            }
+            var view = LockSnapshot(name: name, kind: lock.kind.description)
+            view.holders = lock.holders.map { holder in
+                let session = machine.sessions.sessions[holder.session]
+                let leaseEnd = holder.expiresAtMillis ?? session?.expiresAtMillis
+                let leaseLength = holder.expiresAtMillis.map { $0 - min($0, holder.grantedAtMillis) } ?? session?.ttlMillis
+                return LockSnapshot.Holder(session: holder.session, token: holder.token, holdCount: holder.holdCount,
+                                           heldMillis: now - min(now, holder.grantedAtMillis),
+                                           leaseLeftMillis: leaseEnd.map { $0 - min($0, now) }, leaseMillis: leaseLength)
+            }
+            view.waiters = lock.waiters.map(\.session)
+            view.lastToken = lock.lastToken
+            view.acquires = lockCounts[name]?.acquires ?? lock.acquires
+            view.refusals = lockCounts[name]?.refusals ?? lock.refusals
+            view.waitP50Millis = lock.waitMillis(atPercentile: 50)
+            view.waitP99Millis = lock.waitMillis(atPercentile: 99)
+            if let rates = lockRates[name] {
+                view.acquiresPerSecond = max(0, rates.perSecond.0)
+                view.refusalsPerSecond = max(0, rates.perSecond.1)
+            }
+            view.holderTimeline = lockTimelines[name] ?? []
+            return view
+        }
+        snapshot.kv = machine.kv.values.keys.sorted().prefix(200).map { KeyValue(key: $0, value: machine.kv.values[$0]!) }
+        snapshot.config = machine.config.history.keys.sorted().prefix(200).map { key in
+            let versions = machine.config.history[key]!
+            return ConfigEntry(key: key, revision: versions.last?.revision ?? 0, value: versions.last?.value, versions: versions.count)
+        }
+        snapshot.configEvents = machine.config.events.suffix(50).map { ConfigEvent(revision: $0.revision, key: $0.key, value: $0.value) }
+    }
+
+    private func fillServices(_ snapshot: inout ClusterSnapshot) {
+        let now = simulator.now
+        var ids = services.ids
+        ids.workers = services.idStats.indices.map { index in
+            let node = UInt64(index + 1)
+            let stats = services.idStats[index]
+            let offset = simulator.nodeIDs.contains(node) ? simulator.status(of: node).clockOffsetMillis : 0
+            return IDsSnapshot.Worker(node: node, worker: node, issued: stats.issued, perSecond: stats.perSecond,
+                                      clockOffsetMillis: offset, lastID: stats.lastID, waits: stats.waits, refusals: stats.refusals)
+        }
+        if let latest = ids.latestID, let fields = try? services.generators[0].configuration.layout.decode(latest) {
+            ids.latestFields = IDsSnapshot.Fields(timestampMillis: fields.timestampMillis, datacenter: fields.datacenterID,
+                                                  worker: fields.workerID, sequence: fields.sequence)
+        }
+        snapshot.ids = ids
+        snapshot.limiters = services.limiters.map { entry in
+            let (available, capacity) = entry.limiter.available(nowNanos: now)
+            return LimiterSnapshot(name: entry.name, kind: entry.kind, available: max(0, available), capacity: capacity,
+                                   allowed: entry.allowed, refused: entry.refused,
+                                   allowedHistory: entry.history.map(\.0), refusedHistory: entry.history.map(\.1))
+        }
+        snapshot.breakers = services.breakers.enumerated().map { index, breaker in
+            let state = breaker.snapshot(atNanos: now)
+            return BreakerSnapshot(
+                name: "node-\(index + 1)", state: state.state.rawValue, failureRatePercent: state.failureRatePercent,
+                thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
+                probesIssued: state.probesIssued, probesAllowed: breaker.configuration.halfOpenProbes,
+                notPermitted: state.totals.notPermittedCalls,
+                transitions: state.recentTransitions.suffix(8).map { transition in
+                    "\(Self.seconds(transition.atNanos)) \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
+                })
+        }
+        snapshot.balancers = services.balancers.snapshots()
+        snapshot.scheduler = schedulerSnapshot()
+    }
+
+    private func schedulerSnapshot() -> SchedulerSnapshot {
+        var scheduler = SchedulerSnapshot()
+        scheduler.fill(heap: services.heap.snapshot(entriesMax: 85), wheel: services.wheel.snapshot(entriesMax: 64))
+        scheduler.partitions = services.partitions
+        scheduler.latenessBuckets = services.latenessBuckets
+        scheduler.fired = services.fired
+        return scheduler
+    }
+
+    static func seconds(_ nanos: UInt64) -> String {
+        let tenths = nanos / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)s"
+    }
+}

@@ -1,0 +1,212 @@
+import ConclaveCluster
+import ConclaveCoordination
+import ConclaveCore
+import ConclaveRaft
+
+/// A simulated cluster with a live workload, driven by virtual time: the embedded console's model.
+///
+/// Deterministic: the same seed and the same calls (`advance`, `step`, `apply`) give the same
+/// snapshots, which is what golden-frame tests rely on. It never reads a clock or sleeps; the live
+/// console calls `advance` from its own thread against wall time × speed.
+public final class EmbeddedCluster {
+    public let simulator: Simulator
+    public internal(set) var knobs: WorkloadKnobs
+    public internal(set) var speed = 1.0
+    public internal(set) var isPaused = false
+    public internal(set) var lastStep: String?
+    var clients: [WorkloadClient] = []
+    var consoleSessions: [Int: UInt64] = [:]
+    var consoleSequence: UInt64 = 0
+    var taskSequence: UInt64 = 0
+    var nextTaskName: UInt64 = 0
+    /// The lock each console client last asked for, and the tokens it was granted (for fenced writes).
+    var consoleAsked: [Int: String] = [:]
+    var consoleTokens: [String: UInt64] = [:]
+    var random: SeededGenerator
+    var services: ServiceModels
+    var events: [ClusterEvent] = []
+    var timeline: [LeaderSpan] = []
+    var lockTimelines: [String: [UInt64]] = [:]
+    /// Grants and refusals the workload saw per lock (the table forgets a lock once it is free).
+    var lockCounts: [String: (acquires: Int, refusals: Int)] = [:]
+    var lockRates: [String: (acquires: Int, refusals: Int, perSecond: (Double, Double))] = [:]
+    /// Every lock name seen, so a free lock keeps its row, statistics and timeline.
+    var knownLocks: [String] = []
+    var contentionCounts = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
+    var contentionMark = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
+    var contention = ContentionStats()
+    static let knownLocksMax = 10_000
+    var lastRateSampleNanos: UInt64 = 0
+    var lastDelivered = 0
+    var messagesPerSecond = 0.0
+    /// Messages delivered per (source << 32 | target) since the last sample, and per second over it.
+    var pairCounts: [UInt64: Int] = [:]
+    var pairRates: [UInt64: Double] = [:]
+    static let traceLinesMax = 50_000
+    let seed: UInt64
+
+    static let clientTimerTag: UInt64 = 1 << 62
+    static let serviceTimerTag: UInt64 = 2 << 62
+    static let tagMask: UInt64 = 3 << 62
+    static let serviceIntervalNanos: UInt64 = 100_000_000
+    static let lockTimelineMax = 32
+
+    public init(seed: UInt64, nodes: Int = 5, knobs: WorkloadKnobs = WorkloadKnobs()) throws(SimulationError) {
+        var config = SimulationConfig(nodes: nodes, seed: seed)
+        config.snapshotEveryEntries = 2_000
+        simulator = try Simulator(config: config)
+        self.seed = seed
+        self.knobs = knobs
+        random = SeededGenerator(seed: seed, stream: 0xC0_50_1E)
+        services = ServiceModels(nodes: nodes, seed: seed)
+        resizeWorkload()
+        simulator.schedule(timer: Self.serviceTimerTag, at: Self.serviceIntervalNanos)
+        record(.info, "embedded cluster of \(nodes) nodes, seed \(seed)")
+    }
+
+    public var nowNanos: UInt64 { simulator.now }
+
+    /// Runs the cluster up to virtual time `deadline` (does nothing while paused).
+    public func advance(until deadline: UInt64) {
+        guard !isPaused else { return }
+        drive(until: deadline)
+    }
+
+    /// Runs exactly the next event time's events (one event, almost always) and says what it was.
+    /// Works paused or not; the console pauses first so the step can be read.
+    @discardableResult
+    public func step() -> String {
+        guard let time = simulator.nextEventTime else { return "nothing scheduled" }
+        let lines = simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: time) }
+        countMessages(lines)
+        let text = lines.prefix(8).map { line in line.split(separator: " ", maxSplits: 1).dropFirst().joined() }.joined(separator: "; ")
+        let shown = text.isEmpty ? "(no event)" : text
+        lastStep = shown
+        record(.step, "step: " + shown)
+        return shown
+    }
+
+    /// Runs to `deadline` in slices of at most 100 ms, reading each slice's trace to count messages
+    /// per pair of nodes (the simulator counts only totals). Slicing keeps the trace text small.
+    func drive(until deadline: UInt64) {
+        repeat {
+            let slice = min(deadline, simulator.now + Self.serviceIntervalNanos)
+            countMessages(simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: slice) })
+        } while simulator.now < deadline
+    }
+
+    /// Trace lines of delivered messages read "12.345ms 1->3 append t2 …": count them by pair.
+    func countMessages(_ lines: [String]) {
+        for line in lines {
+            guard let space = line.firstIndex(of: " ") else { continue }
+            let rest = line[line.index(after: space)...]
+            guard let arrow = rest.firstIndex(of: "-"), rest[rest.index(after: arrow)...].first == ">",
+                  let source = UInt64(rest[..<arrow]) else { continue }
+            let targetText = rest[rest.index(arrow, offsetBy: 2)...].prefix { $0 != " " }
+            guard let target = UInt64(targetText) else { continue }
+            pairCounts[source << 32 | target, default: 0] += 1
+        }
+    }
+
+    func driveOutputs(until deadline: UInt64) {
+        while let output = simulator.nextOutput(until: deadline) {
+            switch output {
+            case .timer(let token): timerFired(token)
+            case .coordinationReply(let node, let client, let sequence, let result):
+                coordinationReplied(node: node, session: client, sequence: sequence, result: result)
+            case .lockEvent(_, let event): lockEvent(event)
+            case .reply: break
+            }
+        }
+    }
+
+    private func timerFired(_ token: UInt64) {
+        switch token & Self.tagMask {
+        case Self.clientTimerTag:
+            let slot = Int((token >> 32) & 0xFFFF)
+            guard slot < clients.count, clients[slot].timerGeneration == token & 0xFFFF_FFFF else { return }
+            clientTimerFired(slot)
+        case Self.serviceTimerTag:
+            serviceTick()
+            simulator.schedule(timer: Self.serviceTimerTag, at: simulator.now + Self.serviceIntervalNanos)
+        default:
+            break
+        }
+    }
+
+    /// Every 100 ms of virtual time: the service models run, the leader timeline and rates update.
+    private func serviceTick() {
+        let now = simulator.now
+        let live = simulator.nodeIDs.filter { simulator.isUp($0) }
+        services.tick(nowNanos: now, simulator: simulator, liveNodes: live)
+        for (kind, text) in services.log { record(kind, text) }
+        services.log.removeAll()
+        noteLeader()
+        sampleLocks()
+        taskTick()
+        keepConsoleSessionsAlive()
+        if now - lastRateSampleNanos >= 1_000_000_000 {
+            let delivered = simulator.statistics.messagesDelivered
+            messagesPerSecond = Double(delivered - lastDelivered) * 1e9 / Double(now - lastRateSampleNanos)
+            lastDelivered = delivered
+            let seconds = Double(now - lastRateSampleNanos) / 1e9
+            pairRates = pairCounts.mapValues { Double($0) / seconds }
+            pairCounts.removeAll()
+            lastRateSampleNanos = now
+        }
+    }
+
+    func noteLeader() {
+        let leader = simulator.leader
+        let term = leader.map { simulator.term(of: $0) } ?? simulator.nodeIDs.map { simulator.term(of: $0) }.max() ?? 0
+        if let last = timeline.last, last.leader == leader, last.leader == nil || last.term == term { return }
+        timeline.append(LeaderSpan(startNanos: simulator.now, leader: leader, term: term))
+        if timeline.count > ClusterSnapshot.timelineMax { timeline.removeFirst(timeline.count - ClusterSnapshot.timelineMax) }
+        record(.election, leader.map { "node \($0) leads term \(term)" } ?? "no leader (term \(term))")
+    }
+
+    func record(_ kind: ClusterEvent.Kind, _ text: String) {
+        events.append(ClusterEvent(nanos: simulator.now, kind: kind, text: text))
+        if events.count > ClusterSnapshot.eventsMax { events.removeFirst(events.count - ClusterSnapshot.eventsMax) }
+    }
+
+    /// The node whose state machine the console shows: the leader, else the most applied live node.
+    var viewNode: NodeID? {
+        if let leader = simulator.leader { return leader }
+        return simulator.nodeIDs.filter { !simulator.isCrashed($0) }
+            .max { simulator.coordination(of: $0).appliedIndex < simulator.coordination(of: $1).appliedIndex }
+    }
+
+    private func sampleLocks() {
+        guard let node = viewNode else { return }
+        let machine = simulator.coordination(of: node)
+        let now = simulator.now
+        let sampleDue = now - lastRateSampleNanos >= 1_000_000_000
+        for name in machine.locks.locks.keys.sorted() {
+            let lock = machine.locks.locks[name]!
+            if !knownLocks.contains(name) && knownLocks.count < Self.knownLocksMax {
+                knownLocks.append(name)
+                knownLocks.sort()
+            }
+            if let token = lock.holders.map(\.token).max(), lockTimelines[name]?.last != token {
+                lockTimelines[name, default: []].append(token)
+                if lockTimelines[name]!.count > Self.lockTimelineMax { lockTimelines[name]!.removeFirst() }
+            }
+        }
+        guard sampleDue else { return }
+        let seconds = Double(now - lastRateSampleNanos) / 1e9
+        for name in knownLocks {
+            let counts = lockCounts[name] ?? (0, 0)
+            let previous = lockRates[name] ?? (counts.acquires, counts.refusals, (0, 0))
+            lockRates[name] = (counts.acquires, counts.refusals,
+                               (Double(counts.acquires - previous.acquires) / seconds, Double(counts.refusals - previous.refusals) / seconds))
+        }
+        let counts = contentionCounts
+        contention = ContentionStats()
+        contention.fairAttempts = Double(counts.fairAttempts - contentionMark.fairAttempts) / seconds
+        contention.fairGrants = Double(counts.fairGrants - contentionMark.fairGrants) / seconds
+        contention.spinAttempts = Double(counts.spinAttempts - contentionMark.spinAttempts) / seconds
+        contention.spinGrants = Double(counts.spinGrants - contentionMark.spinGrants) / seconds
+        contentionMark = counts
+    }
+}

@@ -1,0 +1,42 @@
+/// View 6: a breaker per node on the workload's calls: its state diagram with the current state
+/// lit, failure rate against the threshold, half-open probes, and the transition log with reasons.
+enum BreakersView {
+    static let states = ["closed", "open", "half-open", "forced-open", "disabled"]
+
+    static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
+        let breakers = state.snapshot.breakers
+        let listHeight = min(rect.height - 6, breakers.count + 3)
+        let list = Rect(x: rect.x, y: rect.y, width: rect.width, height: listHeight)
+        frame.box(list, title: "circuit breakers, one per node (o force open · d disable · c reset)", focused: true)
+        let inner = list.inset(1)
+        let selected = min(state.selected(in: .breakers), max(0, breakers.count - 1))
+        for (offset, breaker) in breakers.prefix(inner.height).enumerated() {
+            let y = inner.y + offset
+            var x = frame.put(TextWidth.pad((offset == selected ? "▸ " : "  ") + breaker.name, 10), x: inner.x, y: y,
+                              role: offset == selected ? .focus : .text)
+            for name in states {
+                let lit = name == breaker.state
+                let role: Role = !lit ? .dim : name == "closed" ? .breakerClosed : name == "half-open" ? .breakerHalfOpen : name == "disabled" ? .hint : .breakerOpen
+                x = frame.put(lit ? "[\(name)]" : " \(name) ", x: x, y: y, role: role, maxX: inner.maxX)
+            }
+            x += 2
+            let rate = breaker.failureRatePercent
+            frame.put("fail " + (rate.map { TextWidth.pad("\(Int($0.rounded()))%", 4, right: true) } ?? "  - "), x: x, y: y, maxX: inner.maxX)
+            let barWidth = 12
+            frame.bar(x: x + 10, y: y, width: barWidth, fraction: (rate ?? 0) / 100, fill: (rate ?? 0) >= breaker.thresholdPercent ? .breakerOpen : .barFill)
+            let mark = x + 10 + Int(Double(barWidth) * breaker.thresholdPercent / 100)
+            frame.put("│", x: mark, y: y, role: .hint, maxX: inner.maxX)
+            frame.put("≥\(Int(breaker.thresholdPercent))% trips · calls \(breaker.calls) · probes \(breaker.probesIssued)/\(breaker.probesAllowed) · refused \(breaker.notPermitted)",
+                      x: x + 11 + barWidth, y: y, role: .dim, maxX: inner.maxX)
+        }
+        let log = Rect(x: rect.x, y: list.maxY, width: rect.width, height: rect.maxY - list.maxY)
+        guard breakers.indices.contains(selected), log.height >= 3 else { return }
+        let breaker = breakers[selected]
+        frame.box(log, title: "\(breaker.name): transitions, newest last")
+        let logInner = log.inset(1)
+        if breaker.transitions.isEmpty { frame.put("none yet — kill a node (x) and watch its breaker trip", x: logInner.x + 1, y: logInner.y, role: .dim) }
+        for (offset, line) in breaker.transitions.suffix(logInner.height).enumerated() {
+            frame.put(line, x: logInner.x + 1, y: logInner.y + offset, maxX: logInner.maxX)
+        }
+    }
+}

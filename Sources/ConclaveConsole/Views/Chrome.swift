@@ -1,0 +1,115 @@
+/// What every view shares: header, tabs, event log, footer, help, confirmation, narration.
+enum Chrome {
+    static func header(_ frame: inout Frame, _ state: ConsoleState) {
+        let snapshot = state.snapshot
+        frame.fill(Rect(x: 0, y: 0, width: frame.width, height: 1), role: .header)
+        let leader = snapshot.leader.map { "node \($0.id)" } ?? "none"
+        let speed = snapshot.isPaused ? "PAUSED" : "\(EmbeddedSpeed.text(snapshot.speed))×"
+        var left = " conclave · \(snapshot.mode)\(state.readOnly ? " (read-only)" : "") · seed \(snapshot.seed) · t=\(ConsoleRenderer.time(snapshot.nowNanos)) · \(speed)"
+        left += " · leader \(leader) · term \(snapshot.term) · \(ConsoleRenderer.rate(snapshot.messagesPerSecond)) msg/s"
+        frame.put(left, x: 0, y: 0, role: .header)
+        let health = " \(snapshot.health) "
+        let x = frame.width - TextWidth.columns(health)
+        if x > TextWidth.columns(left) {
+            frame.put(health, x: x, y: 0, role: snapshot.health == "healthy" ? .header : .alert)
+        }
+    }
+
+    static func tabs(_ frame: inout Frame, _ state: ConsoleState) {
+        var x = 0
+        // Below 100 columns the tabs drop their padding so all eight fit in 80.
+        let compact = frame.width < 100
+        for view in ViewID.allCases {
+            let label = compact ? "\(view.rawValue) \(view.title)" : " \(view.rawValue) \(view.title) "
+            x = frame.put(label, x: x, y: 1, role: view == state.view ? .tabActive : .tab) + 1
+        }
+        if !state.filter.isEmpty || state.overlay == .filter {
+            frame.put(" filter: \(state.filter)\(state.overlay == .filter ? "▏" : "") ", x: x + 1, y: 1, role: .hint)
+        }
+    }
+
+    static func eventLog(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
+        let lines = state.snapshot.events.filter { ConsoleFilter.matches(state.filter, $0.text) }
+        frame.box(rect, title: "events" + (state.filter.isEmpty ? "" : " matching '\(state.filter)'") + " (\(lines.count))")
+        let inner = rect.inset(1)
+        for (offset, event) in lines.suffix(inner.height).enumerated() {
+            let role: Role = event.kind == .fault ? .logFault : event.kind == .election ? .logElection : .logInfo
+            let stamp = TextWidth.pad(ConsoleRenderer.time(event.nanos), 9, right: true)
+            frame.put(stamp, x: inner.x, y: inner.y + offset, role: .dim)
+            frame.put(TextWidth.pad(event.kind.rawValue, 9), x: inner.x + 10, y: inner.y + offset, role: role)
+            frame.put(event.text, x: inner.x + 20, y: inner.y + offset, role: role, maxX: inner.maxX)
+        }
+    }
+
+    static func footer(_ frame: inout Frame, _ state: ConsoleState) {
+        let y = frame.height - 1
+        switch state.overlay {
+        case .palette:
+            let end = frame.put(":" + state.palette.text, x: 0, y: y, role: .palette)
+            frame.put("▏", x: end, y: y, role: .palette)
+            if !state.palette.candidates.isEmpty {
+                frame.put("  " + state.palette.candidates.joined(separator: " "), x: end + 2, y: y, role: .hint)
+            }
+            return
+        case .filter:
+            frame.put("/" + state.filter + "▏  (Enter keeps it, Esc clears; ~ for a regex)", x: 0, y: y, role: .palette)
+            return
+        default:
+            break
+        }
+        if let message = state.message {
+            frame.put(message, x: 0, y: y, role: state.messageIsError ? .alert : .hint)
+            return
+        }
+        let keys = state.keymap.bindings.filter { $0.view == state.view }.map { "\($0.key) \($0.help)" }
+        let common = ["? help", ": command", "/ filter", "Space pause", ". step", "q quit"]
+        frame.put((common + keys).joined(separator: " · "), x: 0, y: y, role: .footer)
+    }
+
+    /// The help overlay, generated from the keymap (and the palette's command list).
+    static func help(_ frame: inout Frame, _ state: ConsoleState) {
+        var lines: [(String, Role)] = [("Keys (\(state.view.title) view)" + (state.readOnly ? " — read-only: cluster-changing keys removed" : ""), .title)]
+        for binding in state.keymap.bindings where binding.view == nil || binding.view == state.view {
+            let line = "  " + TextWidth.pad("\(binding.key)", 6) + binding.help + (binding.isDangerous && state.confirmDangerous ? " (asks)" : "")
+            lines.append((line, binding.isDangerous ? .hint : .text))
+        }
+        lines.append(("", .text))
+        lines.append(("Commands (:)", .title))
+        for (_, usage) in PaletteParser.usage { lines.append(("  :" + usage, .text)) }
+        let width = min(frame.width - 4, 116)
+        let height = min(frame.height - 2, lines.count + 2)
+        let rect = Rect(x: (frame.width - width) / 2, y: 1, width: width, height: height)
+        frame.fill(rect)
+        frame.box(rect, title: "help — ? or Esc closes", focused: true)
+        let columns = lines.count > height - 2 ? 2 : 1
+        let perColumn = height - 2
+        let columnWidth = (width - 2) / columns
+        for (index, (line, role)) in lines.enumerated() where index < perColumn * columns {
+            let column = index / perColumn
+            frame.put(line, x: rect.x + 1 + column * columnWidth, y: rect.y + 1 + index % perColumn, role: role,
+                      maxX: rect.x + 1 + (column + 1) * columnWidth - 1)
+        }
+    }
+
+    static func confirm(_ frame: inout Frame, _ text: String) {
+        let line = " \(text)? y to confirm, any other key cancels "
+        let width = min(frame.width - 2, TextWidth.columns(line) + 2)
+        let rect = Rect(x: (frame.width - width) / 2, y: frame.height / 2 - 1, width: width, height: 3)
+        frame.fill(rect)
+        frame.box(rect, title: "confirm", focused: true)
+        frame.put(line, x: rect.x + 1, y: rect.y + 1, role: .alert, maxX: rect.maxX - 1)
+    }
+
+    static func narration(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
+        frame.box(rect, title: state.narrationTitle.isEmpty ? "narration" : state.narrationTitle, focused: true)
+        for (offset, line) in state.narration.suffix(rect.height - 2).enumerated() {
+            frame.put(line, x: rect.x + 2, y: rect.y + 1 + offset, role: .narration, maxX: rect.maxX - 1)
+        }
+    }
+}
+
+enum EmbeddedSpeed {
+    static func text(_ speed: Double) -> String {
+        speed >= 1 && speed == speed.rounded() ? "\(Int(speed))" : String(format2: speed)
+    }
+}

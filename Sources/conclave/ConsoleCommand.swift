@@ -1,0 +1,124 @@
+import ArgumentParser
+import ConclaveCluster
+import ConclaveConsole
+import ConclaveTerminal
+import Foundation
+
+/// `conclave` / `conclave console`: the ncurses console over an embedded five-node cluster with a
+/// live workload; `--headless` renders frames from a key script without a tty.
+struct ConsoleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console",
+        abstract: "Open the operations console on an embedded simulated cluster (the default command)."
+    )
+
+    @Option(help: "Nodes in the embedded cluster (3…9).")
+    var nodes = 5
+
+    @Option(help: "Seed of the simulation.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Simulated seconds per wall-clock second (0.01…100).")
+    var speed = 1.0
+
+    @Option(name: .customLong("run"), help: "Stop after this much time (\(DurationArgument.accepted)): wall time live, virtual time headless.")
+    var runFor: DurationArgument?
+
+    @Option(help: "Theme: \(Theme.builtinNames.joined(separator: ", ")), or a path to a .toml theme file.")
+    var theme: String?
+
+    @Flag(name: .customLong("read-only"), help: "Remove every key and command that changes the cluster.")
+    var readOnly = false
+
+    @Flag(help: "Ask before actions that change the cluster (always on for remote clusters).")
+    var confirm = false
+
+    @Flag(help: "Render frames without a terminal (for scripts, tests and the README).")
+    var headless = false
+
+    @Option(help: "Headless: keys to press, e.g. \"2 :kill 1<Enter> 1\" (space separates groups; <Enter> <Esc> <Tab> <Up> <Space> name keys).")
+    var keys = ""
+
+    @Option(name: .customLong("key-interval"), help: "Headless: virtual time between key groups (\(DurationArgument.accepted)).")
+    var keyInterval = DurationArgument(argument: "1s")!
+
+    @Option(help: "Headless: the frame size, WIDTHxHEIGHT.")
+    var size = "160x48"
+
+    @Option(help: "Headless: write the captured frames to this file (default: standard output).")
+    var dump: String?
+
+    func validate() throws {
+        guard (0.01...100).contains(speed) else { throw ValidationError("--speed must be in 0.01…100, got \(speed)") }
+        guard (3...9).contains(nodes) else { throw ValidationError("--nodes must be in 3…9, got \(nodes)") }
+        if !headless {
+            for (flag, given) in [("--keys", !keys.isEmpty), ("--dump", dump != nil)] where given {
+                throw ValidationError("\(flag) needs --headless")
+            }
+        }
+        _ = try frameSize()
+        do { _ = try HeadlessRun.parse(keys) } catch { throw ValidationError("--keys: \(error.description)") }
+    }
+
+    func frameSize() throws -> Size { try TerminalSupport.size(size, minimum: Size(width: 20, height: 5)) }
+
+    func run() throws {
+        let chosen = ThemeLoader.load(theme)
+        if let warning = chosen.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        let cluster = try makeCluster()
+        if headless {
+            try runHeadless(cluster)
+            return
+        }
+        _ = cluster.apply(.time(.speed(speed)))
+        let terminal = try TerminalSupport.openTerminal()
+        LiveConsole(cluster: cluster, terminal: terminal, theme: chosen.theme, readOnly: readOnly, confirm: confirm,
+                    stopAfterNanos: runFor?.nanoseconds).run()
+    }
+
+    func makeCluster() throws -> EmbeddedCluster {
+        do {
+            return try EmbeddedCluster(seed: seed, nodes: nodes)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func runHeadless(_ cluster: EmbeddedCluster) throws {
+        let session = ConsoleSession(cluster: cluster, readOnly: readOnly, confirmDangerous: confirm)
+        _ = cluster.apply(.time(.speed(speed)))
+        let items = try HeadlessRun.parse(keys)
+        let captures = HeadlessRun.run(session, items: items, intervalNanos: keyInterval.nanoseconds,
+                                       runNanos: runFor?.nanoseconds ?? 10_000_000_000, size: try frameSize())
+        let text = HeadlessRun.dump(captures)
+        if let dump {
+            do {
+                try text.write(toFile: dump, atomically: true, encoding: .utf8)
+            } catch {
+                FileHandle.standardError.write(Data("conclave: cannot write --dump \(dump): \(error.localizedDescription)\n".utf8))
+                throw ExitCode(1)
+            }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
+
+/// Themes by name or path. A bad file is reported (file, line, key) and the default theme used.
+enum ThemeLoader {
+    static func load(_ choice: String?) -> (theme: Theme, warning: String?) {
+        guard let choice else { return (Theme.fallback, nil) }
+        if let builtin = Theme.builtin(choice) { return (builtin, nil) }
+        guard choice.contains("/") || choice.hasSuffix(".toml") else {
+            return (Theme.fallback, "conclave: unknown theme '\(choice)'; built-in: \(Theme.builtinNames.joined(separator: ", ")), or a path to a .toml file; using default")
+        }
+        guard let data = FileManager.default.contents(atPath: choice), let text = String(data: data, encoding: .utf8) else {
+            return (Theme.fallback, "conclave: cannot read theme file \(choice); using default")
+        }
+        do {
+            return (try ThemeParser.parse(text, file: choice), nil)
+        } catch {
+            return (Theme.fallback, "conclave: bad theme: \(error.description); using default")
+        }
+    }
+}

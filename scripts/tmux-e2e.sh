@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end test of the live console in a real terminal: start conclave in a 160x48 tmux session,
+# switch tabs, kill the leader, see a new leader elected, open help, quit, and check the terminal
+# is restored. Every wait polls capture-pane in a bounded loop; none is a bare sleep.
+set -euo pipefail
+binary=${1:-.build/debug/conclave}
+session="conclave-e2e-$$"
+failures=0
+
+command -v tmux >/dev/null || { echo "tmux-e2e: tmux is not installed (.ci/run installs it)"; exit 1; }
+cleanup() { tmux kill-session -t "$session" 2>/dev/null || true; }
+trap cleanup EXIT
+
+screen() { tmux capture-pane -p -t "$session"; }
+
+# wait_for PATTERN WHAT: poll the pane every 0.1 s for up to 15 s.
+wait_for() {
+    for _ in $(seq 1 150); do
+        if screen | grep -qE -- "$1"; then echo "ok   $2"; return 0; fi
+        sleep 0.1
+    done
+    echo "FAIL $2: no /$1/ within 15 s; the pane was:"; screen | sed 's/^/     | /'
+    failures=$((failures + 1))
+    return 1
+}
+
+leader() { screen | sed -n 's/.*leader node \([0-9]*\).*/\1/p' | head -1; }
+
+tmux new-session -d -x 160 -y 48 -s "$session" "bash --norc --noprofile"
+tmux send-keys -t "$session" "clear; $binary console --seed 5; echo CONCLAVE-EXITED-\$?" Enter
+wait_for "leader node [0-9]" "the console starts and a leader is elected"
+tmux send-keys -t "$session" 2
+wait_for "locks \\(" "2 shows the Locks view"
+tmux send-keys -t "$session" 1
+wait_for "leader timeline" "1 shows the Cluster view"
+first=$(leader)
+tmux send-keys -t "$session" x
+wait_for "killed node $first" "x kills the leader (node $first)"
+for _ in $(seq 1 150); do
+    now=$(leader)
+    if [ -n "$now" ] && [ "$now" != "$first" ]; then break; fi
+    sleep 0.1
+done
+if [ -n "${now:-}" ] && [ "$now" != "$first" ]; then echo "ok   node $now is the new leader"; else echo "FAIL no new leader after killing $first"; failures=$((failures + 1)); fi
+tmux send-keys -t "$session" "?"
+wait_for "help — \\? or Esc closes" "? opens help"
+tmux send-keys -t "$session" Escape
+tmux send-keys -t "$session" q
+wait_for "CONCLAVE-EXITED-0" "q quits with status 0"
+# Restored: the shell prompt works again and the alternate screen is gone.
+tmux send-keys -t "$session" "stty -a | grep -qw icanon && stty -a | grep -qw echo && echo restored-\$((6*7))" Enter
+wait_for "restored-42" "the terminal is restored (canonical mode and echo back on)"
+if screen | grep -q "leader timeline"; then echo "FAIL the console's screen is still shown after quitting"; failures=$((failures + 1)); fi
+
+# SIGTERM restores it too.
+pidfile=$(mktemp)
+tmux send-keys -t "$session" "clear; $binary console --seed 5 & echo \$! > $pidfile; fg" Enter
+wait_for "leader node [0-9]" "the console starts again"
+kill -TERM "$(cat "$pidfile")"
+rm -f "$pidfile"
+tmux send-keys -t "$session" "   stty -a | grep -qw icanon && echo after-term-\$((6*7))" Enter
+wait_for "after-term-42" "SIGTERM restores the terminal"
+
+# A crash (SIGABRT here; a Swift trap is SIGILL or SIGTRAP) restores it as well before dying.
+pidfile=$(mktemp)
+tmux send-keys -t "$session" "clear; $binary console --seed 5 & echo \$! > $pidfile; fg" Enter
+wait_for "leader node [0-9]" "the console starts a third time"
+kill -ABRT "$(cat "$pidfile")"
+rm -f "$pidfile"
+tmux send-keys -t "$session" "   stty -a | grep -qw icanon && echo after-crash-\$((6*7))" Enter
+wait_for "after-crash-42" "a crash restores the terminal too"
+
+# No tty: a clear error suggesting --headless.
+if out=$("$binary" console </dev/null 2>&1 >/dev/null); then echo "FAIL console without a tty succeeded"; failures=$((failures + 1));
+elif echo "$out" | grep -q -- "--headless"; then echo "ok   no tty: error suggests --headless"; else echo "FAIL no-tty error: $out"; failures=$((failures + 1)); fi
+
+if [ "$failures" -ne 0 ]; then echo "tmux-e2e: $failures failed"; exit 1; fi
+echo "tmux-e2e: all passed"
