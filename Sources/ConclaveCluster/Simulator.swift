@@ -40,8 +40,9 @@ public final class Simulator {
         case reply(NodeID, KVStateMachine.Applied)
         case coordinationReply(NodeID, UInt64, UInt64, CoordinationResult)
         case lockEvent(NodeID, LockEvent)
-        /// A delay-task callback try ended on a node (or its backoff ended: start the next try).
-        case callbackDone(NodeID, incarnation: Int, job: UInt64)
+        /// A node's callback pool has something due (a try ends, a queued one starts), or a try's
+    /// backoff ended.
+        case callbackPool(NodeID, incarnation: Int)
         case callbackRetry(NodeID, incarnation: Int, task: UInt64)
     }
 
@@ -144,9 +145,9 @@ public final class Simulator {
         case .lockEvent(let node, let event):
             trace.record(now, "event \(node) \(event)", hash: 0xE7 &+ node)
             return .lockEvent(node: node, event: event)
-        case .callbackDone(let node, let incarnation, let job):
-            trace.record(now, "callback done \(node) job \(job)", hash: 0xCB &+ job << 8 &+ node)
-            callbackDone(node, incarnation: incarnation, job: job)
+        case .callbackPool(let node, let incarnation):
+            trace.record(now, "callback pool \(node)", hash: 0xCB &+ node)
+            callbackPoolDue(node, incarnation: incarnation)
         case .callbackRetry(let node, let incarnation, let task):
             trace.record(now, "callback retry \(node) task \(task)", hash: 0xCC &+ task << 8 &+ node)
             callbackRetry(node, incarnation: incarnation, task: task)

@@ -256,4 +256,44 @@ final class SchedulerDriver {
         #expect(field.contains("hour") && field.contains("25"), "\(field)")
         #expect(zone.contains("Mars/Olympus"), "\(zone)")
     }
+
+    private func callback(_ key: String, _ target: String, after delay: UInt64) -> TaskSpec {
+        TaskSpec(name: key, timing: .after(millis: delay), target: .callback(target), timeoutMillis: 5_000,
+                 retry: RetryPolicy(attemptsMax: 3, backoffMillis: 50), idempotencyKey: key)
+    }
+
+    @Test("a slow callback holds a worker, never the timer loop; a full pool refuses tries")
+    func slowTarget() throws {
+        let driver = SchedulerDriver(seed: 16) { config in
+            config.scheduler.workers = 1
+            config.scheduler.queueMax = 1
+            config.scheduler.targets["slow"] = CallbackBehavior(latencyMinNanos: 2_000_000_000, latencyMaxNanos: 2_000_000_000)
+        }
+        driver.simulator.run(for: 1_000 * SchedulerDriver.millis)
+        for number in 0..<15 { _ = driver.request(.task(.schedule(callback("slow-\(number)", "slow", after: 200))), as: driver.client) }
+        for number in 0..<20 { driver.schedule("q\(number)", delayMillis: 400 + UInt64(number) * 20, queue: true) }
+        driver.run(millis: 3_000)
+        let statuses = driver.simulator.nodeIDs.map { driver.simulator.schedulerStatus(of: $0) }
+        #expect(statuses.contains { $0.counters.refusedByPool > 0 }, "a full pool refuses tries; \(driver.replay)")
+        #expect(statuses.contains { $0.busyWorkers == 1 }, "\(driver.replay)")
+        #expect(driver.queueKeys.isSubset(of: Set(driver.consumed)), "queue tasks fired beside stuck callbacks; \(driver.replay)")
+        #expect(driver.table.stats.latenessMaxMillis <= 200, "claims never waited for a callback; \(driver.replay)")
+    }
+
+    @Test("a failing target's breaker opens; tries wait out the open state instead of using up their attempts")
+    func failingTarget() throws {
+        let driver = SchedulerDriver(seed: 17) { config in
+            config.scheduler.targets["broken"] = CallbackBehavior(failurePermille: 1_000)
+        }
+        driver.simulator.run(for: 1_000 * SchedulerDriver.millis)
+        for number in 0..<40 { _ = driver.request(.task(.schedule(callback("broken-\(number)", "broken", after: 300))), as: driver.client) }
+        driver.run(millis: 2_000)
+        let statuses = driver.simulator.nodeIDs.map { driver.simulator.schedulerStatus(of: $0) }
+        #expect(statuses.contains { $0.breakers["broken"] == .open }, "the broken target's breaker tripped; \(driver.replay)")
+        #expect(statuses.contains { $0.counters.refusedByBreaker > 0 }, "\(driver.replay)")
+        #expect(driver.table.stats.failures < 40, "tries waiting on the breaker have not all failed yet; \(driver.replay)")
+        driver.run(millis: 20_000)
+        #expect(driver.table.stats.failures == 40, "in the end every firing reports its failure; \(driver.replay)")
+        #expect(driver.table.tasks.isEmpty)
+    }
 }

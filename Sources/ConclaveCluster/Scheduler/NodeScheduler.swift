@@ -23,16 +23,15 @@ struct NodeScheduler {
         var outcome: TaskOutcome?
     }
 
-    /// One try of a callback, in a worker or waiting for one.
+    /// One try of a callback, in the pool (a worker or its queue), by the tag the pool echoes.
     struct Job {
         var task: UInt64
         var fire: UInt64
         var target: String
         var key: String
         var permit: CircuitBreakerPermit
-        var durationNanos: UInt64
-        var fails: Bool
-        var startedAtNanos: UInt64 = 0
+        /// The target would take longer than the task's timeout: the try is cut off there.
+        var timedOut: Bool
     }
 
     let node: NodeID
@@ -43,10 +42,12 @@ struct NodeScheduler {
     /// Claims proposed in this life, by (task, firing): only these start callbacks here, so
     /// replaying the log after a restart runs nothing again.
     var claimsProposed: Set<TaskFiring> = []
+    /// Callback tries run here so a slow target holds a worker, never the timer loop.
+    var pool: VirtualWorkerPool
     var jobs: [UInt64: Job] = [:]
-    var lastJobID: UInt64 = 0
-    var waiting: [UInt64] = []
-    var busyWorkers = 0
+    var lastJobTag: UInt64 = 0
+    /// When the simulator will next advance the pool (nil: no event queued).
+    var poolEventAtNanos: UInt64?
     var breakers: [String: CircuitBreaker] = [:]
     var parsedCrons: [String: CronExpression] = [:]
     var zones: [String: FoundationTimeZone] = [:]
@@ -59,8 +60,9 @@ struct NodeScheduler {
         self.settings = settings
         do {
             timers = try DaryHeap(arity: 4, capacity: TaskLimits.tasksMax)
+            pool = VirtualWorkerPool(configuration: try settings.poolConfiguration())
         } catch {
-            preconditionFailure("scheduler heap: \(error)")
+            preconditionFailure("scheduler settings passed validation but were refused: \(error)")
         }
     }
 
@@ -202,7 +204,7 @@ public struct NodeSchedulerCounters: Equatable, Sendable {
 
 /// How the simulated nodes run delay tasks, and how the simulated callback targets behave.
 public struct SchedulerSettings: Sendable {
-    /// Callback workers per node, and tries that may wait for one; past that a try is refused.
+    /// Callback workers per node, and tries that may wait for one (1…); past that a try is refused.
     public var workers = 4
     public var queueMax = 64
     /// Cluster time after which a claim or report that did not make it into the log is proposed again.
@@ -247,9 +249,19 @@ public struct CallbackDelivery: Equatable, Sendable {
 }
 
 extension SchedulerSettings {
+    /// The pool every node runs callbacks on: `workers`, `queueMax`, refusing when full. Each try
+    /// is cut off at its task's own timeout; the pool's timeout is only the longest a task may set.
+    func poolConfiguration() throws(ResilienceConfigurationError) -> WorkerPoolConfiguration {
+        try WorkerPoolConfiguration(workers: workers, queueCapacity: queueMax,
+                                    taskTimeoutNanos: TaskLimits.timeoutMillisRange.upperBound * 1_000_000, whenFull: .reject)
+    }
+
     func validate() throws(SimulationError) {
-        guard workers >= 1 else { throw .invalid("scheduler workers must be ≥ 1, got \(workers)") }
-        guard queueMax >= 0 else { throw .invalid("scheduler queueMax must be ≥ 0, got \(queueMax)") }
+        do {
+            _ = try poolConfiguration()
+        } catch {
+            throw .invalid("scheduler pool: \(error)")
+        }
         guard retryMillis > 0 else { throw .invalid("scheduler retryMillis must be > 0") }
         guard deliveriesKept > 0 else { throw .invalid("scheduler deliveriesKept must be > 0") }
         do {

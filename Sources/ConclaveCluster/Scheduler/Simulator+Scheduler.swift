@@ -101,20 +101,22 @@ extension Simulator {
         let spread = behavior.latencyMaxNanos - behavior.latencyMinNanos
         let duration = behavior.latencyMinNanos + (spread > 0 ? callbackRandom.next() % (spread + 1) : 0)
         let fails = callbackRandom.next() % 1_000 < behavior.failurePermille
-        nodes[position].scheduler.lastJobID += 1
-        let jobID = nodes[position].scheduler.lastJobID
-        nodes[position].scheduler.jobs[jobID] = NodeScheduler.Job(
-            task: id, fire: firing.fire, target: target, key: task.deliveryKey, permit: permit,
-            durationNanos: duration, fails: fails)
-        if nodes[position].scheduler.busyWorkers < settings.workers {
-            run(jobID, timeoutMillis: task.spec.timeoutMillis, at: position)
-        } else if nodes[position].scheduler.waiting.count < settings.queueMax {
-            nodes[position].scheduler.waiting.append(jobID)
-        } else {
-            nodes[position].scheduler.jobs[jobID] = nil
+        let timeoutNanos = task.spec.timeoutMillis * 1_000_000
+        let timedOut = duration > timeoutNanos
+        nodes[position].scheduler.lastJobTag += 1
+        let tag = nodes[position].scheduler.lastJobTag
+        nodes[position].scheduler.jobs[tag] = NodeScheduler.Job(
+            task: id, fire: firing.fire, target: target, key: task.deliveryKey, permit: permit, timedOut: timedOut)
+        let failure = timedOut ? "timed out after \(task.spec.timeoutMillis) ms" : fails ? "target failed" : nil
+        let job = VirtualJob(tag: tag, durationNanos: min(duration, timeoutNanos), failure: failure)
+        let (submission, results) = nodes[position].scheduler.pool.submit(job, atNanos: now)
+        handle(results, at: position)
+        if case .refused(let refusal) = submission {
+            nodes[position].scheduler.jobs[tag] = nil
             nodes[position].scheduler.counters.refusedByPool += 1
-            tryEnded(id, succeeded: false, reason: "worker pool queue is full", at: position)
+            tryEnded(id, succeeded: false, reason: "worker pool: \(refusal)", at: position)
         }
+        schedulePoolEvent(at: position)
     }
 
     /// The configuration was checked by `SimulationConfig.validate`.
@@ -126,51 +128,56 @@ extension Simulator {
         }
     }
 
-    /// A worker takes the job: the target receives the call now; the worker is free again when
-    /// the call returns or its timeout passes, whichever is first.
-    private func run(_ jobID: UInt64, timeoutMillis: UInt64, at position: Int) {
-        guard var job = nodes[position].scheduler.jobs[jobID] else { return }
-        job.startedAtNanos = now
-        nodes[position].scheduler.jobs[jobID] = job
-        nodes[position].scheduler.busyWorkers += 1
-        nodes[position].scheduler.counters.callbacksStarted += 1
-        recordDelivery(CallbackDelivery(node: nodes[position].id, task: job.task, fire: job.fire, key: job.key,
-                                        atNanos: now, succeeded: false))
-        let busyFor = min(job.durationNanos, timeoutMillis * 1_000_000)
-        queue.push(.callbackDone(nodes[position].id, incarnation: nodes[position].incarnation, job: jobID), at: now + busyFor)
+    /// Queues a simulator event for the pool's next instant (a try ending, a queued one starting).
+    private func schedulePoolEvent(at position: Int) {
+        guard let next = nodes[position].scheduler.pool.nextEventNanos() else { return }
+        if let queued = nodes[position].scheduler.poolEventAtNanos, queued <= next, queued >= now { return }
+        nodes[position].scheduler.poolEventAtNanos = next
+        queue.push(.callbackPool(nodes[position].id, incarnation: nodes[position].incarnation), at: max(next, now))
+    }
+
+    func callbackPoolDue(_ node: NodeID, incarnation: Int) {
+        let position = index(of: node)
+        guard nodes[position].incarnation == incarnation else { return }
+        nodes[position].scheduler.poolEventAtNanos = nil
+        let results = nodes[position].scheduler.pool.advance(toNanos: now)
+        handle(results, at: position)
+        schedulePoolEvent(at: position)
+    }
+
+    /// Tries that ended: the target received each one that started (a delivery, with its key);
+    /// the breaker hears how it went; the firing moves on.
+    private func handle(_ results: [WorkerTaskResult], at position: Int) {
+        for result in results {
+            guard let job = nodes[position].scheduler.jobs.removeValue(forKey: result.tag) else { continue }
+            let succeeded = result.outcome == .completed
+            if let started = result.startedAtNanos {
+                recordDelivery(CallbackDelivery(node: nodes[position].id, task: job.task, fire: job.fire, key: job.key,
+                                                atNanos: started, succeeded: succeeded))
+                nodes[position].scheduler.counters.callbacksStarted += 1
+                _ = nodes[position].scheduler.breakers[job.target]?.record(
+                    succeeded ? .success : .failure, permit: job.permit, durationNanos: result.finishedAtNanos - started,
+                    nowNanos: now)
+            }
+            if job.timedOut { nodes[position].scheduler.counters.callbacksTimedOut += 1 }
+            if succeeded {
+                nodes[position].scheduler.counters.callbacksSucceeded += 1
+            } else {
+                nodes[position].scheduler.counters.callbacksFailed += 1
+            }
+            let reason: String
+            switch result.outcome {
+            case .failed(let why): reason = why
+            default: reason = "\(result.outcome)"
+            }
+            tryEnded(job.task, succeeded: succeeded, reason: reason, at: position)
+        }
     }
 
     private func recordDelivery(_ delivery: CallbackDelivery) {
         callbackDeliveriesTotal += 1
         if callbackDeliveries.count >= config.scheduler.deliveriesKept { callbackDeliveries.removeFirst() }
         callbackDeliveries.append(delivery)
-    }
-
-    func callbackDone(_ node: NodeID, incarnation: Int, job jobID: UInt64) {
-        let position = index(of: node)
-        guard nodes[position].incarnation == incarnation,
-              let job = nodes[position].scheduler.jobs.removeValue(forKey: jobID) else { return }
-        nodes[position].scheduler.busyWorkers -= 1
-        let timeoutNanos = (nodes[position].stateMachine.tasks.tasks[job.task]?.spec.timeoutMillis ?? 0) * 1_000_000
-        let timedOut = timeoutNanos > 0 && job.durationNanos > timeoutNanos
-        let succeeded = !job.fails && !timedOut
-        _ = nodes[position].scheduler.breakers[job.target]?.record(
-            succeeded ? .success : .failure, permit: job.permit, durationNanos: now - job.startedAtNanos, nowNanos: now)
-        if timedOut { nodes[position].scheduler.counters.callbacksTimedOut += 1 }
-        if succeeded {
-            nodes[position].scheduler.counters.callbacksSucceeded += 1
-            if let last = callbackDeliveries.lastIndex(where: { $0.node == node && $0.task == job.task && $0.fire == job.fire }) {
-                callbackDeliveries[last].succeeded = true
-            }
-        } else {
-            nodes[position].scheduler.counters.callbacksFailed += 1
-        }
-        tryEnded(job.task, succeeded: succeeded, reason: timedOut ? "timed out" : "target failed", at: position)
-        if let next = nodes[position].scheduler.waiting.first {
-            nodes[position].scheduler.waiting.removeFirst()
-            let timeout = nodes[position].stateMachine.tasks.tasks[nodes[position].scheduler.jobs[next]?.task ?? 0]?.spec.timeoutMillis
-            run(next, timeoutMillis: timeout ?? TaskLimits.timeoutMillisRange.upperBound, at: position)
-        }
     }
 
     func callbackRetry(_ node: NodeID, incarnation: Int, task: UInt64) {
@@ -249,7 +256,7 @@ extension Simulator {
             .sorted { ($0.atMillis, $0.task) < ($1.atMillis, $1.task) }.prefix(entriesMax)
         return NodeSchedulerStatus(
             node: node, timers: scheduler.timers.snapshot(entriesMax: entriesMax), primaryOf: primary, replicaOf: replica,
-            nextWakeUps: Array(next), busyWorkers: scheduler.busyWorkers, queuedTries: scheduler.waiting.count,
+            nextWakeUps: Array(next), busyWorkers: scheduler.pool.snapshot.busyWorkers, queuedTries: scheduler.pool.snapshot.queueDepth,
             firingsInHand: scheduler.firings.count, breakers: scheduler.breakerSnapshot(), counters: scheduler.counters)
     }
 }
