@@ -35,6 +35,9 @@ public struct SimulationConfig: Sendable {
     public var readsThroughLog = false
     /// ReadIndex on the leader without a heartbeat round (the lease; see `RaftConfig.leaseReads`).
     public var leaseReads = false
+    /// Indexes the invariant monitor checks behind the newest (nil: the whole run). Open-ended runs
+    /// (the console) set it so memory stays flat.
+    public var monitorWindowEntries: Int?
     /// The delay-task scheduler on each node, and the callback targets it calls.
     public var scheduler = SchedulerSettings()
 

@@ -48,7 +48,7 @@ public final class Simulator {
 
     public let config: SimulationConfig
     public private(set) var now: UInt64 = 0
-    public internal(set) var monitor = InvariantMonitor()
+    public internal(set) var monitor: InvariantMonitor
     public internal(set) var trace: SimulationTrace
     public internal(set) var statistics = SimulationStatistics()
     var nodes: [SimulatedNode]
@@ -68,6 +68,7 @@ public final class Simulator {
     public init(config: SimulationConfig) throws(SimulationError) {
         try config.validate()
         self.config = config
+        self.monitor = InvariantMonitor(windowEntries: config.monitorWindowEntries)
         let initial = (1...config.nodes).map { NodeID($0) }
         self.nodeIDs = initial
         self.nodes = initial.map { SimulatedNode(id: $0, voters: initial, scheduler: config.scheduler) }

@@ -111,3 +111,21 @@ import Testing
         #expect(throws: KVStateMachine.SnapshotError.self) { try KVStateMachine(restoring: [9] + bytes.dropFirst()) }
     }
 }
+
+@Suite struct InvariantMonitorWindowTests {
+    @Test("with a window the monitor keeps only the last entries, and still catches a divergence inside it")
+    func windowBoundsMemory() {
+        var monitor = InvariantMonitor(windowEntries: 10)
+        for index in 1...100 as ClosedRange<LogIndex> {
+            monitor.entryApplied(Entry(term: 1, index: index, data: []), by: 1, digest: index, at: 0)
+        }
+        #expect(monitor.highestApplied == 100)
+        #expect(monitor.retainedEntries <= 20)
+        monitor.entryApplied(Entry(term: 1, index: 95, data: []), by: 2, digest: 95, at: 0)
+        #expect(monitor.isSafe)
+        monitor.entryApplied(Entry(term: 1, index: 96, data: []), by: 2, digest: 7, at: 0)
+        #expect(!monitor.isSafe, "a divergence inside the window is caught")
+        monitor.entryApplied(Entry(term: 2, index: 3, data: []), by: 3, digest: 3, at: 0)
+        #expect(monitor.violationCount == 1, "an index behind the window is no longer compared")
+    }
+}

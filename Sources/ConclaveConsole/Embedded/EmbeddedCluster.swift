@@ -54,6 +54,9 @@ public final class EmbeddedCluster {
     public init(seed: UInt64, nodes: Int = 5, knobs: WorkloadKnobs = WorkloadKnobs()) throws(SimulationError) {
         var config = SimulationConfig(nodes: nodes, seed: seed)
         config.snapshotEveryEntries = 2_000
+        // Open-ended run: keep the monitor's and the deliveries' memory bounded.
+        config.monitorWindowEntries = 20_000
+        config.scheduler.deliveriesKept = 1_000
         simulator = try Simulator(config: config)
         self.seed = seed
         self.knobs = knobs
