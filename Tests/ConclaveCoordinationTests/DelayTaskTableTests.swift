@@ -56,6 +56,20 @@ private func oneShot(_ name: String = "charge", after millis: UInt64 = 1_000, to
         #expect(later == .task(.scheduled(id: first + 1, existing: false)))
     }
 
+    @Test("past the key cap the oldest idempotency key is forgotten first")
+    func keyCap() throws {
+        var table = DelayTaskTable()
+        var touched: [UInt64] = []
+        for number in 0...TaskLimits.idempotencyKeysMax {
+            let result = try table.execute(.schedule(oneShot(key: "k\(number)")), nowMillis: 0, touched: &touched)
+            guard case .scheduled(let id, false) = result else { Issue.record("k\(number) scheduled"); return }
+            _ = try table.execute(.cancel(id: id), nowMillis: 0, touched: &touched)
+        }
+        #expect(table.keys.count == TaskLimits.idempotencyKeysMax)
+        #expect(table.keys["k0"] == nil)
+        #expect(table.keys["k1"] != nil)
+    }
+
     @Test("bad specs are refused naming what was wrong and what is accepted")
     func badSpecs() {
         var replica = Replica()

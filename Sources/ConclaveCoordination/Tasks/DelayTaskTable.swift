@@ -91,6 +91,15 @@ public struct DelayTaskTable: Equatable, Sendable {
         }
     }
 
+    /// Past `TaskLimits.idempotencyKeysMax` keys, the oldest are forgotten before their window
+    /// closes (memory stays bounded; a key reused after that makes a second task).
+    private mutating func forgetOldestKeys() {
+        while keys.count > TaskLimits.idempotencyKeysMax, keyOrderHead < keyOrder.count {
+            keys[keyOrder[keyOrderHead]] = nil
+            keyOrderHead += 1
+        }
+    }
+
     /// Cluster time moved: forget idempotency keys whose window closed.
     mutating func advance(to nowMillis: UInt64) {
         while keyOrderHead < keyOrder.count {
@@ -131,6 +140,7 @@ public struct DelayTaskTable: Equatable, Sendable {
         if let key = spec.idempotencyKey {
             keys[key] = (id, nowMillis + TaskLimits.idempotencyWindowMillis)
             keyOrder.append(key)
+            forgetOldestKeys()
         }
         touched.append(id)
         return .scheduled(id: id, existing: false)

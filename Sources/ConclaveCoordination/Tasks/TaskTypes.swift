@@ -192,6 +192,8 @@ public enum TaskLimits {
     public static let backoffMillisMax: UInt64 = 600_000
     /// A key used to schedule is remembered this long (cluster time).
     public static let idempotencyWindowMillis: UInt64 = 86_400_000
+    /// Keys remembered at most; past this the oldest go before their window closes.
+    public static let idempotencyKeysMax = 100_000
     public static let queuesMax = 1_000
     public static let queueMessagesMax = 100_000
     public static let pullMax = 1_000
