@@ -91,14 +91,15 @@ extension CoordinationStateMachine {
     }
 }
 
-extension SessionTable {
-    mutating func restore(_ session: Session) { sessions[session.id] = session }
-}
-
 extension LockTable {
     mutating func restore(lastToken: UInt64, locks states: [LockState]) {
         self.lastToken = lastToken
-        for state in states { locks[state.name] = state }
+        for state in states {
+            locks[state.name] = state
+            indexes.noteDeadline(of: state, after: 0)
+            for holder in state.holders { indexes.add(state.name, to: holder.session) }
+            for waiter in state.waiters { indexes.add(state.name, to: waiter.session) }
+        }
     }
 }
 

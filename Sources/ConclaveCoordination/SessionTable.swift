@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveTimers
 
 /// Client sessions and their leases, in cluster time.
 ///
@@ -8,6 +9,12 @@ import ConclaveCore
 /// `elapsed` entry and the new leader's first (about an election timeout plus one clock
 /// interval), and cannot shorten it — the stated bound, instead of etcd's leases that "might never
 /// expire" across elections. A leader whose clock runs fast shortens leases by its rate error.
+///
+/// Expiry is indexed: a 4-ary timer heap holds one wake-up per open session (at the expiry it had
+/// when the wake-up was set; a keep-alive does not touch the heap — a wake-up that finds the lease
+/// renewed is set again for the new expiry). So a clock entry costs O(sessions due · log n), not a
+/// scan of every session. The heap is derived state: left out of `==` and of snapshots, rebuilt
+/// on restore.
 public struct SessionTable: Equatable, Sendable {
     public struct Session: Equatable, Sendable {
         public var id: UInt64
@@ -16,8 +23,28 @@ public struct SessionTable: Equatable, Sendable {
     }
 
     public internal(set) var sessions: [UInt64: Session] = [:]
+    private var wakeUps = SessionTable.emptyHeap()
+    private var wakeUpHandles: [UInt64: TimerHandle] = [:]
 
     public init() {}
+
+    public static func == (left: Self, right: Self) -> Bool { left.sessions == right.sessions }
+
+    private static func emptyHeap() -> DaryHeap {
+        do {
+            return try DaryHeap(arity: 4, capacity: CoordinationLimits.sessionsMax)
+        } catch {
+            preconditionFailure("a 4-ary heap of \(CoordinationLimits.sessionsMax) is a valid configuration: \(error)")
+        }
+    }
+
+    private mutating func setWakeUp(_ session: Session) {
+        if let handle = wakeUpHandles.removeValue(forKey: session.id) { _ = wakeUps.cancel(handle) }
+        // Capacity equals the session limit, so this cannot be full.
+        if let handle = try? wakeUps.schedule(timerID: session.id, deadlineMillis: session.expiresAtMillis) {
+            wakeUpHandles[session.id] = handle
+        }
+    }
 
     /// Opens a session whose lease runs `ttlMillis` from `nowMillis`.
     mutating func open(_ id: UInt64, ttlMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) {
@@ -26,7 +53,9 @@ public struct SessionTable: Equatable, Sendable {
         guard sessions.count < CoordinationLimits.sessionsMax else {
             throw .limitReached("\(CoordinationLimits.sessionsMax) sessions")
         }
-        sessions[id] = Session(id: id, ttlMillis: ttlMillis, expiresAtMillis: nowMillis + ttlMillis)
+        let session = Session(id: id, ttlMillis: ttlMillis, expiresAtMillis: nowMillis + ttlMillis)
+        sessions[id] = session
+        setWakeUp(session)
     }
 
     /// Renews the lease for another full TTL; returns the new expiry.
@@ -39,13 +68,30 @@ public struct SessionTable: Equatable, Sendable {
 
     mutating func close(_ id: UInt64) throws(CoordinationError) {
         guard sessions.removeValue(forKey: id) != nil else { throw .unknownSession(id) }
+        if let handle = wakeUpHandles.removeValue(forKey: id) { _ = wakeUps.cancel(handle) }
     }
 
     /// Removes and returns, in ID order, the sessions whose lease ran out by `nowMillis`.
     mutating func expire(nowMillis: UInt64) -> [UInt64] {
-        let expired = sessions.values.filter { $0.expiresAtMillis <= nowMillis }.map(\.id).sorted()
-        for id in expired { sessions[id] = nil }
-        return expired
+        var expired: [UInt64] = []
+        for wakeUp in wakeUps.advance(toMillis: nowMillis) {
+            let id = wakeUp.timerID
+            wakeUpHandles[id] = nil
+            guard let session = sessions[id] else { continue }
+            if session.expiresAtMillis <= nowMillis {
+                sessions[id] = nil
+                expired.append(id)
+            } else {
+                setWakeUp(session)
+            }
+        }
+        return expired.sorted()
+    }
+
+    /// Puts back a session read from a snapshot, with its wake-up.
+    mutating func restore(_ session: Session) {
+        sessions[session.id] = session
+        setWakeUp(session)
     }
 
     public func contains(_ id: UInt64) -> Bool { sessions[id] != nil }

@@ -20,7 +20,7 @@ import Testing
         return options
     }
 
-    @Test("200 seeds of chaos (KV, locks, mixed, IDs), every fault kind incl. membership and transfer: linearizable, safe, converged, live",
+    @Test("200 seeds of chaos (KV, locks, mixed, IDs, tasks), every fault kind incl. membership and transfer: linearizable, safe, converged, live",
           arguments: 1...200)
     func chaosSeed(seed: UInt64) throws {
         let runner = try ChaosRunner(options: Self.quickOptions(seed: seed), durationText: "5s")

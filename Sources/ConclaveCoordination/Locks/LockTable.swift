@@ -8,11 +8,25 @@ import ConclaveCore
 /// long as the next waiter fits — in the same apply step, so a contended handoff costs one commit,
 /// and only the waiter that was granted is told (no herd). Tokens come from one counter that only
 /// grows, so every grant's token exceeds every earlier token of its lock.
+///
+/// Cost: a clock entry touches only the locks with something due (`LockIndexes`), and a session's
+/// end only the locks it holds or waits on.
 public struct LockTable: Equatable, Sendable {
     public internal(set) var locks: [String: LockState] = [:]
     public internal(set) var lastToken: UInt64 = 0
+    var indexes = LockIndexes()
 
     public init() {}
+
+    public static func == (left: Self, right: Self) -> Bool {
+        left.locks == right.locks && left.lastToken == right.lastToken
+    }
+
+    /// Every write of a lock goes through here, so the deadline index stays in step.
+    private mutating func store(_ lock: LockState?, named name: String, nowMillis: UInt64) {
+        locks[name] = lock
+        if let lock { indexes.noteDeadline(of: lock, after: nowMillis) }
+    }
 
     /// Acquires `name`. A try-lock (`wait` false) is granted or refused at once; a blocking
     /// acquire queues until granted, its `deadlineMillis` passes, it is cancelled or its session
@@ -39,26 +53,27 @@ public struct LockTable: Equatable, Sendable {
            let holder = lock.holders.firstIndex(where: { $0.session == session && $0.mode == mode }) {
             lock.holders[holder].holdCount += 1
             lock.acquires += 1
-            locks[name] = lock
+            store(lock, named: name, nowMillis: nowMillis)
             return .granted(token: lock.holders[holder].token, holdCount: lock.holders[holder].holdCount)
         }
         if lock.waiters.isEmpty && fits(mode, in: lock, nowMillis: nowMillis) {
             let token = grant(mode, to: session, in: &lock, nowMillis: nowMillis, ttlMillis: ttlMillis)
-            locks[name] = lock
+            store(lock, named: name, nowMillis: nowMillis)
             return .granted(token: token, holdCount: 1)
         }
         guard wait else {
             lock.refusals += 1
-            locks[name] = lock
+            store(lock, named: name, nowMillis: nowMillis)
             return .refused(heldBy: lock.holders.map(\.session))
         }
         guard lock.waiters.count < CoordinationLimits.waitersPerLockMax else {
             throw .limitReached("\(CoordinationLimits.waitersPerLockMax) waiters on lock '\(name)'")
         }
         lock.waits += 1
+        indexes.add(name, to: session)
         lock.waiters.append(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
                                        deadlineMillis: deadlineMillis, ttlMillis: ttlMillis))
-        locks[name] = lock
+        store(lock, named: name, nowMillis: nowMillis)
         return .queued(position: lock.waiters.count - 1)
     }
 
@@ -89,6 +104,7 @@ public struct LockTable: Equatable, Sendable {
                                 ttlMillis: UInt64?) -> UInt64 {
         lastToken += 1
         lock.lastToken = lastToken
+        indexes.add(lock.name, to: session)
         lock.acquires += 1
         lock.holders.append(LockHolder(session: session, mode: mode, holdCount: 1, token: lastToken,
                                        grantedAtMillis: nowMillis, revokeAtMillis: nil,
@@ -104,7 +120,7 @@ public struct LockTable: Equatable, Sendable {
             throw .notOwner(lock: name, session: session)
         }
         lock.holders[holder].expiresAtMillis = nowMillis + ttlMillis
-        locks[name] = lock
+        store(lock, named: name, nowMillis: nowMillis)
     }
 
     /// Releases one hold; the lock frees at a hold count of zero and the queue moves.
@@ -115,8 +131,13 @@ public struct LockTable: Equatable, Sendable {
             throw .notOwner(lock: name, session: session)
         }
         lock.holders[holder].holdCount -= 1
-        if lock.holders[holder].holdCount == 0 { lock.holders.remove(at: holder) }
-        locks[name] = lock
+        if lock.holders[holder].holdCount == 0 {
+            lock.holders.remove(at: holder)
+            if !lock.holders.contains(where: { $0.session == session }) && !lock.waiters.contains(where: { $0.session == session }) {
+                indexes.sessions[session]?.remove(name)
+            }
+        }
+        store(lock, named: name, nowMillis: nowMillis)
         return grantWaiters(name, nowMillis: nowMillis)
     }
 
@@ -130,7 +151,8 @@ public struct LockTable: Equatable, Sendable {
             let token = grant(next.mode, to: next.session, in: &lock, nowMillis: nowMillis, ttlMillis: next.ttlMillis)
             events.append(.granted(lock: name, session: next.session, request: next.request, token: token))
         }
-        locks[name] = lock.holders.isEmpty && lock.waiters.isEmpty && nowMillis >= lock.unavailableUntilMillis ? nil : lock
+        store(lock.holders.isEmpty && lock.waiters.isEmpty && nowMillis >= lock.unavailableUntilMillis ? nil : lock,
+              named: name, nowMillis: nowMillis)
         return events
     }
 
@@ -138,7 +160,7 @@ public struct LockTable: Equatable, Sendable {
     /// queued waits.
     mutating func sessionEnded(_ session: UInt64, reason: LockEvent.LossReason, nowMillis: UInt64) -> [LockEvent] {
         var events: [LockEvent] = []
-        for name in locks.keys.sorted() {
+        for name in (indexes.sessions.removeValue(forKey: session) ?? []).sorted() {
             guard var lock = locks[name] else { continue }
             for holder in lock.holders where holder.session == session {
                 events.append(.lost(lock: name, session: session, token: holder.token, reason: reason))
@@ -149,7 +171,7 @@ public struct LockTable: Equatable, Sendable {
             }
             lock.holders.removeAll { $0.session == session }
             lock.waiters.removeAll { $0.session == session }
-            locks[name] = lock
+            store(lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
         }
         return events
@@ -159,7 +181,7 @@ public struct LockTable: Equatable, Sendable {
     /// deadline give up, and locks whose lock-delay ended grant their queue.
     mutating func advance(to nowMillis: UInt64) -> [LockEvent] {
         var events: [LockEvent] = []
-        for name in locks.keys.sorted() {
+        for name in indexes.due(at: nowMillis) {
             guard var lock = locks[name] else { continue }
             for holder in lock.holders where (holder.revokeAtMillis ?? .max) <= nowMillis {
                 events.append(.lost(lock: name, session: holder.session, token: holder.token, reason: .revoked))
@@ -172,7 +194,7 @@ public struct LockTable: Equatable, Sendable {
                 events.append(.waitEnded(lock: name, session: waiter.session, request: waiter.request, reason: .deadlinePassed))
             }
             lock.waiters.removeAll { ($0.deadlineMillis ?? .max) <= nowMillis }
-            locks[name] = lock
+            store(lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
         }
         return events
@@ -187,7 +209,7 @@ public struct LockTable: Equatable, Sendable {
             lock.holders[position].revokeAtMillis = deadline
             events.append(.revokeRequested(lock: name, session: lock.holders[position].session, deadlineMillis: deadline))
         }
-        locks[name] = lock
+        store(lock, named: name, nowMillis: nowMillis)
         return events
     }
 
@@ -197,7 +219,7 @@ public struct LockTable: Equatable, Sendable {
             throw .invalidRequest("no queued acquire \(request.client)#\(request.sequence) on '\(name)'")
         }
         let waiter = lock.waiters.remove(at: position)
-        locks[name] = lock
+        store(lock, named: name, nowMillis: nowMillis)
         return [.waitEnded(lock: name, session: waiter.session, request: request, reason: .cancelled)]
             + grantWaiters(name, nowMillis: nowMillis)
     }
