@@ -40,8 +40,12 @@ final class ManualClock: Clock, Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let ready: [CheckedContinuation<Void, Never>] = state.withLock { state in
-                    if deadline <= state.now || Task.isCancelled {
+                    if Task.isCancelled {
                         continuation.resume(throwing: CancellationError())
+                        return []
+                    }
+                    if deadline <= state.now {
+                        continuation.resume()  // a deadline already reached: no sleep, as a real clock
                         return []
                     }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
