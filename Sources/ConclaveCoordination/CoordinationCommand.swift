@@ -42,7 +42,7 @@ public enum CoordinationCommand: Equatable, Sendable {
     case leaseWorker(workersMax: Int, deadlineMillis: UInt64)
     /// The delay-task scheduler: schedule, cancel, inspect, list, queues, and the nodes' own
     /// membership, claim and finish reports.
-    case task(TaskCommand)
+    indirect case task(TaskCommand)
     /// Cluster-wide throttles (`ThrottleTable`): define a limit, or take from it.
     case throttle(ThrottleCommand)
 }
@@ -63,9 +63,9 @@ public enum CoordinationResult: Equatable, Sendable {
     case configWatch(ConfigStore.WatchAnswer)
     /// The worker ID leased, and the time its IDs must be stamped after (0: no earlier holder).
     case workerLeased(worker: Int, startAfterMillis: UInt64)
-    case task(TaskResult)
+    indirect case task(TaskResult)
     /// A cluster-wide throttle's answer to a take (GCRA, redis-cell's fields).
-    case throttled(CellRateDecision)
+    indirect case throttled(CellRateDecision)
     case refused(CoordinationError)
 }
 
