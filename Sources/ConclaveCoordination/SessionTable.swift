@@ -23,27 +23,23 @@ public struct SessionTable: Equatable, Sendable {
     }
 
     public internal(set) var sessions: [UInt64: Session] = [:]
-    private var wakeUps = SessionTable.emptyHeap()
-    private var wakeUpHandles: [UInt64: TimerHandle] = [:]
+    private var wakeUps = SessionTable.emptyTimers()
 
     public init() {}
 
     public static func == (left: Self, right: Self) -> Bool { left.sessions == right.sessions }
 
-    private static func emptyHeap() -> DaryHeap {
+    private static func emptyTimers() -> KeyedTimers {
         do {
-            return try DaryHeap(arity: 4, capacity: CoordinationLimits.sessionsMax)
+            return try KeyedTimers(capacity: CoordinationLimits.sessionsMax)
         } catch {
-            preconditionFailure("a 4-ary heap of \(CoordinationLimits.sessionsMax) is a valid configuration: \(error)")
+            preconditionFailure("timers for \(CoordinationLimits.sessionsMax) sessions are a valid configuration: \(error)")
         }
     }
 
+    /// Capacity equals the session limit, so this cannot be full.
     private mutating func setWakeUp(_ session: Session) {
-        if let handle = wakeUpHandles.removeValue(forKey: session.id) { _ = wakeUps.cancel(handle) }
-        // Capacity equals the session limit, so this cannot be full.
-        if let handle = try? wakeUps.schedule(timerID: session.id, deadlineMillis: session.expiresAtMillis) {
-            wakeUpHandles[session.id] = handle
-        }
+        try? wakeUps.set(session.id, at: session.expiresAtMillis)
     }
 
     /// Opens a session whose lease runs `ttlMillis` from `nowMillis`.
@@ -68,15 +64,13 @@ public struct SessionTable: Equatable, Sendable {
 
     mutating func close(_ id: UInt64) throws(CoordinationError) {
         guard sessions.removeValue(forKey: id) != nil else { throw .unknownSession(id) }
-        if let handle = wakeUpHandles.removeValue(forKey: id) { _ = wakeUps.cancel(handle) }
+        wakeUps.remove(id)
     }
 
     /// Removes and returns, in ID order, the sessions whose lease ran out by `nowMillis`.
     mutating func expire(nowMillis: UInt64) -> [UInt64] {
         var expired: [UInt64] = []
-        for wakeUp in wakeUps.advance(toMillis: nowMillis) {
-            let id = wakeUp.timerID
-            wakeUpHandles[id] = nil
+        for id in wakeUps.advance(toMillis: nowMillis) {
             guard let session = sessions[id] else { continue }
             if session.expiresAtMillis <= nowMillis {
                 sessions[id] = nil

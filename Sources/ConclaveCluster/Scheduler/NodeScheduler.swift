@@ -4,8 +4,9 @@ import ConclaveResilience
 import ConclaveTimers
 
 /// One node's side of the delay-task scheduler — its memory, lost when it crashes:
-/// - a 4-ary timer heap of wake-ups for the tasks whose partition this node is primary of (a due
-///   firing, a lapsed claim to take over, a report to send again), advanced by cluster time;
+/// - a 4-ary timer heap of wake-ups (`KeyedTimers`, one per task) for the tasks whose partition
+///   this node is primary of (a due firing, a lapsed claim to take over, a report to send again),
+///   advanced by cluster time;
 /// - the callbacks it is running for firings it claimed in this life, on a bounded pool of
 ///   workers, each target behind its own circuit breaker.
 ///
@@ -36,8 +37,7 @@ struct NodeScheduler {
 
     let node: NodeID
     let settings: SchedulerSettings
-    var timers: DaryHeap
-    var wakeUps: [UInt64: (handle: TimerHandle, atMillis: UInt64)] = [:]
+    var wakeUps: KeyedTimers
     var firings: [UInt64: Firing] = [:]
     /// Claims proposed in this life, by (task, firing): only these start callbacks here, so
     /// replaying the log after a restart runs nothing again.
@@ -59,7 +59,7 @@ struct NodeScheduler {
         self.node = node
         self.settings = settings
         do {
-            timers = try DaryHeap(arity: 4, capacity: TaskLimits.tasksMax)
+            wakeUps = try KeyedTimers(capacity: TaskLimits.tasksMax)
             pool = VirtualWorkerPool(configuration: try settings.poolConfiguration())
         } catch {
             preconditionFailure("scheduler settings passed validation but were refused: \(error)")
@@ -85,18 +85,13 @@ struct NodeScheduler {
     /// Brings task `id`'s wake-up in line with the table.
     mutating func sync(_ id: UInt64, table: DelayTaskTable, nowMillis: UInt64) {
         let wake = wakeTime(of: id, in: table, nowMillis: nowMillis)
-        if let current = wakeUps[id] {
-            if current.atMillis == wake { return }
-            _ = timers.cancel(current.handle)
-            wakeUps[id] = nil
-        }
-        if let wake { setWakeUp(id, at: wake) }
+        guard wakeUps.deadline(of: id) != wake else { return }
+        if let wake { setWakeUp(id, at: wake) } else { wakeUps.remove(id) }
     }
 
     mutating func setWakeUp(_ id: UInt64, at millis: UInt64) {
-        if let current = wakeUps.removeValue(forKey: id) { _ = timers.cancel(current.handle) }
         do {
-            wakeUps[id] = (try timers.schedule(timerID: id, deadlineMillis: millis), millis)
+            try wakeUps.set(id, at: millis)
         } catch {
             counters.wakeUpsDropped += 1
         }
@@ -104,7 +99,6 @@ struct NodeScheduler {
 
     /// Everything again (after a restart or a snapshot install).
     mutating func resync(table: DelayTaskTable, nowMillis: UInt64) {
-        for (_, wake) in wakeUps { _ = timers.cancel(wake.handle) }
         wakeUps.removeAll()
         for id in table.tasks.keys { sync(id, table: table, nowMillis: nowMillis) }
     }
@@ -113,9 +107,7 @@ struct NodeScheduler {
     /// not yet in the log. Each gets a wake-up again in case the proposal is lost.
     mutating func due(table: DelayTaskTable, nowMillis: UInt64) -> [TaskCommand] {
         var commands: [TaskCommand] = []
-        for timer in timers.advance(toMillis: nowMillis) {
-            let id = timer.timerID
-            wakeUps[id] = nil
+        for id in wakeUps.advance(toMillis: nowMillis) {
             if let firing = firings[id], let outcome = firing.outcome {
                 guard let task = table.tasks[id], task.fire == firing.fire, case .running = task.state else {
                     firings[id] = nil
@@ -146,9 +138,16 @@ struct NodeScheduler {
     /// A cron task's next firing after cluster time `millis`, in cluster time.
     mutating func nextFire(after millis: UInt64, _ cron: CronTiming) -> UInt64? {
         guard let expression = parsed(cron.expression), let zone = zone(cron.zone) else { return nil }
-        let wall = Int64(clamping: millis) &+ cron.wallOffsetMillis
+        return Self.nextFire(after: millis, wallOffsetMillis: cron.wallOffsetMillis, expression, in: zone)
+    }
+
+    /// The expression's next firing after cluster time `millis`, read on the wall clock that is
+    /// `wallOffsetMillis` ahead of cluster time; nil when it never fires again.
+    static func nextFire(after millis: UInt64, wallOffsetMillis: Int64, _ expression: CronExpression,
+                         in zone: some TimeZoneRules) -> UInt64? {
+        let wall = Int64(clamping: millis) &+ wallOffsetMillis
         guard wall >= 0, let nextWall = expression.nextFireMillis(afterMillis: UInt64(wall), in: zone) else { return nil }
-        let next = Int64(clamping: nextWall) &- cron.wallOffsetMillis
+        let next = Int64(clamping: nextWall) &- wallOffsetMillis
         return next > Int64(clamping: millis) ? UInt64(next) : nil
     }
 

@@ -252,11 +252,12 @@ extension Simulator {
             if owners.first == node { primary.append(partition) } else if owners.contains(node) { replica.append(partition) }
         }
         let scheduler = simulated.scheduler
-        let next = scheduler.wakeUps.map { (task: $0.key, atMillis: $0.value.atMillis) }
+        let pool = scheduler.pool.snapshot
+        let next = scheduler.wakeUps.deadlines.map { (task: $0.key, atMillis: $0.deadlineMillis) }
             .sorted { ($0.atMillis, $0.task) < ($1.atMillis, $1.task) }.prefix(entriesMax)
         return NodeSchedulerStatus(
-            node: node, timers: scheduler.timers.snapshot(entriesMax: entriesMax), primaryOf: primary, replicaOf: replica,
-            nextWakeUps: Array(next), busyWorkers: scheduler.pool.snapshot.busyWorkers, queuedTries: scheduler.pool.snapshot.queueDepth,
+            node: node, timers: scheduler.wakeUps.snapshot(entriesMax: entriesMax), primaryOf: primary, replicaOf: replica,
+            nextWakeUps: Array(next), busyWorkers: pool.busyWorkers, queuedTries: pool.queueDepth,
             firingsInHand: scheduler.firings.count, breakers: scheduler.breakerSnapshot(), counters: scheduler.counters)
     }
 }
@@ -283,10 +284,11 @@ extension Simulator {
         let clusterNow = nodes[position].stateMachine.nowMillis
         let wallNow = wallClockMillis(of: nodes[position].id)
         cron.wallOffsetMillis = Int64(clamping: wallNow) - Int64(clamping: clusterNow)
-        guard let nextWall = expression.nextFireMillis(afterMillis: wallNow, in: zone) else {
+        guard let first = NodeScheduler.nextFire(after: clusterNow, wallOffsetMillis: cron.wallOffsetMillis, expression, in: zone)
+        else {
             return .failure(ScheduleRefusal(reason: "cron '\(cron.expression)' never fires after now in \(cron.zone)"))
         }
-        cron.firstFireMillis = UInt64(max(1, Int64(clamping: nextWall) - cron.wallOffsetMillis))
+        cron.firstFireMillis = first
         var resolved = spec
         resolved.timing = .cron(cron)
         return .success(resolved)
