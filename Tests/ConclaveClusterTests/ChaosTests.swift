@@ -64,6 +64,21 @@ import Testing
         #expect(summary.passed, "\(summary)")
     }
 
+    /// Issue 11's sweep: `conclave chaos --workload ids --seed 851079 --nodes 5 --duration 30s --nemesis all`
+    /// issued 18 duplicate IDs. A worker ID's holder on a fast clock recorded a late deadline; the next
+    /// holder's renewal, on a true clock, overwrote the record with an earlier one, so the holder after
+    /// it started stamping inside the first holder's range.
+    @Test("seed 851079, IDs, 5 nodes, 30 s, every fault: no duplicate ID")
+    func regressionWorkerDeadlineOverwritten() throws {
+        var options = ChaosOptions(seed: 851079)
+        options.nodes = 5
+        options.durationNanos = 30_000_000_000
+        options.workload = .ids
+        options.nemesis = NemesisKind.allCases
+        let summary = try ChaosRunner(options: options, durationText: "30s").run()
+        #expect(summary.passed, "\(summary)")
+    }
+
     @Test("the same seed gives the same trace and history, byte for byte; another seed does not")
     func determinism() throws {
         let first = try ChaosRunner(options: Self.quickOptions(seed: 77))
