@@ -20,8 +20,9 @@ struct SimulatedNode {
     let storage: MemoryStorage
     var raft: Raft?
     var stateMachine = CoordinationStateMachine()
-    /// As leader: ticks of this node's own clock since it last proposed an `elapsed` entry.
-    var clockTicks: UInt64 = 0
+    /// Cluster time agreed by a quorum of clocks: the rounds this node opened as leader and the
+    /// readings voters sent back, or the rounds it heard from leaders (memory: lost in a crash).
+    var quorumClock = QuorumClock()
     var health: Health = .up
     /// Bumped on crash and restart: timers of an earlier life are ignored.
     var incarnation = 0

@@ -183,6 +183,7 @@ public final class Simulator {
             preconditionFailure("simulator built an invalid Raft configuration: \(error)")
         }
         nodes[position].stateMachine = stateMachine
+        nodes[position].quorumClock = QuorumClock()
         nodes[position].pendingReads.removeAll()
         nodes[position].readsAtIndex.removeAll()
         nodes[position].waitingGrants.removeAll()
@@ -217,21 +218,36 @@ public final class Simulator {
         scheduleTick(node)
     }
 
-    /// A leader proposes how much of its own clock passed, every `clockIntervalTicks` ticks: the
-    /// only way cluster time (leases, lock TTLs, deadlines) moves. A follower's ticks count nothing.
+    /// A leader proposes how much time a quorum of voters' clocks agree has passed (`QuorumClock`),
+    /// in steps of about `clockIntervalTicks` ticks of true time: the only way cluster time (leases,
+    /// lock TTLs, deadlines) moves. A follower's ticks count nothing.
     private func proposeElapsedIfDue(at position: Int) {
-        guard nodes[position].raft?.role == .leader else {
-            nodes[position].clockTicks = 0
-            return
-        }
-        nodes[position].clockTicks += 1
-        guard nodes[position].clockTicks >= config.clockIntervalTicks else { return }
-        let millis = nodes[position].clockTicks * config.tickNanos / 1_000_000
+        guard let raft = nodes[position].raft, raft.role == .leader else { return }
+        let intervalNanos = config.clockIntervalTicks * config.tickNanos
+        let millis = nodes[position].quorumClock.agreedElapsedMillis(voters: raft.voters, me: raft.id, intervalNanos: intervalNanos)
+        guard millis > 0 else { return }
         let request = CoordinationRequest(client: 0, sequence: 0, command: .elapsed(millis: millis))
         if (try? nodes[position].raft?.propose(request.encoded())) != nil {
-            nodes[position].clockTicks = 0
             proposeSchedulerMembersIfChanged(at: position)
         }
+    }
+
+    /// A message as it leaves a node: stamped with the quorum clock's round and the node's clock.
+    private func stampedWithClock(_ message: Message, at position: Int, asLeader: Bool) -> Message {
+        var message = message
+        message.clockRound = nodes[position].quorumClock.round(to: message.to, asLeader: asLeader)
+        message.clockNanos = localClockNanos(position)
+        return message
+    }
+
+    /// Steps a message into the node's Raft, noting its clock stamp first.
+    private func stepMessage(_ message: Message, at position: Int) {
+        let raft = nodes[position].raft
+        nodes[position].quorumClock.received(
+            round: message.clockRound, nanos: message.clockNanos, from: message.from,
+            fromLeader: message.kind == .append || message.kind == .heartbeat || message.kind == .snapshot,
+            leaderTerm: raft?.role == .leader ? raft?.term : nil)
+        nodes[position].raft?.step(message)
     }
 
     private func deliver(_ message: Message) {
@@ -248,7 +264,7 @@ public final class Simulator {
         case .up:
             statistics.messagesDelivered += 1
             if message.kind == .appendResponse && message.reject { statistics.appendsRejected += 1 }
-            nodes[position].raft?.step(message)
+            stepMessage(message, at: position)
             drainReady(position)
         }
     }
@@ -274,7 +290,12 @@ public final class Simulator {
             }
             if let hardState = ready.hardState { nodes[position].storage.setHardState(hardState) }
             if let soft = ready.softState { softStateChanged(soft, at: position) }
-            for message in ready.messages { send(message) }
+            let raft = nodes[position].raft!
+            let leading = raft.role == .leader
+            if leading && ready.messages.contains(where: { $0.kind == .heartbeat }) {
+                nodes[position].quorumClock.openRound(term: raft.term, localNanos: localClockNanos(position))
+            }
+            for message in ready.messages { send(stampedWithClock(message, at: position, asLeader: leading)) }
             for entry in ready.committedEntries { apply(entry, at: position, node: node) }
             for readState in ready.readStates { readConfirmed(readState, at: position) }
             nodes[position].raft!.advance(ready)
@@ -325,6 +346,7 @@ public final class Simulator {
     }
 
     private func softStateChanged(_ soft: SoftState, at position: Int) {
+        nodes[position].quorumClock.resetLeadership()
         guard soft.role == .leader, let raft = nodes[position].raft else { return }
         statistics.leaderChanges += 1
         trace.record(now, "leader \(raft.id) term \(raft.term)", hash: raft.id &+ raft.term << 8)
@@ -402,7 +424,7 @@ public final class Simulator {
         for pending in backlog {
             switch pending {
             case .message(let message):
-                nodes[position].raft?.step(message)
+                stepMessage(message, at: position)
             case .submit(let request):
                 startRequest(request, at: position)
             case .submitCoordination(let request):

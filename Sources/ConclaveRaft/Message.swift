@@ -38,6 +38,11 @@ public struct Message: Equatable, Sendable {
     /// Vote requests of a leadership transfer, which voters honour even inside a leader's lease.
     public var transfer: Bool
     public var chunk: SnapshotChunk?
+    /// Not Raft's: the node runtime's quorum clock rides along on every message (a leader's probe
+    /// round, or a voter's answer to one with its monotonic clock reading; see `QuorumClock` in
+    /// ConclaveCluster). The core never reads or sets them; 0 means none.
+    public var clockRound: UInt64 = 0
+    public var clockNanos: UInt64 = 0
 
     public init(
         kind: Kind, from: NodeID = noNode, to: NodeID = noNode, term: Term = 0, logTerm: Term = 0,

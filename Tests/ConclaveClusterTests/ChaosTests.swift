@@ -64,6 +64,22 @@ import Testing
         #expect(summary.passed, "\(summary)")
     }
 
+    /// Issue 11's sweep: `conclave chaos --seed 822114 --nodes 3 --clients 10 --duration 20s --workload
+    /// locks --nemesis all` granted lock-2 to two clients. Node 3's clock ran at 1995‰ and it led from
+    /// 1.69 s: cluster time, moved by the leader's clock alone, ran at twice true time and leases
+    /// lasted half as long as their holders were told. Cluster time now moves by what a quorum of
+    /// clocks agree on (`QuorumClock`).
+    @Test("seed 822114, locks, 3 nodes, 20 s, every fault: a fast leader clock cannot shorten leases")
+    func regressionFastLeaderClock() throws {
+        var options = ChaosOptions(seed: 822114)
+        options.nodes = 3
+        options.durationNanos = 20_000_000_000
+        options.workload = .locks
+        options.nemesis = NemesisKind.allCases
+        let summary = try ChaosRunner(options: options, durationText: "20s").run()
+        #expect(summary.passed, "\(summary)")
+    }
+
     /// Issue 11's sweep: `conclave chaos --workload ids --seed 851079 --nodes 5 --duration 30s --nemesis all`
     /// issued 18 duplicate IDs. A worker ID's holder on a fast clock recorded a late deadline; the next
     /// holder's renewal, on a true clock, overwrote the record with an earlier one, so the holder after
