@@ -64,34 +64,32 @@ import Testing
         #expect(summary.passed, "\(summary)")
     }
 
-    /// Issue 11's sweep: `conclave chaos --seed 822114 --nodes 3 --clients 10 --duration 20s --workload
-    /// locks --nemesis all` granted lock-2 to two clients. Node 3's clock ran at 1995‰ and it led from
-    /// 1.69 s: cluster time, moved by the leader's clock alone, ran at twice true time and leases
-    /// lasted half as long as their holders were told. Cluster time now moves by what a quorum of
-    /// clocks agree on (`QuorumClock`).
-    @Test("seed 822114, locks, 3 nodes, 20 s, every fault: a fast leader clock cannot shorten leases")
-    func regressionFastLeaderClock() throws {
-        var options = ChaosOptions(seed: 822114)
-        options.nodes = 3
-        options.durationNanos = 20_000_000_000
-        options.workload = .locks
-        options.nemesis = NemesisKind.allCases
-        let summary = try ChaosRunner(options: options, durationText: "20s").run()
-        #expect(summary.passed, "\(summary)")
+    /// A seed found by a sweep, replayed with the options it failed under, every fault kind on.
+    struct SweepSeed: Sendable, CustomTestStringConvertible {
+        var seed: UInt64
+        var nodes: Int
+        var seconds: UInt64
+        var workload: ChaosWorkload
+        var testDescription: String { "seed \(seed), \(workload), \(nodes) nodes, \(seconds) s" }
     }
 
-    /// Issue 11's sweep: `conclave chaos --workload ids --seed 851079 --nodes 5 --duration 30s --nemesis all`
-    /// issued 18 duplicate IDs. A worker ID's holder on a fast clock recorded a late deadline; the next
-    /// holder's renewal, on a true clock, overwrote the record with an earlier one, so the holder after
-    /// it started stamping inside the first holder's range.
-    @Test("seed 851079, IDs, 5 nodes, 30 s, every fault: no duplicate ID")
-    func regressionWorkerDeadlineOverwritten() throws {
-        var options = ChaosOptions(seed: 851079)
-        options.nodes = 5
-        options.durationNanos = 30_000_000_000
-        options.workload = .ids
+    /// Issue 11's sweep. 822114 (locks) granted lock-2 to two clients: node 3's clock ran at 1995‰
+    /// and it led from 1.69 s, so cluster time, moved by the leader's clock alone, ran at twice true
+    /// time and leases lasted half as long as their holders were told (now `QuorumClock`). 851079
+    /// (IDs) issued 18 duplicate IDs: a worker ID's holder on a fast clock recorded a late deadline,
+    /// the next holder's renewal on a true clock overwrote it with an earlier one, and the holder
+    /// after that stamped inside the first one's range (now the record only grows).
+    @Test("sweep regressions: a fast leader clock cannot shorten leases; no duplicate ID", arguments: [
+        SweepSeed(seed: 822114, nodes: 3, seconds: 20, workload: .locks),
+        SweepSeed(seed: 851079, nodes: 5, seconds: 30, workload: .ids),
+    ])
+    func regressionSweep(_ found: SweepSeed) throws {
+        var options = ChaosOptions(seed: found.seed)
+        options.nodes = found.nodes
+        options.durationNanos = found.seconds * 1_000_000_000
+        options.workload = found.workload
         options.nemesis = NemesisKind.allCases
-        let summary = try ChaosRunner(options: options, durationText: "30s").run()
+        let summary = try ChaosRunner(options: options, durationText: "\(found.seconds)s").run()
         #expect(summary.passed, "\(summary)")
     }
 
