@@ -43,6 +43,9 @@ let package = Package(
             ]
         ),
 
+        // Wire formats, pure: RESP2/RESP3 for clients, binary frames for peers.
+        .target(name: "ConclaveWire", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+
         // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
         // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
         // and is the only importer of CNCurses.
@@ -95,5 +98,6 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),
+        .testTarget(name: "ConclaveWireTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveWire"]),
     ]
 )
