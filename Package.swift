@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The only door to ncurses; the console backend (a later issue) is its sole importer.
@@ -45,6 +47,16 @@ let package = Package(
 
         // Wire formats, pure: RESP2/RESP3 for clients, binary frames for peers.
         .target(name: "ConclaveWire", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+        // Real sockets (SwiftNIO): the peer transport, the client port, `conclave node`.
+        .target(
+            name: "ConclaveServer",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
         // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
@@ -99,5 +111,14 @@ let package = Package(
         ),
         .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),
         .testTarget(name: "ConclaveWireTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveWire"]),
+        .testTarget(
+            name: "ConclaveServerTests",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

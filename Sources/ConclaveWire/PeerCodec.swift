@@ -5,8 +5,8 @@ import ConclaveRaft
 /// kind (u8) | payload`. A frame whose version or cluster ID is not ours is refused whole, so a node of
 /// another cluster (or a stray client) can never step a message into our Raft.
 ///
-/// - `hello`: the first frame each way: the sender's node ID and the cluster token (empty when the
-///   cluster has none); the receiver answers with its own hello, or with `refused` and a reason.
+/// - `hello`: the first frame of a connection: the dialler's node ID and the cluster token (empty when
+///   the cluster has none); a receiver that refuses it answers `refused` with the reason and closes.
 /// - `messages`: a batch of Raft messages (one flush carries everything queued for that peer).
 ///
 /// Decoding is total: any byte sequence yields a frame or a `PeerCodecError` naming what was wrong,
