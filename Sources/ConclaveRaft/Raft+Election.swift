@@ -8,6 +8,7 @@ extension Raft {
             role = .preCandidate
             votes.removeAll()
             leader = noNode
+            incomingSnapshot = nil
         } else {
             reset(term: term + 1)
             role = .candidate

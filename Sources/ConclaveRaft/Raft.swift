@@ -96,7 +96,9 @@ public struct Raft {
             tickLeader()
         } else {
             electionElapsed += 1
-            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) && incomingSnapshot == nil {
+            // Snapshot chunks reset the timer like appends do: a timeout means the sender is gone,
+            // and a half-received snapshot is no reason to wait for it forever.
+            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) {
                 electionElapsed = 0
                 campaign()
             }
@@ -287,6 +289,8 @@ public struct Raft {
         firstIndexOfTerm = .max
         readsAwaitingCommit.removeAll()
         readHeartbeatPending = false
+        // Chunks of a leader we no longer follow: a new leader starts its snapshot from byte 0.
+        incomingSnapshot = nil
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {

@@ -286,3 +286,26 @@ import Testing
         #expect(harness.nodes[1]!.status().readsPending == 1)
     }
 }
+
+@Suite struct RaftSnapshotCoreTests {
+    @Test("survivors that were mid-snapshot when their leader died still elect a leader")
+    func midSnapshotSurvivorsCampaign() {
+        var harness = RaftHarness(voters: [1, 2, 3], preVote: true)
+        harness.elect(1)
+        // Leader 1 starts sending a three-chunk snapshot to both followers, then dies.
+        let chunk = SnapshotChunk(index: 50, term: 1, voters: [1, 2, 3], learners: [], offset: 0, totalBytes: 30,
+                                  data: [UInt8](repeating: 7, count: 10))
+        for follower: NodeID in [2, 3] {
+            harness.nodes[follower]!.step(Message(kind: .snapshot, from: 1, to: follower, term: 1, chunk: chunk))
+        }
+        harness.nodes[1] = nil
+        harness.mailbox.removeAll()
+        for _ in 0..<100 where harness.nodes.values.allSatisfy({ $0.role != .leader }) {
+            for survivor: NodeID in [2, 3] { harness.nodes[survivor]!.tick() }
+            harness.stabilize { $0.to != 1 }
+        }
+        let leaders = harness.nodes.values.filter { $0.role == .leader }
+        #expect(leaders.count == 1, "no leader elected among survivors that were mid-snapshot")
+        #expect(leaders.first.map { $0.term > 1 } == true)
+    }
+}
