@@ -309,3 +309,50 @@ import Testing
         #expect(leaders.first.map { $0.term > 1 } == true)
     }
 }
+
+@Suite struct RaftMembershipCoreTests {
+    @Test("a new leader proposes no membership change until an entry of its own term commits")
+    func noChangeBeforeFirstCommit() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.nodes[1]!.campaign()
+        harness.stabilize { $0.kind != .appendResponse }  // elected; its empty entry not yet committed
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(harness.nodes[1]!.committedIndex == 0)
+        do {
+            try harness.nodes[1]!.proposeConfChange(.addLearner(4))
+            Issue.record("a membership change was accepted before the leader's first commit")
+        } catch {
+            #expect(error.description.contains("term"), "\(error)")
+        }
+        harness.nodes[1]!.tick()  // a heartbeat brings the acknowledgements back
+        harness.stabilize()
+        #expect(harness.nodes[1]!.committedIndex == 1)
+        try harness.nodes[1]!.proposeConfChange(.addLearner(4))
+    }
+
+    @Test("a membership entry holds at most 255 voters and 255 learners: one more is refused, not truncated")
+    func memberCountLimit() throws {
+        let storage = MemoryStorage(voters: [1])
+        storage.applySnapshot(Snapshot(index: 1, term: 1, voters: [1], learners: (2...256).map { NodeID($0) }))
+        var config = RaftConfig(id: 1)
+        config.applied = 1
+        var leader = try Raft(config: config, storage: storage, random: SeededGenerator(seed: 4))
+        leader.campaign()
+        while leader.hasReady {
+            let ready = leader.ready()
+            storage.append(ready.entries)
+            leader.advance(ready)
+        }
+        #expect(leader.role == .leader && leader.committedIndex == 2)
+        #expect(leader.learners.count == 255)
+        do {
+            try leader.proposeConfChange(.addLearner(999))
+            Issue.record("a 256th learner was accepted")
+        } catch {
+            #expect(error.description.contains("255"), "\(error)")
+        }
+        try leader.proposeConfChange(.remove(256))
+        let encoded = MembershipEntry(change: .remove(256), resulting: leader.confState.applying(.remove(256))).encoded()
+        #expect(MembershipEntry(decoding: encoded)?.resulting.learners.count == 254)
+    }
+}
