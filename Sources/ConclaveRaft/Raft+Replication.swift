@@ -76,7 +76,9 @@ extension Raft {
             }
             while sendAppend(to: message.from, sendIfEmpty: false) {}
         case .heartbeatResponse:
-            if message.context != 0 { acknowledgeRead(context: message.context, from: message.from) }
+            if message.context <= heartbeatRound { follower.roundAcknowledged = max(follower.roundAcknowledged, message.context) }
+            progress[message.from] = follower
+            confirmReads()
             if follower.state == .snapshot {
                 resumeSnapshotIfStalled(&follower)
                 progress[message.from] = follower
@@ -111,11 +113,11 @@ extension Raft {
     }
 
     mutating func broadcastHeartbeat() {
-        // The newest pending read rides along, so a steady heartbeat also confirms reads.
-        let context = readRoundContext()
+        // Every round is numbered, so a steady heartbeat also confirms the reads queued before it.
+        let round = nextHeartbeatRound()
         for member in members where member != id {
             let match = progress[member]?.match ?? 0
-            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: context))
+            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: round))
         }
     }
 

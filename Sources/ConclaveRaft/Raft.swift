@@ -33,7 +33,8 @@ public struct Raft {
     /// As leader: the index of the empty entry that opened our term; once it commits, our commit
     /// index is authoritative for reads.
     var firstIndexOfTerm: LogIndex = .max
-    var readRounds: [ReadRound] = []
+    /// As leader: the last heartbeat round sent (0: none yet this term); see `ReadRequest.round`.
+    var heartbeatRound: UInt64 = 0
     /// ReadIndex requests that arrived before this leader committed an entry of its term.
     var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
     var readStates: [ReadState] = []
@@ -285,7 +286,7 @@ public struct Raft {
         snapshotsInFlight.removeAll()
         leadTransferee = noNode
         readRequests.removeAll()
-        readRounds.removeAll()
+        heartbeatRound = 0
         firstIndexOfTerm = .max
         readsAwaitingCommit.removeAll()
         readHeartbeatPending = false

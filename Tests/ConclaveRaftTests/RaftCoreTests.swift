@@ -356,3 +356,40 @@ import Testing
         #expect(MembershipEntry(decoding: encoded)?.resulting.learners.count == 254)
     }
 }
+
+@Suite struct RaftReadRoundTests {
+    @Test("a read whose context is 0 is confirmed like any other")
+    func contextZero() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        try harness.nodes[1]!.readIndex(context: 0)
+        harness.stabilize()
+        #expect(harness.readStates[1] == [ReadState(index: 1, context: 0)])
+    }
+
+    @Test("a late acknowledgement of an earlier round never confirms a read queued after it, whatever the contexts")
+    func staleAcknowledgementOfSameContext() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        harness.mailbox.removeAll()
+        // Follower 2 asks with context 7; the leader's heartbeat round goes out to 2 and 3.
+        try harness.nodes[2]!.readIndex(context: 7)
+        harness.processReady(2)
+        harness.deliver { $0.kind == .readIndex }
+        harness.deliver { $0.kind == .heartbeat }
+        // Node 2's answer confirms its read; node 3's answer to the same round is held back.
+        harness.deliver { $0.kind == .heartbeatResponse && $0.from == 2 }
+        harness.deliver { $0.kind == .readIndexResponse }
+        #expect(harness.readStates[2]?.map(\.context) == [7])
+        // The leader's own read, also context 7: its round is lost on the way.
+        try harness.nodes[1]!.readIndex(context: 7)
+        harness.processReady(1)
+        harness.mailbox.removeAll { $0.kind == .heartbeat }
+        // Node 3's late answer predates this read: it must not confirm it.
+        harness.deliver { $0.kind == .heartbeatResponse && $0.from == 3 }
+        #expect(harness.readStates[1, default: []].isEmpty, "a read confirmed by an acknowledgement older than the read")
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        #expect(harness.readStates[1] == [ReadState(index: 1, context: 7)])
+    }
+}
