@@ -26,6 +26,8 @@ struct SimulatedNode {
     /// Bumped on crash and restart: timers of an earlier life are ignored.
     var incarnation = 0
     var pausedUntil: UInt64 = 0
+    /// When the node's next tick is due; a paused node's overdue ticks are caught up on resume.
+    var nextTickAt: UInt64 = 0
     var backlog: [Pending] = []
     /// Requests this node accepted from clients and answers when it applies them: (client, sequence).
     var waiting: Set<RequestKey> = []

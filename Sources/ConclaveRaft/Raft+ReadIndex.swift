@@ -19,9 +19,10 @@ extension Raft {
     /// Asks for a linearizable read position without writing to the log (Raft thesis §6.4).
     /// The answer comes as a `ReadState` with the same `context` in a later Ready, on this node;
     /// the caller serves the read once it has applied up to that index. A follower asks its
-    /// leader. With `leaseReads`, a leader answers at once, trusting that no other leader can
-    /// exist within its CheckQuorum lease (a clock assumption: clocks drift less than the gap
-    /// between the lease and the followers' election timeouts).
+    /// leader. With `leaseReads`, a leader that holds its lease (`holdsLease`) answers at once,
+    /// trusting that clocks drift by at most `clockDriftTicksMax`; otherwise it takes a round.
+    /// `context` is the caller's own tag, returned in the `ReadState`; keep it unique among this
+    /// node's outstanding reads.
     public mutating func readIndex(context: UInt64) throws(RaftError) {
         switch role {
         case .leader:
@@ -46,7 +47,7 @@ extension Raft {
             readsAwaitingCommit.append((requester, context))
             return true
         }
-        if (voters.count == 1 && voters[0] == id) || (config.leaseReads && config.checkQuorum) {
+        if (voters.count == 1 && voters[0] == id) || holdsLease {
             answerRead(from: requester, index: log.committed, context: context)
             return true
         }
@@ -67,12 +68,6 @@ extension Raft {
         let confirmed = readRequests.prefix { $0.round <= confirmedRound }
         readRequests.removeFirst(confirmed.count)
         for request in confirmed { answerRead(from: request.from, index: request.index, context: request.context) }
-    }
-
-    /// Numbers the next heartbeat round (from 1 in each term); its heartbeats carry the number.
-    mutating func nextHeartbeatRound() -> UInt64 {
-        heartbeatRound += 1
-        return heartbeatRound
     }
 
     private mutating func answerRead(from requester: NodeID, index: LogIndex, context: UInt64) {

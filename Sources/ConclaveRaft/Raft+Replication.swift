@@ -76,7 +76,7 @@ extension Raft {
             }
             while sendAppend(to: message.from, sendIfEmpty: false) {}
         case .heartbeatResponse:
-            if message.context <= heartbeatRound { follower.roundAcknowledged = max(follower.roundAcknowledged, message.context) }
+            recordEcho(of: message.context, by: &follower)
             progress[message.from] = follower
             confirmReads()
             if follower.state == .snapshot {

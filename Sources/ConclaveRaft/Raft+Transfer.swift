@@ -16,6 +16,7 @@ extension Raft {
         }
         leadTransferee = target
         transferElapsed = 0
+        leaseForfeited = true
         if follower.match == log.lastIndex {
             send(Message(kind: .timeoutNow, to: target))
         } else {

@@ -35,6 +35,15 @@ public struct Raft {
     var firstIndexOfTerm: LogIndex = .max
     /// As leader: the last heartbeat round sent (0: none yet this term); see `ReadRequest.round`.
     var heartbeatRound: UInt64 = 0
+    /// As leader: ticks since it took office — the clock its lease is measured on (Raft+Lease).
+    var leaderTicks = 0
+    /// As leader: the first round sent at each recent tick, oldest first.
+    var roundSendTicks: [(round: UInt64, tick: Int)] = []
+    /// As leader: a transfer was started this term, so no lease reads until it ends.
+    var leaseForfeited = false
+    /// With lease reads, a node that restarts with a term on disk may have answered a leader's
+    /// heartbeat just before: it refuses votes for this many more ticks, as it promised then.
+    var startupLeaseTicks: Int
     /// ReadIndex requests that arrived before this leader committed an entry of its term.
     var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
     var readStates: [ReadState] = []
@@ -74,6 +83,7 @@ public struct Raft {
         self.vote = hardState.vote
         self.lastReadyHardState = hardState
         self.lastReadySoft = SoftState(leader: noNode, role: .follower)
+        self.startupLeaseTicks = config.leaseReads && hardState.term > 0 ? config.electionTimeoutTicks : 0
         becomeFollower(term: term, leader: noNode)
     }
 
@@ -93,6 +103,7 @@ public struct Raft {
     /// Advances logical time by one tick: election timeouts for followers and candidates,
     /// heartbeats and the CheckQuorum round for a leader.
     public mutating func tick() {
+        if startupLeaseTicks > 0 { startupLeaseTicks -= 1 }
         if role == .leader {
             tickLeader()
         } else {
@@ -109,6 +120,7 @@ public struct Raft {
     private mutating func tickLeader() {
         heartbeatElapsed += 1
         electionElapsed += 1
+        advanceLeaseClock()
         for member in members where member != id { progress[member]?.ticksSinceHeard += 1 }
         if leadTransferee != noNode {
             transferElapsed += 1
@@ -179,7 +191,8 @@ public struct Raft {
                 // Within a live leader's lease, a vote request is a disruption, not an election —
                 // unless the leader itself handed over (a transfer). A node that is not a voter in
                 // our configuration (removed, or not yet promoted) is never heard.
-                let inLease = config.checkQuorum && leader != noNode && electionElapsed < config.electionTimeoutTicks
+                let inLease = config.checkQuorum
+                    && ((leader != noNode && electionElapsed < config.electionTimeoutTicks) || startupLeaseTicks > 0)
                 if (inLease && !message.transfer) || !voters.contains(message.from) { return false }
             }
             switch message.kind {
@@ -287,6 +300,9 @@ public struct Raft {
         leadTransferee = noNode
         readRequests.removeAll()
         heartbeatRound = 0
+        leaderTicks = 0
+        roundSendTicks.removeAll()
+        leaseForfeited = false
         firstIndexOfTerm = .max
         readsAwaitingCommit.removeAll()
         readHeartbeatPending = false

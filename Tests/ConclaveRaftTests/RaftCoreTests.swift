@@ -155,13 +155,16 @@ import Testing
         case "id": config = RaftConfig(id: 0)
         case "heartbeatTicks": config.heartbeatTicks = 0
         case "electionTimeoutTicks": config.electionTimeoutTicks = 1
+        case "clockDriftTicksMax":
+            config.leaseReads = true
+            config.clockDriftTicksMax = 8  // a lease of 10 − 8 − 1 = 1 tick lapses between heartbeats
         default: config.inFlightMessagesMax = 0
         }
         return config
     }
 
     @Test("bad configurations are refused with the setting named",
-          arguments: ["id", "heartbeatTicks", "electionTimeoutTicks", "inFlightMessagesMax"])
+          arguments: ["id", "heartbeatTicks", "electionTimeoutTicks", "inFlightMessagesMax", "clockDriftTicksMax"])
     func badConfig(setting: String) {
         do {
             try Self.badConfig(setting).validate()
@@ -261,10 +264,12 @@ import Testing
         #expect(confirmed.allSatisfy { $0.index == harness.nodes[1]!.committedIndex })
     }
 
-    @Test("lease reads answer at once, without a heartbeat round; they require CheckQuorum")
+    @Test("lease reads answer at once, without a heartbeat round, once a quorum answered a heartbeat; they require CheckQuorum")
     func leaseReads() throws {
         var harness = RaftHarness(voters: [1, 2, 3]) { $0.leaseReads = true }
         harness.elect(1)
+        harness.nodes[1]!.tick()
+        harness.stabilize()
         try harness.nodes[1]!.readIndex(context: 9)
         let ready = harness.nodes[1]!.ready()
         #expect(ready.readStates == [ReadState(index: harness.nodes[1]!.committedIndex, context: 9)])
@@ -391,5 +396,105 @@ import Testing
         harness.nodes[1]!.tick()
         harness.stabilize()
         #expect(harness.readStates[1] == [ReadState(index: 1, context: 7)])
+    }
+}
+
+@Suite struct RaftLeaseTests {
+    /// Three voters with lease reads; the lease is 10 − 2 − 1 = 7 ticks.
+    static func cluster() -> RaftHarness {
+        var harness = RaftHarness(voters: [1, 2, 3]) {
+            $0.leaseReads = true
+            $0.clockDriftTicksMax = 2
+        }
+        harness.elect(1)
+        return harness
+    }
+
+    /// Asks the leader for a read and reports whether it was answered at once (by the lease).
+    static func answeredAtOnce(_ harness: inout RaftHarness, context: UInt64) throws -> Bool {
+        try harness.nodes[1]!.readIndex(context: context)
+        let ready = harness.nodes[1]!.ready()
+        harness.mailbox.append(contentsOf: ready.messages)
+        harness.nodes[1]!.advance(ready)
+        return ready.readStates.contains { $0.context == context }
+    }
+
+    @Test("the lease runs electionTimeout − drift − 1 ticks from the newest heartbeat a quorum answered, then reads take a round")
+    func leaseExpiresWithoutAcknowledgements() throws {
+        var harness = Self.cluster()
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        var atOnce: [Bool] = []
+        for context in 1...9 as ClosedRange<UInt64> {
+            atOnce.append(try Self.answeredAtOnce(&harness, context: context))
+            harness.nodes[1]!.tick()
+            harness.mailbox.removeAll()  // the followers are cut off: nothing comes back
+        }
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(atOnce == [true, true, true, true, true, true, true, false, false])
+        #expect(harness.nodes[1]!.status().readsPending == 2)
+    }
+
+    @Test("the lease counts from when the answered heartbeat was sent, not from when its answer arrived")
+    func leaseCountsFromTheSend() throws {
+        for (ticksInFlight, expected) in [(3, true), (7, false)] {
+            var harness = Self.cluster()
+            harness.mailbox.removeAll()
+            harness.nodes[1]!.tick()
+            harness.processReady(1)
+            harness.deliver { $0.kind == .heartbeat }
+            let answers = harness.mailbox
+            harness.mailbox.removeAll()
+            for _ in 0..<ticksInFlight {
+                harness.nodes[1]!.tick()
+                harness.processReady(1)
+                harness.mailbox.removeAll()
+            }
+            harness.mailbox = answers
+            harness.deliver { _ in true }
+            #expect(try Self.answeredAtOnce(&harness, context: 1) == expected, "answers \(ticksInFlight) ticks late")
+        }
+    }
+
+    @Test("no lease read while a transfer is pending, nor for the rest of the term once one was started")
+    func noLeaseAroundTransfers() throws {
+        var harness = Self.cluster()
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        #expect(try Self.answeredAtOnce(&harness, context: 1))
+        // Node 3 is cut off, so the transfer to it stays pending until it aborts.
+        let cutOff = { (message: Message) in message.to != 3 && message.from != 3 }
+        try harness.nodes[1]!.transferLeadership(to: 3)
+        #expect(try !Self.answeredAtOnce(&harness, context: 2), "a lease read during a transfer")
+        for _ in 0..<10 {
+            harness.nodes[1]!.tick()
+            harness.stabilize(filter: cutOff)
+        }
+        #expect(harness.nodes[1]!.leadTransferee == noNode && harness.nodes[1]!.role == .leader)
+        #expect(harness.readStates[1]?.map(\.context) == [2], "the pending read was confirmed by a round")
+        #expect(try !Self.answeredAtOnce(&harness, context: 3), "a lease read after an aborted transfer")
+        harness.stabilize(filter: cutOff)
+        #expect(harness.readStates[1]?.map(\.context) == [2, 3])
+    }
+
+    @Test("with lease reads, a restarted voter grants no vote for an election timeout")
+    func restartedVoterHonoursTheLease() throws {
+        let storage = MemoryStorage(voters: [1, 2, 3])
+        storage.setHardState(HardState(term: 4, vote: 1, commit: 0))
+        var config = RaftConfig(id: 2)
+        config.leaseReads = true
+        var voter = try Raft(config: config, storage: storage, random: SeededGenerator(seed: 5))
+        let request = Message(kind: .preVote, from: 3, to: 2, term: 5, logTerm: 0, index: 0)
+        let granted = { (voter: inout Raft) -> Bool in
+            voter.step(request)
+            return voter.ready().messages.contains { $0.kind == .preVoteResponse && !$0.reject }
+        }
+        let atRestart = granted(&voter)
+        for _ in 0..<config.electionTimeoutTicks - 1 { voter.tick() }
+        let beforeTimeout = granted(&voter)
+        voter.tick()
+        let afterTimeout = granted(&voter)
+        #expect(!atRestart, "a pre-vote granted right after a restart")
+        #expect(!beforeTimeout && afterTimeout)
     }
 }
