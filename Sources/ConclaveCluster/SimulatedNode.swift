@@ -23,6 +23,8 @@ struct SimulatedNode {
     /// As leader: ticks of this node's own clock since it last proposed an `elapsed` entry.
     var clockTicks: UInt64 = 0
     var health: Health = .up
+    /// Why the node stopped itself (an I/O error), until it is restarted; nil after a plain crash.
+    var stopReason: String?
     /// Bumped on crash and restart: timers of an earlier life are ignored.
     var incarnation = 0
     var pausedUntil: UInt64 = 0

@@ -165,7 +165,14 @@ public final class Simulator {
         var raftConfig = config.raftConfig(for: node)
         // Memory is gone: the state machine comes back from the snapshot, the rest from the log.
         var stateMachine = CoordinationStateMachine()
-        if let snapshot = try? nodes[position].storage.snapshot(), !snapshot.isEmpty {
+        let snapshot: Snapshot
+        do {
+            snapshot = try nodes[position].storage.snapshot()
+        } catch {
+            stop(node, reason: "cannot read its snapshot to start: \(error)")
+            return
+        }
+        if !snapshot.isEmpty {
             stateMachine = Self.load(snapshot, node: node)
             raftConfig.applied = snapshot.index
         }
@@ -181,6 +188,7 @@ public final class Simulator {
         nodes[position].readsAtIndex.removeAll()
         nodes[position].waitingGrants.removeAll()
         nodes[position].health = .up
+        nodes[position].stopReason = nil
         nodes[position].incarnation = incarnation
         nodes[position].scheduler = NodeScheduler(node: node, settings: config.scheduler)
         resyncScheduler(at: position)
@@ -262,6 +270,10 @@ public final class Simulator {
         while nodes[position].raft?.hasReady == true {
             let ready = nodes[position].raft!.ready()
             let node = nodes[position].id
+            if let failure = ready.storageFailure {
+                stop(node, reason: "storage: \(failure)")
+                return
+            }
             if let snapshot = ready.snapshot { install(snapshot, at: position) }
             if let first = ready.entries.first {
                 let previousTerm = try? nodes[position].storage.term(at: first.index - 1)
@@ -305,16 +317,17 @@ public final class Simulator {
         guard config.snapshotEveryEntries > 0, let raft = nodes[position].raft else { return }
         let storage = nodes[position].storage
         let applied = nodes[position].stateMachine.appliedIndex
-        let snapshotIndex = (try? storage.snapshot().index) ?? 0
-        guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
-        let membership = raft.confState
-        do {
+        do throws(StorageError) {
+            guard applied >= (try storage.snapshot().index) + config.snapshotEveryEntries else { return }
+            let membership = raft.confState
             try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
                                        data: nodes[position].stateMachine.snapshotData())
             if applied > config.compactionKeepEntries {
                 try storage.compact(through: applied - config.compactionKeepEntries)
             }
             statistics.snapshotsTaken += 1
+        } catch .io(let reason) {
+            stop(nodes[position].id, reason: "storage: snapshot at \(applied): \(reason)")
         } catch {
             preconditionFailure("node \(nodes[position].id): snapshot at \(applied) failed: \(error)")
         }

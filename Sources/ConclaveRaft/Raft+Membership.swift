@@ -9,6 +9,7 @@ extension Raft {
     /// the result would pass `MembershipEntry.membersPerListMax`; or removing a voter would leave no
     /// voters, or too few responsive voters for a quorum of the new configuration.
     public mutating func proposeConfChange(_ change: ConfChange) throws(RaftError) {
+        try refuseIfStopped()
         guard role == .leader else { throw .notLeader(leader) }
         guard leadTransferee == noNode else { throw .proposalDropped("leadership transfer in progress") }
         guard log.committed >= firstIndexOfTerm else {
@@ -55,7 +56,7 @@ extension Raft {
 
     /// Applies a committed membership entry (called as the entry is applied): the configuration
     /// becomes the one the entry carries.
-    mutating func applyMembership(_ entry: MembershipEntry) {
+    mutating func applyMembership(_ entry: MembershipEntry) throws(StorageError) {
         voters = entry.resulting.voters
         learners = entry.resulting.learners
         let members = Set(self.members)
@@ -73,6 +74,6 @@ extension Raft {
             return
         }
         // The quorum may have shrunk: entries may now be committed.
-        if role == .leader, !voters.isEmpty, maybeCommit() { broadcastAppend() }
+        if role == .leader, !voters.isEmpty, try maybeCommit() { try broadcastAppend() }
     }
 }

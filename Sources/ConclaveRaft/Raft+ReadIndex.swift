@@ -24,6 +24,7 @@ extension Raft {
     /// `context` is the caller's own tag, returned in the `ReadState`; keep it unique among this
     /// node's outstanding reads.
     public mutating func readIndex(context: UInt64) throws(RaftError) {
+        try refuseIfStopped()
         switch role {
         case .leader:
             guard handleReadIndex(from: id, context: context) else {
