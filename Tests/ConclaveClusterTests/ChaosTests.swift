@@ -108,6 +108,19 @@ import Testing
         #expect(first.trace.lines == second.trace.lines)
     }
 
+    @Test("lease reads allow for the skew nemesis's worst clock pair; a drift that leaves no lease is refused")
+    func leaseDriftCoversSkew() throws {
+        // A leader at 500‰ counts 2 ticks in the time a voter at 2000‰ counts 8; the voter votes
+        // after 9 (a tick of granularity), so the lease may last 10 − 7 − 1 = 2 ticks.
+        #expect(ChaosRunner.skewDriftTicks(electionTimeoutTicks: 10) == 7)
+        var config = SimulationConfig(nodes: 3, seed: 1)
+        config.leaseReads = true
+        config.clockDriftTicksMax = ChaosRunner.skewDriftTicks(electionTimeoutTicks: config.electionTimeoutTicks)
+        try config.validate()
+        config.clockDriftTicksMax = 8
+        #expect(throws: SimulationError.self) { try config.validate() }
+    }
+
     @Test("bad nemesis names and out-of-range options are refused with what is accepted")
     func badOptions() throws {
         #expect(throws: ChaosError.self) { try NemesisKind.parseList("partition,earthquake") }
