@@ -306,7 +306,8 @@ public struct Raft {
 
     // MARK: - Storage failure
 
-    /// Runs one input. An I/O error from storage stops the node for good: it is recorded in
+    /// Runs one input. A storage error that reaches here — an I/O error, or (a bug) an entry
+    /// missing where the log must hold it — stops the node for good: it is recorded in
     /// `storageFailure`, nothing computed since the last Ready is handed out (as if the node had
     /// crashed before persisting it), the next Ready carries only the failure, and every later
     /// input is ignored or refused. The caller stops the node and recovers it from its log.
