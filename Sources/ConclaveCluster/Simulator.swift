@@ -162,16 +162,17 @@ public final class Simulator {
 
     func start(_ node: NodeID) {
         let position = index(of: node)
-        var raftConfig = RaftConfig(id: node)
-        raftConfig.electionTimeoutTicks = config.electionTimeoutTicks
-        raftConfig.heartbeatTicks = config.heartbeatTicks
-        raftConfig.preVote = config.preVote
-        raftConfig.checkQuorum = config.checkQuorum
-        raftConfig.leaseReads = config.leaseReads
-        raftConfig.snapshotChunkBytes = config.snapshotChunkBytes
+        var raftConfig = config.raftConfig(for: node)
         // Memory is gone: the state machine comes back from the snapshot, the rest from the log.
         var stateMachine = CoordinationStateMachine()
-        if let snapshot = try? nodes[position].storage.snapshot(), !snapshot.isEmpty {
+        let snapshot: Snapshot
+        do {
+            snapshot = try nodes[position].storage.snapshot()
+        } catch {
+            stop(node, reason: "cannot read its snapshot to start: \(error)")
+            return
+        }
+        if !snapshot.isEmpty {
             stateMachine = Self.load(snapshot, node: node)
             raftConfig.applied = snapshot.index
         }
@@ -188,6 +189,7 @@ public final class Simulator {
         nodes[position].readsAtIndex.removeAll()
         nodes[position].waitingGrants.removeAll()
         nodes[position].health = .up
+        nodes[position].stopReason = nil
         nodes[position].incarnation = incarnation
         nodes[position].scheduler = NodeScheduler(node: node, settings: config.scheduler)
         resyncScheduler(at: position)
@@ -199,8 +201,10 @@ public final class Simulator {
         return config.tickNanos * 1000 / rate
     }
 
-    private func scheduleTick(_ node: NodeID) {
-        queue.push(.tick(node, incarnation: nodes[index(of: node)].incarnation), at: now + tickInterval(node))
+    private func scheduleTick(_ node: NodeID, at time: UInt64? = nil) {
+        let position = index(of: node)
+        nodes[position].nextTickAt = time ?? now + tickInterval(node)
+        queue.push(.tick(node, incarnation: nodes[position].incarnation), at: nodes[position].nextTickAt)
     }
 
     private func tick(_ node: NodeID, incarnation: Int) {
@@ -282,6 +286,10 @@ public final class Simulator {
         while nodes[position].raft?.hasReady == true {
             let ready = nodes[position].raft!.ready()
             let node = nodes[position].id
+            if let failure = ready.storageFailure {
+                stop(node, reason: "storage: \(failure)")
+                return
+            }
             if let snapshot = ready.snapshot { install(snapshot, at: position) }
             if let first = ready.entries.first {
                 let previousTerm = try? nodes[position].storage.term(at: first.index - 1)
@@ -330,16 +338,17 @@ public final class Simulator {
         guard config.snapshotEveryEntries > 0, let raft = nodes[position].raft else { return }
         let storage = nodes[position].storage
         let applied = nodes[position].stateMachine.appliedIndex
-        let snapshotIndex = (try? storage.snapshot().index) ?? 0
-        guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
-        let membership = raft.confState
-        do {
+        do throws(StorageError) {
+            guard applied >= (try storage.snapshot().index) + config.snapshotEveryEntries else { return }
+            let membership = raft.confState
             try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
                                        data: nodes[position].stateMachine.snapshotData())
             if applied > config.compactionKeepEntries {
                 try storage.compact(through: applied - config.compactionKeepEntries)
             }
             statistics.snapshotsTaken += 1
+        } catch .io(let reason) {
+            stop(nodes[position].id, reason: "storage: snapshot at \(applied): \(reason)")
         } catch {
             preconditionFailure("node \(nodes[position].id): snapshot at \(applied) failed: \(error)")
         }
@@ -419,6 +428,7 @@ public final class Simulator {
         guard nodes[position].incarnation == incarnation, nodes[position].health == .paused,
               nodes[position].pausedUntil <= now else { return }
         nodes[position].health = .up
+        let nextTick = catchUpTicks(at: position)
         let backlog = nodes[position].backlog
         nodes[position].backlog.removeAll()
         for pending in backlog {
@@ -432,7 +442,26 @@ public final class Simulator {
             }
             drainReady(position)
         }
-        scheduleTick(node)
+        scheduleTick(node, at: nextTick)
+    }
+
+    /// A process that wakes from a pause sees its timers overdue before it reads what queued up:
+    /// Raft gets the ticks it missed first, exactly as many as fell due, so a leader's lease
+    /// cannot outlive the time that passed (too few ticks) nor a voter's promise end early (too
+    /// many). At most two election timeouts' worth are replayed — enough to end any lease and run
+    /// a CheckQuorum round. Cluster-time and scheduler ticks are not replayed. Returns when the
+    /// next tick is due.
+    private func catchUpTicks(at position: Int) -> UInt64 {
+        let interval = tickInterval(nodes[position].id)
+        var due = nodes[position].nextTickAt
+        var replayed = 0
+        while due <= now && replayed < 2 * config.electionTimeoutTicks {
+            nodes[position].raft?.tick()
+            due += interval
+            replayed += 1
+        }
+        drainReady(position)
+        return due > now ? due : now + interval
     }
 
     // MARK: - Clients

@@ -10,11 +10,13 @@ import ConclaveCore
 ///   whole term per round trip instead of one entry.
 /// - `vote`/`preVote`: `index`/`logTerm` describe the candidate's last entry.
 /// - `heartbeat`: `commit` is min(follower's match, leader's commit), never past what it has;
-///   `context` is nonzero when the heartbeat confirms leadership for ReadIndex requests.
+///   `context` numbers the leader's heartbeat round (from 1 each term) and the response echoes it:
+///   a quorum of echoes confirms the ReadIndex requests queued before that round.
 /// - `snapshot`: one chunk of InstallSnapshot in `chunk`; `snapshotResponse`: `index` is the
 ///   snapshot's index and `rejectHint` the byte offset the follower expects next (equal to the
 ///   size once installed, with `reject` false).
-/// - `readIndex` (follower → leader) and `readIndexResponse` (with `index`): `context` matches them.
+/// - `readIndex` (follower → leader) and `readIndexResponse` (with `index`): `context` is the
+///   requester's own tag, carried back untouched; the leader matches nothing by it.
 /// - `timeoutNow`: the leader hands over; the target campaigns at once (`transfer` set on its votes).
 public struct Message: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {
