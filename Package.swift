@@ -68,6 +68,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
                 "ConclaveTimers", "ConclaveResilience",
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // ncurses is a C library of process-wide globals (stdscr, COLORS, COLOR_PAIRS); Swift 6 mode
