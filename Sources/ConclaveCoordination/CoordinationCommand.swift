@@ -217,12 +217,17 @@ extension LockMode {
 
 extension CoordinationCommand {
     /// Entries only nodes propose (client 0): the leader's clock and the scheduler's membership,
-    /// claims and reports.
-    public var isNodeCommand: Bool {
+    /// claims and reports. A client may send none of them, and client 0 may send nothing else.
+    public var isNodeCommand: Bool { nodeCommandName != nil }
+
+    /// What a node-only command is, in words (nil for a client's command).
+    var nodeCommandName: String? {
         switch self {
-        case .elapsed: return true
-        case .task(let command): return command.isNodeCommand
-        default: return false
+        case .elapsed: return "a clock entry (elapsed)"
+        case .task(.members): return "scheduler membership"
+        case .task(.claim): return "a task claim"
+        case .task(.finish): return "a task report (finish)"
+        default: return nil
         }
     }
 }

@@ -9,6 +9,10 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
     case limitReached(String)
     case invalidRequest(String)
     case unknownTask(UInt64)
+    /// A command only the nodes propose (as client 0) came from a client.
+    case nodeOnly(command: String, client: UInt64)
+    /// A client request carried client 0, which is the nodes' own.
+    case reservedClient
     /// A refusal restored from a snapshot, kept as its message (the answer a retry gets again).
     case restored(String)
 
@@ -23,6 +27,11 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
         case .limitReached(let what): return "limit reached: \(what)"
         case .invalidRequest(let reason): return "invalid request: \(reason)"
         case .unknownTask(let id): return "unknown task \(id) (finished long ago, or never scheduled)"
+        case .nodeOnly(let command, let client):
+            return "\(command) is proposed by the nodes only (client 0); refused from client \(client)"
+        case .reservedClient:
+            return "client 0 is reserved for the nodes' own entries (the leader's clock, scheduler membership, "
+                + "claims and reports); clients use IDs from 1"
         case .restored(let message): return message
         }
     }

@@ -60,11 +60,11 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         }
         kv.skip(index: index)
         guard let request = CoordinationRequest(decoding: data) else { return (nil, nil) }
-        // The nodes' own entries (the leader's clock, scheduler membership, claims) are not client
-        // requests: never deduplicated, never answered from the cache (a client sharing their ID
-        // must not be able to freeze cluster time).
-        let isClock = request.client == 0 && request.command.isNodeCommand
-        if !isClock, let last = lastAnswers[request.client], request.sequence <= last.sequence {
+        // Client 0 is the nodes' own (the leader's clock, scheduler membership, claims, reports):
+        // its entries are not client requests, so they are never deduplicated and never answered
+        // from the cache; only node commands run under it, and only under it.
+        let fromNodes = request.client == 0
+        if !fromNodes, let last = lastAnswers[request.client], request.sequence <= last.sequence {
             let result: CoordinationResult = request.sequence == last.sequence
                 ? last.result : .refused(.invalidRequest("stale sequence \(request.sequence) < \(last.sequence)"))
             return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: []))
@@ -72,7 +72,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         var events: [LockEvent] = []
         var touched: [UInt64] = []
         let result = execute(request, events: &events, touched: &touched)
-        if !isClock { lastAnswers[request.client] = (request.sequence, result) }
+        if !fromNodes { lastAnswers[request.client] = (request.sequence, result) }
         // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
         // the result as a String cost 65% of apply time in `bench locks`).
         var encoded = ByteWriter(capacity: 24)
@@ -86,6 +86,8 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         let session = request.client
         let id = RequestID(client: request.client, sequence: request.sequence)
         do throws(CoordinationError) {
+            if let name = request.command.nodeCommandName, session != 0 { throw .nodeOnly(command: name, client: session) }
+            if request.command.nodeCommandName == nil, session == 0 { throw .reservedClient }
             switch request.command {
             case .elapsed(let millis):
                 nowMillis += millis
@@ -97,7 +99,6 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 tasks.advance(to: nowMillis)
                 return .done
             case .openSession(let ttl):
-                guard session != 0 else { throw .invalidRequest("session 0 is reserved for the leader's clock") }
                 try sessions.open(session, ttlMillis: ttl, nowMillis: nowMillis)
                 return .sessionOpened(expiresAtMillis: nowMillis + ttl)
             case .keepAlive:
@@ -148,9 +149,6 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 let leased = try workers.lease(session: session, workersMax: workersMax, deadlineMillis: deadline)
                 return .workerLeased(worker: leased.worker, startAfterMillis: leased.startAfterMillis)
             case .task(let command):
-                guard !command.isNodeCommand || request.client == 0 else {
-                    throw .invalidRequest("scheduler membership, claims and reports are for nodes (client 0) only")
-                }
                 return .task(try tasks.execute(command, nowMillis: nowMillis, touched: &touched))
             case .throttle(let command):
                 return try throttles.apply(command, clusterMillis: nowMillis)

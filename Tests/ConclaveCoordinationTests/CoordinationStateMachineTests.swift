@@ -402,7 +402,7 @@ struct Replica {
     @Test("clock entries are never deduplicated: a client sharing their ID cannot freeze cluster time")
     func clockEntriesBypassDeduplication() {
         var replica = Replica()
-        #expect(replica.run(0, .openSession(ttlMillis: 100)) == .refused(.invalidRequest("session 0 is reserved for the leader's clock")))
+        #expect(replica.run(0, .openSession(ttlMillis: 100)) == .refused(.reservedClient))
         replica.run(0, .increment(counter: "c", by: 1), sequence: 7)
         replica.elapse(50)
         replica.elapse(50)
