@@ -63,7 +63,7 @@ public struct ConfigStore: Equatable, Sendable {
     /// Events after `revision` for keys starting with `prefix`, oldest first, at most
     /// `eventsPerWatchMax`; or `.compacted` when events after `revision` were already dropped.
     public func watch(prefix: String, after revision: UInt64) -> WatchAnswer {
-        if let oldest = events.first?.revision, revision + 1 < oldest {
+        if let oldest = events.first?.revision, revision < oldest - 1 {
             return .compacted(relistFrom: self.revision)
         }
         let start = events.firstIndex { $0.revision > revision } ?? events.count

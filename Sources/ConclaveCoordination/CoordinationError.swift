@@ -49,6 +49,12 @@ public enum CoordinationLimits {
     public static let waitersPerLockMax = 10_000
     /// Semaphore permits.
     public static let permitsMax = 1_000_000
+    /// Cluster time never passes this (2⁴³ ms, about 278 years); a clock entry that would is
+    /// refused. With every duration a request carries bounded too, no deadline (cluster time plus
+    /// a duration) and no nanosecond clock (cluster time × 10⁶, the throttles') can overflow.
+    public static let clusterTimeMillisMax: UInt64 = 1 << 43
+    /// A blocking acquire's wait, a lock-delay, a revocation's grace: 0 ms … 1 day.
+    public static let durationMillisRange: ClosedRange<UInt64> = 0...86_400_000
 
     static func validate(name: String) throws(CoordinationError) {
         let bytes = name.utf8.count
@@ -60,5 +66,23 @@ public enum CoordinationLimits {
         guard ttlMillisRange.contains(ttlMillis) else {
             throw .invalidTTL("\(ttlMillis) ms; accepted: \(ttlMillisRange.lowerBound)…\(ttlMillisRange.upperBound) ms")
         }
+    }
+
+    /// Refuses `value` outside `range`, naming the field, the value and what is accepted.
+    static func validate<Value: BinaryInteger>(_ field: String, _ value: Value, in range: ClosedRange<Value>,
+                                               unit: String = "") throws(CoordinationError) {
+        guard range.contains(value) else {
+            throw .invalidRequest("\(field) \(value)\(unit); accepted: \(range.lowerBound)…\(range.upperBound)\(unit)")
+        }
+    }
+
+    /// Refuses a duration outside `durationMillisRange`.
+    static func validate(_ field: String, millis: UInt64) throws(CoordinationError) {
+        try validate(field, millis, in: durationMillisRange, unit: " ms")
+    }
+
+    /// Refuses a point in cluster time past `clusterTimeMillisMax` (a task that could never fire).
+    static func validate(_ field: String, clusterMillis: UInt64) throws(CoordinationError) {
+        try validate(field, clusterMillis, in: 0...clusterTimeMillisMax, unit: " ms of cluster time")
     }
 }

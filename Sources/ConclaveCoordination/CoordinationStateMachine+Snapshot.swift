@@ -6,7 +6,7 @@ import ConclaveCore
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
 /// Maps are written in sorted key order: equal states give equal bytes.
 extension CoordinationStateMachine {
-    private static let snapshotVersion: UInt8 = 3
+    private static let snapshotVersion: UInt8 = 4
 
     public func snapshotData() -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
@@ -49,6 +49,7 @@ extension CoordinationStateMachine {
         guard let now = reader.readUInt64(), let digest = reader.readUInt64(), let sessionCount = reader.readCount(of: 24) else {
             throw fail("truncated header")
         }
+        guard now <= CoordinationLimits.clusterTimeMillisMax else { throw fail("cluster time \(now) ms is past its end") }
         nowMillis = now
         self.digest = digest
         for _ in 0..<sessionCount {
@@ -106,13 +107,20 @@ extension LockTable {
 // MARK: - Encoding of the nested values
 
 extension ByteWriter {
-    /// Optional times are written as value + 1, with 0 for nil.
-    mutating func writeOptional(_ value: UInt64?) { write(value.map { $0 + 1 } ?? 0) }
+    /// An optional number: a presence byte, then the value (every value, `UInt64.max` too).
+    mutating func writeOptional(_ value: UInt64?) {
+        if let value {
+            write(UInt8(1))
+            write(value)
+        } else {
+            write(UInt8(0))
+        }
+    }
 
-    mutating func write(_ mode: LockMode) { write(mode.code); write(UInt64(mode.permitCount)) }
+    mutating func write(_ mode: LockMode) { write(mode.code); write(mode.permitCount) }
 
     mutating func write(_ lock: LockState) {
-        write(lock.name); write(lock.kind.code); write(UInt64(lock.kind.capacity))
+        write(lock.name); write(lock.kind.code); write(lock.kind.capacity)
         write(lock.lastToken); write(lock.lockDelayMillis); write(lock.unavailableUntilMillis)
         write(UInt64(lock.acquires)); write(UInt64(lock.refusals)); write(UInt64(lock.waits))
         write(UInt64(lock.recentWaitsMillis.count))
@@ -192,20 +200,32 @@ extension ByteReader {
         return Int(count)
     }
 
+    /// Reads what `writeOptional` wrote; the outer nil means malformed input.
     mutating func readOptional() -> UInt64?? {
-        guard let raw = readUInt64() else { return nil }
-        return .some(raw == 0 ? nil : raw - 1)
+        switch readByte() {
+        case 0: return .some(nil)
+        case 1: return readUInt64().map { .some($0) }
+        default: return nil
+        }
     }
 
     mutating func readMode() -> LockMode? {
-        guard let code = readByte(), let permits = readUInt64() else { return nil }
+        guard let code = readByte(), let permits = readInt() else { return nil }
         return LockMode(code: code, permits: permits)
     }
 
+    /// A lock mode held or queued in a snapshot: as a request may carry, but only ones it was granted with.
+    mutating func readStateMode() -> LockMode? {
+        guard let mode = readMode(), (1...CoordinationLimits.permitsMax).contains(mode.permitCount) else { return nil }
+        return mode
+    }
+
     mutating func readLockState() -> LockState? {
-        guard let name = readString(), let kindCode = readByte(), let capacity = readUInt64(),
+        guard let name = readString(), let kindCode = readByte(), let capacity = readInt(),
+              (1...CoordinationLimits.permitsMax).contains(capacity),
               let kind = LockKind(code: kindCode, capacity: capacity), let lastToken = readUInt64(),
-              let delay = readUInt64(), let unavailable = readUInt64(), let acquires = readUInt64(),
+              let delay = readUInt64(), CoordinationLimits.durationMillisRange.contains(delay),
+              let unavailable = readUInt64(), let acquires = readUInt64(),
               let refusals = readUInt64(), let waits = readUInt64(), let waitCount = readCount(of: 8),
               waitCount <= LockState.recentWaitsMax else { return nil }
         var recentWaits: [UInt64] = []
@@ -213,7 +233,7 @@ extension ByteReader {
             guard let wait = readUInt64() else { return nil }
             recentWaits.append(wait)
         }
-        guard let holderCount = readCount(of: 57) else { return nil }
+        guard let holderCount = readCount(of: 43) else { return nil }
         var lock = LockState(name: name, kind: kind, lockDelayMillis: delay)
         lock.lastToken = lastToken
         lock.unavailableUntilMillis = unavailable
@@ -222,14 +242,14 @@ extension ByteReader {
         lock.waits = Int(clamping: waits)
         lock.recentWaitsMillis = recentWaits
         for _ in 0..<holderCount {
-            guard let session = readUInt64(), let mode = readMode(), let holds = readUInt64(), let token = readUInt64(),
+            guard let session = readUInt64(), let mode = readStateMode(), let holds = readUInt64(), let token = readUInt64(),
                   let granted = readUInt64(), let revoke = readOptional(), let expires = readOptional() else { return nil }
             lock.holders.append(LockHolder(session: session, mode: mode, holdCount: Int(clamping: holds), token: token,
                                            grantedAtMillis: granted, revokeAtMillis: revoke, expiresAtMillis: expires))
         }
-        guard let waiterCount = readCount(of: 57) else { return nil }
+        guard let waiterCount = readCount(of: 43) else { return nil }
         for _ in 0..<waiterCount {
-            guard let session = readUInt64(), let mode = readMode(), let client = readUInt64(), let sequence = readUInt64(),
+            guard let session = readUInt64(), let mode = readStateMode(), let client = readUInt64(), let sequence = readUInt64(),
                   let enqueued = readUInt64(), let deadline = readOptional(), let ttl = readOptional() else { return nil }
             lock.waiters.append(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
                                            enqueuedAtMillis: enqueued, deadlineMillis: deadline, ttlMillis: ttl))

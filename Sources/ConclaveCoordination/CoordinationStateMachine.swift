@@ -59,37 +59,47 @@ public struct CoordinationStateMachine: Equatable, Sendable {
             return (kv.apply(index: index, data: data), nil)
         }
         kv.skip(index: index)
-        guard let request = CoordinationRequest(decoding: data) else { return (nil, nil) }
+        // Bytes without even a client and sequence answer nobody; a request whose command does not
+        // decode (a field out of range, truncated) is answered with that, like any bad request.
+        guard let (client, sequence, command) = CoordinationRequest.decodeEntry(data) else { return (nil, nil) }
         // Client 0 is the nodes' own (the leader's clock, scheduler membership, claims, reports):
         // its entries are not client requests, so they are never deduplicated and never answered
         // from the cache; only node commands run under it, and only under it.
-        let fromNodes = request.client == 0
-        if !fromNodes, let last = lastAnswers[request.client], request.sequence <= last.sequence {
-            let result: CoordinationResult = request.sequence == last.sequence
-                ? last.result : .refused(.invalidRequest("stale sequence \(request.sequence) < \(last.sequence)"))
-            return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: []))
+        let fromNodes = client == 0
+        if !fromNodes, let last = lastAnswers[client], sequence <= last.sequence {
+            let result: CoordinationResult = sequence == last.sequence
+                ? last.result : .refused(.invalidRequest("stale sequence \(sequence) < \(last.sequence)"))
+            return (nil, Applied(client: client, sequence: sequence, result: result, events: []))
         }
         var events: [LockEvent] = []
         var touched: [UInt64] = []
-        let result = execute(request, events: &events, touched: &touched)
-        if !fromNodes { lastAnswers[request.client] = (request.sequence, result) }
+        let result = execute(client: client, sequence: sequence, command: command, events: &events, touched: &touched)
+        if !fromNodes { lastAnswers[client] = (sequence, result) }
         // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
         // the result as a String cost 65% of apply time in `bench locks`).
         var encoded = ByteWriter(capacity: 24)
         encoded.write(result)
-        mix(request.client, request.sequence, StableHash.fnv1a64(encoded.bytes))
-        return (nil, Applied(client: request.client, sequence: request.sequence, result: result, events: events,
+        mix(client, sequence, StableHash.fnv1a64(encoded.bytes))
+        return (nil, Applied(client: client, sequence: sequence, result: result, events: events,
                              tasksTouched: touched))
     }
 
-    private mutating func execute(_ request: CoordinationRequest, events: inout [LockEvent], touched: inout [UInt64]) -> CoordinationResult {
-        let session = request.client
-        let id = RequestID(client: request.client, sequence: request.sequence)
+    /// Runs one request; `command` nil: its command did not decode.
+    private mutating func execute(client: UInt64, sequence: UInt64, command: CoordinationCommand?, events: inout [LockEvent],
+                                  touched: inout [UInt64]) -> CoordinationResult {
+        let session = client
+        let id = RequestID(client: client, sequence: sequence)
         do throws(CoordinationError) {
-            if let name = request.command.nodeCommandName, session != 0 { throw .nodeOnly(command: name, client: session) }
-            if request.command.nodeCommandName == nil, session == 0 { throw .reservedClient }
-            switch request.command {
+            guard let command else { throw .invalidRequest(CoordinationRequest.malformedCommand) }
+            if let name = command.nodeCommandName, session != 0 { throw .nodeOnly(command: name, client: session) }
+            if command.nodeCommandName == nil, session == 0 { throw .reservedClient }
+            switch command {
             case .elapsed(let millis):
+                let room = CoordinationLimits.clusterTimeMillisMax - nowMillis
+                guard millis <= room else {
+                    throw .invalidRequest("clock entry \(millis) ms would move cluster time past its end at "
+                        + "\(CoordinationLimits.clusterTimeMillisMax) ms; accepted now: 0…\(room) ms")
+                }
                 nowMillis += millis
                 for expired in sessions.expire(nowMillis: nowMillis) {
                     events += locks.sessionEnded(expired, reason: .sessionExpired, nowMillis: nowMillis)
@@ -110,9 +120,8 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 return .done
             case .acquire(let lock, let kind, let mode, let wait, let ttl, let delay):
                 guard sessions.contains(session) else { throw .unknownSession(session) }
-                return .acquire(try locks.acquire(
-                    lock, kind: kind, mode: mode, session: session, request: id, wait: wait != nil,
-                    deadlineMillis: wait.map { nowMillis + $0 }, ttlMillis: ttl, lockDelayMillis: delay, nowMillis: nowMillis))
+                return .acquire(try locks.acquire(lock, kind: kind, mode: mode, session: session, request: id, waitMillis: wait,
+                                                  ttlMillis: ttl, lockDelayMillis: delay, nowMillis: nowMillis))
             case .release(let lock):
                 events += try locks.release(lock, session: session, nowMillis: nowMillis)
                 return .done
@@ -120,7 +129,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 try locks.extend(lock, session: session, ttlMillis: ttl, nowMillis: nowMillis)
                 return .done
             case .cancelWait(let lock, let sequence):
-                events += try locks.cancel(lock, request: RequestID(client: request.client, sequence: sequence), nowMillis: nowMillis)
+                events += try locks.cancel(lock, request: RequestID(client: client, sequence: sequence), nowMillis: nowMillis)
                 return .done
             case .revoke(let lock, let grace):
                 events += try locks.revoke(lock, graceMillis: grace, nowMillis: nowMillis)

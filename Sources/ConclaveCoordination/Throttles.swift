@@ -71,9 +71,7 @@ public struct ThrottleTable: Equatable, Sendable {
     private mutating func define(_ name: String, count: Int, periodMillis: UInt64, maxBurst: Int,
                                  clusterMillis: UInt64) throws(CoordinationError) {
         try CoordinationLimits.validate(name: name)
-        guard (1...86_400_000).contains(periodMillis) else {
-            throw .invalidRequest("throttle period \(periodMillis) ms; accepted: 1…86400000 ms")
-        }
+        try CoordinationLimits.validate("throttle period", periodMillis, in: 1...86_400_000, unit: " ms")
         let existing = throttles[name]
         if let existing, existing.count == count, existing.periodMillis == periodMillis, existing.maxBurst == maxBurst { return }
         guard existing != nil || throttles.count < Self.throttlesMax else {
@@ -108,22 +106,21 @@ extension ThrottleCommand {
     func encode(into writer: inout ByteWriter) {
         switch self {
         case .define(let name, let count, let period, let burst):
-            writer.write(UInt8(1)); writer.write(name)
-            writer.write(UInt64(clamping: max(0, count))); writer.write(period); writer.write(UInt64(clamping: max(0, burst)))
+            writer.write(UInt8(1)); writer.write(name); writer.write(count); writer.write(period); writer.write(burst)
         case .take(let name, let quantity, let stamp):
-            writer.write(UInt8(2)); writer.write(name); writer.write(UInt64(bitPattern: Int64(quantity))); writer.write(stamp)
+            writer.write(UInt8(2)); writer.write(name); writer.write(quantity); writer.write(stamp)
         }
     }
 
     init?(from reader: inout ByteReader) {
         switch reader.readByte() {
         case 1:
-            guard let name = reader.readString(), let count = reader.readUInt64(), count <= UInt64(Int.max),
-                  let period = reader.readUInt64(), let burst = reader.readUInt64(), burst <= UInt64(Int.max) else { return nil }
-            self = .define(name: name, count: Int(count), periodMillis: period, maxBurst: Int(burst))
+            guard let name = reader.readString(), let count = reader.readInt(), let period = reader.readUInt64(),
+                  let burst = reader.readInt() else { return nil }
+            self = .define(name: name, count: count, periodMillis: period, maxBurst: burst)
         case 2:
-            guard let name = reader.readString(), let quantity = reader.readUInt64(), let stamp = reader.readUInt64() else { return nil }
-            self = .take(name: name, quantity: Int(Int64(bitPattern: quantity)), stampNanos: stamp)
+            guard let name = reader.readString(), let quantity = reader.readInt(), let stamp = reader.readUInt64() else { return nil }
+            self = .take(name: name, quantity: quantity, stampNanos: stamp)
         default:
             return nil
         }

@@ -27,9 +27,7 @@ public struct WorkerLeases: Equatable, Sendable {
     /// the highest deadline any earlier holder of that ID recorded (0 on a renewal: the holder
     /// already follows it).
     mutating func lease(session: UInt64, workersMax: Int, deadlineMillis: UInt64) throws(CoordinationError) -> (worker: Int, startAfterMillis: UInt64) {
-        guard (1...Self.workersMaxLimit).contains(workersMax) else {
-            throw .invalidRequest("workersMax \(workersMax); accepted: 1…\(Self.workersMaxLimit)")
-        }
+        try CoordinationLimits.validate("workersMax", workersMax, in: 1...Self.workersMaxLimit)
         if let held = leases.values.first(where: { $0.session == session }) {
             guard deadlineMillis >= held.deadlineMillis else {
                 throw .invalidRequest("a renewal may not move worker \(held.worker)'s deadline back (\(deadlineMillis) < \(held.deadlineMillis))")

@@ -28,15 +28,17 @@ public struct LockTable: Equatable, Sendable {
         if let lock { indexes.noteDeadline(of: lock, after: nowMillis) }
     }
 
-    /// Acquires `name`. A try-lock (`wait` false) is granted or refused at once; a blocking
-    /// acquire queues until granted, its `deadlineMillis` passes, it is cancelled or its session
-    /// ends. `ttlMillis`, if set, limits the hold itself (SET NX PX): it is lost when the TTL runs
-    /// out unless the holder extends it.
+    /// Acquires `name`. A try-lock (`waitMillis` nil) is granted or refused at once; a blocking
+    /// acquire queues until granted, `waitMillis` passes, it is cancelled or its session ends.
+    /// `ttlMillis`, if set, limits the hold itself (SET NX PX): it is lost when the TTL runs out
+    /// unless the holder extends it. Durations beyond `CoordinationLimits` are refused.
     public mutating func acquire(
-        _ name: String, kind: LockKind, mode: LockMode, session: UInt64, request: RequestID, wait: Bool,
-        deadlineMillis: UInt64?, ttlMillis: UInt64? = nil, lockDelayMillis: UInt64, nowMillis: UInt64
+        _ name: String, kind: LockKind, mode: LockMode, session: UInt64, request: RequestID, waitMillis: UInt64?,
+        ttlMillis: UInt64? = nil, lockDelayMillis: UInt64, nowMillis: UInt64
     ) throws(CoordinationError) -> AcquireOutcome {
         if let ttlMillis { try CoordinationLimits.validate(ttlMillis: ttlMillis) }
+        if let waitMillis { try CoordinationLimits.validate("wait", millis: waitMillis) }
+        try CoordinationLimits.validate("lock-delay", millis: lockDelayMillis)
         try CoordinationLimits.validate(name: name)
         try validate(kind: kind, mode: mode)
         var lock = locks[name] ?? LockState(name: name, kind: kind, lockDelayMillis: lockDelayMillis)
@@ -61,7 +63,7 @@ public struct LockTable: Equatable, Sendable {
             store(lock, named: name, nowMillis: nowMillis)
             return .granted(token: token, holdCount: 1)
         }
-        guard wait else {
+        guard let waitMillis else {
             lock.refusals += 1
             store(lock, named: name, nowMillis: nowMillis)
             return .refused(heldBy: lock.holders.map(\.session))
@@ -72,7 +74,7 @@ public struct LockTable: Equatable, Sendable {
         lock.waits += 1
         indexes.add(name, to: session)
         lock.waiters.append(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
-                                       deadlineMillis: deadlineMillis, ttlMillis: ttlMillis))
+                                       deadlineMillis: nowMillis + waitMillis, ttlMillis: ttlMillis))
         store(lock, named: name, nowMillis: nowMillis)
         return .queued(position: lock.waiters.count - 1)
     }
@@ -202,6 +204,7 @@ public struct LockTable: Equatable, Sendable {
 
     /// Asks every holder of `name` to let go within `graceMillis`; past it they are forced out.
     public mutating func revoke(_ name: String, graceMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        try CoordinationLimits.validate("revocation grace", millis: graceMillis)
         guard var lock = locks[name] else { throw .unknownLock(name) }
         var events: [LockEvent] = []
         for position in lock.holders.indices where lock.holders[position].revokeAtMillis == nil {

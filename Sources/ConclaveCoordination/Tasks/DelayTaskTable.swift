@@ -66,9 +66,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             if let ended = finished.last(where: { $0.task.id == id }) { return .finished(ended) }
             throw .unknownTask(id)
         case .list(let after, let limit):
-            guard (1...TaskLimits.listMax).contains(limit) else {
-                throw .invalidRequest("list limit \(limit); accepted: 1…\(TaskLimits.listMax)")
-            }
+            try CoordinationLimits.validate("list limit", limit, in: 1...TaskLimits.listMax)
             let ids = tasks.keys.filter { $0 > after }.sorted().prefix(limit)
             return .tasks(ids.map { tasks[$0]! })
         case .members(let nodes):
@@ -119,20 +117,22 @@ public struct DelayTaskTable: Equatable, Sendable {
 
     private mutating func schedule(_ spec: TaskSpec, nowMillis: UInt64, touched: inout [UInt64]) throws(CoordinationError) -> TaskResult {
         try Self.validate(spec)
-        if let key = spec.idempotencyKey, let used = keys[key], used.expiresAtMillis > nowMillis {
-            return .scheduled(id: used.task, existing: true)
-        }
-        guard tasks.count < TaskLimits.tasksMax else { throw .limitReached("\(TaskLimits.tasksMax) pending tasks") }
+        // A task must be able to fire: its due time is within cluster time's range.
         let fireAt: UInt64
         switch spec.timing {
         case .after(let millis):
-            let (sum, overflow) = nowMillis.addingReportingOverflow(millis)
-            fireAt = overflow ? .max : sum
+            try CoordinationLimits.validate("delay", millis, in: 0...(CoordinationLimits.clusterTimeMillisMax - nowMillis), unit: " ms")
+            fireAt = nowMillis + millis
         case .at(let millis):
+            try CoordinationLimits.validate("due time", clusterMillis: millis)
             fireAt = millis
         case .cron(let cron):
             fireAt = cron.firstFireMillis
         }
+        if let key = spec.idempotencyKey, let used = keys[key], used.expiresAtMillis > nowMillis {
+            return .scheduled(id: used.task, existing: true)
+        }
+        guard tasks.count < TaskLimits.tasksMax else { throw .limitReached("\(TaskLimits.tasksMax) pending tasks") }
         lastTaskID += 1
         let id = lastTaskID
         tasks[id] = DelayTask(id: id, spec: spec, partition: Self.partition(of: id), fireAtMillis: fireAt, fire: 1,
@@ -153,16 +153,9 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard spec.payload.utf8.count <= TaskLimits.payloadBytesMax else {
             throw .invalidRequest("payload of \(spec.payload.utf8.count) bytes; at most \(TaskLimits.payloadBytesMax)")
         }
-        guard TaskLimits.timeoutMillisRange.contains(spec.timeoutMillis) else {
-            throw .invalidRequest("timeout \(spec.timeoutMillis) ms; accepted: "
-                + "\(TaskLimits.timeoutMillisRange.lowerBound)…\(TaskLimits.timeoutMillisRange.upperBound) ms")
-        }
-        guard (1...TaskLimits.attemptsMax).contains(spec.retry.attemptsMax) else {
-            throw .invalidRequest("attempts \(spec.retry.attemptsMax); accepted: 1…\(TaskLimits.attemptsMax)")
-        }
-        guard spec.retry.backoffMillis <= TaskLimits.backoffMillisMax else {
-            throw .invalidRequest("backoff \(spec.retry.backoffMillis) ms; at most \(TaskLimits.backoffMillisMax) ms")
-        }
+        try CoordinationLimits.validate("timeout", spec.timeoutMillis, in: TaskLimits.timeoutMillisRange, unit: " ms")
+        try CoordinationLimits.validate("attempts", spec.retry.attemptsMax, in: 1...TaskLimits.attemptsMax)
+        try CoordinationLimits.validate("backoff", spec.retry.backoffMillis, in: 0...TaskLimits.backoffMillisMax, unit: " ms")
         if case .cron(let cron) = spec.timing {
             do throws(CronError) {
                 _ = try CronExpression(cron.expression)
@@ -173,6 +166,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             guard cron.firstFireMillis > 0 else {
                 throw .invalidRequest("cron task without its first firing time (the receiving node computes it)")
             }
+            try CoordinationLimits.validate("first firing", clusterMillis: cron.firstFireMillis)
         }
     }
 
@@ -180,7 +174,8 @@ public struct DelayTaskTable: Equatable, Sendable {
 
     private mutating func setMembers(_ nodes: [NodeID]) throws(CoordinationError) {
         let sorted = Array(Set(nodes)).sorted()
-        guard !sorted.isEmpty, sorted.count == nodes.count, !sorted.contains(0) else {
+        try CoordinationLimits.validate("scheduler members", nodes.count, in: 1...TaskLimits.membersMax)
+        guard sorted.count == nodes.count, !sorted.contains(0) else {
             throw .invalidRequest("scheduler members must be distinct node IDs ≥ 1, at least one; got \(nodes)")
         }
         guard sorted != members else { return }
@@ -226,6 +221,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             guard let next = nextFireMillis, next > task.fireAtMillis else {
                 throw .invalidRequest("task \(id): a recurring claim needs a next firing after \(task.fireAtMillis)")
             }
+            try CoordinationLimits.validate("task \(id): next firing", clusterMillis: next)
             task.nextFireMillis = next
         }
         switch task.spec.target {
@@ -297,11 +293,8 @@ public struct DelayTaskTable: Equatable, Sendable {
 
     private mutating func pull(_ name: String, max: Int, visibilityMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [QueueMessage] {
         try CoordinationLimits.validate(name: name)
-        guard (1...TaskLimits.pullMax).contains(max) else { throw .invalidRequest("pull of \(max); accepted: 1…\(TaskLimits.pullMax)") }
-        guard TaskLimits.timeoutMillisRange.contains(visibilityMillis) else {
-            throw .invalidRequest("visibility \(visibilityMillis) ms; accepted: "
-                + "\(TaskLimits.timeoutMillisRange.lowerBound)…\(TaskLimits.timeoutMillisRange.upperBound) ms")
-        }
+        try CoordinationLimits.validate("pull of", max, in: 1...TaskLimits.pullMax)
+        try CoordinationLimits.validate("visibility", visibilityMillis, in: TaskLimits.timeoutMillisRange, unit: " ms")
         guard var queue = queues[name] else { return [] }
         var pulled: [QueueMessage] = []
         for position in queue.messages.indices where pulled.count < max && queue.messages[position].invisibleUntilMillis <= nowMillis {
