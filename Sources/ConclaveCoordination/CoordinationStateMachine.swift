@@ -175,16 +175,29 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         return value
     }
 
-    /// Accepts the write only with a token the lock really granted that is not older than any
-    /// token a write to this key already carried.
-    private mutating func fencedPut(key: String, value: String, lock: String, token: UInt64) throws(CoordinationError) -> CoordinationResult {
+    /// Accepts the write only with a token that `lock` granted to a holder that still holds it,
+    /// and not older than any token a write to this key already carried.
+    ///
+    /// Why current holders, not every token the lock ever granted: a lock's holders are a bounded
+    /// record that proves the grant (a token of another lock is never among them), and a token
+    /// whose hold has ended — released, expired, revoked — must not write anyway, even where no
+    /// newer token has written to the key yet. The per-key rule still orders writers that hold at
+    /// once (readers, semaphore permits) and keys written under more than one lock.
+    private mutating func fencedPut(key: String, value: String, lock name: String, token: UInt64) throws(CoordinationError) -> CoordinationResult {
         try CoordinationLimits.validate(name: key)
-        let issued = locks.locks[lock]?.lastToken ?? 0
-        guard token != 0, token <= max(issued, locks.lastToken), locks.locks[lock] != nil || fences[key] != nil else {
-            return .fenced(accepted: false, reason: "token \(token) was never granted on lock '\(lock)'")
-        }
+        try CoordinationLimits.validate(name: name)
         if let highest = fences[key], token < highest {
             return .fenced(accepted: false, reason: "stale token \(token): a write with token \(highest) already landed")
+        }
+        guard let lock = locks.locks[name] else {
+            return .fenced(accepted: false, reason: "token \(token) does not hold lock '\(name)': nobody holds it")
+        }
+        guard token != 0, token <= lock.lastToken else {
+            return .fenced(accepted: false, reason: "token \(token) was never granted on lock '\(name)'")
+        }
+        guard lock.holders.contains(where: { $0.token == token }) else {
+            return .fenced(accepted: false,
+                           reason: "token \(token) does not hold lock '\(name)' now (its hold ended, or another lock granted it)")
         }
         fences[key] = token
         kv.write(key: key, value: value)
