@@ -13,6 +13,8 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
     case nodeOnly(command: String, client: UInt64)
     /// A client request carried client 0, which is the nodes' own.
     case reservedClient
+    /// A queued acquire ended without a grant (what a retry of it is told).
+    case waitEnded(lock: String, reason: String)
     /// A refusal restored from a snapshot, kept as its message (the answer a retry gets again).
     case restored(String)
 
@@ -29,6 +31,7 @@ public enum CoordinationError: Error, Equatable, Sendable, CustomStringConvertib
         case .unknownTask(let id): return "unknown task \(id) (finished long ago, or never scheduled)"
         case .nodeOnly(let command, let client):
             return "\(command) is proposed by the nodes only (client 0); refused from client \(client)"
+        case .waitEnded(let lock, let reason): return "the queued acquire on lock '\(lock)' ended without a grant: \(reason)"
         case .reservedClient:
             return "client 0 is reserved for the nodes' own entries (the leader's clock, scheduler membership, "
                 + "claims and reports); clients use IDs from 1"
