@@ -58,6 +58,19 @@ public enum CoordinationLimits {
     public static let clusterTimeMillisMax: UInt64 = 1 << 43
     /// A blocking acquire's wait, a lock-delay, a revocation's grace: 0 ms … 1 day.
     public static let durationMillisRange: ClosedRange<UInt64> = 0...86_400_000
+    /// Answers kept for retries of clients without a live session. A client's last answer stays
+    /// with its session while the session lives (so at most `sessionsMax` of those); after, it
+    /// joins these, and past this many the least recently written is forgotten: a retry that comes
+    /// back after that takes effect again (the stated limit of exactly-once).
+    public static let answersWithoutSessionMax = 100_000
+    /// Fenced keys whose highest written token is remembered; past this, the least recently
+    /// written key's is forgotten. Safe for a key guarded by one mutex (its holder's token is
+    /// that lock's newest, and only a current holder writes); what is lost is the order between
+    /// holders at once (readers, semaphore permits) or between locks guarding one key.
+    public static let fencesMax = 100_000
+    /// Counters held. A counter back at 0 is dropped (reading an absent one gives 0); a new one
+    /// past this is refused.
+    public static let countersMax = 100_000
 
     static func validate(name: String) throws(CoordinationError) {
         let bytes = name.utf8.count

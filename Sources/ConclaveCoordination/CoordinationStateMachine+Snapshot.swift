@@ -4,7 +4,9 @@ import ConclaveCore
 /// time, digest, sessions, locks (holders and waiters in order), counters, fences, the config
 /// store (revision, kept versions per key, watch events), worker leases, throttles and each
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
-/// Maps are written in sorted key order: equal states give equal bytes.
+/// Maps are written in sorted key order, and the recency-bounded ones (fences, answers of
+/// clients without a session) least recently written first, so that a restored replica forgets
+/// the same entries next: equal states give equal bytes.
 extension CoordinationStateMachine {
     private static let snapshotVersion: UInt8 = 4
 
@@ -26,16 +28,16 @@ extension CoordinationStateMachine {
         for name in locks.locks.keys.sorted() { writer.write(locks.locks[name]!) }
         writer.write(UInt64(counters.count))
         for name in counters.keys.sorted() { writer.write(name); writer.write(UInt64(bitPattern: counters[name]!)) }
-        writer.write(UInt64(fences.count))
-        for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
+        writer.write(UInt64(fenceTokens.count))
+        for (key, token) in fenceTokens.recencyOrder { writer.write(key); writer.write(token) }
         writer.write(config)
         writer.write(workers)
         writer.write(tasks)
         writer.write(throttles)
-        writer.write(UInt64(lastAnswers.count))
-        for client in lastAnswers.keys.sorted() {
-            writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
-        }
+        writer.write(UInt64(sessionAnswers.count))
+        for client in sessionAnswers.keys.sorted() { writer.write(client, sessionAnswers[client]!) }
+        writer.write(UInt64(looseAnswers.count))
+        for (client, answer) in looseAnswers.recencyOrder { writer.write(client, answer) }
         return writer.bytes
     }
 
@@ -63,15 +65,17 @@ extension CoordinationStateMachine {
             lockStates.append(lock)
         }
         locks.restore(lastToken: lastToken, locks: lockStates)
-        guard let counterCount = reader.readCount(of: 12) else { throw fail("truncated counters") }
+        guard let counterCount = reader.readCount(of: 12), counterCount <= CoordinationLimits.countersMax else {
+            throw fail("truncated counters")
+        }
         for _ in 0..<counterCount {
             guard let name = reader.readString(), let value = reader.readUInt64() else { throw fail("truncated counter") }
             counters[name] = Int64(bitPattern: value)
         }
-        guard let fenceCount = reader.readCount(of: 12) else { throw fail("truncated fences") }
+        guard let fenceCount = reader.readCount(of: 12), fenceCount <= fenceTokens.capacity else { throw fail("truncated fences") }
         for _ in 0..<fenceCount {
             guard let key = reader.readString(), let token = reader.readUInt64() else { throw fail("truncated fence") }
-            fences[key] = token
+            fenceTokens.set(key, token)
         }
         guard let config = reader.readConfig() else { throw fail("malformed config store") }
         self.config = config
@@ -81,14 +85,24 @@ extension CoordinationStateMachine {
         self.tasks = tasks
         guard let throttles = reader.readThrottles() else { throw fail("malformed throttles") }
         self.throttles = throttles
-        guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
-        for _ in 0..<answerCount {
-            guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
-                throw fail("malformed answer")
-            }
-            lastAnswers[client] = (sequence, result)
-        }
+        try readAnswers(from: &reader, withSession: true, fail: fail)
+        try readAnswers(from: &reader, withSession: false, fail: fail)
         guard reader.isAtEnd else { throw fail("trailing bytes") }
+    }
+}
+
+extension CoordinationStateMachine {
+    /// Reads one list of kept answers: those of live sessions, or those of clients without one.
+    private mutating func readAnswers(from reader: inout ByteReader, withSession: Bool,
+                                      fail: (String) -> KVStateMachine.SnapshotError) throws(KVStateMachine.SnapshotError) {
+        guard let count = reader.readCount(of: 17), count <= (withSession ? CoordinationLimits.sessionsMax : looseAnswers.capacity)
+        else { throw fail("truncated answers") }
+        for _ in 0..<count {
+            guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult(),
+                  client != 0, sessions.contains(client) == withSession else { throw fail("malformed answer") }
+            let answer = CachedAnswer(sequence: sequence, result: result)
+            if withSession { sessionAnswers[client] = answer } else { looseAnswers.set(client, answer) }
+        }
     }
 }
 
@@ -138,6 +152,10 @@ extension ByteWriter {
     }
 
     mutating func write(_ version: ConfigStore.Version) { write(version.revision); write(version.value) }
+
+    mutating func write(_ client: UInt64, _ answer: CoordinationStateMachine.CachedAnswer) {
+        write(client); write(answer.sequence); write(answer.result)
+    }
 
     mutating func write(_ config: ConfigStore) {
         write(config.revision)

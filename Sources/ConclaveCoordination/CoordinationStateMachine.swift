@@ -27,16 +27,24 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var workers = WorkerLeases()
     public internal(set) var tasks = DelayTaskTable()
     public internal(set) var throttles = ThrottleTable()
-    /// Per fenced key, the highest fencing token a write carried (writes with less are refused).
-    public internal(set) var fences: [String: UInt64] = [:]
+    /// Per fenced key, the highest fencing token a write carried (writes with less are refused);
+    /// at most `CoordinationLimits.fencesMax` keys, the least recently written forgotten first.
+    var fenceTokens = RecencyBoundedMap<String, UInt64>(capacity: CoordinationLimits.fencesMax)
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
     public internal(set) var nowMillis: UInt64 = 0
-    var lastAnswers: [UInt64: (sequence: UInt64, result: CoordinationResult)] = [:]
+    /// Each client's last request and answer, so a retry takes effect once (see
+    /// `CoordinationStateMachine+Answers`): with the client's session while it lives, and after
+    /// that among at most `CoordinationLimits.answersWithoutSessionMax`.
+    var sessionAnswers: [UInt64: CachedAnswer] = [:]
+    var looseAnswers = RecencyBoundedMap<UInt64, CachedAnswer>(capacity: CoordinationLimits.answersWithoutSessionMax)
     public internal(set) var digest: UInt64 = StableHash.fnvOffsetBasis
 
     public init() {}
 
     public var appliedIndex: LogIndex { kv.appliedIndex }
+
+    /// Per fenced key, the highest token a write carried. O(keys): for inspection, not for apply.
+    public var fences: [String: UInt64] { fenceTokens.values }
 
     /// Skips an index that carries nothing for this machine (a membership change).
     public mutating func skip(index: LogIndex) { kv.skip(index: index) }
@@ -46,10 +54,10 @@ public struct CoordinationStateMachine: Equatable, Sendable {
 
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
-            && left.counters == right.counters && left.fences == right.fences && left.nowMillis == right.nowMillis
+            && left.counters == right.counters && left.fenceTokens == right.fenceTokens && left.nowMillis == right.nowMillis
             && left.config == right.config && left.workers == right.workers && left.tasks == right.tasks
-            && left.throttles == right.throttles
-            && left.digest == right.digest
+            && left.throttles == right.throttles && left.sessionAnswers == right.sessionAnswers
+            && left.looseAnswers == right.looseAnswers && left.digest == right.digest
     }
 
     /// Applies the entry at `index`. KV entries go to the KV store; coordination entries are
@@ -66,7 +74,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         // its entries are not client requests, so they are never deduplicated and never answered
         // from the cache; only node commands run under it, and only under it.
         let fromNodes = client == 0
-        if !fromNodes, let last = lastAnswers[client], sequence <= last.sequence {
+        if !fromNodes, let last = answer(for: client), sequence <= last.sequence {
             let result: CoordinationResult = sequence == last.sequence
                 ? retryAnswer(last.result, to: command, id: RequestID(client: client, sequence: sequence))
                 : .refused(.invalidRequest("stale sequence \(sequence) < \(last.sequence)"))
@@ -75,7 +83,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         var events: [LockEvent] = []
         var touched: [UInt64] = []
         let result = execute(client: client, sequence: sequence, command: command, events: &events, touched: &touched)
-        if !fromNodes { lastAnswers[client] = (sequence, result) }
+        if !fromNodes { remember(CachedAnswer(sequence: sequence, result: result), for: client) }
         for event in events { settleQueuedAcquire(event) }
         // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
         // the result as a String cost 65% of apply time in `bench locks`).
@@ -104,6 +112,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                 }
                 nowMillis += millis
                 for expired in sessions.expire(nowMillis: nowMillis) {
+                    sessionEnded(expired)
                     events += locks.sessionEnded(expired, reason: .sessionExpired, nowMillis: nowMillis)
                     workers.release(session: expired)
                 }
@@ -169,36 +178,16 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         }
     }
 
-    /// A retry's answer: the first one, except that a queued acquire is answered with where it
-    /// stands now — still queued (at its position now), granted (with its token), or ended (why).
-    /// A client whose grant notice was lost learns it holds the lock by asking again.
-    private func retryAnswer(_ cached: CoordinationResult, to command: CoordinationCommand?, id: RequestID) -> CoordinationResult {
-        guard case .acquire(.queued) = cached, case .acquire(let name, _, _, _, _, _)? = command,
-              let position = locks.locks[name]?.waiters.firstIndex(where: { $0.request == id }) else { return cached }
-        return .acquire(.queued(position: position))
-    }
-
-    /// A queued acquire was granted or its wait ended: its cached answer says so from now on.
-    private mutating func settleQueuedAcquire(_ event: LockEvent) {
-        let request: RequestID
-        let settled: CoordinationResult
-        switch event {
-        case .granted(_, _, let granted, let token):
-            (request, settled) = (granted, .acquire(.granted(token: token, holdCount: 1)))
-        case .waitEnded(let lock, _, let ended, let reason):
-            (request, settled) = (ended, .refused(.waitEnded(lock: lock, reason: reason.rawValue)))
-        case .lost, .revokeRequested:
-            return
-        }
-        guard lastAnswers[request.client]?.sequence == request.sequence else { return }
-        lastAnswers[request.client]?.result = settled
-    }
-
+    /// A counter at 0 is not kept (an absent one reads 0), so the bound counts counters in use.
     private mutating func increment(_ counter: String, by delta: Int64) throws(CoordinationError) -> Int64 {
         try CoordinationLimits.validate(name: counter)
-        let (value, overflow) = (counters[counter] ?? 0).addingReportingOverflow(delta)
+        let current = counters[counter]
+        let (value, overflow) = (current ?? 0).addingReportingOverflow(delta)
         guard !overflow else { throw .invalidRequest("counter '\(counter)' would overflow") }
-        counters[counter] = value
+        if current == nil, value != 0, counters.count >= CoordinationLimits.countersMax {
+            throw .limitReached("\(CoordinationLimits.countersMax) counters (one back at 0 frees its place)")
+        }
+        counters[counter] = value == 0 ? nil : value
         return value
     }
 
@@ -213,7 +202,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     private mutating func fencedPut(key: String, value: String, lock name: String, token: UInt64) throws(CoordinationError) -> CoordinationResult {
         try CoordinationLimits.validate(name: key)
         try CoordinationLimits.validate(name: name)
-        if let highest = fences[key], token < highest {
+        if let highest = fenceTokens[key], token < highest {
             return .fenced(accepted: false, reason: "stale token \(token): a write with token \(highest) already landed")
         }
         guard let lock = locks.locks[name] else {
@@ -226,7 +215,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
             return .fenced(accepted: false,
                            reason: "token \(token) does not hold lock '\(name)' now (its hold ended, or another lock granted it)")
         }
-        fences[key] = token
+        fenceTokens.set(key, token)
         kv.write(key: key, value: value)
         return .fenced(accepted: true, reason: "")
     }

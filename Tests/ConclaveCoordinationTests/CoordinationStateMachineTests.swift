@@ -365,6 +365,11 @@ struct Replica {
         replica.run(1, .fencedPut(key: "f", value: "v", lock: "L", token: token))
         replica.run(3, .fencedPut(key: "f", value: "w", lock: "L", token: 0))
         replica.run(2, .keepAlive)
+        // Answers of clients without a session and fences, in an order that is not sorted.
+        replica.run(30, .readCounter(counter: "c"))
+        replica.run(20, .readCounter(counter: "c"))
+        replica.run(1, .fencedPut(key: "z", value: "v", lock: "L", token: token))
+        replica.run(1, .fencedPut(key: "a", value: "v", lock: "L", token: token))
         replica.elapse(10)
         return replica
     }
