@@ -118,23 +118,27 @@ extension CoordinationRequest {
 
     /// Decodes an entry; nil when the bytes are not a well-formed request of this format.
     public init?(decoding bytes: [UInt8]) {
-        guard let entry = Self.decodeEntry(bytes), let command = entry.command else { return nil }
-        self.init(client: entry.client, sequence: entry.sequence, command: command)
+        var reader = ByteReader(bytes)
+        guard let (client, sequence) = Self.readHeader(from: &reader), let raw = reader.readByte(), let tag = Tag(rawValue: raw),
+              let command = Self.decodeCommand(tag, from: &reader), reader.isAtEnd else { return nil }
+        self.init(client: client, sequence: sequence, command: command)
     }
 
     /// What `apply` answers a request whose command does not decode.
     static let malformedCommand = "malformed command: it does not decode (unknown kind, truncated, or a field out of range); nothing was done"
 
-    /// The client and sequence of an entry, and its command if that decodes too; nil when not even
-    /// the client and sequence can be read (then there is nobody to answer).
-    static func decodeEntry(_ bytes: [UInt8]) -> (client: UInt64, sequence: UInt64, command: CoordinationCommand?)? {
+    /// The client and sequence of an entry whose command may not decode; nil when not even those
+    /// can be read (then there is nobody to answer).
+    static func decodeHeader(_ bytes: [UInt8]) -> (client: UInt64, sequence: UInt64)? {
         var reader = ByteReader(bytes)
+        return readHeader(from: &reader)
+    }
+
+    private static func readHeader(from reader: inout ByteReader) -> (client: UInt64, sequence: UInt64)? {
         guard reader.readByte() == Self.formatVersion, let client = reader.readUInt64(), let sequence = reader.readUInt64() else {
             return nil
         }
-        guard let raw = reader.readByte(), let tag = Tag(rawValue: raw), let command = Self.decodeCommand(tag, from: &reader),
-              reader.isAtEnd else { return (client, sequence, nil) }
-        return (client, sequence, command)
+        return (client, sequence)
     }
 
     private static func decodeCommand(_ tag: Tag, from reader: inout ByteReader) -> CoordinationCommand? {
@@ -229,7 +233,12 @@ extension LockMode {
 extension CoordinationCommand {
     /// Entries only nodes propose (client 0): the leader's clock and the scheduler's membership,
     /// claims and reports. A client may send none of them, and client 0 may send nothing else.
-    public var isNodeCommand: Bool { nodeCommandName != nil }
+    public var isNodeCommand: Bool {
+        switch self {
+        case .elapsed, .task(.members), .task(.claim), .task(.finish): return true
+        default: return false
+        }
+    }
 
     /// What a node-only command is, in words (nil for a client's command).
     var nodeCommandName: String? {

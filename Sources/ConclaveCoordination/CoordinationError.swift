@@ -85,11 +85,20 @@ public enum CoordinationLimits {
     }
 
     /// Refuses `value` outside `range`, naming the field, the value and what is accepted.
-    static func validate<Value: BinaryInteger>(_ field: String, _ value: Value, in range: ClosedRange<Value>,
-                                               unit: String = "") throws(CoordinationError) {
-        guard range.contains(value) else {
-            throw .invalidRequest("\(field) \(value)\(unit); accepted: \(range.lowerBound)…\(range.upperBound)\(unit)")
+    static func validate(_ field: String, _ value: UInt64, in range: ClosedRange<UInt64>, unit: String = "") throws(CoordinationError) {
+        guard value >= range.lowerBound && value <= range.upperBound else {
+            throw outOfRange(field, "\(value)", "\(range.lowerBound)…\(range.upperBound)", unit: unit)
         }
+    }
+
+    static func validate(_ field: String, _ value: Int, in range: ClosedRange<Int>, unit: String = "") throws(CoordinationError) {
+        guard value >= range.lowerBound && value <= range.upperBound else {
+            throw outOfRange(field, "\(value)", "\(range.lowerBound)…\(range.upperBound)", unit: unit)
+        }
+    }
+
+    private static func outOfRange(_ field: String, _ value: String, _ accepted: String, unit: String) -> CoordinationError {
+        .invalidRequest("\(field) \(value)\(unit); accepted: \(accepted)\(unit)")
     }
 
     /// Refuses a duration outside `durationMillisRange`.

@@ -71,6 +71,7 @@ extension CoordinationStateMachine {
         for _ in 0..<counterCount {
             guard let name = reader.readString(), let value = reader.readUInt64() else { throw fail("truncated counter") }
             counters[name] = Int64(bitPattern: value)
+            countersHash.replace(nil, with: Self.counterHash(name, Int64(bitPattern: value)))
         }
         guard let fenceCount = reader.readCount(of: 12), fenceCount <= fenceTokens.capacity else { throw fail("truncated fences") }
         for _ in 0..<fenceCount {
@@ -101,7 +102,7 @@ extension CoordinationStateMachine {
             guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult(),
                   client != 0, sessions.contains(client) == withSession else { throw fail("malformed answer") }
             let answer = CachedAnswer(sequence: sequence, result: result)
-            if withSession { sessionAnswers[client] = answer } else { looseAnswers.set(client, answer) }
+            if withSession { storeSessionAnswer(answer, for: client) } else { looseAnswers.set(client, answer) }
         }
     }
 }
@@ -110,7 +111,10 @@ extension LockTable {
     mutating func restore(lastToken: UInt64, locks states: [LockState]) {
         self.lastToken = lastToken
         for state in states {
+            var state = state
+            state.refreshStateHash()
             locks[state.name] = state
+            indexes.stateHash.replace(nil, with: state.cachedStateHash.value)
             indexes.noteDeadline(of: state, after: 0)
             for holder in state.holders { indexes.add(state.name, to: holder.session) }
             for waiter in state.waiters { indexes.add(state.name, to: waiter.session) }
@@ -269,7 +273,7 @@ extension ByteReader {
         for _ in 0..<waiterCount {
             guard let session = readUInt64(), let mode = readStateMode(), let client = readUInt64(), let sequence = readUInt64(),
                   let enqueued = readUInt64(), let deadline = readOptional(), let ttl = readOptional() else { return nil }
-            lock.waiters.append(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
+            lock.appendWaiter(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
                                            enqueuedAtMillis: enqueued, deadlineMillis: deadline, ttlMillis: ttl))
         }
         return lock
@@ -346,12 +350,12 @@ extension ByteReader {
         for _ in 0..<leaseCount {
             guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let session = readUInt64(),
                   let deadline = readUInt64() else { return nil }
-            workers.leases[Int(worker)] = .init(worker: Int(worker), session: session, deadlineMillis: deadline)
+            workers.store(.init(worker: Int(worker), session: session, deadlineMillis: deadline), of: Int(worker))
         }
         guard let deadlineCount = readCount(of: 16) else { return nil }
         for _ in 0..<deadlineCount {
             guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let deadline = readUInt64() else { return nil }
-            workers.lastDeadlines[Int(worker)] = deadline
+            workers.record(deadline, of: Int(worker))
         }
         return workers
     }
@@ -366,6 +370,7 @@ extension ByteReader {
         }
         guard let events = readEvents() else { return nil }
         config.events = events
+        config.rebuildStateHash()
         return config
     }
 }

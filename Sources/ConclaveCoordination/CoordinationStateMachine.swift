@@ -29,14 +29,24 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     public internal(set) var throttles = ThrottleTable()
     /// Per fenced key, the highest fencing token a write carried (writes with less are refused);
     /// at most `CoordinationLimits.fencesMax` keys, the least recently written forgotten first.
-    var fenceTokens = RecencyBoundedMap<String, UInt64>(capacity: CoordinationLimits.fencesMax)
+    var fenceTokens = RecencyBoundedMap<String, UInt64>(capacity: CoordinationLimits.fencesMax) { key, token in
+        var hasher = StateHasher(4)
+        hasher.combine(key)
+        hasher.combine(token)
+        return hasher.finalized
+    }
     /// Cluster time: the sum of the leader's `elapsed` entries (see `SessionTable`).
     public internal(set) var nowMillis: UInt64 = 0
     /// Each client's last request and answer, so a retry takes effect once (see
     /// `CoordinationStateMachine+Answers`): with the client's session while it lives, and after
     /// that among at most `CoordinationLimits.answersWithoutSessionMax`.
     var sessionAnswers: [UInt64: CachedAnswer] = [:]
-    var looseAnswers = RecencyBoundedMap<UInt64, CachedAnswer>(capacity: CoordinationLimits.answersWithoutSessionMax)
+    var looseAnswers = RecencyBoundedMap<UInt64, CachedAnswer>(capacity: CoordinationLimits.answersWithoutSessionMax,
+                                                              entryHash: CachedAnswer.stateHash)
+    /// The digest's shares of the counters and of the answers kept with sessions (`StateHasher`).
+    var countersHash = StateHashSum()
+    var sessionAnswersHash = StateHashSum()
+    /// Every answer given, folded in order (what replicas said); `stateDigest` is what they hold.
     public internal(set) var digest: UInt64 = StableHash.fnvOffsetBasis
 
     public init() {}
@@ -49,8 +59,46 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     /// Skips an index that carries nothing for this machine (a membership change).
     public mutating func skip(index: LogIndex) { kv.skip(index: index) }
 
-    /// One digest of the whole state (coordination and KV), for comparing replicas.
-    public var combinedDigest: UInt64 { StableHash.fold(digest, kv.digest) }
+    /// One digest for comparing replicas at an index: the answers given (coordination and KV) and
+    /// the coordination state held. Two replicas that differ in who holds or waits on a lock, in
+    /// sessions, counters, fences, answers kept, config, worker leases, tasks, throttles or the
+    /// clock differ here at the index where they diverge, though every answer was alike. O(1):
+    /// each table keeps its share up to date as it is written (see `StateHasher`).
+    public var combinedDigest: UInt64 { StableHash.fold(StableHash.fold(digest, kv.digest), stateDigest) }
+
+    /// The coordination state's digest (KV values are covered by the KV digest of their writes).
+    public var stateDigest: UInt64 {
+        var hasher = StateHasher(0)
+        hasher.combine(nowMillis)
+        hasher.combine(sessions.stateHash.value)
+        hasher.combine(locks.stateHash)
+        hasher.combine(countersHash.value)
+        hasher.combine(fenceTokens.stateHash.value)
+        hasher.combine(sessionAnswersHash.value)
+        hasher.combine(looseAnswers.stateHash.value)
+        hasher.combine(config.stateHash.value)
+        hasher.combine(workers.stateHash.value)
+        hasher.combine(tasks.stateHash)
+        hasher.combine(throttles.stateHash.value)
+        return hasher.finalized
+    }
+
+    /// `stateDigest` rebuilt from the whole state, not from the shares kept up to date: what it
+    /// must equal (O(state); for restores and for tests of the upkeep).
+    func recomputedStateDigest() -> UInt64 {
+        var hasher = StateHasher(0)
+        var counterShare = StateHashSum()
+        for (name, value) in counters { counterShare.replace(nil, with: Self.counterHash(name, value)) }
+        var answerShare = StateHashSum()
+        for (client, answer) in sessionAnswers { answerShare.replace(nil, with: CachedAnswer.stateHash(client, answer)) }
+        for share in [nowMillis, sessions.recomputedStateHash().value, locks.recomputedStateHash(), counterShare.value,
+                      fenceTokens.recomputedStateHash().value, answerShare.value, looseAnswers.recomputedStateHash().value,
+                      config.recomputedStateHash().value, workers.recomputedStateHash().value, tasks.recomputedStateHash(),
+                      throttles.recomputedStateHash().value] {
+            hasher.combine(share)
+        }
+        return hasher.finalized
+    }
 
     public static func == (left: Self, right: Self) -> Bool {
         left.kv == right.kv && left.sessions == right.sessions && left.locks == right.locks
@@ -69,40 +117,47 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         kv.skip(index: index)
         // Bytes without even a client and sequence answer nobody; a request whose command does not
         // decode (a field out of range, truncated) is answered with that, like any bad request.
-        guard let (client, sequence, command) = CoordinationRequest.decodeEntry(data) else { return (nil, nil) }
+        let request = CoordinationRequest(decoding: data)
+        guard let (client, sequence) = request.map({ ($0.client, $0.sequence) }) ?? CoordinationRequest.decodeHeader(data) else {
+            return (nil, nil)
+        }
         // Client 0 is the nodes' own (the leader's clock, scheduler membership, claims, reports):
         // its entries are not client requests, so they are never deduplicated and never answered
         // from the cache; only node commands run under it, and only under it.
         let fromNodes = client == 0
-        if !fromNodes, let last = answer(for: client), sequence <= last.sequence {
+        let sessionAnswer = fromNodes ? nil : sessionAnswers[client]
+        if !fromNodes, let last = sessionAnswer ?? looseAnswers[client], sequence <= last.sequence {
             let result: CoordinationResult = sequence == last.sequence
-                ? retryAnswer(last.result, to: command, id: RequestID(client: client, sequence: sequence))
+                ? retryAnswer(last.result, to: request?.command, id: RequestID(client: client, sequence: sequence))
                 : .refused(.invalidRequest("stale sequence \(sequence) < \(last.sequence)"))
             return (nil, Applied(client: client, sequence: sequence, result: result, events: []))
         }
         var events: [LockEvent] = []
         var touched: [UInt64] = []
-        let result = execute(client: client, sequence: sequence, command: command, events: &events, touched: &touched)
-        if !fromNodes { remember(CachedAnswer(sequence: sequence, result: result), for: client) }
-        for event in events { settleQueuedAcquire(event) }
+        let result = execute(client: client, sequence: sequence, request: request, events: &events, touched: &touched)
         // The answer's snapshot encoding feeds the digest: compact, and no reflection (describing
         // the result as a String cost 65% of apply time in `bench locks`).
-        var encoded = ByteWriter(capacity: 24)
-        encoded.write(result)
-        mix(client, sequence, StableHash.fnv1a64(encoded.bytes))
+        let resultHash = CachedAnswer.resultHash(result)
+        if !fromNodes {
+            remember(CachedAnswer(sequence: sequence, result: result, resultHash: resultHash), for: client,
+                     keptWithSession: sessionAnswer != nil, sessionChanged: request?.command.opensOrClosesSession ?? false)
+        }
+        for event in events { settleQueuedAcquire(event) }
+        mix(client, sequence, resultHash)
         return (nil, Applied(client: client, sequence: sequence, result: result, events: events,
                              tasksTouched: touched))
     }
 
-    /// Runs one request; `command` nil: its command did not decode.
-    private mutating func execute(client: UInt64, sequence: UInt64, command: CoordinationCommand?, events: inout [LockEvent],
+    /// Runs one request; `request` nil: its command did not decode.
+    private mutating func execute(client: UInt64, sequence: UInt64, request: CoordinationRequest?, events: inout [LockEvent],
                                   touched: inout [UInt64]) -> CoordinationResult {
         let session = client
         let id = RequestID(client: client, sequence: sequence)
         do throws(CoordinationError) {
-            guard let command else { throw .invalidRequest(CoordinationRequest.malformedCommand) }
-            if let name = command.nodeCommandName, session != 0 { throw .nodeOnly(command: name, client: session) }
-            if command.nodeCommandName == nil, session == 0 { throw .reservedClient }
+            guard let command = request?.command else { throw .invalidRequest(CoordinationRequest.malformedCommand) }
+            if command.isNodeCommand != (session == 0) {
+                throw session == 0 ? .reservedClient : .nodeOnly(command: command.nodeCommandName ?? "", client: session)
+            }
             switch command {
             case .elapsed(let millis):
                 let room = CoordinationLimits.clusterTimeMillisMax - nowMillis
@@ -188,6 +243,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
             throw .limitReached("\(CoordinationLimits.countersMax) counters (one back at 0 frees its place)")
         }
         counters[counter] = value == 0 ? nil : value
+        countersHash.replace(current.map { Self.counterHash(counter, $0) }, with: value == 0 ? nil : Self.counterHash(counter, value))
         return value
     }
 
@@ -218,6 +274,13 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         fenceTokens.set(key, token)
         kv.write(key: key, value: value)
         return .fenced(accepted: true, reason: "")
+    }
+
+    static func counterHash(_ name: String, _ value: Int64) -> UInt64 {
+        var hasher = StateHasher(5)
+        hasher.combine(name)
+        hasher.combine(UInt64(bitPattern: value))
+        return hasher.finalized
     }
 
     private mutating func mix(_ values: UInt64...) {

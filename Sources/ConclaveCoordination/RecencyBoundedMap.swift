@@ -7,16 +7,20 @@
 /// Stale entries are dropped when they outnumber the live ones, so every operation is O(1)
 /// amortized and the order holds at most about twice the live keys. Only the relative order of
 /// live keys is state: it is what snapshots keep (`recencyOrder`) and what `==` compares.
+/// `stateHash` sums `entryHash` over the entries (the map's share of the replica digest).
 struct RecencyBoundedMap<Key: Hashable & Sendable, Value: Equatable & Sendable>: Equatable, Sendable {
     let capacity: Int
+    private let entryHash: @Sendable (Key, Value) -> UInt64
     private var entries: [Key: (value: Value, stamp: UInt64)] = [:]
     private var order: [(key: Key, stamp: UInt64)] = []
     private var head = 0
     private var lastStamp: UInt64 = 0
+    private(set) var stateHash = StateHashSum()
 
-    init(capacity: Int) {
+    init(capacity: Int, entryHash: @escaping @Sendable (Key, Value) -> UInt64) {
         precondition(capacity > 0, "a recency-bounded map holds at least one key")
         self.capacity = capacity
+        self.entryHash = entryHash
     }
 
     static func == (left: Self, right: Self) -> Bool {
@@ -45,14 +49,16 @@ struct RecencyBoundedMap<Key: Hashable & Sendable, Value: Equatable & Sendable>:
     @discardableResult
     mutating func set(_ key: Key, _ value: Value) -> [Key] {
         lastStamp += 1
-        entries[key] = (value, lastStamp)
+        let old = entries.updateValue((value, lastStamp), forKey: key)
+        stateHash.replace(old.map { entryHash(key, $0.value) }, with: entryHash(key, value))
         order.append((key, lastStamp))
         var forgotten: [Key] = []
         while entries.count > capacity, head < order.count {
             let oldest = order[head]
             head += 1
-            if entries[oldest.key]?.stamp == oldest.stamp {
+            if let entry = entries[oldest.key], entry.stamp == oldest.stamp {
                 entries[oldest.key] = nil
+                stateHash.replace(entryHash(oldest.key, entry.value), with: nil)
                 forgotten.append(oldest.key)
             }
         }
@@ -62,14 +68,24 @@ struct RecencyBoundedMap<Key: Hashable & Sendable, Value: Equatable & Sendable>:
 
     /// Changes a key's value without making it more recent (nothing if absent).
     mutating func update(_ key: Key, _ value: Value) {
+        guard let old = entries[key]?.value else { return }
         entries[key]?.value = value
+        stateHash.replace(entryHash(key, old), with: entryHash(key, value))
     }
 
     @discardableResult
     mutating func remove(_ key: Key) -> Value? {
-        let removed = entries.removeValue(forKey: key)?.value
-        if removed != nil { compactIfStale() }
+        guard let removed = entries.removeValue(forKey: key)?.value else { return nil }
+        stateHash.replace(entryHash(key, removed), with: nil)
+        compactIfStale()
         return removed
+    }
+
+    /// `stateHash` rebuilt from the entries (what it must equal).
+    func recomputedStateHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for (key, entry) in entries { sum.replace(nil, with: entryHash(key, entry.value)) }
+        return sum
     }
 
     /// Drops the consumed prefix and stale entries once they are most of the order.

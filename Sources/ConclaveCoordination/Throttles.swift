@@ -41,8 +41,23 @@ public struct ThrottleTable: Equatable, Sendable {
     public static let stampLeadMaxMillis: UInt64 = 100
 
     public internal(set) var throttles: [String: Throttle] = [:]
+    /// The throttles' share of the replica digest (see `StateHasher`).
+    private(set) var stateHash = StateHashSum()
 
     public init() {}
+
+    /// Every write of a throttle goes through here, so the digest's share stays in step.
+    mutating func store(_ throttle: Throttle) {
+        let old = throttles.updateValue(throttle, forKey: throttle.name)
+        stateHash.replace(old?.stateHash, with: throttle.stateHash)
+    }
+
+    /// `stateHash` rebuilt from the throttles (what it must equal).
+    func recomputedStateHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for throttle in throttles.values { sum.replace(nil, with: throttle.stateHash) }
+        return sum
+    }
 
     /// Applies a throttle command at cluster time `clusterMillis`.
     mutating func apply(_ command: ThrottleCommand, clusterMillis: UInt64) throws(CoordinationError) -> CoordinationResult {
@@ -55,7 +70,7 @@ public struct ThrottleTable: Equatable, Sendable {
             guard var throttle = throttles[name] else { throw .invalidRequest("unknown throttle '\(name)'; define it first") }
             let decision = throttle.limiter.request(quantity, nowNanos: Self.decisionNanos(stampNanos, clusterMillis: clusterMillis))
             if decision.allowed { throttle.allowed &+= 1 } else { throttle.refused &+= 1 }
-            throttles[name] = throttle
+            store(throttle)
             return .throttled(decision)
         }
     }
@@ -87,7 +102,22 @@ public struct ThrottleTable: Equatable, Sendable {
         var throttle = Throttle(name: name, count: count, periodMillis: periodMillis, maxBurst: maxBurst, limiter: limiter)
         throttle.allowed = existing?.allowed ?? 0
         throttle.refused = existing?.refused ?? 0
-        throttles[name] = throttle
+        store(throttle)
+    }
+}
+
+extension ThrottleTable.Throttle {
+    var stateHash: UInt64 {
+        var hasher = StateHasher(9)
+        hasher.combine(name)
+        hasher.combine(count)
+        hasher.combine(periodMillis)
+        hasher.combine(maxBurst)
+        hasher.combine(limiter.state.debtUnits)
+        hasher.combine(limiter.state.lastNanos)
+        hasher.combine(allowed)
+        hasher.combine(refused)
+        return hasher.finalized
     }
 }
 
@@ -155,8 +185,8 @@ extension ByteReader {
                   let limiter = try? GenericCellRateLimiter(count: Int(rate), periodNanos: period * 1_000_000, maxBurst: Int(burst),
                                                             restoring: .init(debtUnits: debt, lastNanos: last))
             else { return nil }
-            table.throttles[name] = ThrottleTable.Throttle(name: name, count: Int(rate), periodMillis: period, maxBurst: Int(burst),
-                                                           limiter: limiter, allowed: allowed, refused: refused)
+            table.store(ThrottleTable.Throttle(name: name, count: Int(rate), periodMillis: period, maxBurst: Int(burst),
+                                               limiter: limiter, allowed: allowed, refused: refused))
         }
         return table
     }

@@ -66,7 +66,7 @@ import Testing
 @Suite struct RecencyBoundedMapTests {
     @Test("forgets the least recently written first; an update does not make a key recent")
     func order() {
-        var map = RecencyBoundedMap<String, Int>(capacity: 3)
+        var map = RecencyBoundedMap<String, Int>(capacity: 3) { key, value in StableHash.key(key) &+ UInt64(value) }
         map.set("a", 1)
         map.set("b", 2)
         map.set("c", 3)
@@ -78,15 +78,17 @@ import Testing
         map.remove("c")
         #expect(map.set("e", 7).isEmpty)
         #expect(map.recencyOrder.map(\.key) == ["a", "d", "e"])
+        #expect(map.stateHash == map.recomputedStateHash())
     }
 
     @Test("rewriting a few keys forever keeps the order short and its contents right")
     func compaction() {
-        var map = RecencyBoundedMap<Int, Int>(capacity: 10)
+        var map = RecencyBoundedMap<Int, Int>(capacity: 10) { key, value in UInt64(key * 31 + value) }
         for round in 0..<10_000 { map.set(round % 4, round) }
         #expect(map.count == 4)
         #expect(map.recencyOrder.map(\.key) == [0, 1, 2, 3])
         #expect(map.recencyOrder.map(\.value) == [9_996, 9_997, 9_998, 9_999])
         #expect(map.storedOrderCount <= 2 * map.count + 65)
+        #expect(map.stateHash == map.recomputedStateHash())
     }
 }

@@ -32,7 +32,12 @@ public struct DelayTaskTable: Equatable, Sendable {
     var keyOrder: [String] = []
     var keyOrderHead = 0
     public internal(set) var finished: [FinishedTask] = []
-    public internal(set) var stats = FiringStats()
+    public internal(set) var stats = FiringStats() {
+        didSet { hashes.stats = stats.stateHash }
+    }
+    /// The table's share of the replica digest, kept up to date by the setters in
+    /// `DelayTaskTable+StateHash` (derived: left out of `==`).
+    var hashes = TaskTableHashes()
 
     public init() {}
 
@@ -57,7 +62,8 @@ public struct DelayTaskTable: Equatable, Sendable {
         case .schedule(let spec):
             return try schedule(spec, nowMillis: nowMillis, touched: &touched)
         case .cancel(let id):
-            guard let task = tasks.removeValue(forKey: id) else { throw .unknownTask(id) }
+            guard let task = tasks[id] else { throw .unknownTask(id) }
+            setTask(nil, id: id)
             retire(task, .cancelled, nowMillis: nowMillis)
             touched.append(id)
             return .finished(finished.last!)
@@ -93,7 +99,7 @@ public struct DelayTaskTable: Equatable, Sendable {
     /// closes (memory stays bounded; a key reused after that makes a second task).
     private mutating func forgetOldestKeys() {
         while keys.count > TaskLimits.idempotencyKeysMax, keyOrderHead < keyOrder.count {
-            keys[keyOrder[keyOrderHead]] = nil
+            setKey(keyOrder[keyOrderHead], nil)
             keyOrderHead += 1
         }
     }
@@ -104,7 +110,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             let key = keyOrder[keyOrderHead]
             guard let entry = keys[key] else { keyOrderHead += 1; continue }
             guard entry.expiresAtMillis <= nowMillis else { break }
-            keys[key] = nil
+            setKey(key, nil)
             keyOrderHead += 1
         }
         if keyOrderHead > 1_024, keyOrderHead * 2 > keyOrder.count {
@@ -135,10 +141,10 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard tasks.count < TaskLimits.tasksMax else { throw .limitReached("\(TaskLimits.tasksMax) pending tasks") }
         lastTaskID += 1
         let id = lastTaskID
-        tasks[id] = DelayTask(id: id, spec: spec, partition: Self.partition(of: id), fireAtMillis: fireAt, fire: 1,
-                              state: .scheduled, createdAtMillis: nowMillis, succeeded: 0, failed: 0, nextFireMillis: nil)
+        setTask(DelayTask(id: id, spec: spec, partition: Self.partition(of: id), fireAtMillis: fireAt, fire: 1,
+                          state: .scheduled, createdAtMillis: nowMillis, succeeded: 0, failed: 0, nextFireMillis: nil), id: id)
         if let key = spec.idempotencyKey {
-            keys[key] = (id, nowMillis + TaskLimits.idempotencyWindowMillis)
+            setKey(key, (id, nowMillis + TaskLimits.idempotencyWindowMillis))
             keyOrder.append(key)
             forgetOldestKeys()
         }
@@ -180,6 +186,7 @@ public struct DelayTaskTable: Equatable, Sendable {
         }
         guard sorted != members else { return }
         members = sorted
+        hashes.members = Self.membersHash(sorted)
         // Primaries by consistent hashing with bounded loads (12 keys on a plain ring leave some
         // nodes with none); replicas are the next distinct nodes clockwise.
         do throws(ResilienceConfigurationError) {
@@ -227,7 +234,7 @@ public struct DelayTaskTable: Equatable, Sendable {
         switch task.spec.target {
         case .queue(let name):
             try enqueue(task, into: name, nowMillis: nowMillis)
-            tasks[id] = task
+            setTask(task, id: id)
             complete(id, succeeded: true, nowMillis: nowMillis)
         case .callback:
             let retry = task.spec.retry
@@ -235,7 +242,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             let lease = task.spec.timeoutMillis * tries + retry.backoffMillis * (tries - 1) + TaskLimits.leaseSlackMillis
             task.state = .running(node: node, claimedAtMillis: nowMillis, leaseUntilMillis: nowMillis + lease,
                                   deliveries: deliveries + 1)
-            tasks[id] = task
+            setTask(task, id: id)
         }
         if firstClaim {
             stats.record(node: node, latenessMillis: nowMillis - task.fireAtMillis)
@@ -264,16 +271,22 @@ public struct DelayTaskTable: Equatable, Sendable {
             task.fireAtMillis = next
             task.nextFireMillis = nil
             task.state = .scheduled
-            tasks[id] = task
+            setTask(task, id: id)
         } else {
-            tasks[id] = nil
+            setTask(nil, id: id)
             retire(task, succeeded ? .done : .failed, nowMillis: nowMillis)
         }
     }
 
     private mutating func retire(_ task: DelayTask, _ ending: FinishedTask.Ending, nowMillis: UInt64) {
-        if finished.count >= TaskLimits.finishedKept { finished.removeFirst(finished.count - TaskLimits.finishedKept + 1) }
-        finished.append(FinishedTask(task: task, ending: ending, atMillis: nowMillis))
+        if finished.count >= TaskLimits.finishedKept {
+            let dropped = finished.count - TaskLimits.finishedKept + 1
+            for old in finished.prefix(dropped) { hashes.finished.replace(old.stateHash, with: nil) }
+            finished.removeFirst(dropped)
+        }
+        let ended = FinishedTask(task: task, ending: ending, atMillis: nowMillis)
+        finished.append(ended)
+        hashes.finished.replace(nil, with: ended.stateHash)
     }
 
     // MARK: - Queues
@@ -285,10 +298,10 @@ public struct DelayTaskTable: Equatable, Sendable {
             throw .limitReached("queue '\(name)' holds \(TaskLimits.queueMessagesMax) messages")
         }
         queue.lastMessageID += 1
-        queue.messages.append(QueueMessage(id: queue.lastMessageID, task: task.id, key: task.deliveryKey, payload: task.spec.payload,
-                                           enqueuedAtMillis: nowMillis, deliveries: 0, invisibleUntilMillis: 0))
+        queue.append(QueueMessage(id: queue.lastMessageID, task: task.id, key: task.deliveryKey, payload: task.spec.payload,
+                                  enqueuedAtMillis: nowMillis, deliveries: 0, invisibleUntilMillis: 0))
         queue.enqueued += 1
-        queues[name] = queue
+        setQueue(queue, named: name)
     }
 
     private mutating func pull(_ name: String, max: Int, visibilityMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [QueueMessage] {
@@ -298,12 +311,10 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard var queue = queues[name] else { return [] }
         var pulled: [QueueMessage] = []
         for position in queue.messages.indices where pulled.count < max && queue.messages[position].invisibleUntilMillis <= nowMillis {
-            queue.messages[position].deliveries += 1
-            queue.messages[position].invisibleUntilMillis = nowMillis + visibilityMillis
-            pulled.append(queue.messages[position])
+            pulled.append(queue.deliver(at: position, invisibleUntilMillis: nowMillis + visibilityMillis))
         }
         queue.delivered += pulled.count
-        queues[name] = queue
+        setQueue(queue, named: name)
         return pulled
     }
 
@@ -311,9 +322,9 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard var queue = queues[name], let position = queue.position(of: message) else {
             throw .invalidRequest("no message \(message) in queue '\(name)' (acknowledged already, or never there)")
         }
-        queue.messages.remove(at: position)
+        queue.remove(at: position)
         queue.acknowledged += 1
-        queues[name] = queue
+        setQueue(queue, named: name)
     }
 }
 
@@ -324,6 +335,8 @@ public struct TaskQueueState: Equatable, Sendable {
     public internal(set) var enqueued = 0
     public internal(set) var delivered = 0
     public internal(set) var acknowledged = 0
+    /// The messages' share of the replica digest (see `DelayTaskTable+StateHash`).
+    var messagesHash = StateHashSum()
 
     func position(of id: UInt64) -> Int? {
         var low = 0

@@ -283,6 +283,7 @@ extension ByteReader {
         table.stats.latenessMaxMillis = latenessMax
         table.stats.reclaims = reclaims
         table.stats.failures = failures
+        table.rebuildStateHash()
         return table
     }
 }
