@@ -477,6 +477,8 @@ public final class Simulator {
     /// A client sends a coordination request (session, lock, counter, fenced write) to `node`;
     /// answered like `submit`. A queued acquire is answered when granted.
     public func submit(_ request: CoordinationRequest, to node: NodeID) -> Submission {
+        // The state machine cannot tell a client's entry under client 0 from a node's own.
+        guard request.client != 0 else { return .refused(CoordinationError.reservedClient.description) }
         var request = request
         if nodeIDs.contains(node), case .task(.schedule(let spec)) = request.command {
             switch resolveFirstFiring(of: spec, at: index(of: node)) {

@@ -27,6 +27,14 @@ public struct ConfigStore: Equatable, Sendable {
     public internal(set) var revision: UInt64 = 0
     public internal(set) var history: [String: [Version]] = [:]
     public internal(set) var events: [Event] = []
+    /// The config's share of the replica digest: each key's kept versions (the events follow
+    /// from the writes), and the revision.
+    private(set) var keysHash = StateHashSum()
+    var stateHash: StateHashSum {
+        var share = keysHash
+        share.replace(nil, with: StableHash.mix(revision))
+        return share
+    }
 
     public init() {}
 
@@ -44,6 +52,7 @@ public struct ConfigStore: Equatable, Sendable {
         var versions = history[key] ?? []
         versions.append(Version(revision: revision, value: value))
         if versions.count > Self.versionsPerKeyMax { versions.removeFirst(versions.count - Self.versionsPerKeyMax) }
+        keysHash.replace(history[key].map { Self.stateHash(key, $0) }, with: Self.stateHash(key, versions))
         history[key] = versions
         events.append(Event(revision: revision, key: key, value: value))
         if events.count > Self.eventsMax { events.removeFirst(events.count - Self.eventsMax) }
@@ -63,7 +72,7 @@ public struct ConfigStore: Equatable, Sendable {
     /// Events after `revision` for keys starting with `prefix`, oldest first, at most
     /// `eventsPerWatchMax`; or `.compacted` when events after `revision` were already dropped.
     public func watch(prefix: String, after revision: UInt64) -> WatchAnswer {
-        if let oldest = events.first?.revision, revision + 1 < oldest {
+        if let oldest = events.first?.revision, revision < oldest - 1 {
             return .compacted(relistFrom: self.revision)
         }
         let start = events.firstIndex { $0.revision > revision } ?? events.count
@@ -77,5 +86,28 @@ public struct ConfigStore: Equatable, Sendable {
         case events([Event], upTo: UInt64)
         /// Events after the asked revision are gone: list the keys again, then watch from this revision.
         case compacted(relistFrom: UInt64)
+    }
+
+    static func stateHash(_ key: String, _ versions: [Version]) -> UInt64 {
+        var hasher = StateHasher(6)
+        hasher.combine(key)
+        hasher.combine(versions.count)
+        for version in versions {
+            hasher.combine(version.revision)
+            hasher.combine(version.value)
+        }
+        return hasher.finalized
+    }
+
+    /// `stateHash` rebuilt from the kept versions (what it must equal); also sets it after a restore.
+    func recomputedStateHash() -> StateHashSum {
+        var copy = self
+        copy.rebuildStateHash()
+        return copy.stateHash
+    }
+
+    mutating func rebuildStateHash() {
+        keysHash = StateHashSum()
+        for (key, versions) in history { keysHash.replace(nil, with: Self.stateHash(key, versions)) }
     }
 }

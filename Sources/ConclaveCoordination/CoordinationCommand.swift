@@ -92,9 +92,9 @@ extension CoordinationRequest {
         case .closeSession: writer.write(Tag.closeSession.rawValue)
         case .acquire(let lock, let kind, let mode, let wait, let ttl, let delay):
             writer.write(Tag.acquire.rawValue); writer.write(lock)
-            writer.write(kind.code); writer.write(UInt64(kind.capacity))
-            writer.write(mode.code); writer.write(UInt64(mode.permitCount))
-            writer.write(wait.map { $0 + 1 } ?? 0); writer.write(ttl.map { $0 + 1 } ?? 0); writer.write(delay)
+            writer.write(kind.code); writer.write(kind.capacity)
+            writer.write(mode)
+            writer.writeOptional(wait); writer.writeOptional(ttl); writer.write(delay)
         case .release(let lock): writer.write(Tag.release.rawValue); writer.write(lock)
         case .extend(let lock, let ttl): writer.write(Tag.extend.rawValue); writer.write(lock); writer.write(ttl)
         case .cancelWait(let lock, let sequence): writer.write(Tag.cancelWait.rawValue); writer.write(lock); writer.write(sequence)
@@ -109,7 +109,7 @@ extension CoordinationRequest {
         case .configRollback(let key, let revision): writer.write(Tag.configRollback.rawValue); writer.write(key); writer.write(revision)
         case .configWatch(let prefix, let revision): writer.write(Tag.configWatch.rawValue); writer.write(prefix); writer.write(revision)
         case .leaseWorker(let workers, let deadline):
-            writer.write(Tag.leaseWorker.rawValue); writer.write(UInt64(clamping: max(0, workers))); writer.write(deadline)
+            writer.write(Tag.leaseWorker.rawValue); writer.write(workers); writer.write(deadline)
         case .task(let command): writer.write(Tag.task.rawValue); writer.write(command)
         case .throttle(let command): writer.write(Tag.throttle.rawValue); command.encode(into: &writer)
         }
@@ -119,10 +119,26 @@ extension CoordinationRequest {
     /// Decodes an entry; nil when the bytes are not a well-formed request of this format.
     public init?(decoding bytes: [UInt8]) {
         var reader = ByteReader(bytes)
-        guard reader.readByte() == Self.formatVersion, let client = reader.readUInt64(), let sequence = reader.readUInt64(),
-              let raw = reader.readByte(), let tag = Tag(rawValue: raw),
+        guard let (client, sequence) = Self.readHeader(from: &reader), let raw = reader.readByte(), let tag = Tag(rawValue: raw),
               let command = Self.decodeCommand(tag, from: &reader), reader.isAtEnd else { return nil }
         self.init(client: client, sequence: sequence, command: command)
+    }
+
+    /// What `apply` answers a request whose command does not decode.
+    static let malformedCommand = "malformed command: it does not decode (unknown kind, truncated, or a field out of range); nothing was done"
+
+    /// The client and sequence of an entry whose command may not decode; nil when not even those
+    /// can be read (then there is nobody to answer).
+    static func decodeHeader(_ bytes: [UInt8]) -> (client: UInt64, sequence: UInt64)? {
+        var reader = ByteReader(bytes)
+        return readHeader(from: &reader)
+    }
+
+    private static func readHeader(from reader: inout ByteReader) -> (client: UInt64, sequence: UInt64)? {
+        guard reader.readByte() == Self.formatVersion, let client = reader.readUInt64(), let sequence = reader.readUInt64() else {
+            return nil
+        }
+        return (client, sequence)
     }
 
     private static func decodeCommand(_ tag: Tag, from reader: inout ByteReader) -> CoordinationCommand? {
@@ -132,13 +148,11 @@ extension CoordinationRequest {
         case .keepAlive: return .keepAlive
         case .closeSession: return .closeSession
         case .acquire:
-            guard let lock = reader.readString(), let kindCode = reader.readByte(), let capacity = reader.readUInt64(),
-                  let modeCode = reader.readByte(), let permits = reader.readUInt64(), let wait = reader.readUInt64(),
-                  let ttl = reader.readUInt64(), let delay = reader.readUInt64(),
-                  let kind = LockKind(code: kindCode, capacity: capacity), let mode = LockMode(code: modeCode, permits: permits)
+            guard let lock = reader.readString(), let kindCode = reader.readByte(), let capacity = reader.readInt(),
+                  let kind = LockKind(code: kindCode, capacity: capacity), let mode = reader.readMode(),
+                  let wait = reader.readOptional(), let ttl = reader.readOptional(), let delay = reader.readUInt64()
             else { return nil }
-            return .acquire(lock: lock, kind: kind, mode: mode, waitMillis: wait == 0 ? nil : wait - 1,
-                            ttlMillis: ttl == 0 ? nil : ttl - 1, lockDelayMillis: delay)
+            return .acquire(lock: lock, kind: kind, mode: mode, waitMillis: wait, ttlMillis: ttl, lockDelayMillis: delay)
         case .release: return reader.readString().map { .release(lock: $0) }
         case .extend:
             guard let lock = reader.readString(), let ttl = reader.readUInt64() else { return nil }
@@ -169,8 +183,8 @@ extension CoordinationRequest {
             guard let prefix = reader.readString(), let revision = reader.readUInt64() else { return nil }
             return .configWatch(prefix: prefix, afterRevision: revision)
         case .leaseWorker:
-            guard let workers = reader.readUInt64(), workers <= UInt64(Int.max), let deadline = reader.readUInt64() else { return nil }
-            return .leaseWorker(workersMax: Int(workers), deadlineMillis: deadline)
+            guard let workers = reader.readInt(), let deadline = reader.readUInt64() else { return nil }
+            return .leaseWorker(workersMax: workers, deadlineMillis: deadline)
         case .task: return reader.readTaskCommand().map { .task($0) }
         case .throttle: return ThrottleCommand(from: &reader).map { .throttle($0) }
         }
@@ -186,11 +200,12 @@ extension LockKind {
         }
     }
 
-    init?(code: UInt8, capacity: UInt64) {
+    /// Any capacity decodes (a request's is checked where it is applied, a snapshot's where it is read).
+    init?(code: UInt8, capacity: Int) {
         switch code {
         case 1: self = .mutex
         case 2: self = .readWrite
-        case 3: guard capacity <= UInt64(CoordinationLimits.permitsMax) else { return nil }; self = .semaphore(permits: Int(capacity))
+        case 3: self = .semaphore(permits: capacity)
         default: return nil
         }
     }
@@ -205,11 +220,11 @@ extension LockMode {
         }
     }
 
-    init?(code: UInt8, permits: UInt64) {
+    init?(code: UInt8, permits: Int) {
         switch code {
         case 1: self = .exclusive
         case 2: self = .shared
-        case 3: guard permits <= UInt64(CoordinationLimits.permitsMax) else { return nil }; self = .permits(Int(permits))
+        case 3: self = .permits(permits)
         default: return nil
         }
     }
@@ -217,12 +232,22 @@ extension LockMode {
 
 extension CoordinationCommand {
     /// Entries only nodes propose (client 0): the leader's clock and the scheduler's membership,
-    /// claims and reports.
+    /// claims and reports. A client may send none of them, and client 0 may send nothing else.
     public var isNodeCommand: Bool {
         switch self {
-        case .elapsed: return true
-        case .task(let command): return command.isNodeCommand
+        case .elapsed, .task(.members), .task(.claim), .task(.finish): return true
         default: return false
+        }
+    }
+
+    /// What a node-only command is, in words (nil for a client's command).
+    var nodeCommandName: String? {
+        switch self {
+        case .elapsed: return "a clock entry (elapsed)"
+        case .task(.members): return "scheduler membership"
+        case .task(.claim): return "a task claim"
+        case .task(.finish): return "a task report (finish)"
+        default: return nil
         }
     }
 }

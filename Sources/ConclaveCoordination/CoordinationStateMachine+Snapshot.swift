@@ -4,9 +4,11 @@ import ConclaveCore
 /// time, digest, sessions, locks (holders and waiters in order), counters, fences, the config
 /// store (revision, kept versions per key, watch events), worker leases, throttles and each
 /// client's last answer — so a retry after a snapshot install still gets its first answer.
-/// Maps are written in sorted key order: equal states give equal bytes.
+/// Maps are written in sorted key order, and the recency-bounded ones (fences, answers of
+/// clients without a session) least recently written first, so that a restored replica forgets
+/// the same entries next: equal states give equal bytes.
 extension CoordinationStateMachine {
-    private static let snapshotVersion: UInt8 = 3
+    private static let snapshotVersion: UInt8 = 4
 
     public func snapshotData() -> [UInt8] {
         var writer = ByteWriter(capacity: 256)
@@ -26,16 +28,16 @@ extension CoordinationStateMachine {
         for name in locks.locks.keys.sorted() { writer.write(locks.locks[name]!) }
         writer.write(UInt64(counters.count))
         for name in counters.keys.sorted() { writer.write(name); writer.write(UInt64(bitPattern: counters[name]!)) }
-        writer.write(UInt64(fences.count))
-        for key in fences.keys.sorted() { writer.write(key); writer.write(fences[key]!) }
+        writer.write(UInt64(fenceTokens.count))
+        for (key, token) in fenceTokens.recencyOrder { writer.write(key); writer.write(token) }
         writer.write(config)
         writer.write(workers)
         writer.write(tasks)
         writer.write(throttles)
-        writer.write(UInt64(lastAnswers.count))
-        for client in lastAnswers.keys.sorted() {
-            writer.write(client); writer.write(lastAnswers[client]!.sequence); writer.write(lastAnswers[client]!.result)
-        }
+        writer.write(UInt64(sessionAnswers.count))
+        for client in sessionAnswers.keys.sorted() { writer.write(client, sessionAnswers[client]!) }
+        writer.write(UInt64(looseAnswers.count))
+        for (client, answer) in looseAnswers.recencyOrder { writer.write(client, answer) }
         return writer.bytes
     }
 
@@ -49,6 +51,7 @@ extension CoordinationStateMachine {
         guard let now = reader.readUInt64(), let digest = reader.readUInt64(), let sessionCount = reader.readCount(of: 24) else {
             throw fail("truncated header")
         }
+        guard now <= CoordinationLimits.clusterTimeMillisMax else { throw fail("cluster time \(now) ms is past its end") }
         nowMillis = now
         self.digest = digest
         for _ in 0..<sessionCount {
@@ -62,15 +65,18 @@ extension CoordinationStateMachine {
             lockStates.append(lock)
         }
         locks.restore(lastToken: lastToken, locks: lockStates)
-        guard let counterCount = reader.readCount(of: 12) else { throw fail("truncated counters") }
+        guard let counterCount = reader.readCount(of: 12), counterCount <= CoordinationLimits.countersMax else {
+            throw fail("truncated counters")
+        }
         for _ in 0..<counterCount {
             guard let name = reader.readString(), let value = reader.readUInt64() else { throw fail("truncated counter") }
             counters[name] = Int64(bitPattern: value)
+            countersHash.replace(nil, with: Self.counterHash(name, Int64(bitPattern: value)))
         }
-        guard let fenceCount = reader.readCount(of: 12) else { throw fail("truncated fences") }
+        guard let fenceCount = reader.readCount(of: 12), fenceCount <= fenceTokens.capacity else { throw fail("truncated fences") }
         for _ in 0..<fenceCount {
             guard let key = reader.readString(), let token = reader.readUInt64() else { throw fail("truncated fence") }
-            fences[key] = token
+            fenceTokens.set(key, token)
         }
         guard let config = reader.readConfig() else { throw fail("malformed config store") }
         self.config = config
@@ -80,14 +86,24 @@ extension CoordinationStateMachine {
         self.tasks = tasks
         guard let throttles = reader.readThrottles() else { throw fail("malformed throttles") }
         self.throttles = throttles
-        guard let answerCount = reader.readCount(of: 17) else { throw fail("truncated answers") }
-        for _ in 0..<answerCount {
-            guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult() else {
-                throw fail("malformed answer")
-            }
-            lastAnswers[client] = (sequence, result)
-        }
+        try readAnswers(from: &reader, withSession: true, fail: fail)
+        try readAnswers(from: &reader, withSession: false, fail: fail)
         guard reader.isAtEnd else { throw fail("trailing bytes") }
+    }
+}
+
+extension CoordinationStateMachine {
+    /// Reads one list of kept answers: those of live sessions, or those of clients without one.
+    private mutating func readAnswers(from reader: inout ByteReader, withSession: Bool,
+                                      fail: (String) -> KVStateMachine.SnapshotError) throws(KVStateMachine.SnapshotError) {
+        guard let count = reader.readCount(of: 17), count <= (withSession ? CoordinationLimits.sessionsMax : looseAnswers.capacity)
+        else { throw fail("truncated answers") }
+        for _ in 0..<count {
+            guard let client = reader.readUInt64(), let sequence = reader.readUInt64(), let result = reader.readResult(),
+                  client != 0, sessions.contains(client) == withSession else { throw fail("malformed answer") }
+            let answer = CachedAnswer(sequence: sequence, result: result)
+            if withSession { storeSessionAnswer(answer, for: client) } else { looseAnswers.set(client, answer) }
+        }
     }
 }
 
@@ -95,7 +111,10 @@ extension LockTable {
     mutating func restore(lastToken: UInt64, locks states: [LockState]) {
         self.lastToken = lastToken
         for state in states {
+            var state = state
+            state.refreshStateHash()
             locks[state.name] = state
+            indexes.stateHash.replace(nil, with: state.cachedStateHash.value)
             indexes.noteDeadline(of: state, after: 0)
             for holder in state.holders { indexes.add(state.name, to: holder.session) }
             for waiter in state.waiters { indexes.add(state.name, to: waiter.session) }
@@ -106,13 +125,20 @@ extension LockTable {
 // MARK: - Encoding of the nested values
 
 extension ByteWriter {
-    /// Optional times are written as value + 1, with 0 for nil.
-    mutating func writeOptional(_ value: UInt64?) { write(value.map { $0 + 1 } ?? 0) }
+    /// An optional number: a presence byte, then the value (every value, `UInt64.max` too).
+    mutating func writeOptional(_ value: UInt64?) {
+        if let value {
+            write(UInt8(1))
+            write(value)
+        } else {
+            write(UInt8(0))
+        }
+    }
 
-    mutating func write(_ mode: LockMode) { write(mode.code); write(UInt64(mode.permitCount)) }
+    mutating func write(_ mode: LockMode) { write(mode.code); write(mode.permitCount) }
 
     mutating func write(_ lock: LockState) {
-        write(lock.name); write(lock.kind.code); write(UInt64(lock.kind.capacity))
+        write(lock.name); write(lock.kind.code); write(lock.kind.capacity)
         write(lock.lastToken); write(lock.lockDelayMillis); write(lock.unavailableUntilMillis)
         write(UInt64(lock.acquires)); write(UInt64(lock.refusals)); write(UInt64(lock.waits))
         write(UInt64(lock.recentWaitsMillis.count))
@@ -130,6 +156,10 @@ extension ByteWriter {
     }
 
     mutating func write(_ version: ConfigStore.Version) { write(version.revision); write(version.value) }
+
+    mutating func write(_ client: UInt64, _ answer: CoordinationStateMachine.CachedAnswer) {
+        write(client); write(answer.sequence); write(answer.result)
+    }
 
     mutating func write(_ config: ConfigStore) {
         write(config.revision)
@@ -192,20 +222,32 @@ extension ByteReader {
         return Int(count)
     }
 
+    /// Reads what `writeOptional` wrote; the outer nil means malformed input.
     mutating func readOptional() -> UInt64?? {
-        guard let raw = readUInt64() else { return nil }
-        return .some(raw == 0 ? nil : raw - 1)
+        switch readByte() {
+        case 0: return .some(nil)
+        case 1: return readUInt64().map { .some($0) }
+        default: return nil
+        }
     }
 
     mutating func readMode() -> LockMode? {
-        guard let code = readByte(), let permits = readUInt64() else { return nil }
+        guard let code = readByte(), let permits = readInt() else { return nil }
         return LockMode(code: code, permits: permits)
     }
 
+    /// A lock mode held or queued in a snapshot: as a request may carry, but only ones it was granted with.
+    mutating func readStateMode() -> LockMode? {
+        guard let mode = readMode(), (1...CoordinationLimits.permitsMax).contains(mode.permitCount) else { return nil }
+        return mode
+    }
+
     mutating func readLockState() -> LockState? {
-        guard let name = readString(), let kindCode = readByte(), let capacity = readUInt64(),
+        guard let name = readString(), let kindCode = readByte(), let capacity = readInt(),
+              (1...CoordinationLimits.permitsMax).contains(capacity),
               let kind = LockKind(code: kindCode, capacity: capacity), let lastToken = readUInt64(),
-              let delay = readUInt64(), let unavailable = readUInt64(), let acquires = readUInt64(),
+              let delay = readUInt64(), CoordinationLimits.durationMillisRange.contains(delay),
+              let unavailable = readUInt64(), let acquires = readUInt64(),
               let refusals = readUInt64(), let waits = readUInt64(), let waitCount = readCount(of: 8),
               waitCount <= LockState.recentWaitsMax else { return nil }
         var recentWaits: [UInt64] = []
@@ -213,7 +255,7 @@ extension ByteReader {
             guard let wait = readUInt64() else { return nil }
             recentWaits.append(wait)
         }
-        guard let holderCount = readCount(of: 57) else { return nil }
+        guard let holderCount = readCount(of: 43) else { return nil }
         var lock = LockState(name: name, kind: kind, lockDelayMillis: delay)
         lock.lastToken = lastToken
         lock.unavailableUntilMillis = unavailable
@@ -222,16 +264,16 @@ extension ByteReader {
         lock.waits = Int(clamping: waits)
         lock.recentWaitsMillis = recentWaits
         for _ in 0..<holderCount {
-            guard let session = readUInt64(), let mode = readMode(), let holds = readUInt64(), let token = readUInt64(),
+            guard let session = readUInt64(), let mode = readStateMode(), let holds = readUInt64(), let token = readUInt64(),
                   let granted = readUInt64(), let revoke = readOptional(), let expires = readOptional() else { return nil }
             lock.holders.append(LockHolder(session: session, mode: mode, holdCount: Int(clamping: holds), token: token,
                                            grantedAtMillis: granted, revokeAtMillis: revoke, expiresAtMillis: expires))
         }
-        guard let waiterCount = readCount(of: 57) else { return nil }
+        guard let waiterCount = readCount(of: 43) else { return nil }
         for _ in 0..<waiterCount {
-            guard let session = readUInt64(), let mode = readMode(), let client = readUInt64(), let sequence = readUInt64(),
+            guard let session = readUInt64(), let mode = readStateMode(), let client = readUInt64(), let sequence = readUInt64(),
                   let enqueued = readUInt64(), let deadline = readOptional(), let ttl = readOptional() else { return nil }
-            lock.waiters.append(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
+            lock.appendWaiter(LockWaiter(session: session, mode: mode, request: RequestID(client: client, sequence: sequence),
                                            enqueuedAtMillis: enqueued, deadlineMillis: deadline, ttlMillis: ttl))
         }
         return lock
@@ -308,12 +350,12 @@ extension ByteReader {
         for _ in 0..<leaseCount {
             guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let session = readUInt64(),
                   let deadline = readUInt64() else { return nil }
-            workers.leases[Int(worker)] = .init(worker: Int(worker), session: session, deadlineMillis: deadline)
+            workers.store(.init(worker: Int(worker), session: session, deadlineMillis: deadline), of: Int(worker))
         }
         guard let deadlineCount = readCount(of: 16) else { return nil }
         for _ in 0..<deadlineCount {
             guard let worker = readUInt64(), worker < UInt64(WorkerLeases.workersMaxLimit), let deadline = readUInt64() else { return nil }
-            workers.lastDeadlines[Int(worker)] = deadline
+            workers.record(deadline, of: Int(worker))
         }
         return workers
     }
@@ -328,6 +370,7 @@ extension ByteReader {
         }
         guard let events = readEvents() else { return nil }
         config.events = events
+        config.rebuildStateHash()
         return config
     }
 }

@@ -24,6 +24,8 @@ public struct SessionTable: Equatable, Sendable {
 
     public internal(set) var sessions: [UInt64: Session] = [:]
     private var wakeUps = SessionTable.emptyTimers()
+    /// The sessions' share of the replica digest (see `StateHasher`).
+    private(set) var stateHash = StateHashSum()
 
     public init() {}
 
@@ -50,7 +52,7 @@ public struct SessionTable: Equatable, Sendable {
             throw .limitReached("\(CoordinationLimits.sessionsMax) sessions")
         }
         let session = Session(id: id, ttlMillis: ttlMillis, expiresAtMillis: nowMillis + ttlMillis)
-        sessions[id] = session
+        store(session, id: id)
         setWakeUp(session)
     }
 
@@ -58,12 +60,13 @@ public struct SessionTable: Equatable, Sendable {
     mutating func keepAlive(_ id: UInt64, nowMillis: UInt64) throws(CoordinationError) -> UInt64 {
         guard var session = sessions[id] else { throw .unknownSession(id) }
         session.expiresAtMillis = nowMillis + session.ttlMillis
-        sessions[id] = session
+        store(session, id: id)
         return session.expiresAtMillis
     }
 
     mutating func close(_ id: UInt64) throws(CoordinationError) {
-        guard sessions.removeValue(forKey: id) != nil else { throw .unknownSession(id) }
+        guard sessions[id] != nil else { throw .unknownSession(id) }
+        store(nil, id: id)
         wakeUps.remove(id)
     }
 
@@ -73,7 +76,7 @@ public struct SessionTable: Equatable, Sendable {
         for id in wakeUps.advance(toMillis: nowMillis) {
             guard let session = sessions[id] else { continue }
             if session.expiresAtMillis <= nowMillis {
-                sessions[id] = nil
+                store(nil, id: id)
                 expired.append(id)
             } else {
                 setWakeUp(session)
@@ -84,9 +87,32 @@ public struct SessionTable: Equatable, Sendable {
 
     /// Puts back a session read from a snapshot, with its wake-up.
     mutating func restore(_ session: Session) {
-        sessions[session.id] = session
+        store(session, id: session.id)
         setWakeUp(session)
     }
 
+    /// Every write of a session goes through here, so the digest's share stays in step.
+    private mutating func store(_ session: Session?, id: UInt64) {
+        let old = session.map { sessions.updateValue($0, forKey: id) } ?? sessions.removeValue(forKey: id)
+        stateHash.replace(old?.stateHash, with: session?.stateHash)
+    }
+
+    /// The digest's share rebuilt from the sessions (what `stateHash` must equal).
+    func recomputedStateHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for session in sessions.values { sum.replace(nil, with: session.stateHash) }
+        return sum
+    }
+
     public func contains(_ id: UInt64) -> Bool { sessions[id] != nil }
+}
+
+extension SessionTable.Session {
+    var stateHash: UInt64 {
+        var hasher = StateHasher(2)
+        hasher.combine(id)
+        hasher.combine(ttlMillis)
+        hasher.combine(expiresAtMillis)
+        return hasher.finalized
+    }
 }

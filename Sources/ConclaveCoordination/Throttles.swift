@@ -41,8 +41,23 @@ public struct ThrottleTable: Equatable, Sendable {
     public static let stampLeadMaxMillis: UInt64 = 100
 
     public internal(set) var throttles: [String: Throttle] = [:]
+    /// The throttles' share of the replica digest (see `StateHasher`).
+    private(set) var stateHash = StateHashSum()
 
     public init() {}
+
+    /// Every write of a throttle goes through here, so the digest's share stays in step.
+    mutating func store(_ throttle: Throttle) {
+        let old = throttles.updateValue(throttle, forKey: throttle.name)
+        stateHash.replace(old?.stateHash, with: throttle.stateHash)
+    }
+
+    /// `stateHash` rebuilt from the throttles (what it must equal).
+    func recomputedStateHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for throttle in throttles.values { sum.replace(nil, with: throttle.stateHash) }
+        return sum
+    }
 
     /// Applies a throttle command at cluster time `clusterMillis`.
     mutating func apply(_ command: ThrottleCommand, clusterMillis: UInt64) throws(CoordinationError) -> CoordinationResult {
@@ -55,7 +70,7 @@ public struct ThrottleTable: Equatable, Sendable {
             guard var throttle = throttles[name] else { throw .invalidRequest("unknown throttle '\(name)'; define it first") }
             let decision = throttle.limiter.request(quantity, nowNanos: Self.decisionNanos(stampNanos, clusterMillis: clusterMillis))
             if decision.allowed { throttle.allowed &+= 1 } else { throttle.refused &+= 1 }
-            throttles[name] = throttle
+            store(throttle)
             return .throttled(decision)
         }
     }
@@ -71,9 +86,7 @@ public struct ThrottleTable: Equatable, Sendable {
     private mutating func define(_ name: String, count: Int, periodMillis: UInt64, maxBurst: Int,
                                  clusterMillis: UInt64) throws(CoordinationError) {
         try CoordinationLimits.validate(name: name)
-        guard (1...86_400_000).contains(periodMillis) else {
-            throw .invalidRequest("throttle period \(periodMillis) ms; accepted: 1…86400000 ms")
-        }
+        try CoordinationLimits.validate("throttle period", periodMillis, in: 1...86_400_000, unit: " ms")
         let existing = throttles[name]
         if let existing, existing.count == count, existing.periodMillis == periodMillis, existing.maxBurst == maxBurst { return }
         guard existing != nil || throttles.count < Self.throttlesMax else {
@@ -89,7 +102,22 @@ public struct ThrottleTable: Equatable, Sendable {
         var throttle = Throttle(name: name, count: count, periodMillis: periodMillis, maxBurst: maxBurst, limiter: limiter)
         throttle.allowed = existing?.allowed ?? 0
         throttle.refused = existing?.refused ?? 0
-        throttles[name] = throttle
+        store(throttle)
+    }
+}
+
+extension ThrottleTable.Throttle {
+    var stateHash: UInt64 {
+        var hasher = StateHasher(9)
+        hasher.combine(name)
+        hasher.combine(count)
+        hasher.combine(periodMillis)
+        hasher.combine(maxBurst)
+        hasher.combine(limiter.state.debtUnits)
+        hasher.combine(limiter.state.lastNanos)
+        hasher.combine(allowed)
+        hasher.combine(refused)
+        return hasher.finalized
     }
 }
 
@@ -108,22 +136,21 @@ extension ThrottleCommand {
     func encode(into writer: inout ByteWriter) {
         switch self {
         case .define(let name, let count, let period, let burst):
-            writer.write(UInt8(1)); writer.write(name)
-            writer.write(UInt64(clamping: max(0, count))); writer.write(period); writer.write(UInt64(clamping: max(0, burst)))
+            writer.write(UInt8(1)); writer.write(name); writer.write(count); writer.write(period); writer.write(burst)
         case .take(let name, let quantity, let stamp):
-            writer.write(UInt8(2)); writer.write(name); writer.write(UInt64(bitPattern: Int64(quantity))); writer.write(stamp)
+            writer.write(UInt8(2)); writer.write(name); writer.write(quantity); writer.write(stamp)
         }
     }
 
     init?(from reader: inout ByteReader) {
         switch reader.readByte() {
         case 1:
-            guard let name = reader.readString(), let count = reader.readUInt64(), count <= UInt64(Int.max),
-                  let period = reader.readUInt64(), let burst = reader.readUInt64(), burst <= UInt64(Int.max) else { return nil }
-            self = .define(name: name, count: Int(count), periodMillis: period, maxBurst: Int(burst))
+            guard let name = reader.readString(), let count = reader.readInt(), let period = reader.readUInt64(),
+                  let burst = reader.readInt() else { return nil }
+            self = .define(name: name, count: count, periodMillis: period, maxBurst: burst)
         case 2:
-            guard let name = reader.readString(), let quantity = reader.readUInt64(), let stamp = reader.readUInt64() else { return nil }
-            self = .take(name: name, quantity: Int(Int64(bitPattern: quantity)), stampNanos: stamp)
+            guard let name = reader.readString(), let quantity = reader.readInt(), let stamp = reader.readUInt64() else { return nil }
+            self = .take(name: name, quantity: quantity, stampNanos: stamp)
         default:
             return nil
         }
@@ -158,8 +185,8 @@ extension ByteReader {
                   let limiter = try? GenericCellRateLimiter(count: Int(rate), periodNanos: period * 1_000_000, maxBurst: Int(burst),
                                                             restoring: .init(debtUnits: debt, lastNanos: last))
             else { return nil }
-            table.throttles[name] = ThrottleTable.Throttle(name: name, count: Int(rate), periodMillis: period, maxBurst: Int(burst),
-                                                           limiter: limiter, allowed: allowed, refused: refused)
+            table.store(ThrottleTable.Throttle(name: name, count: Int(rate), periodMillis: period, maxBurst: Int(burst),
+                                               limiter: limiter, allowed: allowed, refused: refused))
         }
         return table
     }

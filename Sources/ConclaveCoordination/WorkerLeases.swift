@@ -20,6 +20,8 @@ public struct WorkerLeases: Equatable, Sendable {
     public internal(set) var leases: [Int: Lease] = [:]
     /// The last deadline recorded for each worker ID ever leased.
     public internal(set) var lastDeadlines: [Int: UInt64] = [:]
+    /// The leases' and recorded deadlines' share of the replica digest (see `StateHasher`).
+    private(set) var stateHash = StateHashSum()
 
     public init() {}
 
@@ -27,31 +29,64 @@ public struct WorkerLeases: Equatable, Sendable {
     /// the highest deadline any earlier holder of that ID recorded (0 on a renewal: the holder
     /// already follows it).
     mutating func lease(session: UInt64, workersMax: Int, deadlineMillis: UInt64) throws(CoordinationError) -> (worker: Int, startAfterMillis: UInt64) {
-        guard (1...Self.workersMaxLimit).contains(workersMax) else {
-            throw .invalidRequest("workersMax \(workersMax); accepted: 1…\(Self.workersMaxLimit)")
-        }
+        try CoordinationLimits.validate("workersMax", workersMax, in: 1...Self.workersMaxLimit)
         if let held = leases.values.first(where: { $0.session == session }) {
             guard deadlineMillis >= held.deadlineMillis else {
                 throw .invalidRequest("a renewal may not move worker \(held.worker)'s deadline back (\(deadlineMillis) < \(held.deadlineMillis))")
             }
-            leases[held.worker]?.deadlineMillis = deadlineMillis
+            store(Lease(worker: held.worker, session: session, deadlineMillis: deadlineMillis), of: held.worker)
             // The recorded deadline only grows: it may still be an earlier holder's, whose clock ran
             // ahead of this one's (seed 851079 found the overwrite: a renewal on a slower clock lowered
             // it, and the next holder stamped inside that earlier holder's range).
-            lastDeadlines[held.worker] = max(lastDeadlines[held.worker] ?? 0, deadlineMillis)
+            record(max(lastDeadlines[held.worker] ?? 0, deadlineMillis), of: held.worker)
             return (held.worker, 0)
         }
         guard let worker = (0..<workersMax).first(where: { leases[$0] == nil }) else {
             throw .limitReached("all \(workersMax) worker IDs are leased")
         }
         let startAfter = lastDeadlines[worker] ?? 0
-        leases[worker] = Lease(worker: worker, session: session, deadlineMillis: deadlineMillis)
-        lastDeadlines[worker] = max(startAfter, deadlineMillis)
+        store(Lease(worker: worker, session: session, deadlineMillis: deadlineMillis), of: worker)
+        record(max(startAfter, deadlineMillis), of: worker)
         return (worker, startAfter)
     }
 
     /// The session ended: its worker ID is free (its deadline stays recorded).
     mutating func release(session: UInt64) {
-        for (worker, lease) in leases where lease.session == session { leases[worker] = nil }
+        for (worker, lease) in leases where lease.session == session { store(nil, of: worker) }
+    }
+
+    /// Every write of a lease goes through here, so the digest's share stays in step.
+    mutating func store(_ lease: Lease?, of worker: Int) {
+        let old = lease.map { leases.updateValue($0, forKey: worker) } ?? leases.removeValue(forKey: worker)
+        stateHash.replace(old.map(Self.stateHash), with: lease.map(Self.stateHash))
+    }
+
+    /// Every write of a recorded deadline goes through here.
+    mutating func record(_ deadlineMillis: UInt64, of worker: Int) {
+        let old = lastDeadlines.updateValue(deadlineMillis, forKey: worker)
+        stateHash.replace(old.map { Self.stateHash(worker, deadline: $0) }, with: Self.stateHash(worker, deadline: deadlineMillis))
+    }
+
+    static func stateHash(_ lease: Lease) -> UInt64 {
+        var hasher = StateHasher(7)
+        hasher.combine(lease.worker)
+        hasher.combine(lease.session)
+        hasher.combine(lease.deadlineMillis)
+        return hasher.finalized
+    }
+
+    static func stateHash(_ worker: Int, deadline: UInt64) -> UInt64 {
+        var hasher = StateHasher(8)
+        hasher.combine(worker)
+        hasher.combine(deadline)
+        return hasher.finalized
+    }
+
+    /// `stateHash` rebuilt from the leases and deadlines (what it must equal).
+    func recomputedStateHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for lease in leases.values { sum.replace(nil, with: Self.stateHash(lease)) }
+        for (worker, deadline) in lastDeadlines { sum.replace(nil, with: Self.stateHash(worker, deadline: deadline)) }
+        return sum
     }
 }

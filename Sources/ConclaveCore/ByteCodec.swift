@@ -14,6 +14,10 @@ public struct ByteWriter {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// A signed integer as its 64-bit pattern (a non-negative one is written as its `UInt64`), so
+    /// any value a caller passes round-trips and a bad one is refused where it is applied, by value.
+    public mutating func write(_ value: Int) { write(UInt64(bitPattern: Int64(value))) }
+
     public mutating func write(_ value: UInt32) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
@@ -64,6 +68,9 @@ public struct ByteReader {
     public mutating func readUInt64() -> UInt64? { readInteger(UInt64.self) }
 
     public mutating func readUInt32() -> UInt32? { readInteger(UInt32.self) }
+
+    /// A signed integer written by `write(_: Int)`.
+    public mutating func readInt() -> Int? { readUInt64().map { Int(Int64(bitPattern: $0)) } }
 
     private mutating func readInteger<Value: FixedWidthInteger>(_: Value.Type) -> Value? {
         let size = MemoryLayout<Value>.size

@@ -76,3 +76,18 @@ import Testing
         #expect(lost == .lost(lock: "L", session: 1, token: token, reason: .sessionExpired), "\(cluster.replay)")
     }
 }
+
+/// Client 0 is the nodes' own: a node refuses a client request that carries it before it enters
+/// the log, since the state machine cannot tell a client's client-0 entry from a node's.
+@Suite struct ReservedClientTests {
+    @Test("a node refuses a request from client 0 at the door")
+    func clientZeroRefusedByTheNode() throws {
+        let cluster = TestCluster(nodes: 3, seed: 14)
+        let leader = try #require(cluster.checkOneLeader())
+        let clock = CoordinationRequest(client: 0, sequence: 0, command: .elapsed(millis: 3_600_000))
+        guard case .refused(let reason) = cluster.simulator.submit(clock, to: leader) else {
+            Issue.record("a client's clock entry from client 0 was accepted"); return
+        }
+        #expect(reason.contains("client 0 is reserved"))
+    }
+}

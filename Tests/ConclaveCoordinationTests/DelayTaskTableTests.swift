@@ -92,7 +92,7 @@ private func oneShot(_ name: String = "charge", after millis: UInt64 = 1_000, to
         #expect(replica.table.tasks.isEmpty)
     }
 
-    @Test("a deadline in the past is due at once; an absurd delay saturates and is kept, never dropped")
+    @Test("a deadline in the past is due at once; one past the end of cluster time is refused, naming the bound")
     func pastAndAbsurdDeadlines() throws {
         var replica = Replica()
         replica.task(0, .members([1]))
@@ -100,10 +100,11 @@ private func oneShot(_ name: String = "charge", after millis: UInt64 = 1_000, to
         let past = try replica.scheduled(TaskSpec(name: "late", timing: .at(millis: 5), target: .queue("q")))
         #expect(replica.refusal(replica.task(0, .claim(id: past, fire: 1, node: 1, nextFireMillis: nil))) == nil)
         #expect(replica.table.stats.latenessMaxMillis == 9_995, "lateness counts from the deadline given")
-        let absurd = try replica.scheduled(oneShot(after: .max))
-        #expect(replica.table.tasks[absurd]?.fireAtMillis == .max)
-        replica.elapse(86_400_000)
-        #expect(replica.table.tasks[absurd] != nil)
+        let latest = CoordinationLimits.clusterTimeMillisMax - 10_000
+        #expect(replica.refusal(replica.task(7, .schedule(oneShot(after: .max))))
+                == "invalid request: delay \(UInt64.max) ms; accepted: 0…\(latest) ms")
+        let last = try replica.scheduled(oneShot(after: latest))
+        #expect(replica.table.tasks[last]?.fireAtMillis == CoordinationLimits.clusterTimeMillisMax)
     }
 
     @Test("membership, claims and reports are refused from clients")

@@ -10,12 +10,15 @@ import ConclaveTimers
 ///   nothing), so every replica, restored or not, acts alike.
 /// - `sessions`: per session, the locks it holds or waits on (a superset: names are added when the
 ///   session is granted or queued, dropped when it releases its last hold there or ends).
+/// - `stateHash`: the locks' share of the replica digest (see `StateHasher`); each lock carries
+///   its own hash (`LockState.cachedStateHash`) to subtract when it changes.
 struct LockIndexes: Sendable {
     private var heap: DaryHeap
     private var names: [UInt64: String] = [:]
     private var scheduled: [String: UInt64] = [:]
     private var lastID: UInt64 = 0
     var sessions: [UInt64: Set<String>] = [:]
+    var stateHash = StateHashSum()
 
     init() {
         do {
@@ -52,6 +55,70 @@ struct LockIndexes: Sendable {
 }
 
 extension LockState {
+    /// Every field but the wait-time samples, of which only the count and the latest are hashed.
+    /// O(holders): the waiters come in as their sum, kept as they are queued and leave. (Their
+    /// order needs no hashing: waiters join only at the tail, so two replicas whose waiters were
+    /// equal as sets at every index hold them in one order.)
+    var stateHash: UInt64 { stateHash(nameHash: StateHasher.hash(name)) }
+
+    /// The same, with the name's hash given (a lock keeps it: its name never changes).
+    func stateHash(nameHash: UInt64) -> UInt64 {
+        var hasher = StateHasher(1)
+        hasher.combine(nameHash)
+        hasher.combine(UInt64(kind.code))
+        hasher.combine(kind.capacity)
+        hasher.combine(lastToken)
+        hasher.combine(lockDelayMillis)
+        hasher.combine(unavailableUntilMillis)
+        hasher.combine(acquires)
+        hasher.combine(refusals)
+        hasher.combine(waits)
+        hasher.combine(recentWaitsMillis.count)
+        hasher.combine(recentWaitsMillis.last)
+        hasher.combine(holders.count)
+        for holder in holders {
+            hasher.combine(holder.session)
+            hasher.combine(holder.mode)
+            hasher.combine(holder.holdCount)
+            hasher.combine(holder.token)
+            hasher.combine(holder.grantedAtMillis)
+            hasher.combine(holder.revokeAtMillis)
+            hasher.combine(holder.expiresAtMillis)
+        }
+        hasher.combine(waiters.count)
+        hasher.combine(waitersHash.value)
+        return hasher.finalized
+    }
+
+    /// `waitersHash` rebuilt from the waiters (what it must equal).
+    func recomputedWaitersHash() -> StateHashSum {
+        var sum = StateHashSum()
+        for waiter in waiters { sum.replace(nil, with: waiter.stateHash) }
+        return sum
+    }
+
+    mutating func appendWaiter(_ waiter: LockWaiter) {
+        waiters.append(waiter)
+        waitersHash.replace(nil, with: waiter.stateHash)
+    }
+
+    mutating func removeWaiter(at position: Int) -> LockWaiter {
+        let waiter = waiters.remove(at: position)
+        waitersHash.replace(waiter.stateHash, with: nil)
+        return waiter
+    }
+
+    /// Removes the first `count` waiters (the head of the queue).
+    mutating func removeWaiters(count: Int) {
+        for waiter in waiters.prefix(count) { waitersHash.replace(waiter.stateHash, with: nil) }
+        waiters.removeFirst(count)
+    }
+
+    mutating func removeWaiters(where leaves: (LockWaiter) -> Bool) {
+        for waiter in waiters where leaves(waiter) { waitersHash.replace(waiter.stateHash, with: nil) }
+        waiters.removeAll(where: leaves)
+    }
+
     /// The next cluster time after `nowMillis` at which time alone changes this lock; nil if none.
     func nextTimedChange(after nowMillis: UInt64) -> UInt64? {
         var next: UInt64?
@@ -66,5 +133,26 @@ extension LockState {
         for waiter in waiters { consider(waiter.deadlineMillis) }
         if unavailableUntilMillis > nowMillis { consider(unavailableUntilMillis) }
         return next
+    }
+}
+
+extension LockWaiter {
+    var stateHash: UInt64 {
+        var hasher = StateHasher(18)
+        hasher.combine(session)
+        hasher.combine(mode)
+        hasher.combine(request.client)
+        hasher.combine(request.sequence)
+        hasher.combine(enqueuedAtMillis)
+        hasher.combine(deadlineMillis)
+        hasher.combine(ttlMillis)
+        return hasher.finalized
+    }
+}
+
+extension StateHasher {
+    mutating func combine(_ mode: LockMode) {
+        combine(UInt64(mode.code))
+        combine(mode.permitCount)
     }
 }

@@ -22,21 +22,43 @@ public struct LockTable: Equatable, Sendable {
         left.locks == right.locks && left.lastToken == right.lastToken
     }
 
-    /// Every write of a lock goes through here, so the deadline index stays in step.
-    private mutating func store(_ lock: LockState?, named name: String, nowMillis: UInt64) {
-        locks[name] = lock
-        if let lock { indexes.noteDeadline(of: lock, after: nowMillis) }
+    /// Every write of a lock goes through here or `drop`, so the deadline index and the digest's
+    /// share stay in step.
+    private mutating func store(_ lock: inout LockState, named name: String, nowMillis: UInt64) {
+        lock.refreshStateHash()
+        indexes.stateHash.replace(locks.updateValue(lock, forKey: name)?.cachedStateHash.value, with: lock.cachedStateHash.value)
+        indexes.noteDeadline(of: lock, after: nowMillis)
     }
 
-    /// Acquires `name`. A try-lock (`wait` false) is granted or refused at once; a blocking
-    /// acquire queues until granted, its `deadlineMillis` passes, it is cancelled or its session
-    /// ends. `ttlMillis`, if set, limits the hold itself (SET NX PX): it is lost when the TTL runs
-    /// out unless the holder extends it.
+    private mutating func drop(named name: String) {
+        indexes.stateHash.replace(locks.removeValue(forKey: name)?.cachedStateHash.value, with: nil)
+    }
+
+    /// The locks' share of the replica digest: every lock, and the token counter.
+    var stateHash: UInt64 { StableHash.fold(indexes.stateHash.value, lastToken) }
+
+    /// The same, rebuilt from the locks (what `stateHash` must equal).
+    func recomputedStateHash() -> UInt64 {
+        var sum = StateHashSum()
+        for lock in locks.values {
+            var rebuilt = lock
+            rebuilt.waitersHash = lock.recomputedWaitersHash()
+            sum.replace(nil, with: rebuilt.stateHash)
+        }
+        return StableHash.fold(sum.value, lastToken)
+    }
+
+    /// Acquires `name`. A try-lock (`waitMillis` nil) is granted or refused at once; a blocking
+    /// acquire queues until granted, `waitMillis` passes, it is cancelled or its session ends.
+    /// `ttlMillis`, if set, limits the hold itself (SET NX PX): it is lost when the TTL runs out
+    /// unless the holder extends it. Durations beyond `CoordinationLimits` are refused.
     public mutating func acquire(
-        _ name: String, kind: LockKind, mode: LockMode, session: UInt64, request: RequestID, wait: Bool,
-        deadlineMillis: UInt64?, ttlMillis: UInt64? = nil, lockDelayMillis: UInt64, nowMillis: UInt64
+        _ name: String, kind: LockKind, mode: LockMode, session: UInt64, request: RequestID, waitMillis: UInt64?,
+        ttlMillis: UInt64? = nil, lockDelayMillis: UInt64, nowMillis: UInt64
     ) throws(CoordinationError) -> AcquireOutcome {
         if let ttlMillis { try CoordinationLimits.validate(ttlMillis: ttlMillis) }
+        if let waitMillis { try CoordinationLimits.validate("wait", millis: waitMillis) }
+        try CoordinationLimits.validate("lock-delay", millis: lockDelayMillis)
         try CoordinationLimits.validate(name: name)
         try validate(kind: kind, mode: mode)
         var lock = locks[name] ?? LockState(name: name, kind: kind, lockDelayMillis: lockDelayMillis)
@@ -53,17 +75,17 @@ public struct LockTable: Equatable, Sendable {
            let holder = lock.holders.firstIndex(where: { $0.session == session && $0.mode == mode }) {
             lock.holders[holder].holdCount += 1
             lock.acquires += 1
-            store(lock, named: name, nowMillis: nowMillis)
+            store(&lock, named: name, nowMillis: nowMillis)
             return .granted(token: lock.holders[holder].token, holdCount: lock.holders[holder].holdCount)
         }
         if lock.waiters.isEmpty && fits(mode, in: lock, nowMillis: nowMillis) {
             let token = grant(mode, to: session, in: &lock, nowMillis: nowMillis, ttlMillis: ttlMillis)
-            store(lock, named: name, nowMillis: nowMillis)
+            store(&lock, named: name, nowMillis: nowMillis)
             return .granted(token: token, holdCount: 1)
         }
-        guard wait else {
+        guard let waitMillis else {
             lock.refusals += 1
-            store(lock, named: name, nowMillis: nowMillis)
+            store(&lock, named: name, nowMillis: nowMillis)
             return .refused(heldBy: lock.holders.map(\.session))
         }
         guard lock.waiters.count < CoordinationLimits.waitersPerLockMax else {
@@ -71,9 +93,9 @@ public struct LockTable: Equatable, Sendable {
         }
         lock.waits += 1
         indexes.add(name, to: session)
-        lock.waiters.append(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
-                                       deadlineMillis: deadlineMillis, ttlMillis: ttlMillis))
-        store(lock, named: name, nowMillis: nowMillis)
+        lock.appendWaiter(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
+                                     deadlineMillis: nowMillis + waitMillis, ttlMillis: ttlMillis))
+        store(&lock, named: name, nowMillis: nowMillis)
         return .queued(position: lock.waiters.count - 1)
     }
 
@@ -120,7 +142,7 @@ public struct LockTable: Equatable, Sendable {
             throw .notOwner(lock: name, session: session)
         }
         lock.holders[holder].expiresAtMillis = nowMillis + ttlMillis
-        store(lock, named: name, nowMillis: nowMillis)
+        store(&lock, named: name, nowMillis: nowMillis)
     }
 
     /// Releases one hold; the lock frees at a hold count of zero and the queue moves.
@@ -137,7 +159,7 @@ public struct LockTable: Equatable, Sendable {
                 indexes.sessions[session]?.remove(name)
             }
         }
-        store(lock, named: name, nowMillis: nowMillis)
+        store(&lock, named: name, nowMillis: nowMillis)
         return grantWaiters(name, nowMillis: nowMillis)
     }
 
@@ -146,13 +168,16 @@ public struct LockTable: Equatable, Sendable {
         guard var lock = locks[name] else { return [] }
         var events: [LockEvent] = []
         while let next = lock.waiters.first, fits(next.mode, in: lock, nowMillis: nowMillis) {
-            lock.waiters.removeFirst()
+            lock.removeWaiters(count: 1)
             lock.recordWait(nowMillis - next.enqueuedAtMillis)
             let token = grant(next.mode, to: next.session, in: &lock, nowMillis: nowMillis, ttlMillis: next.ttlMillis)
             events.append(.granted(lock: name, session: next.session, request: next.request, token: token))
         }
-        store(lock.holders.isEmpty && lock.waiters.isEmpty && nowMillis >= lock.unavailableUntilMillis ? nil : lock,
-              named: name, nowMillis: nowMillis)
+        if lock.holders.isEmpty && lock.waiters.isEmpty && nowMillis >= lock.unavailableUntilMillis {
+            drop(named: name)
+        } else {
+            store(&lock, named: name, nowMillis: nowMillis)
+        }
         return events
     }
 
@@ -170,8 +195,8 @@ public struct LockTable: Equatable, Sendable {
                 events.append(.waitEnded(lock: name, session: session, request: waiter.request, reason: reason))
             }
             lock.holders.removeAll { $0.session == session }
-            lock.waiters.removeAll { $0.session == session }
-            store(lock, named: name, nowMillis: nowMillis)
+            lock.removeWaiters { $0.session == session }
+            store(&lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
         }
         return events
@@ -193,8 +218,8 @@ public struct LockTable: Equatable, Sendable {
             for waiter in lock.waiters where (waiter.deadlineMillis ?? .max) <= nowMillis {
                 events.append(.waitEnded(lock: name, session: waiter.session, request: waiter.request, reason: .deadlinePassed))
             }
-            lock.waiters.removeAll { ($0.deadlineMillis ?? .max) <= nowMillis }
-            store(lock, named: name, nowMillis: nowMillis)
+            lock.removeWaiters { ($0.deadlineMillis ?? .max) <= nowMillis }
+            store(&lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
         }
         return events
@@ -202,6 +227,7 @@ public struct LockTable: Equatable, Sendable {
 
     /// Asks every holder of `name` to let go within `graceMillis`; past it they are forced out.
     public mutating func revoke(_ name: String, graceMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        try CoordinationLimits.validate("revocation grace", millis: graceMillis)
         guard var lock = locks[name] else { throw .unknownLock(name) }
         var events: [LockEvent] = []
         for position in lock.holders.indices where lock.holders[position].revokeAtMillis == nil {
@@ -209,7 +235,7 @@ public struct LockTable: Equatable, Sendable {
             lock.holders[position].revokeAtMillis = deadline
             events.append(.revokeRequested(lock: name, session: lock.holders[position].session, deadlineMillis: deadline))
         }
-        store(lock, named: name, nowMillis: nowMillis)
+        store(&lock, named: name, nowMillis: nowMillis)
         return events
     }
 
@@ -218,8 +244,8 @@ public struct LockTable: Equatable, Sendable {
         guard var lock = locks[name], let position = lock.waiters.firstIndex(where: { $0.request == request }) else {
             throw .invalidRequest("no queued acquire \(request.client)#\(request.sequence) on '\(name)'")
         }
-        let waiter = lock.waiters.remove(at: position)
-        store(lock, named: name, nowMillis: nowMillis)
+        let waiter = lock.removeWaiter(at: position)
+        store(&lock, named: name, nowMillis: nowMillis)
         return [.waitEnded(lock: name, session: waiter.session, request: request, reason: .cancelled)]
             + grantWaiters(name, nowMillis: nowMillis)
     }

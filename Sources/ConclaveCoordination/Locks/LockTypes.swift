@@ -75,7 +75,20 @@ public struct LockState: Equatable, Sendable {
     public var name: String
     public var kind: LockKind
     public var holders: [LockHolder] = []
-    public var waiters: [LockWaiter] = []
+    /// In queue order. Changed only through `appendWaiter`/`removeWaiter…`, which keep
+    /// `waitersHash` (their share of the replica digest) in step.
+    public internal(set) var waiters: [LockWaiter] = []
+    var waitersHash = StateHashSum()
+    /// This lock's hash as it was last stored (`LockTable` subtracts it when the lock changes),
+    /// and its name's (0: not yet known). Derived, so they take no part in `==`.
+    var cachedStateHash = DerivedHash()
+    var cachedNameHash = DerivedHash()
+
+    /// Sets `cachedStateHash` to the lock as it is now.
+    mutating func refreshStateHash() {
+        if cachedNameHash.value == 0 { cachedNameHash.value = StateHasher.hash(name) }
+        cachedStateHash.value = stateHash(nameHash: cachedNameHash.value)
+    }
     /// The latest token granted on this lock (tokens only grow).
     public var lastToken: UInt64 = 0
     /// Lock-delay (Chubby): after a holder's session dies, no grant before this cluster time.

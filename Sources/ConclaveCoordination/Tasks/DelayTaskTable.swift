@@ -32,7 +32,12 @@ public struct DelayTaskTable: Equatable, Sendable {
     var keyOrder: [String] = []
     var keyOrderHead = 0
     public internal(set) var finished: [FinishedTask] = []
-    public internal(set) var stats = FiringStats()
+    public internal(set) var stats = FiringStats() {
+        didSet { hashes.stats = stats.stateHash }
+    }
+    /// The table's share of the replica digest, kept up to date by the setters in
+    /// `DelayTaskTable+StateHash` (derived: left out of `==`).
+    var hashes = TaskTableHashes()
 
     public init() {}
 
@@ -57,7 +62,8 @@ public struct DelayTaskTable: Equatable, Sendable {
         case .schedule(let spec):
             return try schedule(spec, nowMillis: nowMillis, touched: &touched)
         case .cancel(let id):
-            guard let task = tasks.removeValue(forKey: id) else { throw .unknownTask(id) }
+            guard let task = tasks[id] else { throw .unknownTask(id) }
+            setTask(nil, id: id)
             retire(task, .cancelled, nowMillis: nowMillis)
             touched.append(id)
             return .finished(finished.last!)
@@ -66,9 +72,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             if let ended = finished.last(where: { $0.task.id == id }) { return .finished(ended) }
             throw .unknownTask(id)
         case .list(let after, let limit):
-            guard (1...TaskLimits.listMax).contains(limit) else {
-                throw .invalidRequest("list limit \(limit); accepted: 1…\(TaskLimits.listMax)")
-            }
+            try CoordinationLimits.validate("list limit", limit, in: 1...TaskLimits.listMax)
             let ids = tasks.keys.filter { $0 > after }.sorted().prefix(limit)
             return .tasks(ids.map { tasks[$0]! })
         case .members(let nodes):
@@ -95,7 +99,7 @@ public struct DelayTaskTable: Equatable, Sendable {
     /// closes (memory stays bounded; a key reused after that makes a second task).
     private mutating func forgetOldestKeys() {
         while keys.count > TaskLimits.idempotencyKeysMax, keyOrderHead < keyOrder.count {
-            keys[keyOrder[keyOrderHead]] = nil
+            setKey(keyOrder[keyOrderHead], nil)
             keyOrderHead += 1
         }
     }
@@ -106,7 +110,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             let key = keyOrder[keyOrderHead]
             guard let entry = keys[key] else { keyOrderHead += 1; continue }
             guard entry.expiresAtMillis <= nowMillis else { break }
-            keys[key] = nil
+            setKey(key, nil)
             keyOrderHead += 1
         }
         if keyOrderHead > 1_024, keyOrderHead * 2 > keyOrder.count {
@@ -119,26 +123,28 @@ public struct DelayTaskTable: Equatable, Sendable {
 
     private mutating func schedule(_ spec: TaskSpec, nowMillis: UInt64, touched: inout [UInt64]) throws(CoordinationError) -> TaskResult {
         try Self.validate(spec)
-        if let key = spec.idempotencyKey, let used = keys[key], used.expiresAtMillis > nowMillis {
-            return .scheduled(id: used.task, existing: true)
-        }
-        guard tasks.count < TaskLimits.tasksMax else { throw .limitReached("\(TaskLimits.tasksMax) pending tasks") }
+        // A task must be able to fire: its due time is within cluster time's range.
         let fireAt: UInt64
         switch spec.timing {
         case .after(let millis):
-            let (sum, overflow) = nowMillis.addingReportingOverflow(millis)
-            fireAt = overflow ? .max : sum
+            try CoordinationLimits.validate("delay", millis, in: 0...(CoordinationLimits.clusterTimeMillisMax - nowMillis), unit: " ms")
+            fireAt = nowMillis + millis
         case .at(let millis):
+            try CoordinationLimits.validate("due time", clusterMillis: millis)
             fireAt = millis
         case .cron(let cron):
             fireAt = cron.firstFireMillis
         }
+        if let key = spec.idempotencyKey, let used = keys[key], used.expiresAtMillis > nowMillis {
+            return .scheduled(id: used.task, existing: true)
+        }
+        guard tasks.count < TaskLimits.tasksMax else { throw .limitReached("\(TaskLimits.tasksMax) pending tasks") }
         lastTaskID += 1
         let id = lastTaskID
-        tasks[id] = DelayTask(id: id, spec: spec, partition: Self.partition(of: id), fireAtMillis: fireAt, fire: 1,
-                              state: .scheduled, createdAtMillis: nowMillis, succeeded: 0, failed: 0, nextFireMillis: nil)
+        setTask(DelayTask(id: id, spec: spec, partition: Self.partition(of: id), fireAtMillis: fireAt, fire: 1,
+                          state: .scheduled, createdAtMillis: nowMillis, succeeded: 0, failed: 0, nextFireMillis: nil), id: id)
         if let key = spec.idempotencyKey {
-            keys[key] = (id, nowMillis + TaskLimits.idempotencyWindowMillis)
+            setKey(key, (id, nowMillis + TaskLimits.idempotencyWindowMillis))
             keyOrder.append(key)
             forgetOldestKeys()
         }
@@ -153,16 +159,9 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard spec.payload.utf8.count <= TaskLimits.payloadBytesMax else {
             throw .invalidRequest("payload of \(spec.payload.utf8.count) bytes; at most \(TaskLimits.payloadBytesMax)")
         }
-        guard TaskLimits.timeoutMillisRange.contains(spec.timeoutMillis) else {
-            throw .invalidRequest("timeout \(spec.timeoutMillis) ms; accepted: "
-                + "\(TaskLimits.timeoutMillisRange.lowerBound)…\(TaskLimits.timeoutMillisRange.upperBound) ms")
-        }
-        guard (1...TaskLimits.attemptsMax).contains(spec.retry.attemptsMax) else {
-            throw .invalidRequest("attempts \(spec.retry.attemptsMax); accepted: 1…\(TaskLimits.attemptsMax)")
-        }
-        guard spec.retry.backoffMillis <= TaskLimits.backoffMillisMax else {
-            throw .invalidRequest("backoff \(spec.retry.backoffMillis) ms; at most \(TaskLimits.backoffMillisMax) ms")
-        }
+        try CoordinationLimits.validate("timeout", spec.timeoutMillis, in: TaskLimits.timeoutMillisRange, unit: " ms")
+        try CoordinationLimits.validate("attempts", spec.retry.attemptsMax, in: 1...TaskLimits.attemptsMax)
+        try CoordinationLimits.validate("backoff", spec.retry.backoffMillis, in: 0...TaskLimits.backoffMillisMax, unit: " ms")
         if case .cron(let cron) = spec.timing {
             do throws(CronError) {
                 _ = try CronExpression(cron.expression)
@@ -173,6 +172,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             guard cron.firstFireMillis > 0 else {
                 throw .invalidRequest("cron task without its first firing time (the receiving node computes it)")
             }
+            try CoordinationLimits.validate("first firing", clusterMillis: cron.firstFireMillis)
         }
     }
 
@@ -180,11 +180,13 @@ public struct DelayTaskTable: Equatable, Sendable {
 
     private mutating func setMembers(_ nodes: [NodeID]) throws(CoordinationError) {
         let sorted = Array(Set(nodes)).sorted()
-        guard !sorted.isEmpty, sorted.count == nodes.count, !sorted.contains(0) else {
+        try CoordinationLimits.validate("scheduler members", nodes.count, in: 1...TaskLimits.membersMax)
+        guard sorted.count == nodes.count, !sorted.contains(0) else {
             throw .invalidRequest("scheduler members must be distinct node IDs ≥ 1, at least one; got \(nodes)")
         }
         guard sorted != members else { return }
         members = sorted
+        hashes.members = Self.membersHash(sorted)
         // Primaries by consistent hashing with bounded loads (12 keys on a plain ring leave some
         // nodes with none); replicas are the next distinct nodes clockwise.
         do throws(ResilienceConfigurationError) {
@@ -226,12 +228,13 @@ public struct DelayTaskTable: Equatable, Sendable {
             guard let next = nextFireMillis, next > task.fireAtMillis else {
                 throw .invalidRequest("task \(id): a recurring claim needs a next firing after \(task.fireAtMillis)")
             }
+            try CoordinationLimits.validate("task \(id): next firing", clusterMillis: next)
             task.nextFireMillis = next
         }
         switch task.spec.target {
         case .queue(let name):
             try enqueue(task, into: name, nowMillis: nowMillis)
-            tasks[id] = task
+            setTask(task, id: id)
             complete(id, succeeded: true, nowMillis: nowMillis)
         case .callback:
             let retry = task.spec.retry
@@ -239,7 +242,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             let lease = task.spec.timeoutMillis * tries + retry.backoffMillis * (tries - 1) + TaskLimits.leaseSlackMillis
             task.state = .running(node: node, claimedAtMillis: nowMillis, leaseUntilMillis: nowMillis + lease,
                                   deliveries: deliveries + 1)
-            tasks[id] = task
+            setTask(task, id: id)
         }
         if firstClaim {
             stats.record(node: node, latenessMillis: nowMillis - task.fireAtMillis)
@@ -268,16 +271,22 @@ public struct DelayTaskTable: Equatable, Sendable {
             task.fireAtMillis = next
             task.nextFireMillis = nil
             task.state = .scheduled
-            tasks[id] = task
+            setTask(task, id: id)
         } else {
-            tasks[id] = nil
+            setTask(nil, id: id)
             retire(task, succeeded ? .done : .failed, nowMillis: nowMillis)
         }
     }
 
     private mutating func retire(_ task: DelayTask, _ ending: FinishedTask.Ending, nowMillis: UInt64) {
-        if finished.count >= TaskLimits.finishedKept { finished.removeFirst(finished.count - TaskLimits.finishedKept + 1) }
-        finished.append(FinishedTask(task: task, ending: ending, atMillis: nowMillis))
+        if finished.count >= TaskLimits.finishedKept {
+            let dropped = finished.count - TaskLimits.finishedKept + 1
+            for old in finished.prefix(dropped) { hashes.finished.replace(old.stateHash, with: nil) }
+            finished.removeFirst(dropped)
+        }
+        let ended = FinishedTask(task: task, ending: ending, atMillis: nowMillis)
+        finished.append(ended)
+        hashes.finished.replace(nil, with: ended.stateHash)
     }
 
     // MARK: - Queues
@@ -289,28 +298,23 @@ public struct DelayTaskTable: Equatable, Sendable {
             throw .limitReached("queue '\(name)' holds \(TaskLimits.queueMessagesMax) messages")
         }
         queue.lastMessageID += 1
-        queue.messages.append(QueueMessage(id: queue.lastMessageID, task: task.id, key: task.deliveryKey, payload: task.spec.payload,
-                                           enqueuedAtMillis: nowMillis, deliveries: 0, invisibleUntilMillis: 0))
+        queue.append(QueueMessage(id: queue.lastMessageID, task: task.id, key: task.deliveryKey, payload: task.spec.payload,
+                                  enqueuedAtMillis: nowMillis, deliveries: 0, invisibleUntilMillis: 0))
         queue.enqueued += 1
-        queues[name] = queue
+        setQueue(queue, named: name)
     }
 
     private mutating func pull(_ name: String, max: Int, visibilityMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [QueueMessage] {
         try CoordinationLimits.validate(name: name)
-        guard (1...TaskLimits.pullMax).contains(max) else { throw .invalidRequest("pull of \(max); accepted: 1…\(TaskLimits.pullMax)") }
-        guard TaskLimits.timeoutMillisRange.contains(visibilityMillis) else {
-            throw .invalidRequest("visibility \(visibilityMillis) ms; accepted: "
-                + "\(TaskLimits.timeoutMillisRange.lowerBound)…\(TaskLimits.timeoutMillisRange.upperBound) ms")
-        }
+        try CoordinationLimits.validate("pull of", max, in: 1...TaskLimits.pullMax)
+        try CoordinationLimits.validate("visibility", visibilityMillis, in: TaskLimits.timeoutMillisRange, unit: " ms")
         guard var queue = queues[name] else { return [] }
         var pulled: [QueueMessage] = []
         for position in queue.messages.indices where pulled.count < max && queue.messages[position].invisibleUntilMillis <= nowMillis {
-            queue.messages[position].deliveries += 1
-            queue.messages[position].invisibleUntilMillis = nowMillis + visibilityMillis
-            pulled.append(queue.messages[position])
+            pulled.append(queue.deliver(at: position, invisibleUntilMillis: nowMillis + visibilityMillis))
         }
         queue.delivered += pulled.count
-        queues[name] = queue
+        setQueue(queue, named: name)
         return pulled
     }
 
@@ -318,9 +322,9 @@ public struct DelayTaskTable: Equatable, Sendable {
         guard var queue = queues[name], let position = queue.position(of: message) else {
             throw .invalidRequest("no message \(message) in queue '\(name)' (acknowledged already, or never there)")
         }
-        queue.messages.remove(at: position)
+        queue.remove(at: position)
         queue.acknowledged += 1
-        queues[name] = queue
+        setQueue(queue, named: name)
     }
 }
 
@@ -331,6 +335,8 @@ public struct TaskQueueState: Equatable, Sendable {
     public internal(set) var enqueued = 0
     public internal(set) var delivered = 0
     public internal(set) var acknowledged = 0
+    /// The messages' share of the replica digest (see `DelayTaskTable+StateHash`).
+    var messagesHash = StateHashSum()
 
     func position(of id: UInt64) -> Int? {
         var low = 0

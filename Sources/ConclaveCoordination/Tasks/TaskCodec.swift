@@ -9,14 +9,14 @@ extension ByteWriter {
         case .schedule(let spec): write(UInt8(1)); write(spec)
         case .cancel(let id): write(UInt8(2)); write(id)
         case .inspect(let id): write(UInt8(3)); write(id)
-        case .list(let after, let limit): write(UInt8(4)); write(after); write(UInt64(clamping: max(0, limit)))
+        case .list(let after, let limit): write(UInt8(4)); write(after); write(limit)
         case .members(let nodes): write(UInt8(5)); writeNodes(nodes)
         case .claim(let id, let fire, let node, let next):
             write(UInt8(6)); write(id); write(fire); write(node); writeOptional(next)
         case .finish(let id, let fire, let node, let outcome):
             write(UInt8(7)); write(id); write(fire); write(node); write(outcome)
         case .pull(let queue, let max, let visibility):
-            write(UInt8(8)); write(queue); write(UInt64(clamping: Swift.max(0, max))); write(visibility)
+            write(UInt8(8)); write(queue); write(max); write(visibility)
         case .ack(let queue, let message): write(UInt8(9)); write(queue); write(message)
         }
     }
@@ -28,8 +28,8 @@ extension ByteWriter {
 
     mutating func write(_ outcome: TaskOutcome) {
         switch outcome {
-        case .succeeded(let attempts): write(UInt8(1)); write(UInt64(clamping: max(0, attempts)))
-        case .failed(let attempts, let reason): write(UInt8(2)); write(UInt64(clamping: max(0, attempts))); write(reason)
+        case .succeeded(let attempts): write(UInt8(1)); write(attempts)
+        case .failed(let attempts, let reason): write(UInt8(2)); write(attempts); write(reason)
         }
     }
 
@@ -48,7 +48,7 @@ extension ByteWriter {
         case .callback(let name): write(UInt8(2)); write(name)
         }
         write(spec.timeoutMillis)
-        write(UInt64(clamping: max(0, spec.retry.attemptsMax))); write(spec.retry.backoffMillis)
+        write(spec.retry.attemptsMax); write(spec.retry.backoffMillis)
         write(spec.idempotencyKey)
     }
 
@@ -119,8 +119,8 @@ extension ByteReader {
         case 2: return readUInt64().map { .cancel(id: $0) }
         case 3: return readUInt64().map { .inspect(id: $0) }
         case 4:
-            guard let after = readUInt64(), let limit = readUInt64(), limit <= UInt64(Int.max) else { return nil }
-            return .list(afterID: after, limit: Int(limit))
+            guard let after = readUInt64(), let limit = readInt() else { return nil }
+            return .list(afterID: after, limit: limit)
         case 5: return readNodes().map { .members($0) }
         case 6:
             guard let id = readUInt64(), let fire = readUInt64(), let node = readUInt64(), let next = readOptional() else { return nil }
@@ -129,8 +129,8 @@ extension ByteReader {
             guard let id = readUInt64(), let fire = readUInt64(), let node = readUInt64(), let outcome = readOutcome() else { return nil }
             return .finish(id: id, fire: fire, node: node, outcome: outcome)
         case 8:
-            guard let queue = readString(), let max = readUInt64(), max <= UInt64(Int.max), let visibility = readUInt64() else { return nil }
-            return .pull(queue: queue, max: Int(max), visibilityMillis: visibility)
+            guard let queue = readString(), let max = readInt(), let visibility = readUInt64() else { return nil }
+            return .pull(queue: queue, max: max, visibilityMillis: visibility)
         case 9:
             guard let queue = readString(), let message = readUInt64() else { return nil }
             return .ack(queue: queue, message: message)
@@ -150,17 +150,18 @@ extension ByteReader {
 
     mutating func readOutcome() -> TaskOutcome? {
         switch readByte() {
-        case 1: return readSmallInt().map { .succeeded(attempts: $0) }
+        case 1: return readInt().map { .succeeded(attempts: $0) }
         case 2:
-            guard let attempts = readSmallInt(), let reason = readString() else { return nil }
+            guard let attempts = readInt(), let reason = readString() else { return nil }
             return .failed(attempts: attempts, reason: reason)
         default: return nil
         }
     }
 
-    /// A count stored as UInt64 that must fit an `Int` (attempts, deliveries, tallies).
+    /// A count stored as UInt64 that must fit an `Int` (deliveries, tallies): a long-lived
+    /// cluster's tallies may pass 2³¹, and a snapshot that held one must still load.
     mutating func readSmallInt() -> Int? {
-        guard let value = readUInt64(), value <= UInt64(Int32.max) else { return nil }
+        guard let value = readUInt64(), value <= UInt64(Int.max) else { return nil }
         return Int(value)
     }
 
@@ -182,7 +183,7 @@ extension ByteReader {
         case 2: target = .callback(targetName)
         default: return nil
         }
-        guard let timeout = readUInt64(), let attempts = readSmallInt(), let backoff = readUInt64(),
+        guard let timeout = readUInt64(), let attempts = readInt(), let backoff = readUInt64(),
               let key = readOptionalString() else { return nil }
         return TaskSpec(name: name, timing: timing, payload: payload, target: target, timeoutMillis: timeout,
                         retry: RetryPolicy(attemptsMax: attempts, backoffMillis: backoff), idempotencyKey: key)
@@ -282,6 +283,7 @@ extension ByteReader {
         table.stats.latenessMaxMillis = latenessMax
         table.stats.reclaims = reclaims
         table.stats.failures = failures
+        table.rebuildStateHash()
         return table
     }
 }

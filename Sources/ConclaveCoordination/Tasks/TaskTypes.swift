@@ -202,6 +202,8 @@ public enum TaskLimits {
     public static let finishedKept = 1_024
     /// Partitions tasks are hashed to, and owners per partition (primary + replicas).
     public static let partitions = 12
+    /// Nodes the scheduler spreads partitions over.
+    public static let membersMax = 1_000
     public static let ownersPerPartition = 2
     /// A claim's lease beyond the time its tries may take.
     public static let leaseSlackMillis: UInt64 = 500
