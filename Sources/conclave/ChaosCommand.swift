@@ -31,7 +31,7 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
     var nemesis = "partition,crash,pause,skew,drop"
 
-    @Option(help: "What the clients do: kv (registers), locks (sessions and try-locks with fencing tokens), mixed, or ids (Snowflake generators on skewed node clocks, worker IDs leased through consensus).")
+    @Option(help: "What the clients do: kv (registers), locks (the whole lock service: try and blocking acquires, cancels, reentrant holds, read/write locks, semaphores, revokes, lock-delay, fenced writes), mixed (kv and try-locks), ids (Snowflake generators on skewed node clocks, worker IDs leased through consensus), tasks (delay tasks), or trylocks (sessions and try-locks on three mutexes).")
     var workload = "kv"
 
     @Option(help: "Write the history (JSON Lines, ../shared/HISTORY.md) to this file; with --seeds, one file per seed (FILE.SEED).")

@@ -84,7 +84,7 @@ struct MalformedLine: Sendable, CustomTestStringConvertible {
         ),
         MalformedLine(
             line: put(replacing: "op", with: #""push""#),
-            message: #"unknown op "push"; expected one of put, get, cas, delete, acquire, release, expire"#
+            message: #"unknown op "push"; expected one of put, get, cas, delete, acquire, release, expire, revoke, cancel, fenced-put"#
         ),
         MalformedLine(line: put(replacing: "op", with: "3"), message: #"field "op" must be a string, got 3"#),
         MalformedLine(line: put(replacing: "key", with: #"{"a": 1}"#), message: #"field "key" must be a string, got an object"#),
@@ -141,7 +141,7 @@ struct MalformedLine: Sendable, CustomTestStringConvertible {
         ),
     ]
 
-    @Test("the rules of each op are enforced", arguments: kindRuleErrors)
+    @Test("the rules of each op, and of README's additions, are enforced", arguments: kindRuleErrors + HistoryAdditionsFormatTests.ruleErrors)
     func kindRuleError(malformed: MalformedLine) {
         #expect(throws: HistoryError(lineNumber: 1, message: malformed.message)) {
             try HistoryFormat.decode(line: malformed.line, lineNumber: 1)

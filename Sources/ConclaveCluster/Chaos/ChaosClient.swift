@@ -27,6 +27,14 @@ struct ChaosClient {
     /// Locks held, and until when the client means to hold them.
     var held: [String: UInt64] = [:]
     var coordination: CoordinationInFlight?
+    /// Lock-mix clients (`--workload locks`): what they hold, the locks their session asked for
+    /// (whose holds an expire may free), the cancel of a queued wait, and tokens of holds they
+    /// released or lost (for stale fenced writes).
+    var isLockMixClient = false
+    var holds: [String: LockMixHold] = [:]
+    var touchedLocks: Set<String> = []
+    var cancelling: CoordinationInFlight?
+    var pastTokens: [(lock: String, token: UInt64)] = []
     /// ID clients: the node whose wall clock stamps the IDs, the generator once a worker ID is
     /// leased, which lease (grant order) it runs under, and when the lease was last renewed.
     var isIDClient = false
@@ -50,6 +58,38 @@ struct CoordinationInFlight {
     var operation: HistoryOperation?
     var deadline: UInt64
     var everAccepted = false
+    /// A blocking acquire answered "queued": the node that holds the wait (its final answer comes
+    /// from there), and when to stop waiting for it and ask again.
+    var queuedAt: NodeID?
+    var retryAt: UInt64 = 0
+    /// When to send a cancel of the wait (nil: none planned or already sent); the cancel's `.done`.
+    var cancelAt: UInt64?
+    var cancelConfirmed = false
+}
+
+/// A lock a lock-mix client holds: the lock's slot, how, its tokens (a semaphore holder asking
+/// again holds once more under a new token; the oldest goes first), the releases still owed, and
+/// when it means to let go.
+struct LockMixHold {
+    var slot: Int
+    var mode: LockMode
+    var tokens: [UInt64]
+    var count: Int
+    var releaseAt: UInt64
+}
+
+/// What the lock mix keeps across clients: each slot's lock name epoch and operations on it, the
+/// fence keys written, and the highest token a write to each landed with (as clients heard).
+struct LockMixState {
+    var epochs: [Int]
+    var operations: [Int]
+    var fenceKeys: Set<String> = []
+    var fenceHighest: [String: UInt64] = [:]
+
+    init(slots: Int) {
+        epochs = Array(repeating: 0, count: slots)
+        operations = Array(repeating: 0, count: slots)
+    }
 }
 
 /// A pending reversal of a nemesis action.

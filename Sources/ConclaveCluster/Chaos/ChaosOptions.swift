@@ -29,15 +29,20 @@ public enum NemesisKind: String, CaseIterable, Sendable {
 public enum ChaosWorkload: String, CaseIterable, Sendable {
     /// Registers: put, get, cas, delete.
     case kv
-    /// Sessions with keep-alives, try-locks with fencing tokens, releases.
+    /// Sessions with keep-alives and the whole lock service: try-locks and blocking acquires with
+    /// waits and cancels, reentrant holds, read/write locks, semaphores, revocation, lock-delay, and
+    /// fenced writes (with deliberately forged and stale tokens) — `ChaosRunner+LockMix`.
     case locks
-    /// Half the clients on each.
+    /// Half the clients on registers, half on try-locks.
     case mixed
     /// Snowflake generators on the nodes' (skewed) clocks, worker IDs leased through consensus.
     case ids
     /// KV clients plus delay tasks: a producer schedules tasks to a queue and to a callback, a
     /// consumer pulls and acknowledges the queue.
     case tasks
+    /// Sessions with keep-alives, try-locks on three mutexes with fencing tokens, releases: the lock
+    /// workload before the mix (its failing seeds replay under this name).
+    case trylocks
 }
 
 /// A chaos run: clients against a simulated cluster under a nemesis, recorded as a history.

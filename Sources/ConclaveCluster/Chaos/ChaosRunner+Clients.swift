@@ -136,6 +136,7 @@ extension ChaosRunner {
     /// At the end of a run: operations still waiting are given up on (unknown if accepted).
     func abandonInFlight() {
         for slot in clients.indices where clients[slot].inFlight != nil { giveUp(slot) }
+        for slot in clients.indices { settleCancel(slot) }
         for slot in clients.indices where clients[slot].coordination != nil {
             if clients[slot].coordination!.everAccepted, var operation = clients[slot].coordination!.operation {
                 operation.returnTime = nil
@@ -149,14 +150,14 @@ extension ChaosRunner {
         node % NodeID(simulator.nodeIDs.count) + 1
     }
 
-    /// After the run: one more client reads every key in play through the log, so a lost
-    /// acknowledged write shows up as a stale read in the history.
+    /// After the run: one more client reads every key in play (and every fence key the lock mix
+    /// wrote) through the log, so a lost acknowledged write shows up as a stale read in the history.
     func finalReads() {
         let reader = nextHistoryNumber
         nextHistoryNumber += 1
         var sequence: UInt64 = 0
-        for keySlot in 0..<options.keysLive {
-            let key = "k\(keySlot)-\(keyEpochs[keySlot])"
+        let keys = (0..<options.keysLive).map { "k\($0)-\(keyEpochs[$0])" } + lockMix.fenceKeys.sorted()
+        for key in keys {
             sequence += 1
             let request = KVRequest(client: UInt64(reader), sequence: sequence, command: .get(key: key))
             let call = simulator.now

@@ -1,11 +1,13 @@
 import ConclaveCore
 import ConclaveCoordination
 
-/// The lock workload: each lock client opens a session, keeps it alive, and takes try-locks on a
-/// few lock names, holding each for a while before releasing it. Acquires and releases go into
+/// Lock clients: each opens a session and keeps it alive. Try-lock clients (`trylocks`, `mixed`)
+/// take try-locks on a few lock names, holding each for a while before releasing it; lock-mix
+/// clients (`locks`) use the whole lock service (`ChaosRunner+LockMix`). Their operations go into
 /// the history; when a client can no longer trust its lease (a keep-alive failed or timed out, or
-/// any request's outcome is unknown), it records an `expire` for every lock in play with itself
-/// as holder and goes on under a new number and session.
+/// any request's outcome is unknown), it records an `expire` with itself as holder for every lock
+/// it may hold (try-lock clients: every lock in play; lock-mix clients: every lock its session
+/// asked for) and goes on under a new number and session.
 extension ChaosRunner {
     static let lockNames = 3
 
@@ -31,6 +33,14 @@ extension ChaosRunner {
                 return
             }
             command = idCommand
+        } else if client.isLockMixClient {
+            guard let (mixCommand, mixOperation) = lockMixCommand(slot) else {
+                // Thinking while holding, or just crashed (a new session opens soon).
+                let pause: UInt64 = clients[slot].sessionOpen ? 10_000_000 : 0
+                scheduleClient(slot, after: pause + random.next() % max(1, options.thinkNanosMax))
+                return
+            }
+            (command, operation) = (mixCommand, mixOperation)
         } else if let (lock, until) = client.held.min(by: { $0.key < $1.key }), now >= until {
             command = .release(lock: lock)
             operation = HistoryOperation(client: client.historyNumber, kind: .release, key: lock, call: now)
@@ -45,8 +55,9 @@ extension ChaosRunner {
         clients[slot].sequence += 1
         if case .keepAlive = command { clients[slot].lastKeepAliveCall = now }
         let request = CoordinationRequest(client: clients[slot].session, sequence: clients[slot].sequence, command: command)
+        let waitNanos = (operation?.waitMillis ?? 0) * 1_000_000
         clients[slot].coordination = CoordinationInFlight(request: request, operation: operation,
-                                                          deadline: now + options.operationTimeoutNanos)
+                                                          deadline: now + waitNanos + options.operationTimeoutNanos)
         routeNewCall(slot)
         attemptCoordination(slot)
     }
@@ -67,6 +78,7 @@ extension ChaosRunner {
             if !stopping { lockClientStep(slot) }
             return
         }
+        if clients[slot].isLockMixClient && lockMixWaitTimer(slot) { return }
         callFailed(slot)
         if simulator.now < inFlight.deadline {
             attemptCoordination(slot)
@@ -80,7 +92,7 @@ extension ChaosRunner {
         if inFlight.request.client != clients[slot].session {
             // Already abandoned while this was in flight; an unknown acquire may still have
             // taken effect after those expires, so say once more that its hold may lapse.
-            if inFlight.everAccepted { recordExpires(holder: Int(inFlight.request.client) - 1) }
+            if inFlight.everAccepted { recordExpires(holder: Int(inFlight.request.client) - 1, after: inFlight.request.command) }
         } else if inFlight.everAccepted || clients[slot].sessionOpen {
             abandonSession(slot)
         }
@@ -88,9 +100,17 @@ extension ChaosRunner {
     }
 
     func handleCoordinationReply(from node: NodeID, client session: UInt64, sequence: UInt64, result: CoordinationResult) {
+        if let slot = clients.firstIndex(where: { $0.cancelling?.request.client == session && $0.cancelling?.request.sequence == sequence }) {
+            cancelAnswered(slot, result: result)
+            return
+        }
         guard let slot = clients.firstIndex(where: {
             $0.coordination?.request.client == session && $0.coordination?.request.sequence == sequence
         }), let inFlight = clients[slot].coordination else { return }
+        if clients[slot].isLockMixClient {
+            lockMixAnswered(slot, from: node, inFlight: inFlight, result: result)
+            return
+        }
         clients[slot].coordination = nil
         callAnswered(slot, by: node)
         checkLease(slot)
@@ -102,10 +122,7 @@ extension ChaosRunner {
         let now = simulator.now
         switch (inFlight.request.command, result) {
         case (.openSession, .sessionOpened), (.keepAlive, .keptAlive):
-            clients[slot].sessionOpen = true
-            let call = inFlight.request.command == .keepAlive ? clients[slot].lastKeepAliveCall : inFlight.deadline - options.operationTimeoutNanos
-            clients[slot].leaseTrustedUntil = call + options.sessionTTLMillis * 1_000_000 / 3
-            if case .openSession = inFlight.request.command { clients[slot].lastKeepAliveCall = call }
+            sessionRenewed(slot, inFlight)
         case (.acquire(let lock, _, _, _, _, _), .acquire(.granted(let token, _))):
             recordAnswered(inFlight.operation, ok: true, token: token)
             clients[slot].held[lock] = now + 20_000_000 + random.next() % 200_000_000
@@ -126,13 +143,21 @@ extension ChaosRunner {
         scheduleClient(slot, after: random.next() % max(1, options.thinkNanosMax))
     }
 
+    /// The session was opened or kept alive: trusted for a third of its TTL from the request's call.
+    func sessionRenewed(_ slot: Int, _ inFlight: CoordinationInFlight) {
+        clients[slot].sessionOpen = true
+        let call = inFlight.request.command == .keepAlive ? clients[slot].lastKeepAliveCall : inFlight.deadline - options.operationTimeoutNanos
+        clients[slot].leaseTrustedUntil = call + options.sessionTTLMillis * 1_000_000 / 3
+        if case .openSession = inFlight.request.command { clients[slot].lastKeepAliveCall = call }
+    }
+
     /// The answer to a request of a session the client already gave up: record what happened; a
     /// grant that arrived now may outlive the expires recorded at abandonment, so record another.
     private func answeredAfterAbandon(_ inFlight: CoordinationInFlight, result: CoordinationResult) {
         switch (inFlight.request.command, result) {
         case (.acquire, .acquire(.granted(let token, _))):
             recordAnswered(inFlight.operation, ok: true, token: token)
-            recordExpires(holder: Int(inFlight.request.client) - 1)
+            recordExpires(holder: Int(inFlight.request.client) - 1, after: inFlight.request.command)
         case (.acquire, .acquire(.refused)), (.release, .refused(.notOwner)):
             recordAnswered(inFlight.operation, ok: false, token: nil)
         case (.release, .done):
@@ -142,32 +167,52 @@ extension ChaosRunner {
         }
     }
 
-    private func recordAnswered(_ operation: HistoryOperation?, ok: Bool, token: UInt64?) {
+    func recordAnswered(_ operation: HistoryOperation?, ok: Bool, token: UInt64?, holds: Int? = nil) {
         guard var operation else { return }
         operation.returnTime = simulator.now
         operation.ok = ok
         operation.token = token
+        operation.holds = holds
         record(operation)
         if healed && ok { succeededAfterHeal += 1 }
     }
 
-    /// Whatever `holder` holds may be freed by its lease's expiry at any time from now.
-    func recordExpires(holder: Int) {
-        for number in 0..<Self.lockNames {
-            record(HistoryOperation(client: nextHistoryNumber, kind: .expire, key: lockName(number), holder: holder, call: simulator.now))
+    /// Whatever `holder` holds of `locks` may be freed by its lease's expiry at any time from now.
+    func recordExpires(holder: Int, locks: [String]) {
+        for lock in locks {
+            record(HistoryOperation(client: nextHistoryNumber, kind: .expire, key: lock, holder: holder, call: simulator.now))
             nextHistoryNumber += 1
         }
     }
 
+    /// After `command` of a given-up session had an unknown outcome: an acquire may hold its lock
+    /// (a try-lock client's: any lock in play) until the session's lease expires.
+    private func recordExpires(holder: Int, after command: CoordinationCommand) {
+        guard case .acquire(let lock, _, _, _, _, _) = command else {
+            if !isLockMixWorkload { recordExpires(holder: holder, locks: (0..<Self.lockNames).map(lockName)) }
+            return
+        }
+        recordExpires(holder: holder, locks: isLockMixWorkload ? [lock] : (0..<Self.lockNames).map(lockName))
+    }
+
+    private var isLockMixWorkload: Bool { options.workload == .locks }
+
     /// The client's lease may be gone: whatever it held may be freed by expiry at any time from
     /// now. Record that, then continue as a new client with a new session.
     func abandonSession(_ slot: Int) {
-        if !clients[slot].isIDClient { recordExpires(holder: clients[slot].historyNumber) }
+        if clients[slot].isLockMixClient {
+            recordExpires(holder: clients[slot].historyNumber, locks: clients[slot].touchedLocks.sorted())
+        } else if !clients[slot].isIDClient {
+            recordExpires(holder: clients[slot].historyNumber, locks: (0..<Self.lockNames).map(lockName))
+        }
+        settleCancel(slot)
         clients[slot].historyNumber = nextHistoryNumber
         nextHistoryNumber += 1
         clients[slot].sequence = 0
         clients[slot].sessionOpen = false
         clients[slot].held.removeAll()
+        clients[slot].holds.removeAll()
+        clients[slot].touchedLocks.removeAll()
         clients[slot].generator = nil
     }
 }

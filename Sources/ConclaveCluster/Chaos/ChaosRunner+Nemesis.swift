@@ -87,16 +87,7 @@ extension ChaosRunner {
     /// Checks the history key by key (in key order) and stops at the first key that is not
     /// proven linearizable: the run has failed then, and proving more keys wrong only costs time.
     private func checkHistory() -> CheckReport {
-        var byKey: [String: [HistoryOperation]] = [:]
-        for operation in history { byKey[operation.key, default: []].append(operation) }
-        let checker = LinearizabilityChecker(maxStatesPerKey: options.checkerStatesPerKeyMax)
-        var keys: [KeyReport] = []
-        for key in byKey.keys.sorted() {
-            let report = checker.check(byKey[key]!)
-            keys.append(contentsOf: report.keys)
-            if report.verdict != .linearizable { break }
-        }
-        return CheckReport(keys: keys)
+        LinearizabilityChecker(maxStatesPerKey: options.checkerStatesPerKeyMax).check(history, stoppingAtFirstFailure: true)
     }
 
     func summarize() -> ChaosSummary {

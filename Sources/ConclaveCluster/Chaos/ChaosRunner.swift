@@ -29,6 +29,8 @@ public final class ChaosRunner {
     var idsAfterHeal = 0
     var nextLeaseEpoch = 0
     var feeder = TaskFeeder()
+    /// The lock mix's lock names, fence keys and the highest token a fenced write landed with.
+    var lockMix: LockMixState
     /// Breakers and retry orders of the clients' calls to nodes (ChaosRunner+Routing).
     var router: NodeRouter
     let healAt: UInt64
@@ -62,6 +64,7 @@ public final class ChaosRunner {
             throw .invalid(error.description)
         }
         nextHistoryNumber = options.clients
+        lockMix = LockMixState(slots: Self.lockMixSlots.count)
         keyEpochs = Array(repeating: 0, count: options.keysLive)
         keyOperations = Array(repeating: 0, count: options.keysLive)
         // The last quarter of the run (at least 2 s) has no faults: liveness is checked there.
@@ -70,7 +73,8 @@ public final class ChaosRunner {
         for slot in 0..<options.clients {
             let node = NodeID(1 + random.next() % UInt64(options.nodes))
             var client = ChaosClient(slot: slot, historyNumber: slot, preferredNode: node)
-            client.isLockClient = options.workload == .locks || options.workload == .ids || (options.workload == .mixed && slot % 2 == 1)
+            client.isLockClient = [.locks, .trylocks, .ids].contains(options.workload) || (options.workload == .mixed && slot % 2 == 1)
+            client.isLockMixClient = options.workload == .locks
             client.isIDClient = options.workload == .ids
             client.hostNode = NodeID(slot % options.nodes + 1)
             clients.append(client)
@@ -132,8 +136,10 @@ public final class ChaosRunner {
             case .coordinationReply(let node, let client, let sequence, let result):
                 if handleTaskReply(client: client, sequence: sequence, result: result) { continue }
                 handleCoordinationReply(from: node, client: client, sequence: sequence, result: result)
-            case .lockEvent:
-                break  // lock clients already treat their lease conservatively (see ChaosRunner+Locks)
+            case .lockEvent(_, let event):
+                // Try-lock clients already treat their lease conservatively (see ChaosRunner+Locks);
+                // lock-mix holders let go when asked and forget holds they lost.
+                lockMixEvent(event)
             case .timer(let token):
                 handleTimer(token)
             }

@@ -11,7 +11,8 @@ public enum HistoryFormat {
     ///
     /// `decode(line: encode(operation), …) == operation` for every operation that `decode` accepts
     /// with its kind's irrelevant fields left `nil`. A `put` or `cas` without `value` is written with
-    /// `"value": null`, which the reader rejects: the line says what the recorder got wrong.
+    /// `"value": null` (a `fenced-put` without `token`, `"token": null`), which the reader rejects: the
+    /// line says what the recorder got wrong.
     public static func encode(_ operation: HistoryOperation) -> String {
         var line = "{\"client\": \(operation.client), \"op\": \"\(operation.kind.rawValue)\", \"key\": "
         line.reserveCapacity(128)
@@ -26,15 +27,36 @@ public enum HistoryFormat {
             appendField("value", operation.value, to: &line)
         case .expire:
             line += ", \"holder\": \(operation.holder.map(String.init) ?? "null")"
-        case .delete, .acquire, .release:
+        case .acquire:
+            appendAcquireRequest(operation, to: &line)
+        case .fencedPut:
+            line += ", \"lock\": "
+            appendQuoted(operation.lock ?? "", to: &line)
+            line += ", \"token\": \(operation.token.map(String.init) ?? "null")"
+            appendField("value", operation.value, to: &line)
+        case .revoke:
+            if let grace = operation.graceMillis { line += ", \"grace\": \(grace)" }
+        case .delete, .release, .cancel:
             break
         }
         line += operation.ok ? ", \"ok\": true" : ", \"ok\": false"
         if operation.kind == .acquire, let token = operation.token {
             line += ", \"token\": \(token)"
         }
+        if operation.kind == .acquire, let holds = operation.holds {
+            line += ", \"holds\": \(holds)"
+        }
         line += ", \"call\": \(operation.call), \"return\": \(operation.returnTime.map(String.init) ?? "null")}"
         return line
+    }
+
+    /// The fields beyond HISTORY.md that say how an acquire asks: mode, permits, capacity, wait, delay.
+    private static func appendAcquireRequest(_ operation: HistoryOperation, to line: inout String) {
+        if let mode = operation.mode { line += ", \"mode\": \"\(mode.rawValue)\"" }
+        if let permits = operation.permits { line += ", \"permits\": \(permits)" }
+        if let capacity = operation.capacity { line += ", \"capacity\": \(capacity)" }
+        if let wait = operation.waitMillis { line += ", \"wait\": \(wait)" }
+        if let delay = operation.delayMillis { line += ", \"delay\": \(delay)" }
     }
 
     /// Decodes one line; `lineNumber` (1-based) goes into any error.

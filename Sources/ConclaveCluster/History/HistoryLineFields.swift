@@ -52,15 +52,55 @@ struct HistoryLineFields {
             } else {
                 operation.token = try optionalUnsigned("token")
             }
+            try fillAcquireFields(of: &operation)
+        case .fencedPut:
+            operation.lock = try requiredString("lock", for: "fenced-put")
+            operation.token = try requiredUnsigned("token", for: "fenced-put")
+            operation.value = try requiredString("value", for: "fenced-put")
+        case .revoke:
+            operation.graceMillis = try optionalUnsigned("grace")
         case .expire:
             operation.holder = try requiredInteger("holder", for: "expire")
             if let returnTime = operation.returnTime {
                 throw failure("expire must have \"return\": null (a lease expiry has no answer), got \(returnTime)")
             }
-        case .delete, .release:
+        case .delete, .release, .cancel:
             break
         }
     }
+
+    /// The fields beyond HISTORY.md that say how an acquire asks and what its grant answered.
+    private func fillAcquireFields(of operation: inout HistoryOperation) throws(HistoryError) {
+        if let name = try optionalString("mode") {
+            guard let mode = HistoryOperation.Mode(rawValue: name) else {
+                throw failure("field \"mode\" must be one of \(Self.modeNames), got \"\(name)\"")
+            }
+            operation.mode = mode
+        }
+        if operation.mode == .permits {
+            let permits = try requiredCount("permits", for: "an acquire with \"mode\": \"permits\"")
+            let capacity = try requiredCount("capacity", for: "an acquire with \"mode\": \"permits\"")
+            guard permits <= capacity else {
+                throw failure("field \"permits\" (\(permits)) is more than field \"capacity\" (\(capacity)); a semaphore never grants more permits than it has")
+            }
+            (operation.permits, operation.capacity) = (permits, capacity)
+        } else {
+            let mode = operation.mode?.rawValue ?? "exclusive"
+            for name in ["permits", "capacity"] {
+                guard try value(name) != nil else { continue }
+                throw failure("field \"\(name)\" is only for \"mode\": \"permits\", and this acquire's mode is \"\(mode)\"")
+            }
+        }
+        operation.waitMillis = try optionalUnsigned("wait")
+        operation.delayMillis = try optionalUnsigned("delay")
+        guard try value("holds") != nil else { return }
+        guard operation.ok && operation.returnTime != nil else {
+            throw failure("field \"holds\" is only for a granted acquire (\"ok\": true and a non-null \"return\")")
+        }
+        operation.holds = try requiredCount("holds")
+    }
+
+    static let modeNames = HistoryOperation.Mode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
 }
 
 // MARK: - Typed access
@@ -94,6 +134,14 @@ extension HistoryLineFields {
         }
     }
 
+    private func optionalString(_ name: String) throws(HistoryError) -> String? {
+        switch try value(name) {
+        case .string(let text)?: return text
+        case nil: return nil
+        case let other?: throw wrongType(name, other)
+        }
+    }
+
     private func optionalBoolean(_ name: String) throws(HistoryError) -> Bool? {
         switch try value(name) {
         case .boolean(let flag)?: return flag
@@ -123,6 +171,16 @@ extension HistoryLineFields {
         let number = try requiredUnsigned(name, for: purpose)
         guard number <= UInt64(Int.max) else {
             throw failure("field \"\(name)\" is too large: \(number) (at most \(Int.max))")
+        }
+        return Int(number)
+    }
+
+    /// An integer of at least 1 (a count of permits or holds) that fits in an `Int32`.
+    private func requiredCount(_ name: String, for purpose: String? = nil) throws(HistoryError) -> Int {
+        let number = try requiredUnsigned(name, for: purpose)
+        guard number >= 1 else { throw failure("field \"\(name)\" must be at least 1, got 0") }
+        guard number <= UInt64(Int32.max) else {
+            throw failure("field \"\(name)\" is too large: \(number) (at most \(Int32.max))")
         }
         return Int(number)
     }
@@ -172,6 +230,14 @@ extension HistoryLineFields {
         case "ok": ("true or false", "whether the operation succeeded")
         case "token": ("an integer", "the fencing token granted")
         case "holder": ("an integer", "the client whose lock lease expiry may free")
+        case "mode": ("a string", "one of " + modeNames)
+        case "permits": ("an integer", "the permits the acquire takes")
+        case "capacity": ("an integer", "the permits the semaphore has")
+        case "wait": ("an integer", "milliseconds a blocking acquire waits at most")
+        case "delay": ("an integer", "the lock-delay in milliseconds")
+        case "holds": ("an integer", "the hold count the grant answered")
+        case "lock": ("a string", "the lock whose token guards the write")
+        case "grace": ("an integer", "milliseconds the holders were given to let go")
         case "call": ("an integer", "nanoseconds when the request was sent")
         case "return": ("an integer or null", "nanoseconds when the answer came (null: the outcome is unknown)")
         default: ("a value", "unknown field")

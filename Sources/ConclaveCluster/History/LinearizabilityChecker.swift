@@ -1,10 +1,13 @@
 /// Decides whether a history of KV and lock operations is linearizable (`../shared/HISTORY.md`).
 ///
 /// Each key is checked on its own (linearizability is compositional: the history is linearizable iff
-/// every key's sub-history is), against a register for `put`/`get`/`cas`/`delete` or a lock with fencing
-/// tokens for `acquire`/`release`/`expire`, by `LinearizationSearch`. The verdict is the worst over
-/// keys. A key that mixes KV and lock operations fits neither model and is reported not linearizable,
-/// with that reason, rather than rejected as a whole: the other keys still get checked.
+/// every key's sub-history is), against a register for `put`/`get`/`cas`/`delete`/`fenced-put` or a
+/// lock with fencing tokens for `acquire`/`release`/`expire`/`revoke`/`cancel` (HISTORY.md's mutex, or
+/// the general `LockModel` for a key that uses README's additions), by `LinearizationSearch`. Before
+/// the search, `HistoryRules` checks what no order can excuse (a fenced write with another lock's
+/// token accepted, a cancelled wait granted). The verdict is the worst over keys. A key that mixes KV
+/// and lock operations fits neither model and is reported not linearizable, with that reason, rather
+/// than rejected as a whole: the other keys still get checked.
 ///
 /// Deterministic: no clock and no per-process hashing reaches the result; the only budget is
 /// `maxStatesPerKey`, and a key that exceeds it is `unknown`, never a pass.
@@ -20,25 +23,33 @@ public struct LinearizabilityChecker {
         self.maxStatesPerKey = maxStatesPerKey
     }
 
-    /// Checks `operations`, in any order. Complexity: per key, O(states explored × operations in
+    /// Checks `operations`, in any order, key by key in key order; with `stoppingAtFirstFailure`, keys
+    /// after the first one not proven linearizable are left out of the report (the run has failed, and
+    /// proving more keys wrong only costs time). Complexity: per key, O(states explored × operations in
     /// flight at once), the states bounded by `maxStatesPerKey`; in the common case about linear.
-    public func check(_ operations: [HistoryOperation]) -> CheckReport {
+    public func check(_ operations: [HistoryOperation], stoppingAtFirstFailure: Bool = false) -> CheckReport {
         var indicesByKey: [String: [Int]] = [:]
         for (index, operation) in operations.enumerated() {
             indicesByKey[operation.key, default: []].append(index)
         }
-        let reports = indicesByKey.keys.sorted().map { key in
-            check(key: key, indices: indicesByKey[key]!, in: operations)
+        let rules = HistoryRules(operations)
+        var reports: [KeyReport] = []
+        for key in indicesByKey.keys.sorted() {
+            reports.append(check(key: key, indices: indicesByKey[key]!, in: operations, rules: rules))
+            if stoppingAtFirstFailure && reports.last?.verdict != .linearizable { break }
         }
         return CheckReport(keys: reports)
     }
 
-    private func check(key: String, indices: [Int], in operations: [HistoryOperation]) -> KeyReport {
+    private func check(key: String, indices: [Int], in operations: [HistoryOperation], rules: HistoryRules) -> KeyReport {
         if let mixed = mixedModelExplanation(indices: indices, in: operations) {
             return KeyReport(key: key, verdict: .notLinearizable, operationCount: indices.count, statesExplored: 0, explanation: mixed)
         }
-        let history = KeyHistory(key: key, indices: indices, in: operations)
-        var search = LinearizationSearch(operations: history.operations, stateLimit: maxStatesPerKey)
+        if let broken = rules.violation(indices: indices, in: operations, name: { Self.name($0, in: operations) }) {
+            return KeyReport(key: key, verdict: .notLinearizable, operationCount: indices.count, statesExplored: 0, explanation: broken)
+        }
+        let history = KeyHistory(key: key, indices: indices, in: operations, rules: rules)
+        var search = LinearizationSearch(operations: history.operations, locks: history.lockModel, stateLimit: maxStatesPerKey)
         let result = search.run()
         let verdict: CheckReport.Verdict
         let explanation: String
@@ -102,7 +113,7 @@ extension LinearizabilityChecker {
         if !prefix.isEmpty {
             text += ", ending with " + list(Array(prefix.suffix(3)), in: operations)
         }
-        return text + "; after it the \(history.isLock ? "lock is" : "key") \(history.describe(result.stateAfterPrefix))"
+        return text + "; after it the \(history.isLock ? "lock is" : "key") \(history.describe(result.stateAfterPrefix, locks: result.locks))"
     }
 
     /// Up to `reportedOperationsMax` operations, then how many more there were.
@@ -114,7 +125,7 @@ extension LinearizabilityChecker {
 
     /// An operation as `#12 client 4 get "k1" -> "v1" [1201000, 1204000]`: its 1-based position in the
     /// checked history (the line number when a file without blank lines was read) and what it did.
-    private static func name(_ index: Int, in operations: [HistoryOperation]) -> String {
+    static func name(_ index: Int, in operations: [HistoryOperation]) -> String {
         "#\(index + 1) \(operations[index])"
     }
 }

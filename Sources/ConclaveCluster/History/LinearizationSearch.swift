@@ -39,10 +39,13 @@ struct LinearizationSearch {
         var candidates: [Int]
         /// …and the model state after the prefix.
         var stateAfterPrefix: ModelState
+        /// The general lock model as the search left it (it knows every state the search reached).
+        var locks: LockModel
     }
 
     private let operations: [KeyHistory.Operation]
     private let stateLimit: Int
+    private var locks: LockModel
     private var list: EventList
     private var visited = VisitedSet()
     private var frontier: [Int32] = []
@@ -53,15 +56,16 @@ struct LinearizationSearch {
     private var placed: [(event: Int32, stateBefore: ModelState, isForced: Bool)] = []
     private var deepest: Result
 
-    /// `operations` must be sorted by call.
-    init(operations: [KeyHistory.Operation], stateLimit: Int) {
+    /// `operations` must be sorted by call; `locks` is the key's general lock model, if it has one.
+    init(operations: [KeyHistory.Operation], locks: LockModel, stateLimit: Int) {
         self.operations = operations
+        self.locks = locks
         self.stateLimit = stateLimit
         knownRemaining = operations.count { !$0.hasUnknownOutcome }
         list = EventList(intervals: operations.map { ($0.call, $0.returnTime) })
         deepest = Result(
             outcome: .notLinearizable, statesExplored: 0, longestPrefix: [],
-            blockingOperation: nil, candidates: [], stateAfterPrefix: .initial
+            blockingOperation: nil, candidates: [], stateAfterPrefix: .initial, locks: locks
         )
     }
 }
@@ -88,7 +92,7 @@ extension LinearizationSearch {
             isNewConfiguration = false
             if list.isCall(event) {
                 let operation = list.operation(of: event)
-                if let next = operations[operation].effect.apply(to: state), place(event, from: state, to: next) {
+                if let next = operations[operation].effect.apply(to: state, locks: &locks), place(event, from: state, to: next) {
                     placed.append((event, state, false))
                     state = next
                     if visited.count > stateLimit { return finish(.budgetExhausted, state: state) }
@@ -118,11 +122,11 @@ extension LinearizationSearch {
     }
 
     /// The first call in the frontier whose operation is read-only and fits `state`.
-    private func firstFittingRead(in state: ModelState) -> Int32? {
+    private mutating func firstFittingRead(in state: ModelState) -> Int32? {
         var event = list.first
         while list.isCall(event) {
             let effect = operations[list.operation(of: event)].effect
-            if effect.isReadOnly && effect.apply(to: state) != nil { return event }
+            if effect.isReadOnly && effect.apply(to: state, locks: &locks) != nil { return event }
             event = list.next(after: event)
         }
         return nil
@@ -166,6 +170,7 @@ extension LinearizationSearch {
         var result = deepest
         result.outcome = outcome
         result.statesExplored = visited.count
+        result.locks = locks
         if outcome == .linearizable || (outcome == .budgetExhausted && placed.count > result.longestPrefix.count) {
             result.longestPrefix = placed.map { list.operation(of: $0.event) }
             result.stateAfterPrefix = state

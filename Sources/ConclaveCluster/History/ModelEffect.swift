@@ -1,8 +1,10 @@
 /// The state of one key's sequential model, packed so that the register and the lock share one search.
 ///
-/// For a register, `value` is the interned current value (0: absent) and `highestToken` stays 0.
-/// For a lock, `value` is the interned holder (0: free) and `highestToken` the greatest fencing token
-/// granted so far. Interning is per key (`KeyHistory`), so states compare as two integers.
+/// For a register, `value` is the interned current value (0: absent) and `highestToken` the greatest
+/// token a fenced write that landed carried (0 without fenced writes). For a lock, `value` is the
+/// interned holder (0: free) — or, for a lock checked with the general model, the interned
+/// `LockModel.LockHolding` — and `highestToken` the greatest fencing token granted so far. Interning
+/// is per key (`KeyHistory`, `LockModel`), so states compare as two integers.
 struct ModelState: Hashable {
     var value: Int32
     var highestToken: UInt64
@@ -27,6 +29,12 @@ enum ModelEffect {
     case release(client: Int32, released: Bool?)
     /// Lease expiry of `holder`'s session: frees the lock iff `holder` holds it.
     case expire(holder: Int32)
+    /// A fenced write that landed, or may have (unknown outcome): it lands only with a token not
+    /// below any that landed before it. A refused one tells the register nothing and is not given to
+    /// the model.
+    case fencedWrite(value: Int32, token: UInt64)
+    /// An operation of a lock checked with the general model (`LockModel`).
+    case lock(LockEffect)
 
     /// Whether the operation never changes any state it can take effect in: an answered read, or an
     /// answered refusal. The search places such an operation as soon as it fits (see
@@ -34,12 +42,14 @@ enum ModelEffect {
     var isReadOnly: Bool {
         switch self {
         case .read, .compareAndSet(_, _, false?), .acquire(_, _, false?), .release(_, false?): true
-        case .write, .compareAndSet, .acquire, .release, .expire: false
+        case .write, .compareAndSet, .acquire, .release, .expire, .fencedWrite: false
+        case .lock(let effect): effect.isReadOnly
         }
     }
 
     /// The state after this operation takes effect in `state`, or `nil` when it cannot happen there.
-    func apply(to state: ModelState) -> ModelState? {
+    /// `locks` is the key's general lock model (only `.lock` effects use it).
+    func apply(to state: ModelState, locks: inout LockModel) -> ModelState? {
         var next = state
         switch self {
         case .write(let value):
@@ -58,6 +68,11 @@ enum ModelEffect {
             if holds { next.value = 0 }
         case .expire(let holder):
             if state.value == holder { next.value = 0 }
+        case .fencedWrite(let value, let token):
+            guard token >= state.highestToken else { return nil }
+            next = ModelState(value: value, highestToken: token)
+        case .lock(let effect):
+            return locks.apply(effect, to: state)
         }
         return next
     }
