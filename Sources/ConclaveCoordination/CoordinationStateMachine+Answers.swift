@@ -13,6 +13,13 @@ extension CoordinationStateMachine {
         /// The hash of the result's encoding (what the answer digest folds in).
         var resultHash: UInt64
 
+        /// Two cached answers are the same when their encodings are: a refusal read back from a
+        /// snapshot may decode to another error case with the same words and bytes, and a retry is
+        /// answered with those bytes either way.
+        static func == (left: Self, right: Self) -> Bool {
+            left.sequence == right.sequence && left.resultHash == right.resultHash
+        }
+
         init(sequence: UInt64, result: CoordinationResult, resultHash: UInt64? = nil) {
             self.sequence = sequence
             self.result = result

@@ -27,32 +27,8 @@ import Testing
     func chaosSeed(seed: UInt64) throws {
         let runner = try ChaosRunner(options: Self.quickOptions(seed: seed), durationText: "5s")
         let summary = runner.run()
-        if !summary.passed && Self.failsOnlyByForgedFencedWrites(runner, summary) {
-            withKnownIssue("issue 11: fencedPut accepts a token granted on another lock (the state machine fix is in progress)",
-                           isIntermittent: true) {
-                Issue.record("\(summary)")
-            }
-        } else {
-            #expect(summary.passed, "\(summary)")
-        }
+        #expect(summary.passed, "\(summary)")
         #expect(summary.operations > 0)
-    }
-
-    /// KNOWN ISSUE (issue 11, being fixed in ConclaveCoordination in parallel): `fencedPut` accepts
-    /// any token ever granted on any lock, so the lock mix's deliberately forged writes (a token of
-    /// another lock) land and the checker fails the run. This says whether that is the run's only
-    /// failure: every other check passed, and every key the full check (not stopping at the first
-    /// failure) finds not linearizable fails for a forged write accepted or read. Any other failure
-    /// still fails the test. Remove it once the fix is merged.
-    static func failsOnlyByForgedFencedWrites(_ runner: ChaosRunner, _ summary: ChaosSummary) -> Bool {
-        guard runner.options.workload == .locks, summary.invariantViolations.isEmpty, summary.replicasAgree,
-              summary.succeededAfterHeal > 0 else { return false }
-        let failed = LinearizabilityChecker(maxStatesPerKey: runner.options.checkerStatesPerKeyMax).check(runner.history).keys
-            .filter { $0.verdict != .linearizable }
-        return !failed.isEmpty && failed.allSatisfy {
-            $0.verdict == .notLinearizable && $0.key.hasPrefix("fence/")
-                && ($0.explanation.hasSuffix("yet it was accepted") || $0.explanation.contains("read the value of a fenced write that must never land"))
-        }
     }
 
     /// Seed 4 of the quick runs (tasks workload, 256-byte snapshot chunks, duplicating network):

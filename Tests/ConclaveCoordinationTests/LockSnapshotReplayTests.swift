@@ -16,9 +16,7 @@ import Testing
     /// longer touched, in the very step whose `advance` would first have ended that waiter's wait
     /// (its deadline has passed); the restored replica ends the wait and grants the next waiter.
     /// Same token, two holders, depending on which replica answers.
-    ///
-    /// KNOWN ISSUE (ConclaveCoordination is being hardened in parallel for issue 11): remove the
-    /// `withKnownIssue` once a replica's answers no longer depend on that derived index.
+    /// Fixed: `sessionEnded` acts only on locks where the session holds or waits.
     @Test("a replica restored from a snapshot answers a session's expiry as the original does")
     func restoredReplicaAnswersAlike() throws {
         var original = Replica()
@@ -37,9 +35,7 @@ import Testing
         let eventsBefore = original.events.count
         original.elapse(100)  // client 1's session expires, the lock-delay and client 3's wait end
         restored.elapse(100)
-        withKnownIssue("issue 11 sweep, seed 32: a restored replica grants another waiter than the original", isIntermittent: true) {
-            #expect(Array(restored.events.dropFirst(eventsBefore)) == Array(original.events.dropFirst(eventsBefore)))
-            #expect(restored.holders == original.holders)
-        }
+        #expect(Array(restored.events.dropFirst(eventsBefore)) == Array(original.events.dropFirst(eventsBefore)))
+        #expect(restored.holders == original.holders)
     }
 }

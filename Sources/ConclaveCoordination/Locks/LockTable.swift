@@ -186,7 +186,12 @@ public struct LockTable: Equatable, Sendable {
     mutating func sessionEnded(_ session: UInt64, reason: LockEvent.LossReason, nowMillis: UInt64) -> [LockEvent] {
         var events: [LockEvent] = []
         for name in (indexes.sessions.removeValue(forKey: session) ?? []).sorted() {
-            guard var lock = locks[name] else { continue }
+            // The index is a superset on a replica that applied the log (a wait that ended by its
+            // deadline or a cancel leaves the name) and exact on one restored from a snapshot: act
+            // only where the session holds or waits, so both grant alike (seed 32 of the lock mix).
+            guard var lock = locks[name],
+                  lock.holders.contains(where: { $0.session == session }) || lock.waiters.contains(where: { $0.session == session })
+            else { continue }
             for holder in lock.holders where holder.session == session {
                 events.append(.lost(lock: name, session: session, token: holder.token, reason: reason))
                 lock.unavailableUntilMillis = max(lock.unavailableUntilMillis, nowMillis + lock.lockDelayMillis)
