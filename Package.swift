@@ -42,6 +42,9 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        // Durable storage: WAL segments, group commit, snapshots, recovery, over a file-system seam
+        // with a POSIX implementation and a seeded fault-injecting one for tests and the simulator.
+        .target(name: "ConclaveStorage", dependencies: ["ConclaveCore", "ConclaveRaft"]),
 
         // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
         // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
@@ -67,7 +70,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
-                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal",
+                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -89,6 +92,7 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",
             dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole"],
