@@ -6,6 +6,9 @@ public enum StorageError: Error, Equatable, Sendable {
     case compacted
     /// The index is past the last entry.
     case unavailable
+    /// The durable storage could not read what was asked (a failed read, a corrupt snapshot file);
+    /// the text says which file and why.
+    case io(String)
 }
 
 /// The durable log as the Raft core reads it: hard state, entries, snapshot.

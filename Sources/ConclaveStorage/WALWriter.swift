@@ -1,0 +1,195 @@
+import Dispatch
+import Foundation
+
+/// Group commit over a `WriteAheadLog`: any thread submits records; one writer thread takes
+/// everything queued, writes it with one pwrite and makes it durable with one fdatasync, then
+/// reports to every submitter. Whatever arrives while a sync is in progress waits for the next one
+/// and shares it, so the cost of a sync is spread over as many records as arrived meanwhile.
+///
+/// Contract:
+/// - Every submission's completion is called exactly once, on the writer thread, in submission
+///   order: `nil` once its records are durable, or the error. Completions must be quick and must
+///   not submit and wait (the writer thread would wait for itself).
+/// - The queue is bounded (`WALOptions.queuedJobsMax` submissions): a submitter blocks while it is
+///   full — back-pressure instead of unbounded memory.
+/// - A failed write or sync stops the WAL: that batch and every later submission fail, with the
+///   first error carried in `.stopped(cause)`. A failed sync is never retried.
+/// - `close()` completes what was queued, stops the thread and closes the log.
+public final class WALWriter: @unchecked Sendable {
+    public typealias Completion = @Sendable (DurableStorageError?) -> Void
+
+    private enum Job {
+        case records([WALRecord], Completion)
+        /// Work on the log itself (cut, delete segments), run in order with the records.
+        case operation((WriteAheadLog) throws(DurableStorageError) -> Void, Completion)
+    }
+
+    private let log: WriteAheadLog
+    private let queuedJobsMax: Int
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var closing = false
+    private var finished = false
+    private var stoppedBy: DurableStorageError?
+    private var syncs: UInt64 = 0
+
+    /// Starts the writer thread; from now on only it touches `log`.
+    public init(log: WriteAheadLog) {
+        self.log = log
+        self.queuedJobsMax = log.options.queuedJobsMax
+        let thread = Thread { [self] in run() }
+        thread.name = "conclave-wal-writer"
+        thread.start()
+    }
+
+    /// The fatal error that stopped the WAL, if any.
+    public var failure: DurableStorageError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return stoppedBy
+    }
+
+    /// How many group syncs the writer has made (each fdatasync covering one or more submissions).
+    public var syncCount: UInt64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return syncs
+    }
+
+    /// Queues `records` (written in order, after everything queued before); `completion` is called
+    /// once they are durable or have failed. A record over the size limit fails the submission at
+    /// once, before anything of it is queued.
+    public func append(_ records: [WALRecord], completion: @escaping Completion) {
+        for record in records where record.payloadBytes > log.options.recordBytesMax {
+            completion(.recordTooLarge(bytes: record.payloadBytes, limit: log.options.recordBytesMax))
+            return
+        }
+        submit(.records(records, completion))
+    }
+
+    /// Appends `records` and waits until they are durable.
+    public func append(_ records: [WALRecord]) throws(DurableStorageError) {
+        if let error = wait({ append(records, completion: $0) }) { throw error }
+    }
+
+    /// Appends `records` and suspends until they are durable. (The calling thread may block briefly
+    /// if the queue is full.)
+    public func append(_ records: [WALRecord]) async throws(DurableStorageError) {
+        let error = await withCheckedContinuation { (continuation: CheckedContinuation<DurableStorageError?, Never>) in
+            append(records) { continuation.resume(returning: $0) }
+        }
+        if let error { throw error }
+    }
+
+    /// Runs `operation` on the writer thread after everything queued before it is durable, and waits.
+    func perform(_ operation: @escaping (WriteAheadLog) throws(DurableStorageError) -> Void) throws(DurableStorageError) {
+        if let error = wait({ submit(.operation(operation, $0)) }) { throw error }
+    }
+
+    /// Completes everything queued, stops the writer thread and closes the log. Later submissions
+    /// fail with `.closed`.
+    public func close() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    private func wait(_ start: (@escaping Completion) -> Void) -> DurableStorageError? {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        start { error in
+            outcome.error = error
+            done.signal()
+        }
+        done.wait()
+        return outcome.error
+    }
+
+    private final class Outcome: @unchecked Sendable {
+        var error: DurableStorageError?
+    }
+
+    private func submit(_ job: Job) {
+        condition.lock()
+        while queue.count >= queuedJobsMax, !closing { condition.wait() }
+        if closing || stoppedBy != nil {
+            let error: DurableStorageError = closing ? .closed : .stopped(stoppedBy!)
+            condition.unlock()
+            complete(job, error)
+            return
+        }
+        queue.append(job)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: - The writer thread
+
+    private func run() {
+        var batch: [Job] = []
+        condition.lock()
+        while true {
+            while queue.isEmpty, !closing { condition.wait() }
+            if queue.isEmpty { break }
+            swap(&batch, &queue)
+            condition.broadcast()
+            condition.unlock()
+            let synced = process(batch)
+            batch.removeAll(keepingCapacity: true)
+            condition.lock()
+            syncs += synced
+            if stoppedBy == nil, let failure = log.failure { stoppedBy = failure }
+        }
+        log.close()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Appends the batch's records, syncing once before each operation and once at the end, and
+    /// completes every job. Returns how many syncs it made.
+    private func process(_ batch: [Job]) -> UInt64 {
+        var waiting: [Completion] = []
+        var syncs: UInt64 = 0
+        func syncWaiting() {
+            guard !waiting.isEmpty else { return }
+            let error = attempt { () throws(DurableStorageError) in try log.sync() }
+            if error == nil { syncs += 1 }
+            for completion in waiting { completion(error) }
+            waiting.removeAll()
+        }
+        for job in batch {
+            switch job {
+            case .records(let records, let completion):
+                if let error = attempt({ () throws(DurableStorageError) in for record in records { try log.append(record) } }) {
+                    completion(error)
+                } else {
+                    waiting.append(completion)
+                }
+            case .operation(let operation, let completion):
+                syncWaiting()
+                completion(attempt { () throws(DurableStorageError) in try operation(log) })
+            }
+        }
+        syncWaiting()
+        return syncs
+    }
+
+    private func attempt(_ body: () throws(DurableStorageError) -> Void) -> DurableStorageError? {
+        do throws(DurableStorageError) {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func complete(_ job: Job, _ error: DurableStorageError) {
+        switch job {
+        case .records(_, let completion), .operation(_, let completion): completion(error)
+        }
+    }
+}
