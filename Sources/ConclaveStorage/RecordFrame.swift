@@ -1,31 +1,41 @@
 /// How one record sits in a file (WAL segment or snapshot file):
 ///
 /// ```
-/// offset  size  field
-///      0     4  CRC-32C, little endian (see below)
-///      4     4  payload length L, little endian
-///      8     1  record type
-///      9     1  padding P: zero bytes after the payload so the next frame starts 8-aligned
-///     10     2  reserved, zero
-///     12     L  payload
-///   12+L     P  zeros
+/// offset     size  field
+///      0        4  payload length L, little endian
+///      4        1  record type
+///      5        1  padding P: zero bytes after the payload, so that frames are 8-byte aligned
+///      6        2  reserved, zero
+///      8        L  payload
+///    8+L        P  zeros
+///  8+L+P        4  CRC-32C, little endian (see below)
+/// 12+L+P        1  end mark 0xC5
 /// ```
 ///
-/// The CRC is per record, not chained: it covers the file's seed (the segment's sequence number),
-/// the frame's own byte offset, bytes 4..<12 of the header and the payload. Why per record: a torn
-/// tail must be told apart from corruption before it (a bad record followed by more valid records
-/// stops the node; a bad last record is truncated), which needs each record verifiable on its own —
-/// with etcd's chained CRC one bad record leaves every later one unverifiable. What the chain buys
-/// etcd (a stale record from an older file or another position cannot pass) the seed and offset
-/// buy here: a record copied from another segment, or written to the wrong offset, fails its CRC.
-/// Replay adds what a chain would catch on top — entries must continue the log without a gap.
+/// The CRC is per record, not chained: it covers the file's seed (a segment's sequence number), the
+/// frame's own byte offset, the 8 header bytes and the payload. Why per record: a torn tail must be
+/// told apart from corruption before it (a bad record followed by valid ones stops the node; a bad
+/// last record from an unfinished write is truncated), which needs each record verifiable on its
+/// own — with etcd's chained CRC, one bad record leaves every later one unverifiable. What the chain
+/// buys etcd (a stale record from an older file or position cannot pass) the seed and offset buy
+/// here: a record copied from another segment, or written at the wrong offset, fails its CRC. Replay
+/// adds what a chain would catch on top: entries must continue the log without a gap.
+///
+/// Why the CRC and a non-zero mark come last: a write that stopped anywhere before the end of its
+/// record — at a sector boundary by power loss, or at any byte between two short writes — leaves
+/// the frame's last byte zero (preallocated space) or missing. A complete frame with its end mark
+/// in place that fails its CRC is damage, not a torn write. (etcd and LevelDB put the CRC first and
+/// must guess from zeroed sectors, which a short write need not leave.)
 enum RecordFrame {
-    static let headerBytes = 12
+    static let headerBytes = 8
+    /// CRC (4 bytes) and end mark (1).
+    static let trailerBytes = 5
+    static let endMark: UInt8 = 0xC5
     static let alignment = 8
 
     /// Bytes a record with `payloadBytes` of payload takes in the file.
     static func frameBytes(payloadBytes: Int) -> Int {
-        (headerBytes + payloadBytes + alignment - 1) / alignment * alignment
+        (headerBytes + payloadBytes + trailerBytes + alignment - 1) / alignment * alignment
     }
 
     /// Appends a frame whose payload `encode` appends; the frame will sit at `fileOffset` of a file
@@ -37,16 +47,16 @@ enum RecordFrame {
         buffer.append(contentsOf: repeatElement(0, count: headerBytes))
         encode(&buffer)
         let payloadBytes = buffer.count - start - headerBytes
-        let padding = frameBytes(payloadBytes: payloadBytes) - headerBytes - payloadBytes
-        buffer.append(contentsOf: repeatElement(0, count: padding))
-        buffer.storeLittleEndian(UInt32(payloadBytes), at: start + 4)
-        buffer[start + 8] = type.rawValue
-        buffer[start + 9] = UInt8(padding)
+        let padding = frameBytes(payloadBytes: payloadBytes) - headerBytes - payloadBytes - trailerBytes
+        buffer.storeLittleEndian(UInt32(payloadBytes), at: start)
+        buffer[start + 4] = type.rawValue
+        buffer[start + 5] = UInt8(padding)
         let crc = buffer.withUnsafeBytes { bytes in
-            checksum(seed: seed, offset: fileOffset,
-                     covered: UnsafeRawBufferPointer(rebasing: bytes[(start + 4)..<(start + headerBytes + payloadBytes)]))
+            checksum(seed: seed, offset: fileOffset, covered: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + headerBytes + payloadBytes)]))
         }
-        buffer.storeLittleEndian(crc, at: start)
+        buffer.append(contentsOf: repeatElement(0, count: padding))
+        buffer.appendLittleEndian(crc)
+        buffer.append(endMark)
         return buffer.count - start
     }
 
@@ -63,8 +73,8 @@ enum RecordFrame {
         var end: Int
     }
 
-    /// Why the bytes at an offset are not a valid frame. `incomplete`: the frame would run past the
-    /// end of the bytes (a write cut short).
+    /// Why the bytes at an offset are not a valid frame. `incomplete`: the frame runs past the end of
+    /// the bytes or its last byte is zero — its write was cut short.
     struct Problem: Error, Equatable {
         var reason: String
         var incomplete = false
@@ -75,35 +85,39 @@ enum RecordFrame {
     static func check(_ bytes: UnsafeRawBufferPointer, at offset: Int, fileOffset: Int? = nil, seed: UInt64,
                       payloadBytesMax: Int) -> Result<Valid, Problem> {
         guard bytes.count - offset >= headerBytes else {
-            return .failure(Problem(reason: "only \(bytes.count - offset) bytes where a \(headerBytes)-byte frame header belongs",
-                                    incomplete: true))
+            return .failure(Problem(reason: "only \(bytes.count - offset) bytes where a frame header belongs", incomplete: true))
         }
-        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-        let typeByte = bytes[offset + 8]
-        let padding = Int(bytes[offset + 9])
-        let reserved = bytes.loadUnaligned(fromByteOffset: offset + 10, as: UInt16.self)
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let typeByte = bytes[offset + 4]
+        let padding = Int(bytes[offset + 5])
+        let reserved = bytes.loadUnaligned(fromByteOffset: offset + 6, as: UInt16.self)
         guard let type = RecordType(rawValue: typeByte) else { return .failure(Problem(reason: "unknown record type \(typeByte)")) }
         guard length <= payloadBytesMax else {
             return .failure(Problem(reason: "record length \(length) exceeds the limit of \(payloadBytesMax) bytes"))
         }
         let total = frameBytes(payloadBytes: length)
-        guard reserved == 0, padding == total - headerBytes - length else {
+        guard reserved == 0, padding == total - headerBytes - length - trailerBytes else {
             return .failure(Problem(reason: "malformed frame header (padding \(padding), reserved \(reserved))"))
         }
         guard bytes.count - offset >= total else {
-            return .failure(Problem(reason: "a \(type.name) record of \(length) bytes runs past the end of the file",
-                                    incomplete: true))
+            return .failure(Problem(reason: "a \(type.name) record of \(length) bytes runs past the end of the file", incomplete: true))
         }
-        let computed = checksum(seed: seed, offset: fileOffset ?? offset,
-                                covered: UnsafeRawBufferPointer(rebasing: bytes[(offset + 4)..<(offset + headerBytes + length)]))
+        let payloadEnd = offset + headerBytes + length
+        let mark = bytes[offset + total - 1]
+        guard mark == endMark else {
+            return .failure(mark == 0
+                ? Problem(reason: "a \(type.name) record of \(length) bytes ends in a zero byte: its write never finished", incomplete: true)
+                : Problem(reason: "a \(type.name) record has a bad end mark \(mark)"))
+        }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + total - trailerBytes, as: UInt32.self))
+        let computed = checksum(seed: seed, offset: fileOffset ?? offset, covered: UnsafeRawBufferPointer(rebasing: bytes[offset..<payloadEnd]))
         guard computed == stored else {
             return .failure(Problem(reason: "CRC mismatch in a \(type.name) record (stored \(hex(stored)), computed \(hex(computed)))"))
         }
-        guard bytes[(offset + headerBytes + length)..<(offset + total)].allSatisfy({ $0 == 0 }) else {
+        guard bytes[payloadEnd..<(offset + total - trailerBytes)].allSatisfy({ $0 == 0 }) else {
             return .failure(Problem(reason: "non-zero padding after a \(type.name) record"))
         }
-        return .success(Valid(type: type, payload: (offset + headerBytes)..<(offset + headerBytes + length), end: offset + total))
+        return .success(Valid(type: type, payload: (offset + headerBytes)..<payloadEnd, end: offset + total))
     }
 
     static func hex(_ value: UInt32) -> String {

@@ -7,16 +7,16 @@
 /// 2. A valid frame somewhere after X: corruption at X — data after it was written (and may have
 ///    been acknowledged), so X cannot be a crash's unfinished last write.
 /// 3. Not the last segment: corruption (a cut segment was fsync'ed whole before the next began).
-/// 4. The frame at X is incomplete (runs past the end of the file), or one of its 512-byte disk
-///    sectors reads all zeros: a torn tail, the write a crash interrupted. Sectors are written
-///    atomically, so an unfinished write leaves whole sectors of zeros (preallocated space or a
-///    file cut short), and the tail from X is truncated.
-/// 5. Otherwise (a complete record, no zeroed sector, bad CRC): corruption. A bit flip in the last
-///    record is damage to a record that may have been acknowledged, not a torn write; truncating it
-///    would lose it silently.
+/// 4. The frame at X is incomplete: it runs past the end of the file, its last byte (the end mark)
+///    is zero, or the data stops inside its header. That is a torn tail — the write a crash
+///    interrupted, cut at a sector by power loss or at any byte between two short writes, with
+///    preallocated zeros or the end of the file after it — and the tail from X is truncated.
+/// 5. Otherwise (a complete frame, its end mark in place, failing its checks): corruption. A bit
+///    flip in the last record is damage to a record that may have been acknowledged, not a torn
+///    write; truncating it would lose it silently.
 ///
-/// Known limit: a torn write whose sectors reached the disk out of order (a later record of the
-/// same unfinished write intact, an earlier one zeroed) is reported as corruption by rule 2 — the
+/// Known limit: a torn write whose sectors reached the disk out of order (a later part of the same
+/// unfinished write intact, an earlier part zeroed) is reported as corruption by rule 2 or 5 — the
 /// node stops rather than guess, which loses nothing.
 struct SegmentScanner {
     /// The result of a scan that found no corruption.
@@ -35,8 +35,6 @@ struct SegmentScanner {
             }
         }
     }
-
-    static let sectorBytes = 512
 
     let file: String
     let sequence: UInt64
@@ -86,46 +84,25 @@ struct SegmentScanner {
             throw .corrupt(file: file, offset: offset, reason: "\(problem.reason); a valid record follows at byte \(later)")
         }
         guard isLast else { throw .corrupt(file: file, offset: offset, reason: "\(problem.reason) (in a segment that is not the last)") }
-        if problem.incomplete || hasZeroedSector(bytes, frameAt: offset) {
+        if problem.incomplete || (Self.lastNonZero(bytes) ?? offset) < offset + RecordFrame.headerBytes {
             return .torn(offset: offset, reason: problem.reason)
         }
         throw .corrupt(file: file, offset: offset,
-                       reason: "\(problem.reason) in the last record, which is complete with no zeroed sector: damage, not a torn write")
+                       reason: "\(problem.reason) in the last record, which is complete (its end mark in place): damage, not a torn write")
     }
 
     /// The first offset after `offset` (8-aligned) where a valid WAL frame starts. Most offsets fail
-    /// on the header's type, reserved and padding bytes before any CRC is computed.
+    /// on the header's type and reserved bytes before any CRC is computed.
     private func nextValidFrame(_ bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
         var candidate = offset + RecordFrame.alignment
         while candidate + RecordFrame.headerBytes <= bytes.count {
             defer { candidate += RecordFrame.alignment }
-            guard (1...4).contains(bytes[candidate + 8]), bytes[candidate + 10] == 0, bytes[candidate + 11] == 0 else { continue }
+            guard (1...4).contains(bytes[candidate + 4]), bytes[candidate + 6] == 0, bytes[candidate + 7] == 0 else { continue }
             if case .success = RecordFrame.check(bytes, at: candidate, seed: sequence, payloadBytesMax: payloadBytesMax) {
                 return candidate
             }
         }
         return nil
-    }
-
-    /// Whether any 512-byte sector (at file offsets multiple of 512) that the frame at `offset`
-    /// covers holds only zeros in the frame's part of it. When the header's length cannot be trusted,
-    /// the frame is taken to run to the last non-zero byte.
-    private func hasZeroedSector(_ bytes: UnsafeRawBufferPointer, frameAt offset: Int) -> Bool {
-        var end = bytes.count
-        if bytes.count - offset >= RecordFrame.headerBytes {
-            let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-            if RecordType(rawValue: bytes[offset + 8]) != nil, length <= payloadBytesMax {
-                end = min(end, offset + RecordFrame.frameBytes(payloadBytes: length))
-            }
-        }
-        if end == bytes.count { end = (Self.lastNonZero(bytes) ?? offset) + 1 }
-        var start = offset
-        while start < end {
-            let sectorEnd = min(end, (start / Self.sectorBytes + 1) * Self.sectorBytes)
-            if bytes[start..<sectorEnd].allSatisfy({ $0 == 0 }) { return true }
-            start = sectorEnd
-        }
-        return false
     }
 
     /// The offset of the first non-zero byte at or after `offset`, eight bytes at a time.
@@ -139,7 +116,10 @@ struct SegmentScanner {
         return nil
     }
 
+    /// The offset of the last non-zero byte, eight bytes at a time from the end.
     static func lastNonZero(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        bytes.lastIndex { $0 != 0 }
+        var end = bytes.count
+        while end >= 8, bytes.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 { end -= 8 }
+        return bytes[..<end].lastIndex { $0 != 0 }
     }
 }

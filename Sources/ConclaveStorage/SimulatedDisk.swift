@@ -98,12 +98,17 @@ struct SimulatedDisk {
 
     // MARK: - Crash
 
-    /// The machine restarts: each file keeps its durable bytes plus whichever unsynced writes the
-    /// dice let through (whole, torn at a sector boundary, or not at all); unsynced names revert.
+    /// The machine restarts. Per file, the unsynced data is what its pending changes would make of
+    /// the durable bytes; of the 512-byte sectors that differ, none survive (`lostWriteProbability`),
+    /// a prefix in file order survives, cut at a random sector (`tornWriteProbability`), or all do.
+    /// Writes merge in the page cache first, so several short writes into one sector persist or not
+    /// together, as on a real disk. Unsynced names revert; descriptors die.
     mutating func restart() {
         for number in inodes.keys.sorted() {
             var inode = inodes[number]!
-            for change in inode.pending { survive(change, onto: &inode.durable) }
+            var target = inode.durable
+            for change in inode.pending { target.apply(change) }
+            inode.durable = survivors(of: target, over: inode.durable)
             inode.current = inode.durable
             inode.pending = []
             inodes[number] = inode
@@ -117,20 +122,27 @@ struct SimulatedDisk {
         collectGarbage()
     }
 
-    private mutating func survive(_ change: Change, onto bytes: inout [UInt8]) {
-        guard !random.chance(faults.lostWriteProbability) else { return }
-        guard case .write(let offset, let data) = change, random.chance(faults.tornWriteProbability) else {
-            bytes.apply(change)
-            return
-        }
-        // A prefix of the write survives, ending at a sector boundary strictly inside it.
+    /// What a crash leaves of `target` written over `durable`.
+    private mutating func survivors(of target: [UInt8], over durable: [UInt8]) -> [UInt8] {
         let sector = faults.sectorBytes
-        let firstBoundary = (offset / sector + 1) * sector
-        let end = offset + data.count
-        guard firstBoundary < end else { return }
-        let boundaries = (end - 1 - firstBoundary) / sector + 1
-        let cut = firstBoundary + Int.random(in: 0..<boundaries, using: &random) * sector
-        bytes.apply(.write(offset: offset, bytes: Array(data[0..<(cut - offset)])))
+        let span = max(target.count, durable.count)
+        let dirty = stride(from: 0, to: span, by: sector).filter { start in
+            let end = min(start + sector, span)
+            return end > target.count || end > durable.count || target[start..<end] != durable[start..<end]
+        }
+        guard !dirty.isEmpty, !random.chance(faults.lostWriteProbability) else { return durable }
+        let kept = random.chance(faults.tornWriteProbability) ? Int.random(in: 0..<dirty.count, using: &random) : dirty.count
+        guard kept > 0 else { return durable }
+        if kept == dirty.count { return target }
+        let lastEnd = dirty[kept - 1] + sector
+        var result = durable
+        if target.count < result.count { result.removeSubrange(max(target.count, lastEnd)...) }
+        if result.count < min(target.count, lastEnd) { result.append(contentsOf: repeatElement(0, count: min(target.count, lastEnd) - result.count)) }
+        for start in dirty.prefix(kept) {
+            let end = min(start + sector, target.count)
+            if start < end { result.replaceSubrange(start..<end, with: target[start..<end]) }
+        }
+        return result
     }
 }
 

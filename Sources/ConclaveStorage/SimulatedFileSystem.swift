@@ -13,19 +13,23 @@ import Synchronization
 ///   file's unsynced writes are dropped for good: the page cache still shows them, a later sync
 ///   succeeds, yet they never reach the disk.
 /// - Crash (`crash()` now, or `crashAfter(mutations:)` at a chosen call; every later call fails with
-///   `.crashed` until `restart()`): every write since the file's last successful sync independently
-///   survives, is lost, or is torn — a prefix of it survives, cut at a sector boundary (sectors
-///   within one write persist in order; a sector is atomic). Names created, renamed or removed
-///   since their directory's last successful `fsyncDirectory` revert. Open descriptors die.
+///   `.crashed` until `restart()`): of each file's unsynced 512-byte sectors, none, all, or a prefix
+///   in file order survive (a sector is atomic; the page cache merges writes to one sector first).
+///   Names created, renamed or removed since their directory's last successful `fsyncDirectory`
+///   revert. Open descriptors die.
+///
+/// Out of the model: sectors of one unsynced range reaching the disk out of order (the WAL would
+/// then stop with a corruption error rather than guess), and damage to synced sectors by later
+/// writes. Latent damage is planted explicitly with `corrupt`.
 public final class SimulatedFileSystem: FileSystem {
     public struct Faults: Sendable {
         public var shortWriteProbability: Double
         public var syncFailureProbability: Double
         /// Total bytes the disk holds (sum of file lengths); beyond it, ENOSPC.
         public var capacityBytes: Int
-        /// At a crash: the chance that an unsynced write is lost entirely…
+        /// At a crash, per file: the chance that no unsynced sector survives…
         public var lostWriteProbability: Double
-        /// …and, if not lost, that it is torn (a sector-aligned prefix survives).
+        /// …and otherwise that only a prefix of them does (a torn write); else all survive.
         public var tornWriteProbability: Double
         public var sectorBytes: Int
 

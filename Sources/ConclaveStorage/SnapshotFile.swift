@@ -268,7 +268,7 @@ public final class SnapshotFileReader {
         guard offset < fileBytes else { return nil }
         let header = try read(count: RecordFrame.headerBytes, at: offset)
         let length = header.count == RecordFrame.headerBytes
-            ? Int(UInt32(littleEndian: header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) })) : 0
+            ? Int(UInt32(littleEndian: header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self) })) : 0
         let frameBytes = RecordFrame.frameBytes(payloadBytes: min(length, payloadBytesMax + 1))
         let frame = header + (try read(count: max(0, min(frameBytes, fileBytes - offset) - header.count), at: offset + header.count))
         let checked = frame.withUnsafeBytes {

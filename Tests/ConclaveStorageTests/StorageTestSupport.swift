@@ -41,6 +41,14 @@ struct Observed: Equatable, CustomStringConvertible {
     var snapshotTerm: Term
     var entries: [Entry]
 
+    init(hardState: HardState, confState: ConfState, snapshotIndex: LogIndex, snapshotTerm: Term, entries: [Entry]) {
+        self.hardState = hardState
+        self.confState = confState
+        self.snapshotIndex = snapshotIndex
+        self.snapshotTerm = snapshotTerm
+        self.entries = entries
+    }
+
     init(_ storage: any LogStorage) {
         let (hard, conf) = storage.initialState()
         hardState = hard
