@@ -100,22 +100,22 @@ enum RecordFrame {
             return .failure(Problem(reason: "malformed frame header (padding \(padding), reserved \(reserved))"))
         }
         guard bytes.count - offset >= total else {
-            return .failure(Problem(reason: "a \(type.name) record of \(length) bytes runs past the end of the file", incomplete: true))
+            return .failure(Problem(reason: "\(type.described) of \(length) bytes runs past the end of the file", incomplete: true))
         }
         let payloadEnd = offset + headerBytes + length
         let mark = bytes[offset + total - 1]
         guard mark == endMark else {
             return .failure(mark == 0
-                ? Problem(reason: "a \(type.name) record of \(length) bytes ends in a zero byte: its write never finished", incomplete: true)
-                : Problem(reason: "a \(type.name) record has a bad end mark \(mark)"))
+                ? Problem(reason: "\(type.described) of \(length) bytes ends in a zero byte: its write never finished", incomplete: true)
+                : Problem(reason: "\(type.described) has a bad end mark \(mark)"))
         }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + total - trailerBytes, as: UInt32.self))
         let computed = checksum(seed: seed, offset: fileOffset ?? offset, covered: UnsafeRawBufferPointer(rebasing: bytes[offset..<payloadEnd]))
         guard computed == stored else {
-            return .failure(Problem(reason: "CRC mismatch in a \(type.name) record (stored \(hex(stored)), computed \(hex(computed)))"))
+            return .failure(Problem(reason: "CRC mismatch in \(type.described) (stored \(hex(stored)), computed \(hex(computed)))"))
         }
         guard bytes[payloadEnd..<(offset + total - trailerBytes)].allSatisfy({ $0 == 0 }) else {
-            return .failure(Problem(reason: "non-zero padding after a \(type.name) record"))
+            return .failure(Problem(reason: "non-zero padding after \(type.described)"))
         }
         return .success(Valid(type: type, payload: (offset + headerBytes)..<payloadEnd, end: offset + total))
     }

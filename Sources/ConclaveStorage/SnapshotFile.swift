@@ -150,7 +150,8 @@ public final class SnapshotFileReader {
     public private(set) var metadata: SnapshotMetadata
     private let fileSystem: any FileSystem
     private let file: OpenFile
-    private let fileBytes: Int
+    /// The file's length.
+    public let fileBytes: Int
     private let payloadBytesMax: Int
     private var offset = FileHeader.bytes
     private var dataBytes: UInt64 = 0
@@ -215,7 +216,7 @@ public final class SnapshotFileReader {
             ended = true
             return nil
         default:
-            throw .corrupt(file: path, offset: frameOffset, reason: "a \(type.name) record inside a snapshot file")
+            throw .corrupt(file: path, offset: frameOffset, reason: "\(type.described) inside a snapshot file")
         }
     }
 

@@ -67,6 +67,9 @@ enum RecordType: UInt8, CaseIterable {
         case .snapshotEnd: return "snapshot end"
         }
     }
+
+    /// The name with its article, for messages: "an entries record", "a seal record".
+    var described: String { (self == .entries ? "an " : "a ") + name + " record" }
 }
 
 // MARK: - Payload encoding
@@ -78,7 +81,7 @@ extension WALRecord {
     static let entryDataBytesMax = Int(UInt32.max)
 
     /// The payload's length once encoded, computed without encoding (to decide segment rollover).
-    var payloadBytes: Int {
+    public var payloadBytes: Int {
         switch self {
         case .hardState: return 24
         case .entries(let entries): return 4 + entries.reduce(0) { $0 + Self.entryOverheadBytes + $1.data.count }
@@ -138,9 +141,9 @@ extension WALRecord {
         case .seal:
             record = .seal(nextSequence: try reader.read(UInt64.self, "next sequence"))
         case .snapshotMetadata, .snapshotChunk, .snapshotEnd:
-            throw DecodeError(reason: "a \(type.name) record does not belong in a WAL segment")
+            throw DecodeError(reason: "\(type.described) does not belong in a WAL segment")
         }
-        guard reader.isAtEnd else { throw DecodeError(reason: "\(reader.remaining) bytes left over after a \(type.name) record") }
+        guard reader.isAtEnd else { throw DecodeError(reason: "\(reader.remaining) bytes left over after \(type.described)") }
         return record
     }
 

@@ -334,3 +334,12 @@ public struct TornTail: Equatable, Sendable, CustomStringConvertible {
         "torn tail truncated: \(file) from byte \(offset) (\(bytesDiscarded) bytes discarded: \(reason))"
     }
 }
+
+extension WriteAheadLog {
+    /// Opens (or creates) the WAL in `directory`, which must exist, for appending records directly:
+    /// for tools and benchmarks. A node uses `DurableLogStorage`, which keeps the log in memory too.
+    public static func open(directory: String, identity: StorageIdentity, membership: ConfState,
+                            fileSystem: any FileSystem = PosixFileSystem(), options: WALOptions = WALOptions()) throws(DurableStorageError) -> WriteAheadLog {
+        try open(directory: directory, identity: identity, options: options, fileSystem: fileSystem, membership: membership).0
+    }
+}
