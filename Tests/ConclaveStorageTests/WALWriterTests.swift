@@ -74,6 +74,24 @@ import Testing
         #expect(records == 2 + 800)
     }
 
+    @Test("waiting appenders on many threads: a lone one syncs on its own thread, concurrent ones queue; nothing lost")
+    func waitingAppenders() throws {
+        let disk = quietDisk()
+        let writer = WALWriter(log: try openLog(disk, options: smallOptions(segmentBytes: 1 << 20)))
+        try writer.append([.hardState(HardState(term: 1))])
+        #expect(writer.syncCount == 1)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for number in 0..<50 { try? writer.append([.hardState(HardState(term: UInt64(thread * 1_000 + number)))]) }
+        }
+        #expect(writer.syncCount >= 2 && writer.syncCount <= 401)
+        writer.close()
+        var records = 0
+        var buffer: [UInt8] = []
+        _ = try SegmentFile.read("/wal/0000000000000001.wal", sequence: 1, isLast: true, expected: testIdentity, fileSystem: disk,
+                                 options: smallOptions(), buffer: &buffer) { _, _ in records += 1 }
+        #expect(records == 2 + 401)
+    }
+
     @Test("a failed fsync stops the WAL: that batch fails, every later append fails, nothing is retried")
     func fsyncFailureIsFatal() throws {
         let disk = SimulatedFileSystem(seed: 4, faults: .init(lostWriteProbability: 1))
