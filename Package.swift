@@ -11,6 +11,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The only door to ncurses; the console backend (a later issue) is its sole importer.
@@ -46,6 +49,20 @@ let package = Package(
         // with a POSIX implementation and a seeded fault-injecting one for tests and the simulator.
         .target(name: "ConclaveStorage", dependencies: ["ConclaveCore", "ConclaveRaft"]),
 
+        // Wire formats, pure: RESP2/RESP3 for clients, binary frames for peers.
+        .target(name: "ConclaveWire", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+        // Real sockets (SwiftNIO): the peer transport, the client port, `conclave node`.
+        .target(
+            name: "ConclaveServer",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+
         // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
         // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
         // and is the only importer of CNCurses.
@@ -54,6 +71,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
                 "ConclaveTimers", "ConclaveResilience",
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // ncurses is a C library of process-wide globals (stdscr, COLORS, COLOR_PAIRS); Swift 6 mode
@@ -99,5 +117,15 @@ let package = Package(
             exclude: ["Golden"]
         ),
         .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),
+        .testTarget(name: "ConclaveWireTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveWire"]),
+        .testTarget(
+            name: "ConclaveServerTests",
+            dependencies: [
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

@@ -79,6 +79,7 @@ expect "id epoch too late"   2 "--epoch must be at most 18446741874686296064 ms 
 expect "chaos passes"        0 "verdict: PASS"                         -- chaos --seed 3 --duration 3s --history "$work/run.jsonl"
 expect "check own history"   0 "linearizable"                          -- check "$work/run.jsonl"
 expect "chaos seed range"    0 "^2 passed, 0 failed"                   -- chaos --seeds 4..5 --duration 2s --quiet
+expect "chaos lease reads"   0 "verdict: PASS — replay: .* --lease-reads$" -- chaos --seed 3 --duration 3s --lease-reads
 expect "unknown workload"    2 "unknown workload 'queues'; accepted: kv, locks, mixed, ids, tasks" -- chaos --workload queues
 expect "chaos tasks"         0 "tasks: [0-9]+ scheduled, [0-9]+ fired, none lost" -- chaos --seed 7 --duration 5s --workload tasks --nemesis crash,partition
 expect "chaos ids"           0 "unique and ordered per worker"         -- chaos --seed 6 --duration 5s --workload ids --nemesis skew,crash,partition

@@ -20,12 +20,17 @@ struct SimulatedNode {
     let storage: MemoryStorage
     var raft: Raft?
     var stateMachine = CoordinationStateMachine()
-    /// As leader: ticks of this node's own clock since it last proposed an `elapsed` entry.
-    var clockTicks: UInt64 = 0
+    /// Cluster time agreed by a quorum of clocks: the rounds this node opened as leader and the
+    /// readings voters sent back, or the rounds it heard from leaders (memory: lost in a crash).
+    var quorumClock = QuorumClock()
     var health: Health = .up
+    /// Why the node stopped itself (an I/O error), until it is restarted; nil after a plain crash.
+    var stopReason: String?
     /// Bumped on crash and restart: timers of an earlier life are ignored.
     var incarnation = 0
     var pausedUntil: UInt64 = 0
+    /// When the node's next tick is due; a paused node's overdue ticks are caught up on resume.
+    var nextTickAt: UInt64 = 0
     var backlog: [Pending] = []
     /// Requests this node accepted from clients and answers when it applies them: (client, sequence).
     var waiting: Set<RequestKey> = []

@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveRaft
 
 /// Everything that shapes a simulated run besides the workload. A run is a pure function of this
 /// (seed included) and the workload: the same values give the same trace, byte for byte.
@@ -35,6 +36,8 @@ public struct SimulationConfig: Sendable {
     public var readsThroughLog = false
     /// ReadIndex on the leader without a heartbeat round (the lease; see `RaftConfig.leaseReads`).
     public var leaseReads = false
+    /// The clock drift lease reads allow for (`RaftConfig.clockDriftTicksMax`).
+    public var clockDriftTicksMax = RaftConfig(id: 1).clockDriftTicksMax
     /// Indexes the invariant monitor checks behind the newest (nil: the whole run). Open-ended runs
     /// (the console) set it so memory stays flat.
     public var monitorWindowEntries: Int?
@@ -55,7 +58,25 @@ public struct SimulationConfig: Sendable {
             throw .invalid("latencyMinNanos (\(latencyMinNanos)) must not exceed latencyMaxNanos (\(latencyMaxNanos))")
         }
         guard backlogMax > 0 else { throw .invalid("backlogMax must be > 0") }
+        do {
+            try raftConfig(for: 1).validate()
+        } catch {
+            throw .invalid(error.description)
+        }
         try scheduler.validate()
+    }
+
+    /// The Raft settings of `node` (its applied index is set by whoever starts it).
+    func raftConfig(for node: NodeID) -> RaftConfig {
+        var raft = RaftConfig(id: node)
+        raft.electionTimeoutTicks = electionTimeoutTicks
+        raft.heartbeatTicks = heartbeatTicks
+        raft.preVote = preVote
+        raft.checkQuorum = checkQuorum
+        raft.leaseReads = leaseReads
+        raft.clockDriftTicksMax = clockDriftTicksMax
+        raft.snapshotChunkBytes = snapshotChunkBytes
+        return raft
     }
 }
 

@@ -53,6 +53,15 @@ extension Simulator {
         return UInt64(max(0, millis))
     }
 
+    /// A node that met an I/O error stops as a crash would (memory lost, disk kept), with the
+    /// reason in the trace and its status: the error is never retried or guessed around. A restart
+    /// recovers it from its log (and stops it again if the disk still fails).
+    func stop(_ node: NodeID, reason: String) {
+        trace.record(now, "node \(node) stopped: \(reason)", hash: 0x5709 &+ node)
+        crash(node)
+        nodes[index(of: node)].stopReason = reason
+    }
+
     private func crash(_ node: NodeID) {
         let position = index(of: node)
         guard nodes[position].health != .crashed else { return }

@@ -8,6 +8,8 @@ public struct SimulatedNodeStatus: Equatable, Sendable {
     public var health: String
     /// Nil while the node is crashed.
     public var raft: RaftStatus?
+    /// Why the node stopped itself (an I/O error), if it did, until it is restarted.
+    public var stopReason: String?
     public var clockOffsetMillis: Int64
     public var clockRatePermille: UInt64
 }
@@ -16,7 +18,7 @@ extension Simulator {
     public func status(of node: NodeID) -> SimulatedNodeStatus {
         let simulated = nodes[index(of: node)]
         return SimulatedNodeStatus(
-            id: node, health: simulated.health.rawValue, raft: simulated.raft?.status(),
+            id: node, health: simulated.health.rawValue, raft: simulated.raft?.status(), stopReason: simulated.stopReason,
             clockOffsetMillis: simulated.clockOffsetMillis, clockRatePermille: simulated.clockRatePermille)
     }
 

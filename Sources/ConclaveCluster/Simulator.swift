@@ -162,16 +162,17 @@ public final class Simulator {
 
     func start(_ node: NodeID) {
         let position = index(of: node)
-        var raftConfig = RaftConfig(id: node)
-        raftConfig.electionTimeoutTicks = config.electionTimeoutTicks
-        raftConfig.heartbeatTicks = config.heartbeatTicks
-        raftConfig.preVote = config.preVote
-        raftConfig.checkQuorum = config.checkQuorum
-        raftConfig.leaseReads = config.leaseReads
-        raftConfig.snapshotChunkBytes = config.snapshotChunkBytes
+        var raftConfig = config.raftConfig(for: node)
         // Memory is gone: the state machine comes back from the snapshot, the rest from the log.
         var stateMachine = CoordinationStateMachine()
-        if let snapshot = try? nodes[position].storage.snapshot(), !snapshot.isEmpty {
+        let snapshot: Snapshot
+        do {
+            snapshot = try nodes[position].storage.snapshot()
+        } catch {
+            stop(node, reason: "cannot read its snapshot to start: \(error)")
+            return
+        }
+        if !snapshot.isEmpty {
             stateMachine = Self.load(snapshot, node: node)
             raftConfig.applied = snapshot.index
         }
@@ -183,10 +184,12 @@ public final class Simulator {
             preconditionFailure("simulator built an invalid Raft configuration: \(error)")
         }
         nodes[position].stateMachine = stateMachine
+        nodes[position].quorumClock = QuorumClock()
         nodes[position].pendingReads.removeAll()
         nodes[position].readsAtIndex.removeAll()
         nodes[position].waitingGrants.removeAll()
         nodes[position].health = .up
+        nodes[position].stopReason = nil
         nodes[position].incarnation = incarnation
         nodes[position].scheduler = NodeScheduler(node: node, settings: config.scheduler)
         resyncScheduler(at: position)
@@ -198,8 +201,10 @@ public final class Simulator {
         return config.tickNanos * 1000 / rate
     }
 
-    private func scheduleTick(_ node: NodeID) {
-        queue.push(.tick(node, incarnation: nodes[index(of: node)].incarnation), at: now + tickInterval(node))
+    private func scheduleTick(_ node: NodeID, at time: UInt64? = nil) {
+        let position = index(of: node)
+        nodes[position].nextTickAt = time ?? now + tickInterval(node)
+        queue.push(.tick(node, incarnation: nodes[position].incarnation), at: nodes[position].nextTickAt)
     }
 
     private func tick(_ node: NodeID, incarnation: Int) {
@@ -217,21 +222,36 @@ public final class Simulator {
         scheduleTick(node)
     }
 
-    /// A leader proposes how much of its own clock passed, every `clockIntervalTicks` ticks: the
-    /// only way cluster time (leases, lock TTLs, deadlines) moves. A follower's ticks count nothing.
+    /// A leader proposes how much time a quorum of voters' clocks agree has passed (`QuorumClock`),
+    /// in steps of about `clockIntervalTicks` ticks of true time: the only way cluster time (leases,
+    /// lock TTLs, deadlines) moves. A follower's ticks count nothing.
     private func proposeElapsedIfDue(at position: Int) {
-        guard nodes[position].raft?.role == .leader else {
-            nodes[position].clockTicks = 0
-            return
-        }
-        nodes[position].clockTicks += 1
-        guard nodes[position].clockTicks >= config.clockIntervalTicks else { return }
-        let millis = nodes[position].clockTicks * config.tickNanos / 1_000_000
+        guard let raft = nodes[position].raft, raft.role == .leader else { return }
+        let intervalNanos = config.clockIntervalTicks * config.tickNanos
+        let millis = nodes[position].quorumClock.agreedElapsedMillis(voters: raft.voters, me: raft.id, intervalNanos: intervalNanos)
+        guard millis > 0 else { return }
         let request = CoordinationRequest(client: 0, sequence: 0, command: .elapsed(millis: millis))
         if (try? nodes[position].raft?.propose(request.encoded())) != nil {
-            nodes[position].clockTicks = 0
             proposeSchedulerMembersIfChanged(at: position)
         }
+    }
+
+    /// A message as it leaves a node: stamped with the quorum clock's round and the node's clock.
+    private func stampedWithClock(_ message: Message, at position: Int, asLeader: Bool) -> Message {
+        var message = message
+        message.clockRound = nodes[position].quorumClock.round(to: message.to, asLeader: asLeader)
+        message.clockNanos = localClockNanos(position)
+        return message
+    }
+
+    /// Steps a message into the node's Raft, noting its clock stamp first.
+    private func stepMessage(_ message: Message, at position: Int) {
+        let raft = nodes[position].raft
+        nodes[position].quorumClock.received(
+            round: message.clockRound, nanos: message.clockNanos, from: message.from,
+            fromLeader: message.kind == .append || message.kind == .heartbeat || message.kind == .snapshot,
+            leaderTerm: raft?.role == .leader ? raft?.term : nil)
+        nodes[position].raft?.step(message)
     }
 
     private func deliver(_ message: Message) {
@@ -248,7 +268,7 @@ public final class Simulator {
         case .up:
             statistics.messagesDelivered += 1
             if message.kind == .appendResponse && message.reject { statistics.appendsRejected += 1 }
-            nodes[position].raft?.step(message)
+            stepMessage(message, at: position)
             drainReady(position)
         }
     }
@@ -266,6 +286,10 @@ public final class Simulator {
         while nodes[position].raft?.hasReady == true {
             let ready = nodes[position].raft!.ready()
             let node = nodes[position].id
+            if let failure = ready.storageFailure {
+                stop(node, reason: "storage: \(failure)")
+                return
+            }
             if let snapshot = ready.snapshot { install(snapshot, at: position) }
             if let first = ready.entries.first {
                 let previousTerm = try? nodes[position].storage.term(at: first.index - 1)
@@ -274,7 +298,12 @@ public final class Simulator {
             }
             if let hardState = ready.hardState { nodes[position].storage.setHardState(hardState) }
             if let soft = ready.softState { softStateChanged(soft, at: position) }
-            for message in ready.messages { send(message) }
+            let raft = nodes[position].raft!
+            let leading = raft.role == .leader
+            if leading && ready.messages.contains(where: { $0.kind == .heartbeat }) {
+                nodes[position].quorumClock.openRound(term: raft.term, localNanos: localClockNanos(position))
+            }
+            for message in ready.messages { send(stampedWithClock(message, at: position, asLeader: leading)) }
             for entry in ready.committedEntries { apply(entry, at: position, node: node) }
             for readState in ready.readStates { readConfirmed(readState, at: position) }
             nodes[position].raft!.advance(ready)
@@ -309,22 +338,24 @@ public final class Simulator {
         guard config.snapshotEveryEntries > 0, let raft = nodes[position].raft else { return }
         let storage = nodes[position].storage
         let applied = nodes[position].stateMachine.appliedIndex
-        let snapshotIndex = (try? storage.snapshot().index) ?? 0
-        guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
-        let membership = raft.confState
-        do {
+        do throws(StorageError) {
+            guard applied >= (try storage.snapshot().index) + config.snapshotEveryEntries else { return }
+            let membership = raft.confState
             try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
                                        data: nodes[position].stateMachine.snapshotData())
             if applied > config.compactionKeepEntries {
                 try storage.compact(through: applied - config.compactionKeepEntries)
             }
             statistics.snapshotsTaken += 1
+        } catch .io(let reason) {
+            stop(nodes[position].id, reason: "storage: snapshot at \(applied): \(reason)")
         } catch {
             preconditionFailure("node \(nodes[position].id): snapshot at \(applied) failed: \(error)")
         }
     }
 
     private func softStateChanged(_ soft: SoftState, at position: Int) {
+        nodes[position].quorumClock.resetLeadership()
         guard soft.role == .leader, let raft = nodes[position].raft else { return }
         statistics.leaderChanges += 1
         trace.record(now, "leader \(raft.id) term \(raft.term)", hash: raft.id &+ raft.term << 8)
@@ -397,12 +428,13 @@ public final class Simulator {
         guard nodes[position].incarnation == incarnation, nodes[position].health == .paused,
               nodes[position].pausedUntil <= now else { return }
         nodes[position].health = .up
+        let nextTick = catchUpTicks(at: position)
         let backlog = nodes[position].backlog
         nodes[position].backlog.removeAll()
         for pending in backlog {
             switch pending {
             case .message(let message):
-                nodes[position].raft?.step(message)
+                stepMessage(message, at: position)
             case .submit(let request):
                 startRequest(request, at: position)
             case .submitCoordination(let request):
@@ -410,7 +442,26 @@ public final class Simulator {
             }
             drainReady(position)
         }
-        scheduleTick(node)
+        scheduleTick(node, at: nextTick)
+    }
+
+    /// A process that wakes from a pause sees its timers overdue before it reads what queued up:
+    /// Raft gets the ticks it missed first, exactly as many as fell due, so a leader's lease
+    /// cannot outlive the time that passed (too few ticks) nor a voter's promise end early (too
+    /// many). At most two election timeouts' worth are replayed — enough to end any lease and run
+    /// a CheckQuorum round. Cluster-time and scheduler ticks are not replayed. Returns when the
+    /// next tick is due.
+    private func catchUpTicks(at position: Int) -> UInt64 {
+        let interval = tickInterval(nodes[position].id)
+        var due = nodes[position].nextTickAt
+        var replayed = 0
+        while due <= now && replayed < 2 * config.electionTimeoutTicks {
+            nodes[position].raft?.tick()
+            due += interval
+            replayed += 1
+        }
+        drainReady(position)
+        return due > now ? due : now + interval
     }
 
     // MARK: - Clients

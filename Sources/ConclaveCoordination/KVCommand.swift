@@ -1,3 +1,5 @@
+import ConclaveCore
+
 /// A client's request to the replicated KV store, as it travels through the log.
 ///
 /// `client` and `sequence` make a retry idempotent: the state machine remembers each client's last

@@ -23,7 +23,9 @@ public struct WorkerLeases: Equatable, Sendable {
 
     public init() {}
 
-    /// Leases (or renews) the session's worker ID; returns it and the deadline its IDs must follow.
+    /// Leases (or renews) the session's worker ID; returns it and the deadline its IDs must follow:
+    /// the highest deadline any earlier holder of that ID recorded (0 on a renewal: the holder
+    /// already follows it).
     mutating func lease(session: UInt64, workersMax: Int, deadlineMillis: UInt64) throws(CoordinationError) -> (worker: Int, startAfterMillis: UInt64) {
         guard (1...Self.workersMaxLimit).contains(workersMax) else {
             throw .invalidRequest("workersMax \(workersMax); accepted: 1…\(Self.workersMaxLimit)")
@@ -33,7 +35,10 @@ public struct WorkerLeases: Equatable, Sendable {
                 throw .invalidRequest("a renewal may not move worker \(held.worker)'s deadline back (\(deadlineMillis) < \(held.deadlineMillis))")
             }
             leases[held.worker]?.deadlineMillis = deadlineMillis
-            lastDeadlines[held.worker] = deadlineMillis
+            // The recorded deadline only grows: it may still be an earlier holder's, whose clock ran
+            // ahead of this one's (seed 851079 found the overwrite: a renewal on a slower clock lowered
+            // it, and the next holder stamped inside that earlier holder's range).
+            lastDeadlines[held.worker] = max(lastDeadlines[held.worker] ?? 0, deadlineMillis)
             return (held.worker, 0)
         }
         guard let worker = (0..<workersMax).first(where: { leases[$0] == nil }) else {

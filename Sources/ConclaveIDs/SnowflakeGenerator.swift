@@ -82,9 +82,16 @@ public struct SnowflakeGenerator: Hashable, Sendable {
     public var lastTimestampMillis: UInt64 { configuration.epochMillis + lastElapsedMillis }
 
     /// Replaces the lease deadline (after a renewal has committed). A smaller value is accepted too:
-    /// it only makes the generator stop sooner. O(1).
-    public mutating func renewLease(expiresAtMillis: UInt64) {
+    /// it only makes the generator stop sooner. `startAfterMillis`, the grant's floor, is honoured
+    /// even when the worker ID is the one this generator already carries: a grant of an ID that was
+    /// lost and granted back must not stamp inside another holder's range. O(1).
+    public mutating func renewLease(expiresAtMillis: UInt64, startAfterMillis: UInt64 = 0) {
         leaseExpiresAtMillis = expiresAtMillis
+        let epochMillis = configuration.epochMillis
+        if startAfterMillis >= epochMillis, startAfterMillis - epochMillis > lastElapsedMillis {
+            lastElapsedMillis = min(startAfterMillis - epochMillis, configuration.layout.timestampMillisMax)
+            nextSequence = configuration.layout.sequenceMax + 1
+        }
         issueLimitElapsedMillis = issueLimit()
     }
 

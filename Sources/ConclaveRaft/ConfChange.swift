@@ -57,10 +57,15 @@ public struct MembershipEntry: Equatable, Sendable {
         self.resulting = resulting
     }
 
+    /// The most voters, and the most learners, one entry can carry: each count is one byte.
+    /// `Raft.proposeConfChange` refuses a change that would pass it.
+    public static let membersPerListMax = Int(UInt8.max)
+
     /// Layout: change (9 bytes), voter count (1), voters (8 each), learner count (1), learners (8 each).
     public func encoded() -> [UInt8] {
         var bytes = change.encoded()
         for list in [resulting.voters, resulting.learners] {
+            precondition(list.count <= Self.membersPerListMax, "\(list.count) members do not fit a membership entry")
             bytes.append(UInt8(list.count))
             for node in list { bytes += (0..<8).map { UInt8(truncatingIfNeeded: node >> UInt64($0 * 8)) } }
         }

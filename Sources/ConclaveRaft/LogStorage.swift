@@ -6,9 +6,19 @@ public enum StorageError: Error, Equatable, Sendable {
     case compacted
     /// The index is past the last entry.
     case unavailable
-    /// The durable storage could not read what was asked (a failed read, a corrupt snapshot file);
-    /// the text says which file and why.
+    /// The medium failed (a read or write error, a checksum mismatch): what it says. The node
+    /// stops on it and recovers from its log on restart; it is never retried or guessed around.
     case io(String)
+}
+
+extension StorageError {
+    /// The entry is not there (compacted away, or not written yet), as opposed to the medium failing.
+    var isAbsentEntry: Bool {
+        switch self {
+        case .compacted, .unavailable: return true
+        case .io: return false
+        }
+    }
 }
 
 /// The durable log as the Raft core reads it: hard state, entries, snapshot.

@@ -11,6 +11,8 @@ public final class MemoryStorage: LogStorage {
     private var snapshotValue = Snapshot()
     /// `entries[0]` is a sentinel holding the snapshot's index and term.
     private var entries: [Entry] = [Entry(term: 0, index: 0)]
+    /// A simulated disk fault: while set, every read (terms, entries, the snapshot) throws it.
+    public var readFailure: StorageError?
 
     public init(voters: [NodeID]) {
         self.voters = voters
@@ -23,6 +25,7 @@ public final class MemoryStorage: LogStorage {
     public var lastIndex: LogIndex { entries[0].index + LogIndex(entries.count - 1) }
 
     public func term(at index: LogIndex) throws(StorageError) -> Term {
+        if let readFailure { throw readFailure }
         let offset = entries[0].index
         guard index >= offset else { throw .compacted }
         guard index <= lastIndex else { throw .unavailable }
@@ -30,6 +33,7 @@ public final class MemoryStorage: LogStorage {
     }
 
     public func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry] {
+        if let readFailure { throw readFailure }
         let offset = entries[0].index
         guard low > offset else { throw .compacted }
         guard high <= lastIndex + 1, low <= high else { throw .unavailable }
@@ -44,7 +48,10 @@ public final class MemoryStorage: LogStorage {
         return result
     }
 
-    public func snapshot() throws(StorageError) -> Snapshot { snapshotValue }
+    public func snapshot() throws(StorageError) -> Snapshot {
+        if let readFailure { throw readFailure }
+        return snapshotValue
+    }
 
     /// Persists the hard state.
     public func setHardState(_ state: HardState) { hardState = state }

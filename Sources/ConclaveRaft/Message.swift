@@ -10,11 +10,13 @@ import ConclaveCore
 ///   whole term per round trip instead of one entry.
 /// - `vote`/`preVote`: `index`/`logTerm` describe the candidate's last entry.
 /// - `heartbeat`: `commit` is min(follower's match, leader's commit), never past what it has;
-///   `context` is nonzero when the heartbeat confirms leadership for ReadIndex requests.
+///   `context` numbers the leader's heartbeat round (from 1 each term) and the response echoes it:
+///   a quorum of echoes confirms the ReadIndex requests queued before that round.
 /// - `snapshot`: one chunk of InstallSnapshot in `chunk`; `snapshotResponse`: `index` is the
 ///   snapshot's index and `rejectHint` the byte offset the follower expects next (equal to the
 ///   size once installed, with `reject` false).
-/// - `readIndex` (follower → leader) and `readIndexResponse` (with `index`): `context` matches them.
+/// - `readIndex` (follower → leader) and `readIndexResponse` (with `index`): `context` is the
+///   requester's own tag, carried back untouched; the leader matches nothing by it.
 /// - `timeoutNow`: the leader hands over; the target campaigns at once (`transfer` set on its votes).
 public struct Message: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {
@@ -38,6 +40,11 @@ public struct Message: Equatable, Sendable {
     /// Vote requests of a leadership transfer, which voters honour even inside a leader's lease.
     public var transfer: Bool
     public var chunk: SnapshotChunk?
+    /// Not Raft's: the node runtime's quorum clock rides along on every message (a leader's probe
+    /// round, or a voter's answer to one with its monotonic clock reading; see `QuorumClock` in
+    /// ConclaveCluster). The core never reads or sets them; 0 means none.
+    public var clockRound: UInt64 = 0
+    public var clockNanos: UInt64 = 0
 
     public init(
         kind: Kind, from: NodeID = noNode, to: NodeID = noNode, term: Term = 0, logTerm: Term = 0,

@@ -27,6 +27,10 @@ public struct Progress: Equatable, Sendable {
     /// Acknowledged bytes at the last heartbeat answer: no progress since then means chunks
     /// were lost, and sending restarts from the acknowledged offset.
     var snapshotBytesAtHeartbeat = -1
+    /// The newest heartbeat round this follower echoed (ReadIndex confirmation), and the leader
+    /// tick it was sent at (the lease; nil when too old to matter).
+    var roundAcknowledged: UInt64 = 0
+    var roundAcknowledgedSentTick: Int?
     var inFlight: InFlightWindow
 
     init(next: LogIndex, inFlightMessagesMax: Int, inFlightBytesMax: Int) {

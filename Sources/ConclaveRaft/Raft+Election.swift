@@ -3,11 +3,12 @@ import ConclaveCore
 extension Raft {
     /// Becomes a (pre-)candidate and asks every voter. A pre-vote keeps our term and vote: only
     /// when a quorum says it *would* vote for us do we increment the term and run for real.
-    mutating func startElection(preVote: Bool, transfer: Bool = false) {
+    mutating func startElection(preVote: Bool, transfer: Bool = false) throws(StorageError) {
         if preVote {
             role = .preCandidate
             votes.removeAll()
             leader = noNode
+            incomingSnapshot = nil
         } else {
             reset(term: term + 1)
             role = .candidate
@@ -16,35 +17,36 @@ extension Raft {
         let voteTerm = preVote ? term + 1 : term
         votes[id] = true
         if grantedVotes >= quorum {
-            winElection()
+            try winElection()
             return
         }
+        let lastTerm = try log.lastTerm()
         for voter in voters where voter != id {
             send(Message(kind: preVote ? .preVote : .vote, to: voter, term: voteTerm,
-                         logTerm: log.lastTerm, index: log.lastIndex, transfer: transfer))
+                         logTerm: lastTerm, index: log.lastIndex, transfer: transfer))
         }
     }
 
     private var grantedVotes: Int { votes.values.filter { $0 }.count }
     private var rejectedVotes: Int { votes.values.filter { !$0 }.count }
 
-    private mutating func winElection() {
+    private mutating func winElection() throws(StorageError) {
         if role == .preCandidate {
-            startElection(preVote: false)
+            try startElection(preVote: false)
         } else {
-            becomeLeader()
+            try becomeLeader()
         }
     }
 
     /// Grants a vote to a candidate whose log is at least as up to date as ours, if we have not
     /// voted for another in this term (§5.2, §5.4.1). Pre-votes are granted without recording.
-    mutating func handleVoteRequest(_ message: Message) {
+    mutating func handleVoteRequest(_ message: Message) throws(StorageError) {
         let responseKind: Message.Kind = message.kind == .vote ? .voteResponse : .preVoteResponse
         // Learners and removed nodes never vote.
         let canVote = voters.contains(id) && (vote == message.from
             || (vote == noNode && leader == noNode)
             || (message.kind == .preVote && message.term > term))
-        if canVote && log.isUpToDate(lastIndex: message.index, term: message.logTerm) {
+        if canVote, try log.isUpToDate(lastIndex: message.index, term: message.logTerm) {
             // A granted pre-vote answers with the candidate's future term, so it is not dropped as stale.
             send(Message(kind: responseKind, to: message.from, term: message.term))
             if message.kind == .vote {
@@ -56,14 +58,14 @@ extension Raft {
         }
     }
 
-    mutating func stepCandidate(_ message: Message) {
+    mutating func stepCandidate(_ message: Message) throws(StorageError) {
         switch message.kind {
         case .snapshot:
             becomeFollower(term: term, leader: message.from)
             handleSnapshotChunk(message)
         case .append:
             becomeFollower(term: term, leader: message.from)
-            handleAppend(message)
+            try handleAppend(message)
         case .heartbeat:
             becomeFollower(term: term, leader: message.from)
             handleHeartbeat(message)
@@ -72,7 +74,7 @@ extension Raft {
                   voters.contains(message.from), votes[message.from] == nil else { return }
             votes[message.from] = !message.reject
             if grantedVotes >= quorum {
-                winElection()
+                try winElection()
             } else if rejectedVotes > voters.count - quorum {
                 becomeFollower(term: term, leader: noNode)
             }
@@ -81,7 +83,7 @@ extension Raft {
         }
     }
 
-    mutating func stepFollower(_ message: Message) {
+    mutating func stepFollower(_ message: Message) throws(StorageError) {
         switch message.kind {
         case .snapshot:
             electionElapsed = 0
@@ -89,11 +91,11 @@ extension Raft {
             handleSnapshotChunk(message)
         case .timeoutNow:
             // Our leader hands over: campaign now, skipping the pre-vote, past the others' lease.
-            if voters.contains(id) { startElection(preVote: false, transfer: true) }
+            if voters.contains(id) { try startElection(preVote: false, transfer: true) }
         case .append:
             electionElapsed = 0
             leader = message.from
-            handleAppend(message)
+            try handleAppend(message)
         case .heartbeat:
             electionElapsed = 0
             leader = message.from

@@ -2,17 +2,29 @@ import ConclaveCore
 
 extension Raft {
     /// Proposes a membership change. Refused, with the cluster unchanged, when: this node does not
-    /// lead; another change has not yet applied; the node is already what the change would make it
-    /// or is unknown; promoting a node that is not a learner; or removing a voter would leave no
+    /// lead; it has not yet committed an entry of its own term (a change from an earlier leader may
+    /// still be in flight, and two uncommitted single-node changes need not overlap — the bug in
+    /// Ongaro's original single-server algorithm); another change has not yet applied; the node is
+    /// already what the change would make it or is unknown; promoting a node that is not a learner;
+    /// the result would pass `MembershipEntry.membersPerListMax`; or removing a voter would leave no
     /// voters, or too few responsive voters for a quorum of the new configuration.
     public mutating func proposeConfChange(_ change: ConfChange) throws(RaftError) {
+        try refuseIfStopped()
         guard role == .leader else { throw .notLeader(leader) }
         guard leadTransferee == noNode else { throw .proposalDropped("leadership transfer in progress") }
+        guard log.committed >= firstIndexOfTerm else {
+            throw .invalidConfChange("this leader has not yet committed an entry of its term (index \(firstIndexOfTerm)); retry once it has")
+        }
         guard pendingConfIndex <= log.applied else {
             throw .invalidConfChange("membership change at index \(pendingConfIndex) has not applied yet; one change at a time")
         }
         try validate(change)
-        let entry = MembershipEntry(change: change, resulting: confState.applying(change))
+        let resulting = confState.applying(change)
+        let limit = MembershipEntry.membersPerListMax
+        guard resulting.voters.count <= limit, resulting.learners.count <= limit else {
+            throw .invalidConfChange("\(change) would make \(resulting.voters.count) voters and \(resulting.learners.count) learners; at most \(limit) of each")
+        }
+        let entry = MembershipEntry(change: change, resulting: resulting)
         pendingConfIndex = log.lastIndex + 1
         appendEntries([Entry(term: term, index: 0, kind: .membership, data: entry.encoded())])
         appendsPending = true
@@ -44,7 +56,7 @@ extension Raft {
 
     /// Applies a committed membership entry (called as the entry is applied): the configuration
     /// becomes the one the entry carries.
-    mutating func applyMembership(_ entry: MembershipEntry) {
+    mutating func applyMembership(_ entry: MembershipEntry) throws(StorageError) {
         voters = entry.resulting.voters
         learners = entry.resulting.learners
         let members = Set(self.members)
@@ -62,6 +74,6 @@ extension Raft {
             return
         }
         // The quorum may have shrunk: entries may now be committed.
-        if role == .leader, !voters.isEmpty, maybeCommit() { broadcastAppend() }
+        if role == .leader, !voters.isEmpty, try maybeCommit() { try broadcastAppend() }
     }
 }

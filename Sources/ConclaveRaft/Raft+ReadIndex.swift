@@ -1,28 +1,30 @@
 import ConclaveCore
 
 /// A ReadIndex request waiting for a quorum to confirm this leader still leads.
+///
+/// Reads are matched to acknowledgements by `round`, which this leader issues, never by the
+/// requester's `context`: two requesters may pick the same context (0 included), and a late answer
+/// to an old round must not confirm a read that arrived after that round went out.
 struct ReadRequest {
+    /// The requester's own tag, handed back in its `ReadState`.
     var context: UInt64
     var index: LogIndex
     var from: NodeID
-}
-
-/// One heartbeat round confirming reads: it carries the newest pending read's context; a quorum
-/// of answers confirms that read and every read queued before it. Counting per round rather
-/// than per request keeps a batch of reads at one small array, not a set each.
-struct ReadRound {
-    var context: UInt64
-    var acknowledgements: [NodeID]
+    /// The first heartbeat round sent after the request arrived: a quorum acknowledging it, or any
+    /// later round, proves this node still led after the read was asked.
+    var round: UInt64
 }
 
 extension Raft {
     /// Asks for a linearizable read position without writing to the log (Raft thesis §6.4).
     /// The answer comes as a `ReadState` with the same `context` in a later Ready, on this node;
     /// the caller serves the read once it has applied up to that index. A follower asks its
-    /// leader. With `leaseReads`, a leader answers at once, trusting that no other leader can
-    /// exist within its CheckQuorum lease (a clock assumption: clocks drift less than the gap
-    /// between the lease and the followers' election timeouts).
+    /// leader. With `leaseReads`, a leader that holds its lease (`holdsLease`) answers at once,
+    /// trusting that clocks drift by at most `clockDriftTicksMax`; otherwise it takes a round.
+    /// `context` is the caller's own tag, returned in the `ReadState`; keep it unique among this
+    /// node's outstanding reads.
     public mutating func readIndex(context: UInt64) throws(RaftError) {
+        try refuseIfStopped()
         switch role {
         case .leader:
             guard handleReadIndex(from: id, context: context) else {
@@ -46,37 +48,27 @@ extension Raft {
             readsAwaitingCommit.append((requester, context))
             return true
         }
-        if (voters.count == 1 && voters[0] == id) || (config.leaseReads && config.checkQuorum) {
+        if (voters.count == 1 && voters[0] == id) || holdsLease {
             answerRead(from: requester, index: log.committed, context: context)
             return true
         }
-        readRequests.append(ReadRequest(context: context, index: log.committed, from: requester))
+        readRequests.append(ReadRequest(context: context, index: log.committed, from: requester, round: heartbeatRound + 1))
         // One heartbeat round at the next Ready confirms every read queued until then.
         readHeartbeatPending = true
         return true
     }
 
-    /// A heartbeat answer carrying a read's context: once a quorum of voters has answered, that
-    /// read and every earlier one are confirmed.
-    mutating func acknowledgeRead(context: UInt64, from voter: NodeID) {
-        guard voters.contains(voter), let round = readRounds.firstIndex(where: { $0.context == context }) else { return }
-        if !readRounds[round].acknowledgements.contains(voter) { readRounds[round].acknowledgements.append(voter) }
-        guard readRounds[round].acknowledgements.count + 1 >= quorum,
-              let position = readRequests.firstIndex(where: { $0.context == context }) else { return }
-        readRounds.removeSubrange(...round)
-        let confirmed = readRequests[...position]
-        readRequests.removeSubrange(...position)
+    /// Answers the reads queued before the newest heartbeat round a quorum of voters has echoed
+    /// (this leader counts as echoing every round it sent).
+    mutating func confirmReads() {
+        guard let first = readRequests.first else { return }
+        var acknowledged = voters.map { $0 == id ? heartbeatRound : progress[$0]?.roundAcknowledged ?? 0 }
+        acknowledged.sort(by: >)
+        let confirmedRound = acknowledged[quorum - 1]
+        guard first.round <= confirmedRound else { return }
+        let confirmed = readRequests.prefix { $0.round <= confirmedRound }
+        readRequests.removeFirst(confirmed.count)
         for request in confirmed { answerRead(from: request.from, index: request.index, context: request.context) }
-    }
-
-    /// The context the next heartbeat carries: the newest pending read's, opening a round for it.
-    mutating func readRoundContext() -> UInt64 {
-        guard let newest = readRequests.last?.context else { return 0 }
-        if readRounds.last?.context != newest {
-            readRounds.append(ReadRound(context: newest, acknowledgements: []))
-            if readRounds.count > config.readRequestsMax { readRounds.removeFirst() }
-        }
-        return newest
     }
 
     private mutating func answerRead(from requester: NodeID, index: LogIndex, context: UInt64) {

@@ -39,7 +39,7 @@ extension Raft {
         _ = log.append(entries)
     }
 
-    mutating func stepLeader(_ message: Message) {
+    mutating func stepLeader(_ message: Message) throws(StorageError) {
         guard var follower = progress[message.from], message.from != id else { return }
         follower.recentActive = true
         follower.ticksSinceHeard = 0
@@ -51,12 +51,12 @@ extension Raft {
         case .appendResponse where message.reject:
             var hint = message.rejectHint
             if message.logTerm > 0 {
-                hint = log.conflictHint(index: message.rejectHint, term: message.logTerm).index
+                hint = try log.conflictHint(index: message.rejectHint, term: message.logTerm).index
             }
             let moved = follower.rejected(message.index, hint: hint)
             if moved && follower.state == .replicate { follower.becomeProbe() }
             progress[message.from] = follower
-            if moved { sendAppend(to: message.from) }
+            if moved { try sendAppend(to: message.from) }
         case .appendResponse:
             let wasPaused = follower.isPaused
             let advanced = follower.acknowledged(message.index)
@@ -69,14 +69,16 @@ extension Raft {
             progress[message.from] = follower
             continueTransfer(after: follower, from: message.from)
             guard advanced else { return }
-            if maybeCommit() {
-                broadcastAppend()
+            if try maybeCommit() {
+                try broadcastAppend()
             } else if wasPaused {
-                sendAppend(to: message.from)
+                try sendAppend(to: message.from)
             }
-            while sendAppend(to: message.from, sendIfEmpty: false) {}
+            while try sendAppend(to: message.from, sendIfEmpty: false) {}
         case .heartbeatResponse:
-            if message.context != 0 { acknowledgeRead(context: message.context, from: message.from) }
+            recordEcho(of: message.context, by: &follower)
+            progress[message.from] = follower
+            confirmReads()
             if follower.state == .snapshot {
                 resumeSnapshotIfStalled(&follower)
                 progress[message.from] = follower
@@ -89,7 +91,7 @@ extension Raft {
             // follower back to probing.
             if follower.state == .replicate && follower.inFlight.isFull { follower.inFlight.freeFirst() }
             progress[message.from] = follower
-            if follower.match < log.lastIndex { sendAppend(to: message.from) }
+            if follower.match < log.lastIndex { try sendAppend(to: message.from) }
         default:
             progress[message.from] = follower
         }
@@ -97,38 +99,41 @@ extension Raft {
 
     /// Commits the highest index a quorum has persisted, if it is of our term (§5.4.2: counting
     /// replicas of an older term's entry is unsafe — Figure 8). Returns true if commit advanced.
-    mutating func maybeCommit() -> Bool {
+    mutating func maybeCommit() throws(StorageError) -> Bool {
         var matches = voters.map { progress[$0]?.match ?? 0 }
         matches.sort(by: >)
         let candidate = matches[quorum - 1]
-        guard candidate > log.committed, log.matchesTerm(candidate, term) else { return false }
+        guard candidate > log.committed, try log.matchesTerm(candidate, term) else { return false }
         log.commit(to: candidate)
         return true
     }
 
-    mutating func broadcastAppend() {
-        for member in members where member != id { sendAppend(to: member) }
+    mutating func broadcastAppend() throws(StorageError) {
+        for member in members where member != id { try sendAppend(to: member) }
     }
 
     mutating func broadcastHeartbeat() {
-        // The newest pending read rides along, so a steady heartbeat also confirms reads.
-        let context = readRoundContext()
+        // Every round is numbered, so a steady heartbeat also confirms the reads queued before it.
+        let round = nextHeartbeatRound()
         for member in members where member != id {
             let match = progress[member]?.match ?? 0
-            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: context))
+            send(Message(kind: .heartbeat, to: member, commit: min(match, log.committed), context: round))
         }
     }
 
     /// Sends the follower what it lacks, if its window allows. Returns true if something was sent.
     @discardableResult
-    mutating func sendAppend(to target: NodeID, sendIfEmpty: Bool = true) -> Bool {
+    mutating func sendAppend(to target: NodeID, sendIfEmpty: Bool = true) throws(StorageError) -> Bool {
         guard var follower = progress[target], target != id, !follower.isPaused else { return false }
         let previous = follower.next - 1
-        guard let previousTerm = try? log.term(at: previous),
-              let entries = try? log.entries(from: follower.next, maxBytes: config.entriesBytesPerMessageMax)
-        else {
+        let previousTerm: Term
+        let entries: [Entry]
+        do {
+            previousTerm = try log.term(at: previous)
+            entries = try log.entries(from: follower.next, maxBytes: config.entriesBytesPerMessageMax)
+        } catch .compacted {
             // What the follower needs was compacted away: it gets the snapshot instead.
-            return startSnapshot(to: target)
+            return try startSnapshot(to: target)
         }
         if entries.isEmpty && !sendIfEmpty { return false }
         send(Message(kind: .append, to: target, logTerm: previousTerm, index: previous,
@@ -142,16 +147,16 @@ extension Raft {
 
     /// A follower's side of AppendEntries. The response goes out only after the Ready that holds
     /// the appended entries is persisted, which is the caller's half of the contract.
-    mutating func handleAppend(_ message: Message) {
+    mutating func handleAppend(_ message: Message) throws(StorageError) {
         if message.index < log.committed {
             send(Message(kind: .appendResponse, to: message.from, index: log.committed))
             return
         }
-        if let lastNew = log.maybeAppend(previousIndex: message.index, previousTerm: message.logTerm,
+        if let lastNew = try log.maybeAppend(previousIndex: message.index, previousTerm: message.logTerm,
                                          leaderCommit: message.commit, entries: message.entries) {
             send(Message(kind: .appendResponse, to: message.from, index: lastNew))
         } else {
-            let hint = log.conflictHint(index: min(message.index, log.lastIndex), term: message.logTerm)
+            let hint = try log.conflictHint(index: min(message.index, log.lastIndex), term: message.logTerm)
             send(Message(kind: .appendResponse, to: message.from, logTerm: hint.term, index: message.index,
                          reject: true, rejectHint: hint.index))
         }

@@ -14,10 +14,10 @@ extension Raft {
     /// Starts sending storage's latest snapshot to a follower whose next entries were compacted.
     /// Returns false when storage has no snapshot to give.
     @discardableResult
-    mutating func startSnapshot(to target: NodeID) -> Bool {
-        guard var follower = progress[target], let snapshot = try? log.storage.snapshot(), !snapshot.isEmpty else {
-            return false
-        }
+    mutating func startSnapshot(to target: NodeID) throws(StorageError) -> Bool {
+        guard var follower = progress[target] else { return false }
+        let snapshot = try log.storage.snapshot()
+        guard !snapshot.isEmpty else { return false }
         follower.becomeSnapshot(index: snapshot.index, bytes: snapshot.data.count)
         progress[target] = follower
         snapshotsInFlight[target] = snapshot

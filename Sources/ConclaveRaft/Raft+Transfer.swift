@@ -5,6 +5,7 @@ extension Raft {
     /// campaign at once (TimeoutNow). Proposals are refused meanwhile; the transfer is abandoned
     /// after an election timeout if the target has not taken over.
     public mutating func transferLeadership(to target: NodeID) throws(RaftError) {
+        try refuseIfStopped()
         guard role == .leader else { throw .notLeader(leader) }
         guard target != id else { throw .invalidTransfer("node \(target) already leads") }
         if learners.contains(target) { throw .invalidTransfer("node \(target) is a learner; only voters can lead") }
@@ -16,10 +17,12 @@ extension Raft {
         }
         leadTransferee = target
         transferElapsed = 0
+        leaseForfeited = true
         if follower.match == log.lastIndex {
             send(Message(kind: .timeoutNow, to: target))
         } else {
-            sendAppend(to: target)
+            stopOnStorageError { raft throws(StorageError) in try raft.sendAppend(to: target) }
+            try refuseIfStopped()
         }
     }
 

@@ -33,7 +33,17 @@ public struct Raft {
     /// As leader: the index of the empty entry that opened our term; once it commits, our commit
     /// index is authoritative for reads.
     var firstIndexOfTerm: LogIndex = .max
-    var readRounds: [ReadRound] = []
+    /// As leader: the last heartbeat round sent (0: none yet this term); see `ReadRequest.round`.
+    var heartbeatRound: UInt64 = 0
+    /// As leader: ticks since it took office — the clock its lease is measured on (Raft+Lease).
+    var leaderTicks = 0
+    /// As leader: the first round sent at each recent tick, oldest first.
+    var roundSendTicks: [(round: UInt64, tick: Int)] = []
+    /// As leader: a transfer was started this term, so no lease reads until it ends.
+    var leaseForfeited = false
+    /// With lease reads, a node that restarts with a term on disk may have answered a leader's
+    /// heartbeat just before: it refuses votes for this many more ticks, as it promised then.
+    var startupLeaseTicks: Int
     /// ReadIndex requests that arrived before this leader committed an entry of its term.
     var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
     var readStates: [ReadState] = []
@@ -55,6 +65,9 @@ public struct Raft {
     /// them all (batching), instead of one message per proposal.
     var appendsPending = false
     var random: SeededGenerator
+    /// The I/O error that stopped this node, if one did (see `stopOnStorageError`).
+    public private(set) var storageFailure: StorageError?
+    private var storageFailureHandedOut = false
     private var lastReadyHardState: HardState
     private var lastReadySoft: SoftState
 
@@ -73,6 +86,7 @@ public struct Raft {
         self.vote = hardState.vote
         self.lastReadyHardState = hardState
         self.lastReadySoft = SoftState(leader: noNode, role: .follower)
+        self.startupLeaseTicks = config.leaseReads && hardState.term > 0 ? config.electionTimeoutTicks : 0
         becomeFollower(term: term, leader: noNode)
     }
 
@@ -92,13 +106,18 @@ public struct Raft {
     /// Advances logical time by one tick: election timeouts for followers and candidates,
     /// heartbeats and the CheckQuorum round for a leader.
     public mutating func tick() {
-        if role == .leader {
-            tickLeader()
-        } else {
-            electionElapsed += 1
-            if electionElapsed >= randomizedElectionTimeout && voters.contains(id) && incomingSnapshot == nil {
-                electionElapsed = 0
-                campaign()
+        stopOnStorageError { raft throws(StorageError) in
+            if raft.startupLeaseTicks > 0 { raft.startupLeaseTicks -= 1 }
+            if raft.role == .leader {
+                raft.tickLeader()
+                return
+            }
+            raft.electionElapsed += 1
+            // Snapshot chunks reset the timer like appends do: a timeout means the sender is gone,
+            // and a half-received snapshot is no reason to wait for it forever.
+            if raft.electionElapsed >= raft.randomizedElectionTimeout && raft.voters.contains(raft.id) {
+                raft.electionElapsed = 0
+                try raft.startElection(preVote: raft.config.preVote)
             }
         }
     }
@@ -106,6 +125,7 @@ public struct Raft {
     private mutating func tickLeader() {
         heartbeatElapsed += 1
         electionElapsed += 1
+        advanceLeaseClock()
         for member in members where member != id { progress[member]?.ticksSinceHeard += 1 }
         if leadTransferee != noNode {
             transferElapsed += 1
@@ -130,8 +150,10 @@ public struct Raft {
 
     /// Starts an election now (a pre-vote first when `preVote` is on), as if the timeout fired.
     public mutating func campaign() {
-        guard role != .leader else { return }
-        startElection(preVote: config.preVote)
+        stopOnStorageError { raft throws(StorageError) in
+            guard raft.role != .leader else { return }
+            try raft.startElection(preVote: raft.config.preVote)
+        }
     }
 
     /// Proposes `data` for the log. A leader appends it; a follower forwards it to the leader.
@@ -141,30 +163,33 @@ public struct Raft {
 
     /// Proposes several commands at once (one append, one round of messages).
     public mutating func propose(_ commands: [[UInt8]]) throws(RaftError) {
+        try refuseIfStopped()
         let entries = commands.map { Entry(term: 0, index: 0, data: $0) }
         try stepPropose(Message(kind: .propose, from: id, to: id, entries: entries))
     }
 
     /// Processes one message from a peer.
     public mutating func step(_ message: Message) {
-        guard message.to == id || message.to == noNode else { return }
+        guard message.to == id || message.to == noNode, storageFailure == nil else { return }
         if message.kind == .propose {
             try? stepPropose(message)
             return
         }
         guard checkTerm(of: message) else { return }
-        switch message.kind {
-        case .vote, .preVote:
-            handleVoteRequest(message)
-        case .readIndex:
-            if role == .leader { handleReadIndex(from: message.from, context: message.context) }
-        case .readIndexResponse:
-            readStates.append(ReadState(index: message.index, context: message.context))
-        default:
-            switch role {
-            case .leader: stepLeader(message)
-            case .candidate, .preCandidate: stepCandidate(message)
-            case .follower: stepFollower(message)
+        stopOnStorageError { raft throws(StorageError) in
+            switch message.kind {
+            case .vote, .preVote:
+                try raft.handleVoteRequest(message)
+            case .readIndex:
+                if raft.role == .leader { raft.handleReadIndex(from: message.from, context: message.context) }
+            case .readIndexResponse:
+                raft.readStates.append(ReadState(index: message.index, context: message.context))
+            default:
+                switch raft.role {
+                case .leader: try raft.stepLeader(message)
+                case .candidate, .preCandidate: try raft.stepCandidate(message)
+                case .follower: try raft.stepFollower(message)
+                }
             }
         }
     }
@@ -176,7 +201,8 @@ public struct Raft {
                 // Within a live leader's lease, a vote request is a disruption, not an election —
                 // unless the leader itself handed over (a transfer). A node that is not a voter in
                 // our configuration (removed, or not yet promoted) is never heard.
-                let inLease = config.checkQuorum && leader != noNode && electionElapsed < config.electionTimeoutTicks
+                let inLease = config.checkQuorum
+                    && ((leader != noNode && electionElapsed < config.electionTimeoutTicks) || startupLeaseTicks > 0)
                 if (inLease && !message.transfer) || !voters.contains(message.from) { return false }
             }
             switch message.kind {
@@ -208,20 +234,31 @@ public struct Raft {
 
     /// True when `ready()` has something for the caller.
     public var hasReady: Bool {
-        !outbox.isEmpty || appendsPending || readHeartbeatPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
+        if storageFailure != nil { return !storageFailureHandedOut }
+        return !outbox.isEmpty || appendsPending || readHeartbeatPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
             || hardState != lastReadyHardState || softState != lastReadySoft || !readStates.isEmpty
             || log.pendingSnapshot != nil
     }
 
     /// The effects accumulated since the last `advance`; see the type's doc for the contract.
+    /// Once storage has failed, the one Ready left carries only `storageFailure`.
     public mutating func ready() -> Ready {
-        if appendsPending {
-            appendsPending = false
-            if role == .leader { broadcastAppend() }
+        var committedEntries: [Entry] = []
+        stopOnStorageError { raft throws(StorageError) in
+            if raft.appendsPending {
+                raft.appendsPending = false
+                if raft.role == .leader { try raft.broadcastAppend() }
+            }
+            if raft.readHeartbeatPending {
+                raft.readHeartbeatPending = false
+                if raft.role == .leader { raft.broadcastHeartbeat() }
+            }
+            committedEntries = try raft.log.nextCommittedEntries(maxBytes: raft.config.committedBytesPerReadyMax)
         }
-        if readHeartbeatPending {
-            readHeartbeatPending = false
-            if role == .leader { broadcastHeartbeat() }
+        if let storageFailure {
+            storageFailureHandedOut = true
+            return Ready(softState: nil, hardState: nil, entries: [], committedEntries: [], messages: [],
+                         snapshot: nil, readStates: [], storageFailure: storageFailure)
         }
         let currentHard = hardState
         let currentSoft = softState
@@ -229,7 +266,7 @@ public struct Raft {
             softState: currentSoft != lastReadySoft ? currentSoft : nil,
             hardState: currentHard != lastReadyHardState ? currentHard : nil,
             entries: log.entriesToPersist,
-            committedEntries: log.nextCommittedEntries(maxBytes: config.committedBytesPerReadyMax),
+            committedEntries: committedEntries,
             messages: outbox,
             snapshot: log.pendingSnapshot,
             readStates: readStates
@@ -241,19 +278,23 @@ public struct Raft {
 
     /// The caller has persisted, sent and applied everything in `ready`.
     public mutating func advance(_ ready: Ready) {
+        stopOnStorageError { raft throws(StorageError) in try raft.advanceThrowing(ready) }
+    }
+
+    private mutating func advanceThrowing(_ ready: Ready) throws(StorageError) {
         if let soft = ready.softState { lastReadySoft = soft }
         if let hard = ready.hardState { lastReadyHardState = hard }
         if let snapshot = ready.snapshot { log.snapshotPersisted(snapshot) }
         if let last = ready.entries.last {
             log.persisted(to: last.index, term: last.term)
-            if role == .leader, log.matchesTerm(last.index, last.term), progress[id]?.acknowledged(last.index) == true {
-                if maybeCommit() { broadcastAppend() }
+            if role == .leader, try log.matchesTerm(last.index, last.term), progress[id]?.acknowledged(last.index) == true {
+                if try maybeCommit() { try broadcastAppend() }
             }
         }
         if let last = ready.committedEntries.last {
             log.applied(to: last.index)
             for entry in ready.committedEntries where entry.kind == .membership {
-                if let membership = MembershipEntry(decoding: entry.data) { applyMembership(membership) }
+                if let membership = MembershipEntry(decoding: entry.data) { try applyMembership(membership) }
             }
             if role == .leader {
                 let appliedBytes = ready.committedEntries.reduce(0) { $0 + $1.data.count }
@@ -261,6 +302,31 @@ public struct Raft {
                 releaseReadsAwaitingCommit()
             }
         }
+    }
+
+    // MARK: - Storage failure
+
+    /// Runs one input. A storage error that reaches here — an I/O error, or (a bug) an entry
+    /// missing where the log must hold it — stops the node for good: it is recorded in
+    /// `storageFailure`, nothing computed since the last Ready is handed out (as if the node had
+    /// crashed before persisting it), the next Ready carries only the failure, and every later
+    /// input is ignored or refused. The caller stops the node and recovers it from its log.
+    mutating func stopOnStorageError(_ input: (inout Raft) throws(StorageError) -> Void) {
+        guard storageFailure == nil else { return }
+        do {
+            try input(&self)
+        } catch {
+            storageFailure = error
+            outbox.removeAll()
+            readStates.removeAll()
+            appendsPending = false
+            readHeartbeatPending = false
+        }
+    }
+
+    /// Throws the storage failure that stopped this node, if one did.
+    func refuseIfStopped() throws(RaftError) {
+        if let storageFailure { throw .storage(storageFailure) }
     }
 
     public var softState: SoftState { SoftState(leader: leader, role: role) }
@@ -283,10 +349,15 @@ public struct Raft {
         snapshotsInFlight.removeAll()
         leadTransferee = noNode
         readRequests.removeAll()
-        readRounds.removeAll()
+        heartbeatRound = 0
+        leaderTicks = 0
+        roundSendTicks.removeAll()
+        leaseForfeited = false
         firstIndexOfTerm = .max
         readsAwaitingCommit.removeAll()
         readHeartbeatPending = false
+        // Chunks of a leader we no longer follow: a new leader starts its snapshot from byte 0.
+        incomingSnapshot = nil
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {
@@ -295,7 +366,7 @@ public struct Raft {
         leader = newLeader
     }
 
-    mutating func becomeLeader() {
+    mutating func becomeLeader() throws(StorageError) {
         precondition(role == .candidate, "only a candidate becomes leader")
         reset(term: term)
         role = .leader
@@ -313,7 +384,7 @@ public struct Raft {
         // An entry of our own term: entries of earlier terms commit only under it (§5.4.2).
         firstIndexOfTerm = log.lastIndex + 1
         appendEntries([Entry(term: term, index: 0)])
-        broadcastAppend()
+        try broadcastAppend()
     }
 
 }
@@ -348,6 +419,9 @@ public struct Ready: Sendable {
     /// ReadIndex answers: serve the read with that context once the state machine has applied
     /// at least `index`.
     public var readStates: [ReadState]
+    /// Storage failed (an I/O error): every other field is empty. Persist nothing, send nothing:
+    /// stop the node, and recover it from its log on restart.
+    public var storageFailure: StorageError? = nil
 }
 
 /// A linearizable read's position: any state at or after `index` reflects every write

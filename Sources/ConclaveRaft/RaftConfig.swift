@@ -32,15 +32,31 @@ public struct RaftConfig: Sendable {
     public var snapshotChunksInFlightMax = 4
     /// A follower refuses snapshots larger than this.
     public var snapshotBytesMax = 4 << 30
-    /// Serve ReadIndex on the leader without a heartbeat round, relying on the CheckQuorum lease
-    /// (off by default; requires `checkQuorum`; assumes bounded clock drift).
+    /// Serve ReadIndex on the leader without a heartbeat round while it holds a lease (off by
+    /// default; requires `checkQuorum`; assumes clocks drift by at most `clockDriftTicksMax`).
+    ///
+    /// A voter that answered a heartbeat refuses every non-transfer vote for an election timeout of
+    /// its own ticks after receiving it, so no other leader can be elected before that. The lease
+    /// therefore runs `leaseTicks` from when the newest heartbeat a quorum has answered was *sent*
+    /// (the voter's timer starts later, on receipt), never while or after this leader started a
+    /// transfer in its term (the target's campaign ignores the voters' leases), and a voter that
+    /// restarts honours for an election timeout the lease it may have granted before.
     public var leaseReads = false
+    /// With `leaseReads`: how many ticks a leader's clock may fall behind a voter's over one
+    /// election timeout. The lease is shortened by this much and by one tick of granularity.
+    public var clockDriftTicksMax = 2
     /// At most this many ReadIndex requests pending on a leader.
     public var readRequestsMax = 4096
 
     public init(id: NodeID) {
         self.id = id
     }
+
+    /// How long a lease lasts, in the leader's ticks, from the send of the heartbeat a quorum
+    /// answered: the voters' election timeout less the drift and one tick of granularity (a
+    /// voter's first tick may come just after its timer reset, the leader's count lags real time
+    /// by up to a tick).
+    public var leaseTicks: Int { electionTimeoutTicks - clockDriftTicksMax - 1 }
 
     /// Checks the settings; throws naming the first one that is wrong and what is accepted.
     public func validate() throws(RaftError) {
@@ -57,6 +73,12 @@ public struct RaftConfig: Sendable {
             throw .invalidConfig("snapshotChunkBytes, snapshotChunksInFlightMax and readRequestsMax must be > 0")
         }
         guard !leaseReads || checkQuorum else { throw .invalidConfig("leaseReads requires checkQuorum") }
+        if leaseReads {
+            guard clockDriftTicksMax >= 0 else { throw .invalidConfig("clockDriftTicksMax must be ≥ 0, got \(clockDriftTicksMax)") }
+            guard leaseTicks > heartbeatTicks else {
+                throw .invalidConfig("clockDriftTicksMax (\(clockDriftTicksMax)) leaves a lease of electionTimeoutTicks − clockDriftTicksMax − 1 = \(leaseTicks) ticks; it must exceed heartbeatTicks (\(heartbeatTicks)) or it lapses between heartbeats")
+            }
+        }
         guard uncommittedBytesMax > 0, committedBytesPerReadyMax > 0 else {
             throw .invalidConfig("uncommittedBytesMax and committedBytesPerReadyMax must be > 0")
         }

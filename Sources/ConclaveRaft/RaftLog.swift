@@ -47,9 +47,11 @@ struct RaftLog {
         applied = max(applied, snapshot.index)
     }
 
-    var lastTerm: Term { (try? term(at: lastIndex)) ?? 0 }
+    /// The last entry's term. Throws only an I/O error: the last index is always held.
+    func lastTerm() throws(StorageError) -> Term { try term(at: lastIndex) }
 
-    /// The term of the entry at `index`; nil when the index is compacted away or past the end.
+    /// The term of the entry at `index`; throws `.compacted` or `.unavailable` when the index is
+    /// compacted away or past the end, and storage's I/O errors.
     func term(at index: LogIndex) throws(StorageError) -> Term {
         if index >= unstableOffset {
             guard index <= lastIndex else { throw .unavailable }
@@ -62,13 +64,25 @@ struct RaftLog {
         return try storage.term(at: index)
     }
 
-    func matchesTerm(_ index: LogIndex, _ term: Term) -> Bool {
-        (try? self.term(at: index)) == term
+    /// Whether the entry at `index` has `term`; an entry compacted away or not held does not match.
+    /// An I/O error is thrown, never taken for a mismatch.
+    func matchesTerm(_ index: LogIndex, _ term: Term) throws(StorageError) -> Bool {
+        try termIfHeld(at: index) == term
+    }
+
+    /// The term of the entry at `index`, or nil when it is compacted away or past the end.
+    func termIfHeld(at index: LogIndex) throws(StorageError) -> Term? {
+        do {
+            return try self.term(at: index)
+        } catch {
+            guard error.isAbsentEntry else { throw error }
+            return nil
+        }
     }
 
     /// Raft's "at least as up to date" (§5.4.1): a later last term wins, then a longer log.
-    func isUpToDate(lastIndex candidateIndex: LogIndex, term candidateTerm: Term) -> Bool {
-        let myTerm = lastTerm
+    func isUpToDate(lastIndex candidateIndex: LogIndex, term candidateTerm: Term) throws(StorageError) -> Bool {
+        let myTerm = try lastTerm()
         return candidateTerm > myTerm || (candidateTerm == myTerm && candidateIndex >= lastIndex)
     }
 
@@ -111,10 +125,10 @@ struct RaftLog {
     /// is new and advance the commit index. Returns the last index now known to match, or nil.
     mutating func maybeAppend(
         previousIndex: LogIndex, previousTerm: Term, leaderCommit: LogIndex, entries newEntries: [Entry]
-    ) -> LogIndex? {
-        guard matchesTerm(previousIndex, previousTerm) else { return nil }
+    ) throws(StorageError) -> LogIndex? {
+        guard try matchesTerm(previousIndex, previousTerm) else { return nil }
         let lastNew = previousIndex + LogIndex(newEntries.count)
-        if let conflict = firstConflict(in: newEntries) {
+        if let conflict = try firstConflict(in: newEntries) {
             precondition(conflict > committed, "conflict at \(conflict) within committed prefix \(committed)")
             truncateAndAppend(Array(newEntries[Int(conflict - newEntries[0].index)...]))
         }
@@ -123,8 +137,8 @@ struct RaftLog {
     }
 
     /// The index of the first entry whose term differs from ours, or which we do not have.
-    private func firstConflict(in newEntries: [Entry]) -> LogIndex? {
-        for entry in newEntries where !matchesTerm(entry.index, entry.term) {
+    private func firstConflict(in newEntries: [Entry]) throws(StorageError) -> LogIndex? {
+        for entry in newEntries where try !matchesTerm(entry.index, entry.term) {
             return entry.index
         }
         return nil
@@ -132,10 +146,10 @@ struct RaftLog {
 
     /// The largest index ≤ `index` whose term is ≤ `term`, with that term (etcd's
     /// findConflictByTerm). Lets a rejecting follower point the leader past a whole wrong term.
-    func conflictHint(index: LogIndex, term: Term) -> (index: LogIndex, term: Term) {
+    func conflictHint(index: LogIndex, term: Term) throws(StorageError) -> (index: LogIndex, term: Term) {
         var candidate = min(index, lastIndex)
         while true {
-            guard let found = try? self.term(at: candidate) else { return (candidate, 0) }
+            guard let found = try termIfHeld(at: candidate) else { return (candidate, 0) }
             if found <= term || candidate == 0 { return (candidate, found) }
             candidate -= 1
         }
@@ -160,10 +174,10 @@ struct RaftLog {
         committed = index
     }
 
-    /// Committed entries not yet handed out, up to `maxBytes`.
-    func nextCommittedEntries(maxBytes: Int) -> [Entry] {
+    /// Committed entries not yet handed out, up to `maxBytes` (at least one when any is due).
+    func nextCommittedEntries(maxBytes: Int) throws(StorageError) -> [Entry] {
         guard committed > applied, pendingSnapshot == nil else { return [] }
-        return (try? entries(from: applied + 1, maxBytes: maxBytes).prefix { $0.index <= committed }).map(Array.init) ?? []
+        return Array(try entries(from: applied + 1, maxBytes: maxBytes).prefix { $0.index <= committed })
     }
 
     mutating func applied(to index: LogIndex) {

@@ -41,6 +41,8 @@ public struct RaftStatus: Equatable, Sendable {
     public var electionTimeout: Int
     /// Per follower, sorted by node; empty unless this node leads.
     public var followers: [FollowerStatus]
+    /// The I/O error that stopped this node, if one did: it does nothing more until restarted.
+    public var storageFailure: StorageError?
 }
 
 extension Raft {
@@ -60,7 +62,7 @@ extension Raft {
             readsPending: readRequests.count + readsAwaitingCommit.count,
             electionElapsed: electionElapsed,
             electionTimeout: role == .leader ? config.electionTimeoutTicks : randomizedElectionTimeout,
-            followers: followers)
+            followers: followers, storageFailure: storageFailure)
     }
 
     /// The entries of this node's log from `low` on (for invariant checks and tests).

@@ -19,7 +19,10 @@ struct DecodeError: Error, Equatable {
 /// A bounds-checked little-endian cursor over bytes it does not own. Every read checks the remaining
 /// length before it touches memory or allocates (Redis's habit: bound the parser before it
 /// allocates), so a corrupt length can make a decode fail but never read out of bounds.
-struct ByteReader {
+///
+/// Not ConclaveCore's `ByteReader`: that one owns an array and answers nil; recovery decodes in
+/// place from a whole segment held in one buffer (no copy per record) and must say what was wrong.
+struct BufferReader {
     let bytes: UnsafeRawBufferPointer
     private(set) var position = 0
 

@@ -71,7 +71,7 @@ struct FileHeader: Equatable {
             throw DecodeError(reason: "\(bytes.count) bytes, shorter than the \(Self.bytes)-byte \(kind.name) header")
         }
         guard bytes.prefix(8).elementsEqual(kind.magic) else { throw DecodeError(reason: "not a Conclave \(kind.name) (bad magic)") }
-        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: bytes[8..<Self.bytes]))
+        var reader = BufferReader(UnsafeRawBufferPointer(rebasing: bytes[8..<Self.bytes]))
         let version = try reader.read(UInt16.self, "version")
         guard version == Self.version else {
             throw DecodeError(reason: "format version \(version) is not supported (this build reads version \(Self.version))")

@@ -231,7 +231,7 @@ public final class SnapshotFileReader {
         let (length, crc): (UInt64, UInt32)
         do throws(DecodeError) {
             (length, crc) = try payload.withBytes { (bytes) throws(DecodeError) in
-                var reader = ByteReader(bytes)
+                var reader = BufferReader(bytes)
                 return (try reader.read(UInt64.self, "data length"), try reader.read(UInt32.self, "data CRC"))
             }
         } catch {
@@ -247,7 +247,7 @@ public final class SnapshotFileReader {
     private func decodeMetadata(_ payload: [UInt8]) throws(DurableStorageError) {
         do throws(DecodeError) {
             let members = try payload.withBytes { (bytes) throws(DecodeError) -> [[NodeID]] in
-                var reader = ByteReader(bytes)
+                var reader = BufferReader(bytes)
                 var lists: [[NodeID]] = []
                 for _ in 0..<2 {
                     let count = Int(try reader.read(UInt16.self, "member count"))

@@ -122,7 +122,7 @@ extension WALRecord {
     /// Decodes a payload of `type`. A payload that passed its CRC but does not decode is reported
     /// by the caller as corruption at the record's offset.
     static func decode(type: RecordType, payload: UnsafeRawBufferPointer) throws(DecodeError) -> WALRecord {
-        var reader = ByteReader(payload)
+        var reader = BufferReader(payload)
         let record: WALRecord
         switch type {
         case .hardState:
@@ -147,7 +147,7 @@ extension WALRecord {
         return record
     }
 
-    private static func decodeEntries(_ reader: inout ByteReader) throws(DecodeError) -> [Entry] {
+    private static func decodeEntries(_ reader: inout BufferReader) throws(DecodeError) -> [Entry] {
         let count = Int(try reader.read(UInt32.self, "entry count"))
         // Each entry takes at least its fixed fields: a corrupt count cannot make us reserve more.
         guard count <= reader.remaining / entryOverheadBytes else {
@@ -172,7 +172,7 @@ extension WALRecord {
         return entries
     }
 
-    private static func decodeMembers(_ reader: inout ByteReader) throws(DecodeError) -> [NodeID] {
+    private static func decodeMembers(_ reader: inout BufferReader) throws(DecodeError) -> [NodeID] {
         let count = Int(try reader.read(UInt16.self, "member count"))
         guard count <= reader.remaining / 8 else { throw DecodeError(reason: "\(count) members claimed in \(reader.remaining) bytes") }
         var members: [NodeID] = []

@@ -117,9 +117,9 @@ public final class WALWriter: @unchecked Sendable {
             flushing = true
             condition.unlock()
             let outcome = Outcome()
-            let synced = process([job { outcome.error = $0 }])
+            process([job { outcome.error = $0 }])
             condition.lock()
-            finishFlush(synced: synced)
+            finishFlush()
             condition.unlock()
             return outcome.error
         }
@@ -157,12 +157,9 @@ public final class WALWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// After a flush (caller holds the lock): counts its syncs, notes a fatal error, frees the log.
-    /// Wakes the writer thread only if it has something to do: a direct append on an idle writer
-    /// costs no context switch.
-    private func finishFlush(synced: UInt64) {
-        syncs += synced
-        if stoppedBy == nil, let failure = log.failure { stoppedBy = failure }
+    /// After a flush (caller holds the lock): frees the log. Wakes the writer thread only if it has
+    /// something to do: a direct append on an idle writer costs no context switch.
+    private func finishFlush() {
         flushing = false
         if !queue.isEmpty || closing { condition.broadcast() }
     }
@@ -179,10 +176,10 @@ public final class WALWriter: @unchecked Sendable {
             swap(&batch, &queue)
             condition.broadcast()
             condition.unlock()
-            let synced = process(batch)
+            process(batch)
             batch.removeAll(keepingCapacity: true)
             condition.lock()
-            finishFlush(synced: synced)
+            finishFlush()
         }
         log.close()
         finished = true
@@ -191,14 +188,18 @@ public final class WALWriter: @unchecked Sendable {
     }
 
     /// Appends the batch's records, syncing once before each operation and once at the end, and
-    /// completes every job. Returns how many syncs it made.
-    private func process(_ batch: [Job]) -> UInt64 {
+    /// completes every job.
+    private func process(_ batch: [Job]) {
         var waiting: [Completion] = []
-        var syncs: UInt64 = 0
         func syncWaiting() {
             guard !waiting.isEmpty else { return }
             let error = attempt { () throws(DurableStorageError) in try log.sync() }
-            if error == nil { syncs += 1 }
+            if error == nil {
+                // Counted before anyone hears of it, so a submitter that saw its completion sees the sync.
+                condition.lock()
+                self.syncs += 1
+                condition.unlock()
+            }
             for completion in waiting { completion(error) }
             waiting.removeAll()
         }
@@ -216,14 +217,17 @@ public final class WALWriter: @unchecked Sendable {
             }
         }
         syncWaiting()
-        return syncs
     }
 
+    /// Runs `body` on the log; on failure, records a fatal error before any submitter hears of it.
     private func attempt(_ body: () throws(DurableStorageError) -> Void) -> DurableStorageError? {
         do throws(DurableStorageError) {
             try body()
             return nil
         } catch {
+            condition.lock()
+            if stoppedBy == nil, let failure = log.failure { stoppedBy = failure }
+            condition.unlock()
             return error
         }
     }

@@ -40,6 +40,9 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Write the first 2,000,000 events of the run (messages, ticks, faults) to this file, one per line.")
     var trace: String?
 
+    @Flag(help: "Leaders serve gets from their lease instead of a heartbeat round (allowing for the skew nemesis's clock rates); the history checker judges them.")
+    var leaseReads = false
+
     @Flag(help: "Print only failing runs and the final tally.")
     var quiet = false
 
@@ -62,6 +65,7 @@ struct ChaosCommand: ParsableCommand {
         options.durationNanos = duration.nanoseconds
         options.nemesis = try NemesisKind.parseList(nemesis)
         options.workload = ChaosWorkload(rawValue: workload) ?? .kv
+        options.leaseReads = leaseReads
         options.traceLinesMax = trace == nil ? 0 : 2_000_000
         return options
     }

@@ -47,6 +47,22 @@ import Testing
         #expect(answer != .value("old"))
     }
 
+    /// The GC-pause case: a cut-off leader paused with a fresh lease must not, on waking, serve a
+    /// read it queued while paused before its clock has caught up with the time that passed.
+    @Test("with lease reads, a leader paused past its lease does not serve a stale read when it wakes")
+    func pausedLeaseHolderCannotRead() throws {
+        let cluster = TestCluster(nodes: 5, seed: 4) { $0.leaseReads = true }
+        let old = try #require(cluster.checkOneLeader())
+        #expect(Self.ask(cluster, KVRequest(client: 1, sequence: 1, command: .put(key: "x", value: "old")), at: old) != nil)
+        cluster.isolate(old)
+        cluster.inject(.pause(old, millis: 1_000))
+        let new = try #require(cluster.checkOneLeader())
+        #expect(new != old)
+        #expect(Self.ask(cluster, KVRequest(client: 1, sequence: 2, command: .put(key: "x", value: "new")), at: new) != nil)
+        let answer = Self.ask(cluster, KVRequest(client: 2, sequence: 1, command: .get(key: "x")), at: old)
+        #expect(answer != .value("old"), "\(cluster.replay)")
+    }
+
     @Test("leader transfer under load, end to end: the target leads and the cluster goes on", arguments: seeds)
     func transferUnderLoad(seed: UInt64) throws {
         let cluster = TestCluster(nodes: 3, seed: seed)

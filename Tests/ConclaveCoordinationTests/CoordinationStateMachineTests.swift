@@ -491,6 +491,23 @@ struct Replica {
         #expect(replica.run(3, .leaseWorker(workersMax: 2, deadlineMillis: 9_000)) == .workerLeased(worker: 0, startAfterMillis: 12_000))
     }
 
+    /// Seed 851079 (IDs, 5 nodes, every fault): worker 0's holder on a fast clock recorded deadline
+    /// 20187; the next holder, on a true clock, renewed with 17143 and the renewal overwrote the
+    /// record, so the holder after it started at 17143 and stamped inside the first one's range.
+    @Test("a renewal never lowers the recorded deadline a worker ID's next holder must start after")
+    func renewalKeepsTheHighestDeadline() {
+        var replica = Replica()
+        replica.open(1, ttl: 500)
+        #expect(replica.run(1, .leaseWorker(workersMax: 1, deadlineMillis: 20_187)) == .workerLeased(worker: 0, startAfterMillis: 0))
+        replica.elapse(500)
+        replica.open(2, ttl: 500)
+        #expect(replica.run(2, .leaseWorker(workersMax: 1, deadlineMillis: 16_767)) == .workerLeased(worker: 0, startAfterMillis: 20_187))
+        #expect(replica.run(2, .leaseWorker(workersMax: 1, deadlineMillis: 17_143)) == .workerLeased(worker: 0, startAfterMillis: 0))
+        replica.elapse(500)
+        replica.open(3, ttl: 500)
+        #expect(replica.run(3, .leaseWorker(workersMax: 1, deadlineMillis: 18_999)) == .workerLeased(worker: 0, startAfterMillis: 20_187))
+    }
+
     @Test("worker leases need a session, a sane range, and travel in snapshots")
     func workerLeaseInputs() throws {
         var replica = Replica()

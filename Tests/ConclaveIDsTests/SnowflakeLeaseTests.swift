@@ -38,6 +38,25 @@ import Testing
         #expect(shortened == .refused(.leaseEnding(timestampMillis: expiresAt - 499, leaseExpiresAtMillis: expiresAt, safetyMarginMillis: 1_000)))
     }
 
+    @Test("a renewal carrying a floor (the ID was lost and granted back) never stamps at or below it")
+    func renewalHonoursTheGrantFloor() throws {
+        let expiresAt = Self.epochMillis + 10_000
+        var generator = try Fixture.generator(leaseExpiresAtMillis: expiresAt)
+        let early = try Fixture.id(generator.next(nowMillis: Self.epochMillis + 1_000))
+        // Another holder stamped up to epoch + 5,000 meanwhile; the grant says so.
+        generator.renewLease(expiresAtMillis: expiresAt + 10_000, startAfterMillis: Self.epochMillis + 5_000)
+        #expect(generator.lastTimestampMillis == Self.epochMillis + 5_000)
+        if case .refused(.clockRolledBack) = generator.next(nowMillis: Self.epochMillis + 2_000) {} else {
+            Issue.record("a clock behind the floor must be refused, not stamped")
+        }
+        let next = try Fixture.id(generator.next(nowMillis: Self.epochMillis + 5_001))
+        let decoded = try SnowflakeLayout.standard.decode(next)
+        #expect(next > early && decoded.timestampMillis == 5_001)
+        // A lower floor changes nothing.
+        generator.renewLease(expiresAtMillis: expiresAt + 10_000, startAfterMillis: Self.epochMillis + 100)
+        #expect(generator.lastTimestampMillis == Self.epochMillis + 5_001)
+    }
+
     @Test("a lease that expired before the generator was built issues nothing")
     func expiredAtBirth() throws {
         var generator = try Fixture.generator(leaseExpiresAtMillis: 0)

@@ -155,13 +155,16 @@ import Testing
         case "id": config = RaftConfig(id: 0)
         case "heartbeatTicks": config.heartbeatTicks = 0
         case "electionTimeoutTicks": config.electionTimeoutTicks = 1
+        case "clockDriftTicksMax":
+            config.leaseReads = true
+            config.clockDriftTicksMax = 8  // a lease of 10 − 8 − 1 = 1 tick lapses between heartbeats
         default: config.inFlightMessagesMax = 0
         }
         return config
     }
 
     @Test("bad configurations are refused with the setting named",
-          arguments: ["id", "heartbeatTicks", "electionTimeoutTicks", "inFlightMessagesMax"])
+          arguments: ["id", "heartbeatTicks", "electionTimeoutTicks", "inFlightMessagesMax", "clockDriftTicksMax"])
     func badConfig(setting: String) {
         do {
             try Self.badConfig(setting).validate()
@@ -261,10 +264,12 @@ import Testing
         #expect(confirmed.allSatisfy { $0.index == harness.nodes[1]!.committedIndex })
     }
 
-    @Test("lease reads answer at once, without a heartbeat round; they require CheckQuorum")
+    @Test("lease reads answer at once, without a heartbeat round, once a quorum answered a heartbeat; they require CheckQuorum")
     func leaseReads() throws {
         var harness = RaftHarness(voters: [1, 2, 3]) { $0.leaseReads = true }
         harness.elect(1)
+        harness.nodes[1]!.tick()
+        harness.stabilize()
         try harness.nodes[1]!.readIndex(context: 9)
         let ready = harness.nodes[1]!.ready()
         #expect(ready.readStates == [ReadState(index: harness.nodes[1]!.committedIndex, context: 9)])
@@ -284,5 +289,212 @@ import Testing
         try harness.nodes[1]!.readIndex(context: 5)
         #expect(harness.nodes[1]!.ready().readStates.isEmpty)
         #expect(harness.nodes[1]!.status().readsPending == 1)
+    }
+}
+
+@Suite struct RaftSnapshotCoreTests {
+    @Test("survivors that were mid-snapshot when their leader died still elect a leader")
+    func midSnapshotSurvivorsCampaign() {
+        var harness = RaftHarness(voters: [1, 2, 3], preVote: true)
+        harness.elect(1)
+        // Leader 1 starts sending a three-chunk snapshot to both followers, then dies.
+        let chunk = SnapshotChunk(index: 50, term: 1, voters: [1, 2, 3], learners: [], offset: 0, totalBytes: 30,
+                                  data: [UInt8](repeating: 7, count: 10))
+        for follower: NodeID in [2, 3] {
+            harness.nodes[follower]!.step(Message(kind: .snapshot, from: 1, to: follower, term: 1, chunk: chunk))
+        }
+        harness.nodes[1] = nil
+        harness.mailbox.removeAll()
+        for _ in 0..<100 where harness.nodes.values.allSatisfy({ $0.role != .leader }) {
+            for survivor: NodeID in [2, 3] { harness.nodes[survivor]!.tick() }
+            harness.stabilize { $0.to != 1 }
+        }
+        let leaders = harness.nodes.values.filter { $0.role == .leader }
+        #expect(leaders.count == 1, "no leader elected among survivors that were mid-snapshot")
+        #expect(leaders.first.map { $0.term > 1 } == true)
+    }
+}
+
+@Suite struct RaftMembershipCoreTests {
+    @Test("a new leader proposes no membership change until an entry of its own term commits")
+    func noChangeBeforeFirstCommit() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.nodes[1]!.campaign()
+        harness.stabilize { $0.kind != .appendResponse }  // elected; its empty entry not yet committed
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(harness.nodes[1]!.committedIndex == 0)
+        do {
+            try harness.nodes[1]!.proposeConfChange(.addLearner(4))
+            Issue.record("a membership change was accepted before the leader's first commit")
+        } catch {
+            #expect(error.description.contains("term"), "\(error)")
+        }
+        harness.nodes[1]!.tick()  // a heartbeat brings the acknowledgements back
+        harness.stabilize()
+        #expect(harness.nodes[1]!.committedIndex == 1)
+        try harness.nodes[1]!.proposeConfChange(.addLearner(4))
+    }
+
+    @Test("a membership entry holds at most 255 voters and 255 learners: one more is refused, not truncated")
+    func memberCountLimit() throws {
+        let storage = MemoryStorage(voters: [1])
+        storage.applySnapshot(Snapshot(index: 1, term: 1, voters: [1], learners: (2...256).map { NodeID($0) }))
+        var config = RaftConfig(id: 1)
+        config.applied = 1
+        var leader = try Raft(config: config, storage: storage, random: SeededGenerator(seed: 4))
+        leader.campaign()
+        while leader.hasReady {
+            let ready = leader.ready()
+            storage.append(ready.entries)
+            leader.advance(ready)
+        }
+        #expect(leader.role == .leader && leader.committedIndex == 2)
+        #expect(leader.learners.count == 255)
+        do {
+            try leader.proposeConfChange(.addLearner(999))
+            Issue.record("a 256th learner was accepted")
+        } catch {
+            #expect(error.description.contains("255"), "\(error)")
+        }
+        try leader.proposeConfChange(.remove(256))
+        let encoded = MembershipEntry(change: .remove(256), resulting: leader.confState.applying(.remove(256))).encoded()
+        #expect(MembershipEntry(decoding: encoded)?.resulting.learners.count == 254)
+    }
+}
+
+@Suite struct RaftReadRoundTests {
+    @Test("a read whose context is 0 is confirmed like any other")
+    func contextZero() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        try harness.nodes[1]!.readIndex(context: 0)
+        harness.stabilize()
+        #expect(harness.readStates[1] == [ReadState(index: 1, context: 0)])
+    }
+
+    @Test("a late acknowledgement of an earlier round never confirms a read queued after it, whatever the contexts")
+    func staleAcknowledgementOfSameContext() throws {
+        var harness = RaftHarness(voters: [1, 2, 3])
+        harness.elect(1)
+        harness.mailbox.removeAll()
+        // Follower 2 asks with context 7; the leader's heartbeat round goes out to 2 and 3.
+        try harness.nodes[2]!.readIndex(context: 7)
+        harness.processReady(2)
+        harness.deliver { $0.kind == .readIndex }
+        harness.deliver { $0.kind == .heartbeat }
+        // Node 2's answer confirms its read; node 3's answer to the same round is held back.
+        harness.deliver { $0.kind == .heartbeatResponse && $0.from == 2 }
+        harness.deliver { $0.kind == .readIndexResponse }
+        #expect(harness.readStates[2]?.map(\.context) == [7])
+        // The leader's own read, also context 7: its round is lost on the way.
+        try harness.nodes[1]!.readIndex(context: 7)
+        harness.processReady(1)
+        harness.mailbox.removeAll { $0.kind == .heartbeat }
+        // Node 3's late answer predates this read: it must not confirm it.
+        harness.deliver { $0.kind == .heartbeatResponse && $0.from == 3 }
+        #expect(harness.readStates[1, default: []].isEmpty, "a read confirmed by an acknowledgement older than the read")
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        #expect(harness.readStates[1] == [ReadState(index: 1, context: 7)])
+    }
+}
+
+@Suite struct RaftLeaseTests {
+    /// Three voters with lease reads; the lease is 10 − 2 − 1 = 7 ticks.
+    static func cluster() -> RaftHarness {
+        var harness = RaftHarness(voters: [1, 2, 3]) {
+            $0.leaseReads = true
+            $0.clockDriftTicksMax = 2
+        }
+        harness.elect(1)
+        return harness
+    }
+
+    /// Asks the leader for a read and reports whether it was answered at once (by the lease).
+    static func answeredAtOnce(_ harness: inout RaftHarness, context: UInt64) throws -> Bool {
+        try harness.nodes[1]!.readIndex(context: context)
+        let ready = harness.nodes[1]!.ready()
+        harness.mailbox.append(contentsOf: ready.messages)
+        harness.nodes[1]!.advance(ready)
+        return ready.readStates.contains { $0.context == context }
+    }
+
+    @Test("the lease runs electionTimeout − drift − 1 ticks from the newest heartbeat a quorum answered, then reads take a round")
+    func leaseExpiresWithoutAcknowledgements() throws {
+        var harness = Self.cluster()
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        var atOnce: [Bool] = []
+        for context in 1...9 as ClosedRange<UInt64> {
+            atOnce.append(try Self.answeredAtOnce(&harness, context: context))
+            harness.nodes[1]!.tick()
+            harness.mailbox.removeAll()  // the followers are cut off: nothing comes back
+        }
+        #expect(harness.nodes[1]!.role == .leader)
+        #expect(atOnce == [true, true, true, true, true, true, true, false, false])
+        #expect(harness.nodes[1]!.status().readsPending == 2)
+    }
+
+    @Test("the lease counts from when the answered heartbeat was sent, not from when its answer arrived")
+    func leaseCountsFromTheSend() throws {
+        for (ticksInFlight, expected) in [(3, true), (7, false)] {
+            var harness = Self.cluster()
+            harness.mailbox.removeAll()
+            harness.nodes[1]!.tick()
+            harness.processReady(1)
+            harness.deliver { $0.kind == .heartbeat }
+            let answers = harness.mailbox
+            harness.mailbox.removeAll()
+            for _ in 0..<ticksInFlight {
+                harness.nodes[1]!.tick()
+                harness.processReady(1)
+                harness.mailbox.removeAll()
+            }
+            harness.mailbox = answers
+            harness.deliver { _ in true }
+            #expect(try Self.answeredAtOnce(&harness, context: 1) == expected, "answers \(ticksInFlight) ticks late")
+        }
+    }
+
+    @Test("no lease read while a transfer is pending, nor for the rest of the term once one was started")
+    func noLeaseAroundTransfers() throws {
+        var harness = Self.cluster()
+        harness.nodes[1]!.tick()
+        harness.stabilize()
+        #expect(try Self.answeredAtOnce(&harness, context: 1))
+        // Node 3 is cut off, so the transfer to it stays pending until it aborts.
+        let cutOff = { (message: Message) in message.to != 3 && message.from != 3 }
+        try harness.nodes[1]!.transferLeadership(to: 3)
+        #expect(try !Self.answeredAtOnce(&harness, context: 2), "a lease read during a transfer")
+        for _ in 0..<10 {
+            harness.nodes[1]!.tick()
+            harness.stabilize(filter: cutOff)
+        }
+        #expect(harness.nodes[1]!.leadTransferee == noNode && harness.nodes[1]!.role == .leader)
+        #expect(harness.readStates[1]?.map(\.context) == [2], "the pending read was confirmed by a round")
+        #expect(try !Self.answeredAtOnce(&harness, context: 3), "a lease read after an aborted transfer")
+        harness.stabilize(filter: cutOff)
+        #expect(harness.readStates[1]?.map(\.context) == [2, 3])
+    }
+
+    @Test("with lease reads, a restarted voter grants no vote for an election timeout")
+    func restartedVoterHonoursTheLease() throws {
+        let storage = MemoryStorage(voters: [1, 2, 3])
+        storage.setHardState(HardState(term: 4, vote: 1, commit: 0))
+        var config = RaftConfig(id: 2)
+        config.leaseReads = true
+        var voter = try Raft(config: config, storage: storage, random: SeededGenerator(seed: 5))
+        let request = Message(kind: .preVote, from: 3, to: 2, term: 5, logTerm: 0, index: 0)
+        let granted = { (voter: inout Raft) -> Bool in
+            voter.step(request)
+            return voter.ready().messages.contains { $0.kind == .preVoteResponse && !$0.reject }
+        }
+        let atRestart = granted(&voter)
+        for _ in 0..<config.electionTimeoutTicks - 1 { voter.tick() }
+        let beforeTimeout = granted(&voter)
+        voter.tick()
+        let afterTimeout = granted(&voter)
+        #expect(!atRestart, "a pre-vote granted right after a restart")
+        #expect(!beforeTimeout && afterTimeout)
     }
 }

@@ -7,6 +7,7 @@ struct RaftHarness {
     var storages: [NodeID: MemoryStorage] = [:]
     var mailbox: [Message] = []
     var applied: [NodeID: [Entry]] = [:]
+    var readStates: [NodeID: [ReadState]] = [:]
 
     init(voters: [NodeID], preVote: Bool = false, configure: (inout RaftConfig) -> Void = { _ in }) {
         for id in voters {
@@ -31,6 +32,7 @@ struct RaftHarness {
             if let hard = ready.hardState { storages[id]!.setHardState(hard) }
             mailbox.append(contentsOf: ready.messages)
             applied[id, default: []].append(contentsOf: ready.committedEntries)
+            readStates[id, default: []].append(contentsOf: ready.readStates)
             nodes[id]!.advance(ready)
         }
     }
@@ -48,6 +50,16 @@ struct RaftHarness {
                 nodes[message.to]?.step(message)
                 processReady(message.to)
             }
+        }
+    }
+
+    /// Delivers, in order, the mailbox's messages that `selected` picks; the rest stay.
+    mutating func deliver(where selected: (Message) -> Bool) {
+        let picked = mailbox.filter(selected)
+        mailbox.removeAll(where: selected)
+        for message in picked {
+            nodes[message.to]?.step(message)
+            processReady(message.to)
         }
     }
 

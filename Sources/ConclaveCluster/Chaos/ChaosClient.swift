@@ -18,7 +18,8 @@ struct ChaosClient {
     let slot: Int
     var historyNumber: Int
     /// Lock clients: the session is open and trusted until this true time (a third of the TTL
-    /// after the last keep-alive was sent: safe while no leader's clock runs 3× fast).
+    /// after the last keep-alive was sent: well inside the quorum clock's bound, which lets a lease
+    /// lapse at most one clock step plus a small jitter allowance early).
     var isLockClient = false
     var sessionOpen = false
     var leaseTrustedUntil: UInt64 = 0

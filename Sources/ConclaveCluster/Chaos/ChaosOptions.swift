@@ -51,6 +51,9 @@ public struct ChaosOptions: Sendable {
     public var durationNanos: UInt64 = 60_000_000_000
     public var nemesis: [NemesisKind] = NemesisKind.allCases
     public var workload: ChaosWorkload = .kv
+    /// Leaders serve gets from their lease (`RaftConfig.leaseReads`) instead of a heartbeat round;
+    /// the lease allows for the worst clock-rate pair the skew nemesis makes.
+    public var leaseReads = false
     /// One delay task scheduled per this interval (nil: every 50 ms for the tasks workload, none
     /// otherwise; 0: none).
     public var taskIntervalNanos: UInt64?

@@ -39,7 +39,7 @@ extension ChaosRunner {
     /// A worker lease (or renewal) was granted at `deadline` on the client's clock.
     func workerLeased(_ slot: Int, worker: Int, startAfterMillis: UInt64, deadlineMillis: UInt64) {
         if let generator = clients[slot].generator, Int(generator.configuration.workerID) == worker {
-            clients[slot].generator!.renewLease(expiresAtMillis: deadlineMillis)
+            clients[slot].generator!.renewLease(expiresAtMillis: deadlineMillis, startAfterMillis: startAfterMillis)
             return
         }
         let configuration = SnowflakeConfiguration(epochMillis: 0, datacenterID: 0, workerID: UInt64(worker),

@@ -2,6 +2,17 @@ import ConclaveCore
 import ConclaveRaft
 
 extension ChaosRunner {
+    /// The clock rates the skew nemesis picks from, in ‰ of true speed.
+    static let skewRatePermille: ClosedRange<UInt64> = 500...2_000
+
+    /// How many ticks, over one election timeout, the slowest clock the skew nemesis makes loses
+    /// against the fastest: (timeout − 1) × (1 − slowest ÷ fastest), rounded up. Lease reads are
+    /// configured with it, so a skewed leader's lease still ends before a skewed voter may vote.
+    static func skewDriftTicks(electionTimeoutTicks: Int) -> Int {
+        let (slowest, fastest) = (Int(skewRatePermille.lowerBound), Int(skewRatePermille.upperBound))
+        return ((electionTimeoutTicks - 1) * (fastest - slowest) + fastest - 1) / fastest
+    }
+
     /// Injects one fault of a randomly chosen enabled kind and schedules its reversal.
     func nemesisAct() {
         let kind = options.nemesis[Int(random.next() % UInt64(options.nemesis.count))]
@@ -20,7 +31,7 @@ extension ChaosRunner {
             inject(.pause(node, millis: millis(100, 2_500)), undo: nil, afterMillis: 0)
         case .skew:
             let offset = Int64(random.next() % 4_001) - 2_000
-            let rate = millis(500, 2_000)
+            let rate = millis(Self.skewRatePermille.lowerBound, Self.skewRatePermille.upperBound)
             inject(.skew(node, offsetMillis: offset, ratePermille: rate),
                    undo: .fault(.skew(node, offsetMillis: 0, ratePermille: 1000)), afterMillis: millis(1_000, 5_000))
         case .drop:
@@ -111,6 +122,7 @@ extension ChaosRunner {
         summary.tasksFired = simulator.nodeIDs.map { simulator.coordination(of: $0).tasks.stats.fired }.max() ?? 0
         summary.taskViolations = checkTasks()
         summary.workload = options.workload.rawValue
+        summary.leaseReads = options.leaseReads
         return summary
     }
 

@@ -47,6 +47,8 @@ public final class ChaosRunner {
         config.compactionKeepEntries = min(config.compactionKeepEntries, options.snapshotEveryEntries / 2)
         config.snapshotChunkBytes = options.snapshotChunkBytes
         config.traceLinesMax = options.traceLinesMax
+        config.leaseReads = options.leaseReads
+        config.clockDriftTicksMax = Self.skewDriftTicks(electionTimeoutTicks: config.electionTimeoutTicks)
         do {
             simulator = try Simulator(config: config)
         } catch {

@@ -38,11 +38,12 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
             && (succeededAfterHeal > 0 || idsAfterHeal > 0)
     }
 
-    /// The workload the clients ran (part of the replay command).
+    /// The workload the clients ran and whether leaders served lease reads (part of the replay command).
     public var workload = "kv"
+    public var leaseReads = false
 
     public var replayCommand: String {
-        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --workload \(workload) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))"
+        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --workload \(workload) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))\(leaseReads ? " --lease-reads" : "")"
     }
 
     /// The requested duration, for the replay command.

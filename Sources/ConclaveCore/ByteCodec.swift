@@ -1,5 +1,5 @@
-/// Little-endian binary writing and reading for log entries: compact, allocation-light, and
-/// total — reading never traps, it returns nil on truncated or malformed input.
+/// Little-endian binary writing and reading for log entries, snapshots and peer messages: compact,
+/// allocation-light, and total — reading never traps, it returns nil on truncated or malformed input.
 public struct ByteWriter {
     public private(set) var bytes: [UInt8] = []
 
