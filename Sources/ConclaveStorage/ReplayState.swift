@@ -44,6 +44,28 @@ struct ReplayState {
         }
     }
 
+    /// Applies a record as it lies in its segment: a batch of entries that continues the log is
+    /// decoded straight onto its end (no batch array, no copy); anything else is decoded first.
+    mutating func apply(type: RecordType, payload: UnsafeRawBufferPointer) throws(DecodeError) {
+        guard type == .entries, payload.count >= 4 + 16,
+              payload.loadUnaligned(fromByteOffset: 0, as: UInt32.self) > 0,
+              UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 12, as: UInt64.self)) == lastIndex + 1 else {
+            return try apply(WALRecord.decodeReporting(type: type, payload: payload))
+        }
+        var reader = BufferReader(payload)
+        let start = entries.count
+        do throws(DecodeError) {
+            try WALRecord.decodeEntries(&reader, appendingTo: &entries)
+            guard reader.isAtEnd else {
+                entries.removeSubrange(start...)
+                throw DecodeError(reason: "\(reader.remaining) bytes left over after \(RecordType.entries.described)")
+            }
+        } catch {
+            throw DecodeError(reason: "malformed entries record: \(error.reason)")
+        }
+        records += 1
+    }
+
     private mutating func append(_ batch: [Entry]) {
         guard let last = batch.last, last.index > base else { return }
         let kept = batch.first!.index > base ? batch[...] : batch[Int(base + 1 - batch.first!.index)...]

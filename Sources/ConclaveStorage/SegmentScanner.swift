@@ -41,26 +41,34 @@ struct SegmentScanner {
     let isLast: Bool
     let payloadBytesMax: Int
 
-    /// Visits each record in order with its offset, then says how the segment ends. Throws
+    /// Visits each record in order with its offset, decoded, then says how the segment ends. Throws
     /// `.corrupt` naming `file` and the offset; a visitor's `DecodeError` becomes one at its record.
     func scan(_ bytes: UnsafeRawBufferPointer,
               visit: (Int, WALRecord) throws(DecodeError) -> Void) throws(DurableStorageError) -> End {
+        try scan(bytes) { (offset, type, payload) throws(DecodeError) in
+            try visit(offset, try WALRecord.decodeReporting(type: type, payload: payload))
+        }
+    }
+
+    /// The same with each record's payload as it lies in `bytes`, for a visitor that decodes in
+    /// place (recovery appends entries straight into the log it rebuilds).
+    func scan(_ bytes: UnsafeRawBufferPointer,
+              visitPayload visit: (Int, RecordType, UnsafeRawBufferPointer) throws(DecodeError) -> Void) throws(DurableStorageError) -> End {
         var offset = FileHeader.bytes
         while true {
             switch RecordFrame.check(bytes, at: offset, seed: sequence, payloadBytesMax: payloadBytesMax) {
             case .success(let frame):
-                let record: WALRecord
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[frame.payload])
+                var next: UInt64?
                 do throws(DecodeError) {
-                    record = try WALRecord.decode(type: frame.type, payload: UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
-                } catch {
-                    throw .corrupt(file: file, offset: offset, reason: "malformed \(frame.type.name) record: \(error.reason)")
-                }
-                do throws(DecodeError) {
-                    try visit(offset, record)
+                    try visit(offset, frame.type, payload)
+                    if frame.type == .seal, case .seal(let sequence) = try WALRecord.decodeReporting(type: .seal, payload: payload) {
+                        next = sequence
+                    }
                 } catch {
                     throw .corrupt(file: file, offset: offset, reason: error.reason)
                 }
-                if case .seal(let next) = record {
+                if let next {
                     if let stray = Self.firstNonZero(bytes, from: frame.end) {
                         throw .corrupt(file: file, offset: stray, reason: "data after the seal record at byte \(offset)")
                     }

@@ -147,29 +147,52 @@ extension WALRecord {
         return record
     }
 
+    /// `decode`, with a failure's reason saying which record was malformed.
+    static func decodeReporting(type: RecordType, payload: UnsafeRawBufferPointer) throws(DecodeError) -> WALRecord {
+        do throws(DecodeError) {
+            return try decode(type: type, payload: payload)
+        } catch {
+            throw DecodeError(reason: "malformed \(type.name) record: \(error.reason)")
+        }
+    }
+
     private static func decodeEntries(_ reader: inout BufferReader) throws(DecodeError) -> [Entry] {
+        var entries: [Entry] = []
+        try decodeEntries(&reader, appendingTo: &entries, reserve: true)
+        return entries
+    }
+
+    /// Decodes an entries payload onto the end of `entries`; the first decoded entry must follow
+    /// the last one already there, if any. On failure, `entries` is as it was.
+    static func decodeEntries(_ reader: inout BufferReader, appendingTo entries: inout [Entry], reserve: Bool = false) throws(DecodeError) {
         let count = Int(try reader.read(UInt32.self, "entry count"))
         // Each entry takes at least its fixed fields: a corrupt count cannot make us reserve more.
         guard count <= reader.remaining / entryOverheadBytes else {
             throw DecodeError(reason: "\(count) entries claimed in \(reader.remaining) bytes")
         }
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        for _ in 0..<count {
-            let term = try reader.read(UInt64.self, "entry term")
-            let index = try reader.read(UInt64.self, "entry index")
-            guard let kind = Entry.Kind(rawValue: try reader.read(UInt8.self, "entry kind")) else {
-                throw DecodeError(reason: "entry \(index) has an unknown kind")
+        // Reserving on every record would regrow a long log to the exact size each time (quadratic);
+        // only a fresh batch reserves.
+        if reserve { entries.reserveCapacity(count) }
+        let start = entries.count
+        do throws(DecodeError) {
+            for _ in 0..<count {
+                let term = try reader.read(UInt64.self, "entry term")
+                let index = try reader.read(UInt64.self, "entry index")
+                guard let kind = Entry.Kind(rawValue: try reader.read(UInt8.self, "entry kind")) else {
+                    throw DecodeError(reason: "entry \(index) has an unknown kind")
+                }
+                let length = Int(try reader.read(UInt32.self, "entry length"))
+                let data = try reader.readBytes(length, "entry data")
+                if let previous = entries.last, index != previous.index + 1 {
+                    throw DecodeError(reason: "entry \(index) follows entry \(previous.index)")
+                }
+                guard index > 0 else { throw DecodeError(reason: "entry index 0") }
+                entries.append(Entry(term: term, index: index, kind: kind, data: data))
             }
-            let length = Int(try reader.read(UInt32.self, "entry length"))
-            let data = try reader.readBytes(length, "entry data")
-            if let previous = entries.last, index != previous.index + 1 {
-                throw DecodeError(reason: "entry \(index) follows entry \(previous.index)")
-            }
-            guard index > 0 else { throw DecodeError(reason: "entry index 0") }
-            entries.append(Entry(term: term, index: index, kind: kind, data: data))
+        } catch {
+            entries.removeSubrange(start...)
+            throw error
         }
-        return entries
     }
 
     private static func decodeMembers(_ reader: inout BufferReader) throws(DecodeError) -> [NodeID] {

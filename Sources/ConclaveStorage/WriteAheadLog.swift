@@ -255,7 +255,8 @@ extension WriteAheadLog {
         for (position, segment) in found.enumerated() {
             let (header, segmentEnd) = try SegmentFile.read(
                 segment.path, sequence: segment.sequence, isLast: position == found.count - 1, expected: identity,
-                fileSystem: fileSystem, options: options, buffer: &buffer) { (_, record) throws(DecodeError) in try state.apply(record) }
+                fileSystem: fileSystem, options: options, buffer: &buffer
+            ) { (_, type, payload) throws(DecodeError) in try state.apply(type: type, payload: payload) }
             if case .sealed(_, let next) = segmentEnd, next != segment.sequence + 1 {
                 throw .corrupt(file: segment.path, offset: segmentEnd.dataEnd - 16, reason: "the seal names segment \(next) as next")
             }
