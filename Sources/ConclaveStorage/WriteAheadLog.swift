@@ -232,8 +232,9 @@ extension WriteAheadLog {
     }
 
     /// Opens (or, if it holds no segment, creates) the WAL in `directory`, which must exist.
-    /// Replays every segment, truncates a torn tail of the last one, and returns the WAL ready for
-    /// appends after the last good record. `membership` is the configuration a new WAL starts with.
+    /// Replays every segment (read and checked one ahead on a helper thread), truncates a torn tail
+    /// of the last one, and returns the WAL ready for appends after the last good record.
+    /// `membership` is the configuration a new WAL starts with.
     static func open(directory: String, identity: StorageIdentity, options: WALOptions, fileSystem: any FileSystem,
                      membership: ConfState) throws(DurableStorageError) -> (WriteAheadLog, Opening) {
         let removed = try removeTemporaryFiles(in: directory, fileSystem: fileSystem)
@@ -249,28 +250,44 @@ extension WriteAheadLog {
             opening.segments = log.segmentPaths
             return (log, opening)
         }
+        let prefetcher = SegmentPrefetcher(segments: found, identity: identity, fileSystem: fileSystem, options: options)
+        defer { prefetcher.finish() }
         var segments: [Segment] = []
-        var buffer: [UInt8] = []
         var end = SegmentScanner.End.open(dataEnd: 0)
-        for (position, segment) in found.enumerated() {
-            let (header, segmentEnd) = try SegmentFile.read(
-                segment.path, sequence: segment.sequence, isLast: position == found.count - 1, expected: identity,
-                fileSystem: fileSystem, options: options, buffer: &buffer
-            ) { (_, type, payload) throws(DecodeError) in try state.apply(type: type, payload: payload) }
-            if case .sealed(_, let next) = segmentEnd, next != segment.sequence + 1 {
-                throw .corrupt(file: segment.path, offset: segmentEnd.dataEnd - 16, reason: "the seal names segment \(next) as next")
+        var dataEnd = 0
+        while let checked = prefetcher.next() {
+            try replay(checked, into: &state)
+            guard let header = checked.header, let segmentEnd = checked.end else { preconditionFailure("a segment with no failure and no end") }
+            if case .sealed(_, let next) = segmentEnd, next != checked.sequence + 1 {
+                throw .corrupt(file: checked.path, offset: segmentEnd.dataEnd - 16, reason: "the seal names segment \(next) as next")
             }
-            segments.append(Segment(sequence: segment.sequence, path: segment.path, previousLastIndex: header.second))
+            segments.append(Segment(sequence: checked.sequence, path: checked.path, previousLastIndex: header.second))
             opening.bytesReplayed += segmentEnd.dataEnd
             end = segmentEnd
+            dataEnd = checked.buffer.withUnsafeBytes { (SegmentScanner.lastNonZero($0) ?? 0) + 1 }
+            prefetcher.recycle(checked.buffer)
         }
+        precondition(segments.count == found.count, "recovery stopped before the last segment without an error")
         do throws(DecodeError) { try state.validate() } catch { throw .inconsistent(directory: directory, reason: error.reason) }
         opening.state = state
         let log = try resume(directory: directory, identity: identity, options: options, fileSystem: fileSystem,
-                             segments: segments, end: end, state: state, tornTail: &opening.tornTail,
-                             dataEnd: buffer.withUnsafeBytes { (SegmentScanner.lastNonZero($0) ?? 0) + 1 })
+                             segments: segments, end: end, state: state, tornTail: &opening.tornTail, dataEnd: dataEnd)
         opening.segments = log.segmentPaths
         return (log, opening)
+    }
+
+    /// Applies a checked segment's frames in order; then its failure, if the check found one.
+    private static func replay(_ checked: SegmentPrefetcher.Checked, into state: inout ReplayState) throws(DurableStorageError) {
+        try checked.buffer.withBytes { (bytes) throws(DurableStorageError) in
+            for frame in checked.frames {
+                do throws(DecodeError) {
+                    try state.apply(type: frame.type, payload: UnsafeRawBufferPointer(rebasing: bytes[frame.payload]))
+                } catch {
+                    throw .corrupt(file: checked.path, offset: frame.offset, reason: error.reason)
+                }
+            }
+        }
+        if let failure = checked.failure { throw failure }
     }
 
     private static func removeTemporaryFiles(in directory: String, fileSystem: any FileSystem) throws(DurableStorageError) -> [String] {

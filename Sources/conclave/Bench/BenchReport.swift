@@ -104,10 +104,10 @@ enum BenchClock {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
-    /// CPU time the calling thread has used, in nanoseconds.
-    static func threadCPUNanoseconds() -> UInt64 {
+    /// CPU time the process's threads have used, in nanoseconds.
+    static func processCPUNanoseconds() -> UInt64 {
         var spec = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
