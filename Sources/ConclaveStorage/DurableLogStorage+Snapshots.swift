@@ -8,6 +8,9 @@ extension DurableLogStorage {
     /// Installs a leader's snapshot: it replaces the whole log. The WAL then starts a new segment,
     /// so every older one becomes deletable at the next `compact`.
     public func applySnapshot(_ snapshot: Snapshot) throws(DurableStorageError) {
+        guard snapshot.index >= snapshotMetadata.index else {
+            throw .snapshotMismatch("index \(snapshot.index) is older than the current snapshot at \(snapshotMetadata.index)")
+        }
         let metadata = SnapshotMetadata(index: snapshot.index, term: snapshot.term, voters: snapshot.voters, learners: snapshot.learners)
         try snapshots.write(metadata, data: snapshot.data)
         try commit(metadata, replacesLog: true)

@@ -80,6 +80,9 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
     /// Completes queued writes and closes the WAL; the storage accepts no more writes.
     public func close() { writer.close() }
 
+    /// A storage dropped without `close()` still stops its writer thread.
+    deinit { writer.close() }
+
     /// The fatal error that stopped the WAL, if any (the node must stop and restart).
     public var failure: DurableStorageError? { writer.failure }
 

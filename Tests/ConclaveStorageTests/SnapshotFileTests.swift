@@ -88,3 +88,17 @@ import Testing
         #expect(sawNew && sawOld && crashPoint > 5)
     }
 }
+
+extension SnapshotFileTests {
+    @Test("a leader's snapshot older than the current one is refused, nothing written")
+    func olderInstalledSnapshot() throws {
+        let disk = quietDisk()
+        let storage = try openStorage(disk)
+        defer { storage.close() }
+        try storage.applySnapshot(Snapshot(index: 20, term: 2, voters: [1, 2, 3], data: [2]))
+        #expect(throws: DurableStorageError.snapshotMismatch("index 10 is older than the current snapshot at 20")) {
+            try storage.applySnapshot(Snapshot(index: 10, term: 2, voters: [1, 2, 3], data: [1]))
+        }
+        #expect(try disk.list("/data/snap") == ["0000000000000002-0000000000000014.snap"])
+    }
+}
