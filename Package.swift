@@ -45,6 +45,9 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        // Durable storage: WAL segments, group commit, snapshots, recovery, over a file-system seam
+        // with a POSIX implementation and a seeded fault-injecting one for tests and the simulator.
+        .target(name: "ConclaveStorage", dependencies: ["ConclaveCore", "ConclaveRaft"]),
 
         // Wire formats, pure: RESP2/RESP3 for clients, binary frames for peers.
         .target(name: "ConclaveWire", dependencies: ["ConclaveCore", "ConclaveRaft"]),
@@ -85,7 +88,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
-                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal",
+                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -107,6 +110,7 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",
             dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole"],

@@ -93,6 +93,22 @@ else
     echo "FAIL trace written: no membership change or transfer in $work/trace.txt"
 fi
 
+# WAL inspection: the data directory a short `bench wal --keep` leaves, then the same with one byte
+# flipped inside its first entries record (byte 152: after the 64-byte header, the hard state and the
+# snapshot marker), which valid records follow.
+"$bin" bench wal --dir "$work/walbench" --keep --seconds 0.2 --replay-mib 1 --proposers 4 --window 2 >/dev/null 2>&1
+wal="$work/walbench/single"
+expect "wal inspect"         0 "^0000000000000001\.wal +67108864 +[0-9]+ +[0-9]+ +[0-9]+ +1…[0-9]+ +1 +open$" -- wal inspect "$wal"
+expect "wal inspect state"   0 "^log +entries 1…[0-9]+"                 -- wal inspect "$wal"
+expect "wal inspect records" 0 "^  0000000000000001\.wal +152 +entries +153 +entries 1, term 1$" -- wal inspect "$wal" --records
+expect "wal inspect verify"  0 "^verified +every record, header and snapshot CRC checked" -- wal inspect "$wal" --verify
+expect "wal inspect json"    0 '"firstIndex":1,.*"lastIndex":[0-9]+'    -- wal inspect "$wal" --json
+printf '\377' | dd of="$wal/wal/0000000000000001.wal" bs=1 seek=200 conv=notrunc status=none
+expect "wal verify corrupt"  1 "verify failed: corrupt: .*/single/wal/0000000000000001\.wal at byte 152: CRC mismatch in an entries record .*a valid record follows at byte 320" -- wal inspect "$wal" --verify
+expect "wal inspect corrupt" 0 "^CORRUPT +.*0000000000000001\.wal at byte 152: "  -- wal inspect "$wal"
+expect "wal inspect missing" 2 "error: cannot read .*absent: I/O error: opendir"   -- wal inspect "$work/absent"
+expect "bench wal seconds"   2 "--seconds must be in 0.1…600, got 0.0"  -- bench wal --seconds 0
+
 # Histories written by hand: one linearizable, one not, one malformed.
 cat >"$work/good.jsonl" <<'JSON'
 {"client": 1, "op": "put", "key": "k", "value": "a", "ok": true, "call": 10, "return": 20}

@@ -8,7 +8,9 @@ struct Conclave: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conclave",
         abstract: "A terminal operations console for distributed coordination.",
-        subcommands: [ConsoleCommand.self, DemoCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self],
+        subcommands: [
+            ConsoleCommand.self, DemoCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self, WALCommand.self,
+        ],
         defaultSubcommand: ConsoleCommand.self
     )
 

@@ -104,6 +104,13 @@ enum BenchClock {
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 
+    /// CPU time the process's threads have used, in nanoseconds.
+    static func processCPUNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
     /// A histogram for nanosecond latencies from 1 ns to 100 s at 3 significant digits.
     static func latencyHistogram() -> Histogram<UInt64> {
         Histogram<UInt64>(highestTrackableValue: 100_000_000_000, numberOfSignificantValueDigits: .three)

@@ -1,0 +1,209 @@
+import ConclaveCore
+import ConclaveRaft
+import Synchronization
+
+/// `LogStorage` on disk: a data directory holding `wal/` (segments) and `snap/` (snapshot files).
+///
+/// Reads are served from memory (a `MemoryStorage` rebuilt from the WAL on open), except the
+/// snapshot's data, which is read back from its file (CRC-checked) when Raft asks for it.
+///
+/// Writes are what a node does after each Raft `Ready`, before it sends that Ready's messages:
+/// `save(hardState:entries:)` — entries first (replacing a conflicting suffix), then the hard
+/// state, covered by one group-committed fdatasync; then reads see them. `applySnapshot` installs a
+/// leader's snapshot; `createSnapshot` / `compact` record the node's own snapshot and drop what it
+/// covers (deleting WAL segments wholly before it). The asynchronous `save(…, completion:)` lets the
+/// node keep stepping while the disk works; reads see the data once the completion runs.
+///
+/// Thread-safety: reads may come from any thread (one lock guards the in-memory view); writes are
+/// ordered by the WAL writer's queue. Call the write methods from one thread (the node loop).
+public final class DurableLogStorage: LogStorage, @unchecked Sendable {
+    public let directory: String
+    public let identity: StorageIdentity
+    /// What opening the directory found and did.
+    public let recovery: RecoveryReport
+    let options: WALOptions
+    let writer: WALWriter
+    let snapshots: SnapshotStore
+    let view: Mutex<View>
+
+    /// The in-memory log and what has been submitted to the WAL but may not be durable yet.
+    struct View {
+        var memory: MemoryStorage
+        var submittedLastIndex: LogIndex
+    }
+
+    private init(directory: String, identity: StorageIdentity, options: WALOptions, writer: WALWriter, snapshots: SnapshotStore,
+                 memory: sending MemoryStorage, recovery: RecoveryReport) {
+        self.directory = directory
+        self.identity = identity
+        self.options = options
+        self.writer = writer
+        self.snapshots = snapshots
+        self.recovery = recovery
+        view = Mutex(View(memory: memory, submittedLastIndex: memory.lastIndex))
+    }
+
+    /// Opens the data directory (creating it and bootstrapping a WAL with `membership` if it holds
+    /// none), replays the WAL, truncates a torn tail, and starts the writer thread. Refuses a
+    /// directory of another cluster or node, and any corruption, naming the file and offset.
+    public static func open(directory: String, identity: StorageIdentity, membership: ConfState,
+                            fileSystem: any FileSystem = PosixFileSystem(), options: WALOptions = WALOptions()) throws(DurableStorageError) -> DurableLogStorage {
+        let walDirectory = joinPath(directory, "wal")
+        let snapshotDirectory = joinPath(directory, "snap")
+        do throws(FileSystemError) {
+            try makeDirectories(directory, fileSystem: fileSystem)
+            let missing = [walDirectory, snapshotDirectory].filter { fileSystem.kind(of: $0) == nil }
+            for subdirectory in missing { try fileSystem.makeDirectory(subdirectory) }
+            if !missing.isEmpty { try fileSystem.fsyncDirectory(directory) }
+        } catch {
+            throw .from(error)
+        }
+        let (log, opening) = try WriteAheadLog.open(directory: walDirectory, identity: identity, options: options,
+                                                    fileSystem: fileSystem, membership: membership)
+        let snapshots = SnapshotStore(directory: snapshotDirectory, identity: identity, fileSystem: fileSystem, options: options)
+        let marker = opening.state.snapshot
+        let leftovers: [String]
+        do throws(DurableStorageError) {
+            leftovers = try snapshots.removeLeftovers(current: marker.index)
+            if marker.index > 0 { _ = try snapshots.openReader(index: marker.index, term: marker.term) }
+        } catch {
+            log.close()
+            throw error
+        }
+        let memory = opening.state.memoryStorage()
+        let report = RecoveryReport(opening: opening, memory: memory, directory: directory,
+                                    removedFiles: opening.removedTemporaryFiles + leftovers)
+        return DurableLogStorage(directory: directory, identity: identity, options: options, writer: WALWriter(log: log),
+                                 snapshots: snapshots, memory: memory, recovery: report)
+    }
+
+    /// Completes queued writes and closes the WAL; the storage accepts no more writes.
+    public func close() { writer.close() }
+
+    /// A storage dropped without `close()` still stops its writer thread.
+    deinit { writer.close() }
+
+    /// The fatal error that stopped the WAL, if any (the node must stop and restart).
+    public var failure: DurableStorageError? { writer.failure }
+
+    // MARK: - LogStorage
+
+    public func initialState() -> (HardState, ConfState) { view.withLock { $0.memory.initialState() } }
+
+    public func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry] {
+        try view.withLock { (view) throws(StorageError) in try view.memory.entries(from: low, to: high, maxBytes: maxBytes) }
+    }
+
+    public func term(at index: LogIndex) throws(StorageError) -> Term {
+        try view.withLock { (view) throws(StorageError) in try view.memory.term(at: index) }
+    }
+
+    public var firstIndex: LogIndex { view.withLock { $0.memory.firstIndex } }
+    public var lastIndex: LogIndex { view.withLock { $0.memory.lastIndex } }
+    public var hardState: HardState { view.withLock { $0.memory.hardState } }
+
+    /// The latest snapshot, its data read back from its file with every CRC checked (O(size) per
+    /// call; Raft asks when a follower needs it).
+    public func snapshot() throws(StorageError) -> Snapshot {
+        var snapshot = try view.withLock { (view) throws(StorageError) in try view.memory.snapshot() }
+        guard !snapshot.isEmpty else { return snapshot }
+        do throws(DurableStorageError) {
+            snapshot.data = try snapshots.openReader(index: snapshot.index, term: snapshot.term).readAll()
+        } catch {
+            throw .io(error.description)
+        }
+        return snapshot
+    }
+
+    /// The latest snapshot's metadata, without its data.
+    public var snapshotMetadata: SnapshotMetadata {
+        view.withLock { view in
+            let snapshot = (try? view.memory.snapshot()) ?? Snapshot()
+            return SnapshotMetadata(index: snapshot.index, term: snapshot.term, voters: snapshot.voters, learners: snapshot.learners)
+        }
+    }
+
+    /// Opens the latest snapshot's file for reading chunk by chunk (nil when there is none).
+    public func openSnapshot() throws(DurableStorageError) -> SnapshotFileReader? {
+        let metadata = snapshotMetadata
+        guard metadata.index > 0 else { return nil }
+        return try snapshots.openReader(index: metadata.index, term: metadata.term)
+    }
+
+    // MARK: - Writes after a Ready
+
+    /// Persists `entries` (consecutive; replacing any entries from the first one's index on), then
+    /// `hardState`, with one sync; returns once durable and visible to reads.
+    public func save(hardState: HardState?, entries: [Entry]) throws(DurableStorageError) {
+        let records = try records(hardState: hardState, entries: entries)
+        try writer.append(records)
+        apply(hardState: hardState, entries: entries)
+    }
+
+    /// The same, without waiting: `completion` runs on the WAL writer thread once the records are
+    /// durable and visible to reads (or with the error). Saves complete in the order they were made.
+    public func save(hardState: HardState?, entries: [Entry], completion: @escaping @Sendable (DurableStorageError?) -> Void) {
+        let records: [WALRecord]
+        do throws(DurableStorageError) { records = try self.records(hardState: hardState, entries: entries) } catch {
+            completion(error)
+            return
+        }
+        writer.append(records) { [self] error in
+            if error == nil { apply(hardState: hardState, entries: entries) }
+            completion(error)
+        }
+    }
+
+    public func append(_ entries: [Entry]) throws(DurableStorageError) { try save(hardState: nil, entries: entries) }
+
+    public func setHardState(_ state: HardState) throws(DurableStorageError) { try save(hardState: state, entries: []) }
+
+    /// The WAL records for a save, entries split so that no record passes `recordBytesMax`. Checks
+    /// the entries continue the log as submitted so far (a violation is a caller bug: it traps).
+    private func records(hardState: HardState?, entries: [Entry]) throws(DurableStorageError) -> [WALRecord] {
+        var records: [WALRecord] = []
+        var batch: [Entry] = []
+        var batchBytes = 4
+        for entry in entries {
+            let bytes = WALRecord.entryOverheadBytes + entry.data.count
+            guard 4 + bytes <= options.recordBytesMax else { throw .recordTooLarge(bytes: 4 + bytes, limit: options.recordBytesMax) }
+            if batchBytes + bytes > options.recordBytesMax {
+                records.append(.entries(batch))
+                batch.removeAll()
+                batchBytes = 4
+            }
+            batch.append(entry)
+            batchBytes += bytes
+        }
+        if !batch.isEmpty { records.append(.entries(batch)) }
+        if let hardState { records.append(.hardState(hardState)) }
+        if let first = entries.first {
+            view.withLock { view in
+                let snapshotIndex = view.memory.firstIndex - 1
+                precondition(first.index > snapshotIndex, "append below the snapshot: \(first.index) <= \(snapshotIndex)")
+                precondition(first.index <= view.submittedLastIndex + 1,
+                             "gap in the log: appending \(first.index) after \(view.submittedLastIndex)")
+                for (previous, next) in zip(entries, entries.dropFirst()) {
+                    precondition(next.index == previous.index + 1, "entries not consecutive: \(next.index) after \(previous.index)")
+                }
+                view.submittedLastIndex = entries.last!.index
+            }
+        }
+        return records
+    }
+
+    private func apply(hardState: HardState?, entries: [Entry]) {
+        view.withLock { view in
+            view.memory.append(entries)
+            if let hardState { view.memory.setHardState(hardState) }
+        }
+    }
+}
+
+/// `mkdir -p`: creates `path` and any missing parent.
+func makeDirectories(_ path: String, fileSystem: any FileSystem) throws(FileSystemError) {
+    guard fileSystem.kind(of: path) != .directory else { return }
+    let parent = parentDirectory(of: path)
+    if parent != path { try makeDirectories(parent, fileSystem: fileSystem) }
+    try fileSystem.makeDirectory(path)
+}
