@@ -21,11 +21,14 @@ import Testing
     @Test("a bad theme names file, line and key", arguments: [
         ("[roles]\n\"node.leeder\" = \"red\"", 2, "node.leeder", "unknown role"),
         ("name = \"x\"\n[roles]\n\"node.leader\" = \"purplish bold\"", 3, "node.leader", "unknown colour 'purplish'"),
-        ("[roles]\n\"node.down\" = red", 2, "node.down", "value must be a quoted string"),
+        ("[roles]\n\"node.down\" = 5", 2, "node.down", "value must be a quoted string"),
+        ("[roles]\n\"node.down\" = red", 2, "", "not valid TOML"),
         ("[colours]", 1, "colours", "unknown table"),
         ("[roles]\n\"lock.held\" = \"red on\"", 2, "lock.held", "'on' needs a background"),
         ("[palette]\nleader = \"#12345\"", 2, "leader", "unknown colour"),
-        ("[roles]\njust words", 2, "", "expected key = \"value\""),
+        ("[roles]\njust words", 2, "", "not valid TOML"),
+        ("name = 5", 1, "name", "value must be a quoted string"),
+        ("colour = \"red\"", 1, "colour", "unknown top-level key; accepted: name"),
     ])
     func errors(text: String, line: Int, key: String, reason: String) {
         #expect {

@@ -1,3 +1,5 @@
+import TOMLKit
+
 /// A bad theme file: which file, which line, which key, and what is accepted.
 public struct ThemeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var file: String
@@ -10,79 +12,74 @@ public struct ThemeError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Reads the TOML subset themes are written in: comments, `[palette]` and `[roles]` tables,
-/// `key = "value"` lines (keys bare or quoted), and a top-level `name`.
+/// Reads a theme file with a real TOML parser (TOMLKit): a top-level `name`, a `[palette]` table
+/// and a `[roles]` table, every value a string.
 ///
 /// A palette entry names a colour (`green = "#50fa7b"`); a role's value is a style:
 /// `"FG [on BG] [bold] [dim] [underline] [reverse]"`, where a colour is a palette name, an ANSI name
-/// (`red`, `brightred`), `default`, `#rrggbb` or `color0`…`color255`.
+/// (`red`, `brightred`), `default`, `#rrggbb` or `color0`…`color255`. Errors name the file, the line
+/// (TOML's own position for syntax errors; the key's line for a bad value) and the key.
 public enum ThemeParser {
     public static let linesMax = 2_000
     public static let acceptedColors = "a palette name, black…white, brightblack…brightwhite, default, #rrggbb or color0…color255"
     static let attributes = "bold, dim, underline, reverse"
 
     public static func parse(_ text: String, file: String) throws(ThemeError) -> Theme {
-        var name = ""
-        var palette: [String: Color] = [:]
-        var styles: [Role: Style] = [:]
-        var table = ""
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count <= linesMax else {
             throw ThemeError(file: file, line: linesMax + 1, key: "", reason: "a theme has at most \(linesMax) lines")
         }
-        for (offset, rawLine) in lines.enumerated() {
-            let number = offset + 1
-            let line = stripComment(String(rawLine)).trimmingSpaces
-            if line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw ThemeError(file: file, line: number, key: "", reason: "a table header ends with ']'") }
-                table = String(line.dropFirst().dropLast()).trimmingSpaces
-                guard table == "palette" || table == "roles" else {
-                    throw ThemeError(file: file, line: number, key: table, reason: "unknown table; accepted: [palette], [roles]")
-                }
-                continue
+        let document = try parseTOML(text, file: file)
+        let locate = KeyLocator(lines: lines)
+        for key in document.keys.sorted() where !["name", "palette", "roles"].contains(key) {
+            let isTable = document[key]?.table != nil
+            throw ThemeError(file: file, line: locate.line(ofTable: key) ?? locate.line(of: key, in: nil), key: key,
+                             reason: isTable ? "unknown table; accepted: [palette], [roles]" : "unknown top-level key; accepted: name")
+        }
+        let name = try string(document, "name", table: nil, file: file, locate: locate) ?? ""
+        var palette: [String: Color] = [:]
+        for key in try tableKeys(document, "palette", file: file, locate: locate) {
+            let value = try string(document["palette"]!.table!, key, table: "palette", file: file, locate: locate)!
+            palette[key.lowercased()] = try color(value, palette: [:], file: file, line: locate.line(of: key, in: "palette"), key: key)
+        }
+        var styles: [Role: Style] = [:]
+        for key in try tableKeys(document, "roles", file: file, locate: locate) {
+            let line = locate.line(of: key, in: "roles")
+            guard let role = Role.byThemeKey[key] else {
+                throw ThemeError(file: file, line: line, key: key,
+                                 reason: "unknown role; accepted: \(Role.allCases.map(\.themeKey).joined(separator: ", "))")
             }
-            let (key, value) = try keyValue(line, file: file, line: number)
-            switch table {
-            case "":
-                guard key == "name" else { throw ThemeError(file: file, line: number, key: key, reason: "unknown top-level key; accepted: name") }
-                name = value
-            case "palette":
-                palette[key] = try color(value, palette: [:], file: file, line: number, key: key)
-            default:
-                guard let role = Role.byThemeKey[key] else {
-                    throw ThemeError(file: file, line: number, key: key,
-                                     reason: "unknown role; accepted: \(Role.allCases.map(\.themeKey).joined(separator: ", "))")
-                }
-                styles[role] = try style(value, palette: palette, file: file, line: number, key: key)
-            }
+            let value = try string(document["roles"]!.table!, key, table: "roles", file: file, locate: locate)!
+            styles[role] = try style(value, palette: palette, file: file, line: line, key: key)
         }
         return Theme(name: name.isEmpty ? file : name, styles: styles)
     }
 
-    static func stripComment(_ line: String) -> String {
-        var inQuotes = false
-        var result = ""
-        for character in line {
-            if character == "\"" { inQuotes.toggle() }
-            if character == "#" && !inQuotes { break }
-            result.append(character)
+    private static func parseTOML(_ text: String, file: String) throws(ThemeError) -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ThemeError(file: file, line: error.source.begin.line, key: "", reason: "not valid TOML: \(error.description)")
+        } catch {
+            throw ThemeError(file: file, line: 1, key: "", reason: "not valid TOML: \(error)")
         }
-        return result
     }
 
-    static func keyValue(_ line: String, file: String, line number: Int) throws(ThemeError) -> (String, String) {
-        guard let equals = line.firstIndex(of: "=") else {
-            throw ThemeError(file: file, line: number, key: "", reason: "expected key = \"value\", got '\(line)'")
+    /// The keys of `[name]`, sorted; none when the table is absent.
+    private static func tableKeys(_ document: TOMLTable, _ name: String, file: String, locate: KeyLocator) throws(ThemeError) -> [String] {
+        guard let value = document[name] else { return [] }
+        guard value.table != nil else {
+            throw ThemeError(file: file, line: locate.line(of: name, in: nil), key: name, reason: "must be a table ([\(name)])")
         }
-        var key = String(line[..<equals]).trimmingSpaces
-        if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") { key = String(key.dropFirst().dropLast()) }
-        let raw = String(line[line.index(after: equals)...]).trimmingSpaces
-        guard !key.isEmpty else { throw ThemeError(file: file, line: number, key: "", reason: "missing key before '='") }
-        guard raw.count >= 2, raw.hasPrefix("\""), raw.hasSuffix("\"") else {
-            throw ThemeError(file: file, line: number, key: key, reason: "value must be a quoted string, got '\(raw)'")
+        return value.table!.keys.sorted()
+    }
+
+    private static func string(_ table: TOMLTable, _ key: String, table name: String?, file: String, locate: KeyLocator) throws(ThemeError) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let string = value.string else {
+            throw ThemeError(file: file, line: locate.line(of: key, in: name), key: key, reason: "value must be a quoted string")
         }
-        return (key, String(raw.dropFirst().dropLast()))
+        return string
     }
 
     static func style(_ value: String, palette: [String: Color], file: String, line: Int, key: String) throws(ThemeError) -> Style {
@@ -133,5 +130,32 @@ extension String {
         while let first = slice.first, first == " " || first == "\t" || first == "\r" { slice = slice.dropFirst() }
         while let last = slice.last, last == " " || last == "\t" || last == "\r" { slice = slice.dropLast() }
         return String(slice)
+    }
+}
+
+/// Finds the line a key stands on (TOMLKit keeps no positions for values), for error messages.
+struct KeyLocator {
+    let lines: [String]
+
+    /// The 1-based line of `[name]`.
+    func line(ofTable name: String) -> Int? {
+        lines.firstIndex { $0.trimmingSpaces.hasPrefix("[\(name)") }.map { $0 + 1 }
+    }
+
+    /// The 1-based line of `key = …` inside `[table]` (nil: top level), bare or quoted; 1 if not found.
+    func line(of key: String, in table: String?) -> Int {
+        var current: String?
+        for (offset, raw) in lines.enumerated() {
+            let line = raw.trimmingSpaces
+            if line.hasPrefix("[") {
+                current = String(line.dropFirst().prefix { $0 != "]" }).trimmingSpaces
+                continue
+            }
+            guard current == table else { continue }
+            if line.hasPrefix("\"\(key)\"") || line.hasPrefix("'\(key)'") || line.hasPrefix(key + " ") || line.hasPrefix(key + "=") {
+                return offset + 1
+            }
+        }
+        return 1
     }
 }
