@@ -78,6 +78,19 @@ public struct SimulationConfig: Sendable {
         raft.snapshotChunkBytes = snapshotChunkBytes
         return raft
     }
+
+    /// The settings of `node`'s core.
+    func nodeConfig(for node: NodeID) -> NodeConfig {
+        var nodeConfig = NodeConfig(raft: raftConfig(for: node))
+        nodeConfig.tickNanos = tickNanos
+        nodeConfig.clockIntervalTicks = clockIntervalTicks
+        nodeConfig.snapshotEveryEntries = snapshotEveryEntries
+        nodeConfig.compactionKeepEntries = compactionKeepEntries
+        nodeConfig.readsThroughLog = readsThroughLog
+        nodeConfig.pendingReadsMax = backlogMax
+        nodeConfig.scheduler = scheduler
+        return nodeConfig
+    }
 }
 
 public enum SimulationError: Error, Equatable, Sendable, CustomStringConvertible {

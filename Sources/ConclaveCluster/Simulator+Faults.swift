@@ -47,8 +47,9 @@ extension Simulator {
 
     /// What the node's wall clock reads now, in milliseconds: true time run at the node's rate,
     /// shifted by its offset (never below zero). A generator on the node stamps IDs with this.
-    public func wallClockMillis(of node: NodeID) -> UInt64 {
-        let position = index(of: node)
+    public func wallClockMillis(of node: NodeID) -> UInt64 { wallClockMillis(at: index(of: node)) }
+
+    func wallClockMillis(at position: Int) -> UInt64 {
         let millis = Int64(localClockNanos(position) / 1_000_000) + nodes[position].clockOffsetMillis
         return UInt64(max(0, millis))
     }
@@ -62,14 +63,15 @@ extension Simulator {
         nodes[index(of: node)].stopReason = reason
     }
 
+    /// Memory is lost, the disk kept: the core is dropped (observers see what it held until the
+    /// restart), and with it every request it owed an answer.
     private func crash(_ node: NodeID) {
         let position = index(of: node)
         guard nodes[position].health != .crashed else { return }
-        nodes[position].raft = nil
+        if let core = nodes[position].core { nodes[position].lastCore = core }
+        nodes[position].core = nil
         nodes[position].health = .crashed
         nodes[position].incarnation += 1
-        nodes[position].waiting.removeAll()
-        nodes[position].waitingGrants.removeAll()
         nodes[position].backlog.removeAll()
         nodes[position].appliedEntries.removeAll()
     }

@@ -10,7 +10,7 @@ extension Simulator {
         }
         let node = NodeID(nodeIDs.count + 1)
         nodeIDs.append(node)
-        nodes.append(SimulatedNode(id: node, voters: [], scheduler: config.scheduler))
+        nodes.append(SimulatedNode(id: node, voters: []))
         start(node)
         trace.record(now, "node \(node) started (empty)", hash: 0xADD0 &+ node)
         return node
@@ -20,13 +20,14 @@ extension Simulator {
     public func changeMembership(_ change: ConfChange) throws(SimulationError) {
         guard let leader else { throw .invalid("no leader to propose \(change) to") }
         let position = index(of: leader)
+        let time = nodeTime(position)
         do {
-            try nodes[position].raft!.proposeConfChange(change)
+            try nodes[position].core!.proposeConfChange(change, at: time)
         } catch {
             throw .invalid(error.description)
         }
         trace.record(now, "propose \(change) at \(leader)", hash: 0xC0F &+ change.node)
-        drainReady(position)
+        perform(nodes[position].core!.takeOutputs(), from: position)
     }
 
     /// Asks the current leader to hand leadership to `target`.
@@ -34,24 +35,25 @@ extension Simulator {
         guard nodeIDs.contains(target) else { throw .unknownNode(target) }
         guard let leader else { throw .invalid("no leader to transfer from") }
         let position = index(of: leader)
+        let time = nodeTime(position)
         do {
-            try nodes[position].raft!.transferLeadership(to: target)
+            try nodes[position].core!.transferLeadership(to: target, at: time)
         } catch {
             throw .invalid(error.description)
         }
         trace.record(now, "transfer \(leader) -> \(target)", hash: 0x7F &+ target)
-        drainReady(position)
+        perform(nodes[position].core!.takeOutputs(), from: position)
     }
 
     /// The membership as the current leader sees it (nil without a leader).
     public var membership: ConfState? {
-        leader.flatMap { nodes[index(of: $0)].raft?.confState }
+        leader.flatMap { nodes[index(of: $0)].core?.raft.confState }
     }
 
     /// The leader's view of how far `node` has caught up: its match index and the leader's last
     /// index (nil without a leader or when the node is not replicated to).
     public func replicationProgress(of node: NodeID) -> (match: LogIndex, last: LogIndex)? {
-        guard let leader, let status = nodes[index(of: leader)].raft?.status() else { return nil }
+        guard let leader, let status = nodes[index(of: leader)].core?.raft.status() else { return nil }
         guard let follower = status.followers.first(where: { $0.node == node }) else { return nil }
         return (follower.match, status.lastIndex)
     }

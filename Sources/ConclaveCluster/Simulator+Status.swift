@@ -18,7 +18,7 @@ extension Simulator {
     public func status(of node: NodeID) -> SimulatedNodeStatus {
         let simulated = nodes[index(of: node)]
         return SimulatedNodeStatus(
-            id: node, health: simulated.health.rawValue, raft: simulated.raft?.status(), stopReason: simulated.stopReason,
+            id: node, health: simulated.health.rawValue, raft: simulated.core?.raft.status(), stopReason: simulated.stopReason,
             clockOffsetMillis: simulated.clockOffsetMillis, clockRatePermille: simulated.clockRatePermille)
     }
 
@@ -30,7 +30,7 @@ extension Simulator {
     /// Live (up, not paused) nodes that consider themselves leader, by term.
     public var leaders: [(node: NodeID, term: Term)] {
         nodes.compactMap { node in
-            guard node.health == .up, let raft = node.raft, raft.role == .leader else { return nil }
+            guard node.health == .up, let raft = node.core?.raft, raft.role == .leader else { return nil }
             return (node.id, raft.term)
         }
     }
@@ -38,15 +38,18 @@ extension Simulator {
     public func isUp(_ node: NodeID) -> Bool { nodes[index(of: node)].health == .up }
     public func isCrashed(_ node: NodeID) -> Bool { nodes[index(of: node)].health == .crashed }
 
-    public func term(of node: NodeID) -> Term { nodes[index(of: node)].raft?.term ?? 0 }
+    public func term(of node: NodeID) -> Term { nodes[index(of: node)].core?.raft.term ?? 0 }
 
-    public func raft(of node: NodeID) -> Raft? { nodes[index(of: node)].raft }
+    public func raft(of node: NodeID) -> Raft? { nodes[index(of: node)].core?.raft }
 
     /// The node's KV store.
-    public func stateMachine(of node: NodeID) -> KVStateMachine { nodes[index(of: node)].stateMachine.kv }
+    public func stateMachine(of node: NodeID) -> KVStateMachine { coordination(of: node).kv }
 
-    /// The node's whole replicated state: KV, cluster time, sessions, locks, counters.
-    public func coordination(of node: NodeID) -> CoordinationStateMachine { nodes[index(of: node)].stateMachine }
+    /// The node's whole replicated state: KV, cluster time, sessions, locks, counters (as it was
+    /// when the node went down, while it is crashed).
+    public func coordination(of node: NodeID) -> CoordinationStateMachine {
+        nodes[index(of: node)].memory?.stateMachine ?? CoordinationStateMachine()
+    }
 
     /// The entries a node applied since it last started (requires `recordApplied`).
     public func appliedEntries(of node: NodeID) -> [Entry] { nodes[index(of: node)].appliedEntries }

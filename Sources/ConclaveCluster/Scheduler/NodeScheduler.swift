@@ -46,7 +46,8 @@ struct NodeScheduler {
     var pool: VirtualWorkerPool
     var jobs: [UInt64: Job] = [:]
     var lastJobTag: UInt64 = 0
-    /// When the simulator will next advance the pool (nil: no event queued).
+    /// When the driver was last asked to advance the pool (`NodeOutput.callbackPoolDue`; nil: no
+    /// call pending).
     var poolEventAtNanos: UInt64?
     var breakers: [String: CircuitBreaker] = [:]
     var parsedCrons: [String: CronExpression] = [:]
@@ -201,7 +202,9 @@ public struct NodeSchedulerCounters: Equatable, Sendable {
     public var wakeUpsDropped = 0
 }
 
-/// How the simulated nodes run delay tasks, and how the simulated callback targets behave.
+/// How a node runs delay tasks (workers, queue, retry interval, breakers), and — for the
+/// simulator's `SimulatedCallbackTargets` only — how the simulated targets behave and how many
+/// deliveries the simulator keeps.
 public struct SchedulerSettings: Sendable {
     /// Callback workers per node, and tries that may wait for one (1…); past that a try is refused.
     public var workers = 4

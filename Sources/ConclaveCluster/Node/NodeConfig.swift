@@ -1,0 +1,34 @@
+import ConclaveCore
+import ConclaveRaft
+
+/// Everything that shapes one node's loop besides its storage, clock and callback targets. The
+/// simulator derives it from `SimulationConfig` (`nodeConfig(for:)`); a daemon from its flags.
+public struct NodeConfig: Sendable {
+    /// Consensus settings; `raft.applied` is set by the node from its snapshot when it starts.
+    public var raft: RaftConfig
+    /// The length of one tick of the node's clock: the driver calls `NodeCore.tick` this often.
+    public var tickNanos: UInt64 = 10_000_000
+    /// A leader proposes an `elapsed` entry (cluster time) every this many ticks' worth of time a
+    /// quorum of clocks agrees on (`QuorumClock`).
+    public var clockIntervalTicks: UInt64 = 10
+    /// Snapshot the state machine every this many applied entries (0: never) and keep this many
+    /// entries before it for followers that are a little behind.
+    public var snapshotEveryEntries: UInt64 = 2_000
+    public var compactionKeepEntries: UInt64 = 200
+    /// Serve gets by proposing them through the log instead of ReadIndex.
+    public var readsThroughLog = false
+    /// Gets waiting for their ReadIndex confirmation, at most; past this a get is refused.
+    public var pendingReadsMax = 10_000
+    /// A get whose confirmation has not come after this long is forgotten (its client has long
+    /// given up), so the table of pending reads stays bounded.
+    public var pendingReadTimeoutNanos: UInt64 = 10_000_000_000
+    /// The delay-task scheduler's pool, breakers and retry interval.
+    public var scheduler = SchedulerSettings()
+
+    public init(raft: RaftConfig) {
+        self.raft = raft
+    }
+
+    /// The node's ID.
+    public var id: NodeID { raft.id }
+}

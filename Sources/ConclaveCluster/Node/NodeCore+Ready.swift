@@ -1,0 +1,97 @@
+import ConclaveCore
+import ConclaveCoordination
+import ConclaveRaft
+
+/// Draining Raft's `Ready`: persist, send, apply, advance — in that order, until nothing is left.
+extension NodeCore {
+    /// Persist (snapshot, entries, hard state) before any message of the same Ready goes out;
+    /// then stamp and hand out the messages, apply committed entries, note read confirmations,
+    /// advance, serve reads that became due and snapshot when due. Stops at the first storage error.
+    mutating func drainReady() {
+        while isRunning && raft.hasReady {
+            let ready = raft.ready()
+            if let failure = ready.storageFailure {
+                stop(reason: "storage: \(failure)")
+                return
+            }
+            guard persist(ready) else { return }
+            if let soft = ready.softState { softStateChanged(soft) }
+            let leading = raft.role == .leader
+            if leading && ready.messages.contains(where: { $0.kind == .heartbeat }) {
+                quorumClock.openRound(term: raft.term, localNanos: time.clockNanos)
+            }
+            for message in ready.messages { outputs.append(.send(stamped(message, asLeader: leading))) }
+            for entry in ready.committedEntries { apply(entry) }
+            for readState in ready.readStates { readConfirmed(readState) }
+            raft.advance(ready)
+            serveReads()
+            takeSnapshotIfDue()
+        }
+    }
+
+    /// Writes what the Ready says must be durable before its messages go out. False (and the node
+    /// stopped) when storage fails.
+    private mutating func persist(_ ready: Ready) -> Bool {
+        do {
+            if let snapshot = ready.snapshot { try install(snapshot) }
+            if let first = ready.entries.first {
+                let previousTerm = try? storage.term(at: first.index - 1)
+                try storage.append(ready.entries)
+                outputs.append(.persisted(entries: ready.entries, previousTerm: previousTerm))
+            }
+            if let hardState = ready.hardState { try storage.setHardState(hardState) }
+            return true
+        } catch {
+            stop(reason: "storage: \(error)")
+            return false
+        }
+    }
+
+    /// A snapshot from the leader: it replaces the log on disk and the state machine.
+    private mutating func install(_ snapshot: Snapshot) throws {
+        try storage.applySnapshot(snapshot)
+        stateMachine = Self.load(snapshot, node: id)
+        resyncScheduler()
+        outputs.append(.snapshotInstalled(index: snapshot.index, digest: stateMachine.combinedDigest))
+    }
+
+    /// Snapshots are the cluster's own bytes, checked when stored: one that does not load is a
+    /// bug, not an input.
+    static func load(_ snapshot: Snapshot, node: NodeID) -> CoordinationStateMachine {
+        do {
+            return try CoordinationStateMachine(restoring: snapshot.data)
+        } catch {
+            preconditionFailure("node \(node): snapshot at \(snapshot.index) does not load: \(error)")
+        }
+    }
+
+    /// Leadership changed hands: the quorum clock starts over; a new leader is announced.
+    private mutating func softStateChanged(_ soft: SoftState) {
+        quorumClock.resetLeadership()
+        guard soft.role == .leader else { return }
+        outputs.append(.becameLeader(term: raft.term))
+    }
+
+    /// Every `snapshotEveryEntries` applied entries, snapshot the state machine and compact the
+    /// log, keeping `compactionKeepEntries` entries for followers that are only a little behind.
+    private mutating func takeSnapshotIfDue() {
+        guard config.snapshotEveryEntries > 0, isRunning else { return }
+        let applied = stateMachine.appliedIndex
+        do {
+            guard applied >= (try storage.snapshot().index) + config.snapshotEveryEntries else { return }
+            let membership = raft.confState
+            try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
+                                       data: stateMachine.snapshotData())
+            if applied > config.compactionKeepEntries {
+                try storage.compact(through: applied - config.compactionKeepEntries)
+            }
+            outputs.append(.snapshotTaken(index: applied))
+        } catch StorageError.io(let reason) {
+            stop(reason: "storage: snapshot at \(applied): \(reason)")
+        } catch let error as StorageError {
+            preconditionFailure("node \(id): snapshot at \(applied) failed: \(error)")
+        } catch {
+            stop(reason: "storage: snapshot at \(applied): \(error)")
+        }
+    }
+}

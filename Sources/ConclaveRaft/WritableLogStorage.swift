@@ -1,0 +1,31 @@
+import ConclaveCore
+
+/// The write side of a node's durable log: what a node does to its storage after each `Ready`,
+/// on top of the read side Raft uses (`LogStorage`). Both worlds write through it: `MemoryStorage`
+/// in the simulator, the WAL-backed storage in the daemon.
+///
+/// Contract (the node calls these from one thread, in this order within a Ready):
+/// - `applySnapshot` for a snapshot received from the leader (it replaces the whole log), then
+///   `append` for the Ready's entries, then `setHardState`; every one is durable when it returns,
+///   because the Ready's messages go out right after (a vote or an acknowledgement is a promise);
+/// - `createSnapshot` / `compact` when the node snapshots its own state machine.
+///
+/// A write that throws leaves the node unable to vouch for its disk: the node stops and recovers
+/// from what is durable when it restarts. Nothing is retried (a failed fsync may have dropped the
+/// data it was asked to sync). The requirements throw `any Error` so that an implementation can
+/// throw its own typed error and still conform without an adapter.
+public protocol WritableLogStorage: LogStorage {
+    /// Persists `entries` (consecutive indexes), replacing any conflicting suffix of the log.
+    func append(_ entries: [Entry]) throws
+    /// Persists the hard state (term, vote, commit).
+    func setHardState(_ state: HardState) throws
+    /// Replaces the whole log with `snapshot` (a follower installing its leader's snapshot).
+    func applySnapshot(_ snapshot: Snapshot) throws
+    /// Records a snapshot of the node's own state machine at `index` (applied, hence in the log);
+    /// entries stay until `compact`. A snapshot at or below the current one is ignored.
+    func createSnapshot(index: LogIndex, voters: [NodeID], learners: [NodeID], data: [UInt8]) throws
+    /// Drops the entries through `index`, which the current snapshot must cover.
+    func compact(through index: LogIndex) throws
+}
+
+extension MemoryStorage: WritableLogStorage {}
