@@ -19,6 +19,9 @@ public protocol WritableLogStorage: LogStorage {
     func append(_ entries: [Entry]) throws
     /// Persists the hard state (term, vote, commit).
     func setHardState(_ state: HardState) throws
+    /// Persists a Ready's entries, then its hard state, as one write: a storage that syncs (the
+    /// WAL) covers both with one sync. The default calls `append` and `setHardState`.
+    func save(hardState: HardState?, entries: [Entry]) throws
     /// Replaces the whole log with `snapshot` (a follower installing its leader's snapshot).
     func applySnapshot(_ snapshot: Snapshot) throws
     /// Records a snapshot of the node's own state machine at `index` (applied, hence in the log);
@@ -26,6 +29,13 @@ public protocol WritableLogStorage: LogStorage {
     func createSnapshot(index: LogIndex, voters: [NodeID], learners: [NodeID], data: [UInt8]) throws
     /// Drops the entries through `index`, which the current snapshot must cover.
     func compact(through index: LogIndex) throws
+}
+
+extension WritableLogStorage {
+    public func save(hardState: HardState?, entries: [Entry]) throws {
+        if !entries.isEmpty { try append(entries) }
+        if let hardState { try setHardState(hardState) }
+    }
 }
 
 extension MemoryStorage: WritableLogStorage {}

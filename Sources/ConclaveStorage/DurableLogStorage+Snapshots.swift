@@ -91,3 +91,7 @@ extension DurableLogStorage {
         }
     }
 }
+
+/// The daemon's node writes through the same seam as the simulator's (`WritableLogStorage`): a
+/// Ready's entries and hard state go out as one group-committed `save`, snapshots as files.
+extension DurableLogStorage: WritableLogStorage {}

@@ -35,7 +35,7 @@ extension NodeCore {
     public mutating func submitAccepted(_ request: KVRequest, readNumbers: inout UInt64, at time: NodeTime) {
         guard begin(at: time) else { return }
         _ = start(request, readNumbers: &readNumbers)
-        drainReady()
+        inputHandled()
     }
 
     /// A coordination request (session, lock, counter, fenced write, task, throttle), proposed as
@@ -52,7 +52,7 @@ extension NodeCore {
     public mutating func submitAccepted(_ prepared: PreparedRequest, at time: NodeTime) {
         guard begin(at: time) else { return }
         _ = propose(prepared.request)
-        drainReady()
+        inputHandled()
     }
 
     /// The driver accepted a request for this node while the node could not run (the simulator's
@@ -71,7 +71,7 @@ extension NodeCore {
             waiting.remove(key)
             return reason
         }
-        drainReady()
+        inputHandled()
         return nil
     }
 
@@ -92,7 +92,7 @@ extension NodeCore {
         } catch {
             return false
         }
-        drainReady()
+        inputHandled()
         return true
     }
 

@@ -7,13 +7,13 @@ extension NodeCore {
     public mutating func proposeConfChange(_ change: ConfChange, at time: NodeTime) throws(RaftError) {
         guard begin(at: time) else { throw .proposalDropped("node \(id) has stopped") }
         try raft.proposeConfChange(change)
-        drainReady()
+        inputHandled()
     }
 
     /// Asks this node, as leader, to hand leadership to `target`. Throws what Raft refused.
     public mutating func transferLeadership(to target: NodeID, at time: NodeTime) throws(RaftError) {
         guard begin(at: time) else { throw .proposalDropped("node \(id) has stopped") }
         try raft.transferLeadership(to: target)
-        drainReady()
+        inputHandled()
     }
 }

@@ -34,12 +34,11 @@ extension NodeCore {
     private mutating func persist(_ ready: Ready) -> Bool {
         do {
             if let snapshot = ready.snapshot { try install(snapshot) }
-            if let first = ready.entries.first {
-                let previousTerm = try? storage.term(at: first.index - 1)
-                try storage.append(ready.entries)
-                outputs.append(.persisted(entries: ready.entries, previousTerm: previousTerm))
+            let previousTerm = ready.entries.first.flatMap { try? storage.term(at: $0.index - 1) }
+            if !ready.entries.isEmpty || ready.hardState != nil {
+                try storage.save(hardState: ready.hardState, entries: ready.entries)
             }
-            if let hardState = ready.hardState { try storage.setHardState(hardState) }
+            if !ready.entries.isEmpty { outputs.append(.persisted(entries: ready.entries, previousTerm: previousTerm)) }
             return true
         } catch {
             stop(reason: "storage: \(error)")

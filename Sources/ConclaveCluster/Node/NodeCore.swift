@@ -60,6 +60,11 @@ public struct NodeCore {
     /// The time of the input being handled (the clocks as it arrived).
     var time = NodeTime(clockNanos: 0, wallMillis: 0, timerNanos: 0)
     var outputs: [NodeOutput] = []
+    /// False: each input only steps Raft and leaves its `Ready` for `flush(at:)`, so that a daemon
+    /// can take every input of one event-loop turn (many clients' commands, a peer's batch of
+    /// messages) and persist them with one sync and send them in one batch per peer. True (the
+    /// simulator): every input drains its own `Ready` before it returns.
+    public var drainsEachInput = true
 
     /// Starts a node from whatever `storage` holds: the state machine from its snapshot, Raft
     /// from its hard state and log (committed entries are applied again as Raft hands them out).
@@ -116,7 +121,7 @@ public struct NodeCore {
         raft.tick()
         proposeElapsedIfDue()
         schedulerTick()
-        drainReady()
+        inputHandled()
     }
 
     /// A process that stalled (paused, descheduled) wakes with its timers overdue: Raft gets the
@@ -125,7 +130,7 @@ public struct NodeCore {
     public mutating func catchUp(ticks: Int, at time: NodeTime) {
         guard begin(at: time) else { return }
         for _ in 0..<max(0, ticks) { raft.tick() }
-        drainReady()
+        inputHandled()
     }
 
     /// A message from a peer: its clock stamp is noted, Raft steps it.
@@ -133,7 +138,19 @@ public struct NodeCore {
         guard begin(at: time) else { return }
         noteClockStamp(of: message)
         raft.step(message)
+        inputHandled()
+    }
+
+    /// Drains what the inputs since the last drain left (persist, send, apply); the driver of a
+    /// core that does not drain each input (`drainsEachInput` false) calls it once per batch.
+    public mutating func flush(at time: NodeTime) {
+        guard begin(at: time) else { return }
         drainReady()
+    }
+
+    /// The end of an input: drains its `Ready` now, or leaves it for `flush(at:)`.
+    mutating func inputHandled() {
+        if drainsEachInput { drainReady() }
     }
 
     /// Notes the time of an input; false when the node has stopped.
