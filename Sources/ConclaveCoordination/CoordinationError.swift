@@ -71,6 +71,17 @@ public enum CoordinationLimits {
     /// Counters held. A counter back at 0 is dropped (reading an absent one gives 0); a new one
     /// past this is refused.
     public static let countersMax = 100_000
+    /// A KV key's TTL (`SET … PX/EX`): 1 ms … 2⁴³ ms (about 278 years, cluster time's whole span;
+    /// Redis allows more, but no key outlives cluster time anyway). With cluster time at most
+    /// `clusterTimeMillisMax`, an expiry instant (now + TTL) stays below 2⁴⁴: it cannot overflow.
+    public static let kvTTLMillisRange: ClosedRange<UInt64> = 1...(1 << 43)
+    /// KV keys with a TTL at once (the size of the expiry index); a `set` that would add one past
+    /// this is refused. A key's TTL is dropped when the key expires, is deleted or is overwritten
+    /// without one.
+    public static let kvExpiringKeysMax = 1 << 24
+    /// Keys one `deleteKeys` or `exists` names (Redis `DEL`/`EXISTS` with many arguments); a
+    /// longer request does not decode, so the door refuses it before proposing.
+    public static let kvKeysPerCommandMax = 1024
 
     static func validate(name: String) throws(CoordinationError) {
         let bytes = name.utf8.count

@@ -62,11 +62,13 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     /// One digest for comparing replicas at an index: the answers given (coordination and KV) and
     /// the coordination state held. Two replicas that differ in who holds or waits on a lock, in
     /// sessions, counters, fences, answers kept, config, worker leases, tasks, throttles or the
-    /// clock differ here at the index where they diverge, though every answer was alike. O(1):
-    /// each table keeps its share up to date as it is written (see `StateHasher`).
+    /// clock, or in a KV key's TTL, differ here at the index where they diverge, though every
+    /// answer was alike. O(1): each table keeps its share up to date as it is written (see
+    /// `StateHasher`).
     public var combinedDigest: UInt64 { StableHash.fold(StableHash.fold(digest, kv.digest), stateDigest) }
 
-    /// The coordination state's digest (KV values are covered by the KV digest of their writes).
+    /// The coordination state's digest, with the KV keys' expiries (KV values are covered by the
+    /// KV digest of their writes).
     public var stateDigest: UInt64 {
         var hasher = StateHasher(0)
         hasher.combine(nowMillis)
@@ -80,6 +82,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         hasher.combine(workers.stateHash.value)
         hasher.combine(tasks.stateHash)
         hasher.combine(throttles.stateHash.value)
+        hasher.combine(kv.expiriesStateHash)
         return hasher.finalized
     }
 
@@ -94,7 +97,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         for share in [nowMillis, sessions.recomputedStateHash().value, locks.recomputedStateHash(), counterShare.value,
                       fenceTokens.recomputedStateHash().value, answerShare.value, looseAnswers.recomputedStateHash().value,
                       config.recomputedStateHash().value, workers.recomputedStateHash().value, tasks.recomputedStateHash(),
-                      throttles.recomputedStateHash().value] {
+                      throttles.recomputedStateHash().value, kv.recomputedExpiriesStateHash()] {
             hasher.combine(share)
         }
         return hasher.finalized
@@ -112,7 +115,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     /// applied here; anything else changes nothing but the applied index.
     public mutating func apply(index: LogIndex, data: [UInt8]) -> (kv: KVStateMachine.Applied?, coordination: Applied?) {
         guard data.first == CoordinationRequest.formatVersion else {
-            return (kv.apply(index: index, data: data), nil)
+            return (kv.apply(index: index, data: data, nowMillis: nowMillis), nil)
         }
         kv.skip(index: index)
         // Bytes without even a client and sequence answer nobody; a request whose command does not
@@ -166,6 +169,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
                         + "\(CoordinationLimits.clusterTimeMillisMax) ms; accepted now: 0…\(room) ms")
                 }
                 nowMillis += millis
+                kv.expire(nowMillis: nowMillis)
                 for expired in sessions.expire(nowMillis: nowMillis) {
                     sessionEnded(expired)
                     events += locks.sessionEnded(expired, reason: .sessionExpired, nowMillis: nowMillis)

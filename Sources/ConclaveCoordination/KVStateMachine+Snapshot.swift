@@ -7,10 +7,12 @@ extension KVStateMachine {
         public var description: String { "KV snapshot: \(reason)" }
     }
 
-    private static let snapshotVersion: UInt8 = 1
+    /// 2 added the expiries (TTLs) after the values; 1 (no TTLs then) is still read.
+    private static let snapshotVersion: UInt8 = 2
 
-    /// The whole state as bytes: values, revision, applied index, digest and client sessions,
-    /// keys in sorted order so equal states give equal bytes.
+    /// The whole state as bytes: values, expiries, revision, applied index, digest and client
+    /// sessions, keys in sorted order so equal states give equal bytes. The expiry index and the
+    /// expiries' digest share are rebuilt on restore.
     public func snapshotData() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + values.count * 96)
         writer.write(Self.snapshotVersion)
@@ -24,6 +26,11 @@ extension KVStateMachine {
             writer.write(key)
             writer.write(value)
         }
+        writer.write(UInt64(expiries.count))
+        for (key, expiresAt) in expiries.sorted(by: { $0.key < $1.key }) {
+            writer.write(key)
+            writer.write(expiresAt)
+        }
         writer.write(UInt64(sessions.count))
         for client in sessions.keys.sorted() {
             let session = sessions[client]!
@@ -36,9 +43,13 @@ extension KVStateMachine {
     }
 
     /// Loads a state from `snapshotData()` bytes; throws, naming what is wrong, on malformed input.
-    public init(restoring bytes: [UInt8], sessionsMax: Int = 10_000) throws(SnapshotError) {
+    public init(restoring bytes: [UInt8], sessionsMax: Int = 10_000,
+                expiringKeysMax: Int = CoordinationLimits.kvExpiringKeysMax) throws(SnapshotError) {
         var reader = ByteReader(bytes)
-        guard reader.readByte() == Self.snapshotVersion else { throw SnapshotError(reason: "unknown version") }
+        guard let version = reader.readByte() else { throw SnapshotError(reason: "empty") }
+        guard version == 1 || version == Self.snapshotVersion else {
+            throw SnapshotError(reason: "unknown version \(version) (this build reads 1 and \(Self.snapshotVersion))")
+        }
         guard let applied = reader.readUInt64(), let revision = reader.readUInt64(), let digest = reader.readUInt64(),
               let valueCount = reader.readUInt64(), valueCount <= UInt64(bytes.count) else {
             throw SnapshotError(reason: "truncated header")
@@ -49,6 +60,7 @@ extension KVStateMachine {
             guard let key = reader.readString(), let value = reader.readString() else { throw SnapshotError(reason: "truncated value") }
             values[key] = value
         }
+        let expiries = version == 1 ? [:] : try Self.readExpiries(from: &reader, values: values, expiringKeysMax: expiringKeysMax)
         guard let sessionCount = reader.readUInt64(), sessionCount <= UInt64(bytes.count) else {
             throw SnapshotError(reason: "truncated sessions")
         }
@@ -61,8 +73,28 @@ extension KVStateMachine {
             sessions[client] = Session(lastSequence: sequence, lastResult: result, lastIndex: index)
         }
         guard reader.isAtEnd else { throw SnapshotError(reason: "trailing bytes") }
-        self.init(sessionsMax: sessionsMax)
-        self.load(values: values, revision: revision, appliedIndex: applied, digest: digest, sessions: sessions)
+        self.init(sessionsMax: sessionsMax, expiringKeysMax: expiringKeysMax)
+        self.load(values: values, expiries: expiries, revision: revision, appliedIndex: applied, digest: digest,
+                  sessions: sessions)
+    }
+
+    /// The expiries of a version-2 snapshot: each of a key held, at most `expiringKeysMax`.
+    private static func readExpiries(from reader: inout ByteReader, values: [String: String],
+                                     expiringKeysMax: Int) throws(SnapshotError) -> [String: UInt64] {
+        guard let count = reader.readCount(of: 12) else { throw SnapshotError(reason: "truncated expiries") }
+        guard count <= expiringKeysMax else {
+            throw SnapshotError(reason: "\(count) keys with a TTL, more than the \(expiringKeysMax) allowed")
+        }
+        var expiries: [String: UInt64] = [:]
+        expiries.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let key = reader.readString(), let expiresAt = reader.readUInt64() else {
+                throw SnapshotError(reason: "truncated expiry")
+            }
+            guard values[key] != nil else { throw SnapshotError(reason: "an expiry for key '\(key)', which holds no value") }
+            expiries[key] = expiresAt
+        }
+        return expiries
     }
 }
 
@@ -73,6 +105,9 @@ extension KVResult {
         case .value(let value): return value.map { "v" + $0 } ?? "n"
         case .swapped(let swapped): return swapped ? "s1" : "s0"
         case .rejected(let reason): return "r" + reason
+        case .notSet: return "x"
+        case .integer(let value): return "i\(value)"
+        case .count(let count): return "c\(count)"
         }
     }
 
@@ -85,6 +120,9 @@ extension KVResult {
         case "n": self = .value(nil)
         case "s": self = .swapped(rest == "1")
         case "r": self = .rejected(rest)
+        case "x": guard rest.isEmpty else { return nil }; self = .notSet
+        case "i": guard let value = Int64(rest) else { return nil }; self = .integer(value)
+        case "c": guard let count = Int(rest), count >= 0 else { return nil }; self = .count(count)
         default: return nil
         }
     }

@@ -25,38 +25,73 @@ public struct KVStateMachine: Equatable, Sendable {
         }
     }
 
-    public private(set) var values: [String: String] = [:]
-    public private(set) var revision: UInt64 = 0
+    public internal(set) var values: [String: String] = [:]
+    /// Per key with a TTL, the cluster time (ms) from which it is gone: a key whose instant has
+    /// come reads as absent to every command and every read helper, and the clock entry that
+    /// reaches it purges it (`expire(nowMillis:)`). At most `expiringKeysMax` keys.
+    public internal(set) var expiries: [String: UInt64] = [:]
+    /// The expiry index (derived, see `KVExpiryIndex`) and the expiries' share of the replica
+    /// digest (see `StateHasher`), both kept in step by `setExpiry`.
+    var expiryIndex: KVExpiryIndex
+    var expiriesHash = StateHashSum()
+    public internal(set) var revision: UInt64 = 0
     public private(set) var appliedIndex: LogIndex = 0
     public private(set) var digest: UInt64 = StableHash.fnvOffsetBasis
     public private(set) var sessions: [UInt64: Session] = [:]
     /// The most client sessions remembered; past it, the least recently used is forgotten (a
     /// client that comes back after that may have a retry applied twice — the stated limit).
     public let sessionsMax: Int
+    /// The most keys with a TTL at once; a `set` that would add one more is refused.
+    public let expiringKeysMax: Int
 
-    public init(sessionsMax: Int = 10_000) {
+    public init(sessionsMax: Int = 10_000, expiringKeysMax: Int = CoordinationLimits.kvExpiringKeysMax) {
         self.sessionsMax = sessionsMax
+        self.expiringKeysMax = expiringKeysMax
+        expiryIndex = KVExpiryIndex(capacity: expiringKeysMax)
     }
 
-    mutating func load(values: [String: String], revision: UInt64, appliedIndex: LogIndex, digest: UInt64,
-                       sessions: [UInt64: Session]) {
+    mutating func load(values: [String: String], expiries: [String: UInt64], revision: UInt64, appliedIndex: LogIndex,
+                       digest: UInt64, sessions: [UInt64: Session]) {
         self.values = values
         self.revision = revision
         self.appliedIndex = appliedIndex
         self.digest = digest
         self.sessions = sessions
+        for (key, expiresAt) in expiries { setExpiry(key, expiresAt) }
     }
 
-    /// A write decided outside the KV command set (a fenced put the coordination layer accepted).
-    /// The caller has already advanced the applied index for its entry.
+    /// A write decided outside the KV command set (a fenced put the coordination layer accepted):
+    /// like `put`, it clears the key's TTL. The caller has already advanced the applied index.
     mutating func write(key: String, value: String) {
-        values[key] = value
+        store(key, value, expiresAt: nil)
         revision += 1
         mix(revision, UInt64(truncatingIfNeeded: value.utf8.count))
     }
 
-    /// A linearizable read served locally (after ReadIndex): the value now, without a log entry.
-    public func read(_ key: String) -> String? { values[key] }
+    /// A linearizable read served locally (after ReadIndex): the value at cluster time
+    /// `nowMillis` (the state machine's, `CoordinationStateMachine.nowMillis`), without a log
+    /// entry; nil if absent or expired.
+    public func read(_ key: String, nowMillis: UInt64) -> String? {
+        guard let value = values[key] else { return nil }
+        if !expiries.isEmpty, let expiresAt = expiries[key], expiresAt <= nowMillis { return nil }
+        return value
+    }
+
+    /// Redis `EXISTS` served locally: how many of `keys` are there at `nowMillis` (a key named
+    /// twice counts twice).
+    public func existsCount(_ keys: [String], nowMillis: UInt64) -> Int {
+        keys.reduce(0) { count, key in read(key, nowMillis: nowMillis) == nil ? count : count + 1 }
+    }
+
+    /// The answer to a read-only command (`KVCommand.isRead`) from the state now, for a read
+    /// served at a confirmed read index; nil for a command that writes.
+    public func readResult(of command: KVCommand, nowMillis: UInt64) -> KVResult? {
+        switch command {
+        case .get(let key): return .value(read(key, nowMillis: nowMillis))
+        case .exists(let keys): return .count(existsCount(keys, nowMillis: nowMillis))
+        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys: return nil
+        }
+    }
 
     /// Skips indexes that carry no command for this machine (membership changes), keeping the
     /// applied index contiguous.
@@ -65,8 +100,9 @@ public struct KVStateMachine: Equatable, Sendable {
         appliedIndex = index
     }
 
-    /// Applies the entry at `index`. Empty entries (a new leader's) change nothing but the index.
-    public mutating func apply(index: LogIndex, data: [UInt8]) -> Applied? {
+    /// Applies the entry at `index` at cluster time `nowMillis` (which decides what has expired;
+    /// it never goes back). Empty entries (a new leader's) change nothing but the index.
+    public mutating func apply(index: LogIndex, data: [UInt8], nowMillis: UInt64) -> Applied? {
         precondition(index == appliedIndex + 1, "applying \(index) after \(appliedIndex): entries must be applied in order")
         appliedIndex = index
         guard !data.isEmpty else { return nil }
@@ -79,29 +115,44 @@ public struct KVStateMachine: Equatable, Sendable {
                 ? session.lastResult : .rejected("stale sequence \(request.sequence) < \(session.lastSequence)")
             return Applied(client: request.client, sequence: request.sequence, result: result)
         }
-        let result = execute(request.command)
+        let result = execute(request.command, nowMillis: nowMillis)
         remember(request, result: result, index: index)
         mix(request.client, request.sequence, UInt64(truncatingIfNeeded: result.hashForDigest))
         return Applied(client: request.client, sequence: request.sequence, result: result)
     }
 
-    private mutating func execute(_ command: KVCommand) -> KVResult {
+    private mutating func execute(_ command: KVCommand, nowMillis: UInt64) -> KVResult {
         switch command {
         case .put(let key, let value):
-            values[key] = value
+            store(key, value, expiresAt: nil)
             revision += 1
             return .written(revision: revision)
         case .get(let key):
-            return .value(values[key])
+            return .value(read(key, nowMillis: nowMillis))
         case .delete(let key):
-            values[key] = nil
+            remove(key)
             revision += 1
             return .written(revision: revision)
         case .compareAndSwap(let key, let expected, let value):
-            guard values[key] == expected else { return .swapped(false) }
-            values[key] = value
+            guard read(key, nowMillis: nowMillis) == expected else { return .swapped(false) }
+            store(key, value, expiresAt: nil)
             revision += 1
             return .swapped(true)
+        case .set(let key, let value, let condition, let ttl):
+            return set(key, value, condition: condition, ttlMillis: ttl, nowMillis: nowMillis)
+        case .increment(let key, let delta):
+            return increment(key, by: delta, nowMillis: nowMillis)
+        case .deleteKeys(let keys):
+            // An expired key still held is removed too, but not counted: it was already gone.
+            var removed = 0
+            for key in keys {
+                if read(key, nowMillis: nowMillis) != nil { removed += 1 }
+                remove(key)
+            }
+            if removed > 0 { revision += 1 }
+            return .count(removed)
+        case .exists(let keys):
+            return .count(existsCount(keys, nowMillis: nowMillis))
         }
     }
 
@@ -128,6 +179,9 @@ extension KVResult {
         case .value(let value): return StableHash.fnv1a64(("v" + (value ?? "\u{0}")).utf8)
         case .swapped(let swapped): return StableHash.fnv1a64((swapped ? "s1" : "s0").utf8)
         case .rejected(let reason): return StableHash.fnv1a64(("r" + reason).utf8)
+        case .notSet: return StableHash.fnv1a64("x".utf8)
+        case .integer(let value): return StableHash.fnv1a64("i\(value)".utf8)
+        case .count(let count): return StableHash.fnv1a64("c\(count)".utf8)
         }
     }
 }

@@ -56,7 +56,7 @@ import Testing
         #expect(late == .fenced(accepted: false, reason: "stale token \(oldToken): a write with token \(newToken) already landed"))
         for node in cluster.simulator.nodeIDs {
             cluster.simulator.run(for: 100_000_000)
-            #expect(cluster.simulator.stateMachine(of: node).read("res") == "two")
+            #expect(cluster.simulator.stateMachine(of: node).read("res", nowMillis: cluster.simulator.coordination(of: node).nowMillis) == "two")
         }
         #expect(cluster.simulator.coordination(of: 1).sessions.contains(1) == false)
     }

@@ -85,7 +85,7 @@ import Testing
             return
         }
         #expect(storage.hardState.commit >= 2, "the put was committed on disk")
-        #expect(core.stateMachine.kv.read("k") == "v")
+        #expect(core.stateMachine.kv.read("k", nowMillis: core.stateMachine.nowMillis) == "v")
 
         let get = KVRequest(client: 9, sequence: 2, command: .get(key: "k"))
         #expect(core.submit(get, readNumbers: &readNumbers, at: Self.time(nanos + 2)) == nil)
@@ -137,7 +137,7 @@ import Testing
         for _ in 0..<10 { round() }
         #expect(replies.map(\.client) == [5], "the leader answered once")
         for core in cores {
-            #expect(core.stateMachine.kv.read("x") == "1", "node \(core.id) did not apply the put")
+            #expect(core.stateMachine.kv.read("x", nowMillis: core.stateMachine.nowMillis) == "1", "node \(core.id) did not apply the put")
         }
     }
 

@@ -101,8 +101,8 @@ import Testing
     @Test("a KV snapshot round-trips and a damaged one is refused with the reason")
     func kvSnapshotRoundTrip() throws {
         var machine = KVStateMachine()
-        _ = machine.apply(index: 1, data: KVRequest(client: 1, sequence: 1, command: .put(key: "a", value: "1")).encoded())
-        _ = machine.apply(index: 2, data: KVRequest(client: 2, sequence: 1, command: .compareAndSwap(key: "a", expected: "1", value: "2")).encoded())
+        _ = machine.apply(index: 1, data: KVRequest(client: 1, sequence: 1, command: .put(key: "a", value: "1")).encoded(), nowMillis: 0)
+        _ = machine.apply(index: 2, data: KVRequest(client: 2, sequence: 1, command: .compareAndSwap(key: "a", expected: "1", value: "2")).encoded(), nowMillis: 0)
         let bytes = machine.snapshotData()
         let restored = try KVStateMachine(restoring: bytes)
         #expect(restored == machine)

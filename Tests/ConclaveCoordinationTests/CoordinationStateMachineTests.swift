@@ -269,7 +269,7 @@ struct Replica {
         // Client 1 wakes up and writes with its old token.
         let late = replica.run(1, .fencedPut(key: "resource", value: "from 1", lock: "L", token: oldToken))
         #expect(late == .fenced(accepted: false, reason: "stale token \(oldToken): a write with token \(newToken) already landed"))
-        #expect(replica.machine.kv.read("resource") == "from 2")
+        #expect(replica.machine.kv.read("resource", nowMillis: 0) == "from 2")
         let forged = replica.run(3, .fencedPut(key: "resource", value: "x", lock: "L", token: newToken + 100))
         #expect(forged == .fenced(accepted: false, reason: "token \(newToken + 100) was never granted on lock 'L'"))
     }
@@ -344,7 +344,7 @@ struct Replica {
             if replica == 0 { first = current } else { second = current }
         }
         #expect(first.machine == second.machine)
-        #expect(first.machine.kv.read("k") == "v")
+        #expect(first.machine.kv.read("k", nowMillis: 0) == "v")
         #expect(first.machine.locks.locks.isEmpty)
     }
 }

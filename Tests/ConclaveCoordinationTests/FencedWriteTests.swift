@@ -22,7 +22,7 @@ import Testing
         #expect(Self.accepted(replica.run(1, .fencedPut(key: "k", value: "from A's holder", lock: "A", token: tokenA))))
         let intruder = replica.run(2, .fencedPut(key: "k", value: "from B's holder", lock: "A", token: tokenB))
         #expect(intruder == .fenced(accepted: false, reason: "token \(tokenB) was never granted on lock 'A'"))
-        #expect(replica.machine.kv.read("k") == "from A's holder")
+        #expect(replica.machine.kv.read("k", nowMillis: 0) == "from A's holder")
         // A's holder still writes: the intruder did not raise the key's fence.
         #expect(Self.accepted(replica.run(1, .fencedPut(key: "k", value: "again", lock: "A", token: tokenA))))
     }
@@ -36,7 +36,7 @@ import Testing
         replica.run(1, .release(lock: "A"))
         let late = replica.run(1, .fencedPut(key: "k", value: "2", lock: "A", token: token))
         #expect(late == .fenced(accepted: false, reason: "token \(token) does not hold lock 'A': nobody holds it"))
-        #expect(replica.machine.kv.read("k") == "1")
+        #expect(replica.machine.kv.read("k", nowMillis: 0) == "1")
     }
 
     @Test("a token granted on this lock whose hold ended cannot write while another holds it")
@@ -49,7 +49,7 @@ import Testing
         _ = replica.acquire(2, "A")
         let late = replica.run(1, .fencedPut(key: "k", value: "late", lock: "A", token: first))
         #expect(late == .fenced(accepted: false, reason: "token \(first) does not hold lock 'A' now (its hold ended, or another lock granted it)"))
-        #expect(replica.machine.kv.read("k") == nil)
+        #expect(replica.machine.kv.read("k", nowMillis: 0) == nil)
     }
 
     @Test("every holder of a shared lock writes with its own token; the key's highest token orders them")
@@ -62,6 +62,6 @@ import Testing
         #expect(Self.accepted(replica.run(1, .fencedPut(key: "k", value: "1", lock: "R", token: older))))
         #expect(Self.accepted(replica.run(2, .fencedPut(key: "k", value: "2", lock: "R", token: newer))))
         #expect(!Self.accepted(replica.run(1, .fencedPut(key: "k", value: "3", lock: "R", token: older))))
-        #expect(replica.machine.kv.read("k") == "2")
+        #expect(replica.machine.kv.read("k", nowMillis: 0) == "2")
     }
 }

@@ -16,7 +16,7 @@ import Testing
         #expect(machine.apply(index: 4, data: Self.entry(1, 4, .compareAndSwap(key: "k", expected: "a", value: "c")))?.result == .swapped(true))
         #expect(machine.apply(index: 5, data: Self.entry(1, 5, .delete(key: "k")))?.result == .written(revision: 3))
         #expect(machine.apply(index: 6, data: Self.entry(1, 6, .compareAndSwap(key: "k", expected: nil, value: "d")))?.result == .swapped(true))
-        #expect(machine.read("k") == "d")
+        #expect(machine.read("k", nowMillis: 0) == "d")
     }
 
     @Test("a retried request (same client and sequence) takes effect once and gets the first answer")
@@ -28,7 +28,7 @@ import Testing
         #expect(machine.revision == 1)
         let stale = machine.apply(index: 3, data: Self.entry(7, 0, .put(key: "k", value: "old")))
         #expect(stale.map { if case .rejected = $0.result { return true } else { return false } } == true)
-        #expect(machine.read("k") == "a")
+        #expect(machine.read("k", nowMillis: 0) == "a")
     }
 
     @Test("empty and malformed entries change nothing but the applied index")
@@ -75,4 +75,9 @@ import Testing
         #expect(first.digest == second.digest)
         #expect(first.digest != third.digest)
     }
+}
+
+extension KVStateMachine {
+    /// These tests set no TTL: cluster time stays at 0.
+    mutating func apply(index: LogIndex, data: [UInt8]) -> Applied? { apply(index: index, data: data, nowMillis: 0) }
 }

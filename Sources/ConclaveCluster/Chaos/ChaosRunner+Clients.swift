@@ -112,8 +112,8 @@ extension ChaosRunner {
             if swapped, let value = operation.value { lastSeenValue[operation.key] = value }
         case .written:
             if let value = operation.value { lastSeenValue[operation.key] = value }
-        case .rejected:
-            break
+        case .rejected, .notSet, .integer, .count:
+            break  // rejected is returned above; the others answer commands the chaos clients never send
         }
         record(operation)
         if healed && operation.ok { succeededAfterHeal += 1 }

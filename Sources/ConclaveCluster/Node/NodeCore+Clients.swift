@@ -19,10 +19,11 @@ extension NodeCore {
 
     // MARK: - Accepting
 
-    /// A client's KV request: a get starts a ReadIndex round (unless `readsThroughLog`), anything
-    /// else is proposed. Returns why it was refused, or nil when accepted (then a `.reply` comes
-    /// when it applies, if it does). `readNumbers` numbers ReadIndex rounds: the driver keeps the
-    /// counter so that it can number them across nodes (the simulator does, for its traces).
+    /// A client's KV request: a read (get, exists) starts a ReadIndex round (unless
+    /// `readsThroughLog`), anything else is proposed. Returns why it was refused, or nil when
+    /// accepted (then a `.reply` comes when it applies, if it does). `readNumbers` numbers
+    /// ReadIndex rounds: the driver keeps the counter so that it can number them across nodes
+    /// (the simulator does, for its traces).
     public mutating func submit(_ request: KVRequest, readNumbers: inout UInt64, at time: NodeTime) -> String? {
         accept(RequestKey(client: request.client, sequence: request.sequence), at: time) { core in
             core.start(request, readNumbers: &readNumbers)
@@ -98,11 +99,11 @@ extension NodeCore {
 
     // MARK: - Gets through ReadIndex
 
-    /// Starts a request: a get through ReadIndex (unless `readsThroughLog`), anything else as a
-    /// proposal. Returns why not, if refused.
+    /// Starts a request: a read (get, exists) through ReadIndex (unless `readsThroughLog`),
+    /// anything else as a proposal. Returns why not, if refused.
     private mutating func start(_ request: KVRequest, readNumbers: inout UInt64) -> String? {
         do {
-            if case .get = request.command, !config.readsThroughLog {
+            if request.command.isRead, !config.readsThroughLog {
                 guard pendingReads.count < config.pendingReadsMax else { return "too many reads pending" }
                 readNumbers += 1
                 pendingReads[readNumbers] = PendingRead(request: request, since: time.timerNanos)
@@ -128,12 +129,12 @@ extension NodeCore {
         let applied = stateMachine.appliedIndex
         var stillWaiting: [(LogIndex, KVRequest)] = []
         for (index, request) in readsAtIndex {
-            guard index <= applied, case .get(let key) = request.command else {
+            guard index <= applied,
+                  let result = stateMachine.kv.readResult(of: request.command, nowMillis: stateMachine.nowMillis) else {
                 stillWaiting.append((index, request))
                 continue
             }
-            let answer = KVStateMachine.Applied(client: request.client, sequence: request.sequence,
-                                                result: .value(stateMachine.kv.read(key)))
+            let answer = KVStateMachine.Applied(client: request.client, sequence: request.sequence, result: result)
             if waiting.remove(RequestKey(client: request.client, sequence: request.sequence)) != nil {
                 outputs.append(.reply(answer))
             }

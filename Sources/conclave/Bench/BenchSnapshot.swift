@@ -54,7 +54,8 @@ enum BenchSnapshot {
         for number in 0..<count {
             let key = "key-" + String(number).leftPadded(to: 12)
             _ = machine.apply(index: LogIndex(number + 1),
-                              data: KVRequest(client: 1, sequence: UInt64(number + 1), command: .put(key: key, value: value)).encoded())
+                              data: KVRequest(client: 1, sequence: UInt64(number + 1), command: .put(key: key, value: value)).encoded(),
+                              nowMillis: 0)
         }
         return machine
     }
