@@ -1,6 +1,7 @@
 import ConclaveCore
 
-/// Snapshot encoding of the coordination state: the KV snapshot (length-prefixed), then cluster
+/// Snapshot encoding of the coordination state: the KV snapshot (length-prefixed, versioned on
+/// its own: its version 2 added the keys' TTLs, so this outer format did not change), then cluster
 /// time, digest, sessions, locks (holders and waiters in order), counters, fences, the config
 /// store (revision, kept versions per key, watch events), worker leases, throttles and each
 /// client's last answer — so a retry after a snapshot install still gets its first answer.

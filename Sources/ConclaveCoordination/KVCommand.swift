@@ -40,7 +40,15 @@ public enum KVCommand: Equatable, Sendable {
     case exists([String])
 
     /// The key the command names; for a command over several keys, the first ("" if none). See `keys`.
-    public var key: String { keys.first ?? "" }
+    public var key: String {
+        switch self {
+        case .put(let key, _), .get(let key), .delete(let key), .compareAndSwap(let key, _, _), .set(let key, _, _, _),
+             .increment(let key, _):
+            return key
+        case .deleteKeys(let keys), .exists(let keys):
+            return keys.first ?? ""
+        }
+    }
 
     /// Every key the command names, in order.
     public var keys: [String] {
@@ -93,7 +101,7 @@ extension KVRequest {
     /// A `deleteKeys`/`exists` naming more than `CoordinationLimits.kvKeysPerCommandMax` keys
     /// encodes but does not decode (its entry would answer nobody): callers check the count first.
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 40 + command.keys.reduce(0) { $0 + 4 + $1.utf8.count })
+        var writer = ByteWriter(capacity: 40 + command.key.utf8.count)
         writer.write(UInt8(1))
         writer.write(client)
         writer.write(sequence)
