@@ -131,4 +131,25 @@ import Testing
         }
         #expect(leader.readingsHeld <= 2 * QuorumClock.readingsPerVoterMax)
     }
+
+    /// Found by the first node processes: with a heartbeat every 10 ticks (a daemon's 100 ms), the
+    /// leader asks for agreed time on the 9 ticks between rounds too; the base must survive them,
+    /// or it is cleared on each and cluster time never moves.
+    @Test("heartbeats rarer than ticks: the base waits for the next round instead of being dropped")
+    func heartbeatsRarerThanTicks() {
+        var clock = QuorumClock()
+        var nanos: UInt64 = 0
+        var proposed: UInt64 = 0
+        for tick in 1...1_000 {  // 10 s of 10 ms ticks, a round every 10th
+            nanos += 10 * Self.millis
+            if tick % 10 == 0 {
+                let round = clock.openRound(term: 1, localNanos: nanos)
+                for voter: NodeID in [2, 3] {
+                    clock.received(round: round, nanos: nanos + 1, from: voter, fromLeader: false, leaderTerm: 1)
+                }
+            }
+            proposed += clock.agreedElapsedMillis(voters: [1, 2, 3], me: 1, intervalNanos: 100 * Self.millis)
+        }
+        #expect(proposed >= 9_800 && proposed <= 10_000, "cluster time moved \(proposed) ms in 10 s")
+    }
 }

@@ -112,11 +112,15 @@ public struct QuorumClock: Sendable, Equatable {
     public mutating func agreedElapsedMillis(voters: [NodeID], me: NodeID, intervalNanos: UInt64) -> UInt64 {
         let quorum = voters.count / 2 + 1
         guard baseRound != nil, let pairing = newestPairing(voters: voters, me: me, quorum: quorum) else {
-            // Nothing agreed since the base: the time is lost, and a new base is the newest round a
-            // quorum answered (or none yet).
+            // No round after the base pairs up with it. While no quorum has answered any newer
+            // round either (the next heartbeat has not gone out or come back), keep waiting on the
+            // base. Once a quorum has answered a newer round without pairing up (the voters that
+            // answered it did not answer the base), the time since the base is lost, and the new
+            // base is that round.
             let newest = ownReadings.reversed().first { candidate in
                 voters.filter { reading(of: $0, me: me, at: candidate.round) != nil }.count >= quorum
             }
+            if baseRound != nil && newest == nil { return 0 }
             setBase(newest?.round, voters: voters, me: me)
             carryNanos = 0
             return 0
