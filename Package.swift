@@ -51,11 +51,12 @@ let package = Package(
 
         // Wire formats, pure: RESP2/RESP3 for clients, binary frames for peers.
         .target(name: "ConclaveWire", dependencies: ["ConclaveCore", "ConclaveRaft"]),
-        // Real sockets (SwiftNIO): the peer transport, the client port, `conclave node`.
+        // Real sockets (SwiftNIO): the peer transport, the client port, and the daemon that drives
+        // the runtime's `NodeCore` on them and on the WAL (`conclave node`).
         .target(
             name: "ConclaveServer",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveWire",
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveCoordination", "ConclaveCluster", "ConclaveStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,8 +89,9 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
-                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage",
+                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
@@ -121,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "ConclaveServerTests",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer",
+                "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer", "ConclaveCoordination", "ConclaveStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

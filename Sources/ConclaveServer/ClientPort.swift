@@ -38,6 +38,9 @@ public final class ClientConnection {
     public var authenticated: Bool
     public let remote: String
     public internal(set) var commandsProcessed: UInt64 = 0
+    /// The sequence number of this connection's last command that went to the node (the state
+    /// machine's per-client numbering; each connection is one client).
+    public var sequence: UInt64 = 0
 
     init(id: UInt64, authenticated: Bool, remote: String) {
         self.id = id

@@ -1,0 +1,496 @@
+import ConclaveCluster
+import ConclaveCoordination
+import ConclaveCore
+import ConclaveRaft
+import ConclaveStorage
+import ConclaveWire
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A Conclave node as a process: the same `NodeCore` the simulator drives, on the WAL
+/// (`DurableLogStorage`), the SwiftNIO peer transport and client port, and the host's monotonic
+/// clock — the three seams, and nothing else of the node's logic here.
+///
+/// Everything runs on one event loop thread: ticks, peers' messages, clients' commands and the
+/// core's outputs. The core does not drain each input (`drainsEachInput` false): the inputs of one
+/// loop turn — many clients' commands, a peer's batch — are persisted with one group-committed
+/// fdatasync and sent in one frame per peer by a single `flush`. A reply leaves only once its entry
+/// applied on this node, which is after a quorum made it durable.
+///
+/// Stopping: `shutdown()` (SIGTERM) refuses new commands, waits up to `Settings.drainMillis` for the
+/// commands in flight to be answered, hands leadership to the most caught-up follower, closes the
+/// sockets and the WAL (every queued write completes) and releases the data directory's lock.
+public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
+    /// Timing and limits beyond the configuration file: the defaults suit a LAN (etcd's: 100 ms
+    /// heartbeats, a 1 s election timeout); tests shorten them.
+    public struct Settings: Sendable {
+        public var tickMillis: UInt64 = 10
+        public var heartbeatTicks = 10
+        public var electionTimeoutTicks = 100
+        /// A command not answered within this long is answered with an error that says its outcome
+        /// is unknown (it may still apply), so no client waits forever.
+        public var requestTimeoutMillis: UInt64 = 5_000
+        public var snapshotEveryEntries: UInt64 = 10_000
+        public var compactionKeepEntries: UInt64 = 1_000
+        public var commandLimits = KVCommands.Limits()
+        /// How long a stopping node waits for the commands in flight.
+        public var drainMillis: UInt64 = 2_000
+        public var wal = WALOptions()
+
+        public init() {}
+    }
+
+    public let configuration: NodeConfiguration
+    public let settings: Settings
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    let storage: DurableLogStorage
+    let dataLock: DataDirectoryLock
+    private var core: NodeCore
+    private var transport: PeerTransport!
+    private var clientPort: ClientPort!
+    /// Commands waiting for their entry (or ReadIndex round) to answer them.
+    private var waiting: [Key: Waiter] = [:]
+    /// Deadlines in the order the commands came, hence in time order.
+    private var deadlines: [(atNanos: UInt64, key: Key)] = []
+    private var deadlinesHead = 0
+    private var readNumbers: UInt64 = 0
+    private var flushScheduled = false
+    private var tickTask: RepeatedTask?
+    private var stopping = false
+    private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
+    /// This process's clients: node ID in the top byte, a random incarnation, the connection.
+    private let clientBase: UInt64
+    private let startedNanos: UInt64
+    private let finished: EventLoopPromise<Int32>
+
+    struct Key: Hashable {
+        var client: UInt64
+        var sequence: UInt64
+    }
+
+    struct Waiter {
+        var command: KVCommand
+        var reply: (RESPValue) -> Void
+    }
+
+    // MARK: - Starting
+
+    /// Locks and opens the data directory (bootstrapping a new one with `--peers` as the voters,
+    /// recovering an existing one from its snapshot and WAL), binds the peer and client listeners
+    /// and starts ticking. Each failure names its cause and carries the exit status.
+    public static func start(_ configuration: NodeConfiguration, settings: Settings = Settings(), logger: Logger) throws(NodeStartError) -> NodeDaemon {
+        let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        let identity = StorageIdentity(clusterID: configuration.clusterID, nodeID: configuration.id)
+        let storage: DurableLogStorage
+        do {
+            storage = try DurableLogStorage.open(directory: configuration.dataDirectory, identity: identity,
+                                                 membership: ConfState(voters: Array(configuration.peers.keys)), options: settings.wal)
+        } catch {
+            lock.release()
+            throw NodeStartError(storageError: error, directory: configuration.dataDirectory)
+        }
+        let recovery = storage.recovery
+        logger.info("data directory open", metadata: [
+            "dir": "\(configuration.dataDirectory)", "recovery": "\(recovery)",
+        ])
+        let stored = storage.initialState().1
+        if Set(stored.voters) != Set(configuration.peers.keys) {
+            logger.warning("the data directory's members differ from --peers; the stored membership wins",
+                           metadata: ["stored": "\(stored.voters)", "peers": "\(configuration.peers.keys.sorted())"])
+        }
+        var raft = RaftConfig(id: configuration.id)
+        raft.heartbeatTicks = settings.heartbeatTicks
+        raft.electionTimeoutTicks = settings.electionTimeoutTicks
+        raft.clockDriftTicksMax = max(2, settings.electionTimeoutTicks / 10)
+        var nodeConfig = NodeConfig(raft: raft)
+        nodeConfig.tickNanos = settings.tickMillis * 1_000_000
+        nodeConfig.clockIntervalTicks = max(1, 100 / settings.tickMillis)
+        nodeConfig.snapshotEveryEntries = settings.snapshotEveryEntries
+        nodeConfig.compactionKeepEntries = settings.compactionKeepEntries
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var core: NodeCore
+        do {
+            core = try NodeCore(config: nodeConfig, storage: storage, random: SeededGenerator(seed: seed),
+                                callbackTargets: LoggedCallbackTargets(logger: logger))
+        } catch {
+            storage.close()
+            lock.release()
+            throw NodeStartError(.data, "cannot start the node from \(configuration.dataDirectory): \(error)")
+        }
+        core.drainsEachInput = false
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let daemon = NodeDaemon(configuration: configuration, settings: settings, logger: logger, group: group,
+                                storage: storage, lock: lock, core: core)
+        do {
+            try daemon.loop.flatSubmit { daemon.bind() }.wait()
+        } catch {
+            daemon.closeEverything()
+            throw NodeStartError(.unavailable, "cannot listen: \(error)")
+        }
+        logger.notice("node started", metadata: [
+            "node": "\(configuration.id)", "peer-listen": "\(configuration.peerListen)",
+            "client-listen": "\(configuration.clientListen)", "cluster": "\(configuration.clusterName)",
+            "term": "\(core.raft.term)", "commit": "\(core.raft.status().commit)", "seed": "\(seed)",
+        ])
+        return daemon
+    }
+
+    private init(configuration: NodeConfiguration, settings: Settings, logger: Logger, group: MultiThreadedEventLoopGroup,
+                 storage: DurableLogStorage, lock: DataDirectoryLock, core: NodeCore) {
+        self.configuration = configuration
+        self.settings = settings
+        self.logger = logger
+        self.group = group
+        self.loop = group.next()
+        self.storage = storage
+        self.dataLock = lock
+        self.core = core
+        clientBase = UInt64(configuration.id) << 56 | UInt64.random(in: 1..<(1 << 24)) << 32
+        startedNanos = NIODeadline.now().uptimeNanoseconds
+        finished = loop.makePromise(of: Int32.self)
+        let peers = PeerTransportConfiguration(node: configuration.id, clusterID: configuration.clusterID,
+                                               token: configuration.token ?? "", listen: configuration.peerListen,
+                                               peers: configuration.peers)
+        transport = PeerTransport(configuration: peers, eventLoop: loop, logger: logger) { [unowned self] messages in
+            let time = now()
+            for message in messages {
+                self.logger.trace("recv", metadata: ["kind": "\(message.kind)", "from": "\(message.from)", "round": "\(message.clockRound)", "nanos": "\(message.clockNanos)"])
+                self.core.receive(message, at: time)
+            }
+            afterInput()
+        }
+        clientPort = ClientPort(configuration: ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token),
+                                eventLoop: loop, logger: logger, executor: self)
+    }
+
+    /// Binds the peer listener, then the client port; a failure names the listener and address.
+    private func bind() -> EventLoopFuture<Void> {
+        let peerAddress = configuration.peerListen
+        let clientAddress = configuration.clientListen
+        return transport.start()
+            .flatMapErrorThrowing { throw ListenError(description: "peer listener \(peerAddress): \($0)") }
+            .flatMap { [self] in
+                clientPort.start().flatMapErrorThrowing { throw ListenError(description: "client port \(clientAddress): \($0)") }
+            }
+            .map { [self] in
+                let interval = TimeAmount.nanoseconds(Int64(settings.tickMillis * 1_000_000))
+                tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in tick() }
+            }
+    }
+
+    /// Runs until the node stops; returns the process's exit status.
+    public func wait() -> Int32 {
+        let code = (try? finished.futureResult.wait()) ?? NodeExit.software.rawValue
+        try? group.syncShutdownGracefully()
+        return code
+    }
+
+    /// The ports actually bound (useful with port 0).
+    public var boundPorts: (peer: Int?, client: Int?) {
+        (try? loop.submit { [self] in (transport.boundPort, clientPort.boundPort) }.wait()) ?? (nil, nil)
+    }
+
+    // MARK: - Inputs
+
+    private func now() -> NodeTime {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
+                        wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000)
+    }
+
+    private func tick() {
+        core.tick(at: now())
+        expireWaiting()
+        afterInput()
+    }
+
+    /// After every input: perform what it asked now (replies, timers), and drain its Ready once
+    /// per loop turn.
+    private func afterInput() {
+        perform(core.takeOutputs())
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute { [self] in
+            flushScheduled = false
+            core.flush(at: now())
+            perform(core.takeOutputs())
+        }
+    }
+
+    public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
+        switch KVCommands.parse(arguments, limits: settings.commandLimits) {
+        case .failure(let error):
+            reply(error.reply)
+        case .success(.info(let sections)):
+            reply(.bulk(info(sections: sections)))
+        case .success(.dbSize):
+            reply(.integer(Int64(core.stateMachine.kv.values.count)))
+        case .success(.kv(let command)):
+            guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
+            connection.sequence += 1
+            let key = Key(client: clientBase | connection.id, sequence: connection.sequence)
+            let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
+            let time = now()
+            if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
+                return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
+            }
+            waiting[key] = Waiter(command: command, reply: reply)
+            deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
+            afterInput()
+        }
+    }
+
+    /// Raft's refusals in the words a Redis client knows: no leader is a retryable cluster state.
+    static func refusalReply(_ refusal: String, leader: NodeID) -> String {
+        leader == 0 ? "CLUSTERDOWN no leader elected yet (\(refusal)); retry shortly" : "ERR \(refusal)"
+    }
+
+    private func expireWaiting() {
+        let nowNanos = NIODeadline.now().uptimeNanoseconds
+        while deadlinesHead < deadlines.count, deadlines[deadlinesHead].atNanos <= nowNanos {
+            let key = deadlines[deadlinesHead].key
+            deadlinesHead += 1
+            waiting.removeValue(forKey: key)?.reply(.error(
+                "TIMEOUT not answered within \(settings.requestTimeoutMillis) ms; the command may still take effect"))
+        }
+        if deadlinesHead > 1_024 && deadlinesHead * 2 > deadlines.count {
+            deadlines.removeFirst(deadlinesHead)
+            deadlinesHead = 0
+        }
+    }
+
+    // MARK: - Outputs
+
+    private func perform(_ outputs: [NodeOutput]) {
+        guard !outputs.isEmpty else { return }
+        var messages: [Message] = []
+        for output in outputs {
+            switch output {
+            case .send(let message):
+                logger.trace("send", metadata: ["kind": "\(message.kind)", "to": "\(message.to)", "round": "\(message.clockRound)", "nanos": "\(message.clockNanos)"])
+                messages.append(message)
+            case .reply(let applied):
+                guard let waiter = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
+                waiter.reply(KVCommands.reply(to: applied.result, of: waiter.command))
+            case .coordinationReply, .lockEvent, .persisted, .applied:
+                break  // coordination commands reach RESP clients with the next issue
+            case .callbackDelivered(let delivery):
+                logger.info("callback delivered", metadata: ["delivery": "\(delivery)"])
+            case .callbackPoolDue(let atNanos):
+                at(atNanos) { $0.callbackPoolDue(at: $1) }
+            case .callbackRetryDue(let task, let atNanos):
+                at(atNanos) { $0.retryCallback(task: task, at: $1) }
+            case .stopped(let reason):
+                logger.critical("node stopped itself", metadata: ["reason": "\(reason)"])
+                shutdown(exitCode: NodeExit.io.rawValue, drain: false)
+            case .becameLeader(let term):
+                logger.notice("became leader", metadata: ["term": "\(term)"])
+            case .snapshotInstalled(let index, _):
+                logger.notice("installed the leader's snapshot", metadata: ["index": "\(index)"])
+            case .snapshotTaken(let index):
+                logger.info("snapshot taken", metadata: ["index": "\(index)"])
+            }
+        }
+        if !messages.isEmpty { transport.send(messages) }
+        noteRole()
+    }
+
+    private func at(_ nanos: UInt64, _ input: @escaping @Sendable (inout NodeCore, NodeTime) -> Void) {
+        let deadline = NIODeadline.uptimeNanoseconds(nanos)
+        loop.scheduleTask(deadline: deadline) { [self] in
+            input(&core, now())
+            afterInput()
+        }
+    }
+
+    /// One log line per change of role, leader or term.
+    private func noteRole() {
+        let raft = core.raft
+        let current = (role: raft.role, leader: raft.leader, term: raft.term)
+        guard current != observed else { return }
+        if current.leader != observed.leader {
+            if current.leader == 0 {
+                logger.warning("no leader", metadata: ["term": "\(current.term)", "role": "\(current.role)"])
+            } else {
+                logger.notice("leader changed", metadata: ["leader": "\(current.leader)", "term": "\(current.term)"])
+            }
+        } else if current.role != observed.role {
+            logger.info("role changed", metadata: ["role": "\(current.role)", "term": "\(current.term)"])
+        }
+        observed = current
+    }
+
+    // MARK: - INFO
+
+    /// INFO's text: `# Section` headers and `field:value` lines, as Redis writes them.
+    func info(sections: [String]) -> String {
+        let all = ["server", "clients", "replication", "persistence", "keyspace"]
+        let wanted = sections.isEmpty || sections.contains("all") || sections.contains("everything") || sections.contains("default")
+            ? all : all.filter { sections.contains($0) }
+        let status = core.raft.status()
+        var text = ""
+        for section in wanted {
+            if !text.isEmpty { text += "\r\n" }
+            text += "# \(section.prefix(1).uppercased() + section.dropFirst())\r\n"
+            for (field, value) in fields(of: section, status) { text += "\(field):\(value)\r\n" }
+        }
+        return text
+    }
+
+    private func fields(of section: String, _ status: RaftStatus) -> [(String, String)] {
+        switch section {
+        case "server":
+            return [
+                ("redis_version", ConnectionCommands.redisVersion), ("server_name", "conclave"),
+                ("process_id", "\(getpid())"), ("tcp_port", "\(clientPort.boundPort ?? configuration.clientListen.port)"),
+                ("node_id", "\(configuration.id)"), ("cluster", configuration.clusterName),
+                ("uptime_in_seconds", "\((NIODeadline.now().uptimeNanoseconds - startedNanos) / 1_000_000_000)"),
+            ]
+        case "clients":
+            return [("connected_clients", "\(clientPort.connectedClients)"), ("waiting_commands", "\(waiting.count)")]
+        case "replication":
+            let peersUp = transport.statistics.values.filter(\.connected).count
+            return [
+                ("role", status.role == .leader ? "master" : "slave"), ("raft_role", "\(status.role)"),
+                ("leader_id", "\(status.leader)"), ("term", "\(status.term)"), ("commit_index", "\(status.commit)"),
+                ("applied_index", "\(core.stateMachine.appliedIndex)"), ("last_index", "\(status.lastIndex)"),
+                ("cluster_time_ms", "\(core.stateMachine.nowMillis)"),
+                ("voters", status.voters.map(String.init).joined(separator: ",")),
+                ("connected_peers", "\(peersUp)"),
+            ]
+        case "persistence":
+            return [
+                ("data_dir", configuration.dataDirectory), ("snapshot_index", "\(status.snapshotIndex)"),
+                ("wal_failure", storage.failure.map { "\($0)" } ?? "none"),
+            ]
+        case "keyspace":
+            let keys = core.stateMachine.kv.values.count
+            return keys == 0 ? [] : [("db0", "keys=\(keys),expires=0,avg_ttl=0")]
+        default:
+            return []
+        }
+    }
+
+    // MARK: - Stopping
+
+    /// Stops the node: refuses new commands, waits for the ones in flight (up to `drainMillis`),
+    /// steps down as leader, then closes everything. Safe from any thread, more than once.
+    public func shutdown(exitCode: Int32 = 0, drain: Bool = true) {
+        loop.execute { [self] in
+            guard !stopping else { return }
+            stopping = true
+            logger.notice("stopping", metadata: ["drain": "\(drain)", "waiting": "\(waiting.count)"])
+            guard drain else { return finish(exitCode) }
+            handOffLeadership()
+            let deadline = NIODeadline.now() + .milliseconds(Int64(settings.drainMillis))
+            waitForDrain(until: deadline) { [self] in finish(exitCode) }
+        }
+    }
+
+    private func waitForDrain(until deadline: NIODeadline, then done: @escaping @Sendable () -> Void) {
+        if waiting.isEmpty || NIODeadline.now() >= deadline { return done() }
+        loop.scheduleTask(in: .milliseconds(5)) { [self] in waitForDrain(until: deadline, then: done) }
+    }
+
+    /// A leader that stops hands over to its most caught-up follower, so the cluster does not wait
+    /// out an election timeout (etcd does the same).
+    private func handOffLeadership() {
+        let status = core.raft.status()
+        guard status.role == .leader,
+              let target = status.followers.filter({ !$0.isLearner && $0.recentActive }).max(by: { $0.match < $1.match })
+        else { return }
+        do {
+            try core.transferLeadership(to: target.node, at: now())
+            afterInput()
+            logger.notice("handing leadership over", metadata: ["to": "\(target.node)"])
+        } catch {
+            logger.info("no leadership hand-over", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    private func finish(_ exitCode: Int32) {
+        tickTask?.cancel()
+        for waiter in waiting.values { waiter.reply(.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")) }
+        waiting.removeAll()
+        let closing = [clientPort.stop(), transport.stop()]
+        EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { [self] _ in
+            storage.close()
+            dataLock.release()
+            logger.notice("stopped", metadata: ["exit": "\(exitCode)"])
+            finished.succeed(exitCode)
+        }
+    }
+
+    private func closeEverything() {
+        try? loop.submit { [self] in tickTask?.cancel() }.wait()
+        _ = try? clientPort.stop().wait()
+        _ = try? transport.stop().wait()
+        storage.close()
+        dataLock.release()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+struct ListenError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Exit statuses of `conclave node` (sysexits.h where one fits).
+public enum NodeExit: Int32, Sendable {
+    case ok = 0
+    /// Flags or the configuration file are wrong (as every `conclave` command's usage errors).
+    case usage = 2
+    /// The data directory belongs to another cluster or node, or its WAL or snapshot is damaged.
+    case data = 65
+    /// A listener cannot bind (the port is in use, the address is not local).
+    case unavailable = 69
+    case software = 70
+    /// Another process holds the data directory.
+    case lockHeld = 73
+    /// A disk error (including a failed fsync, which is never retried).
+    case io = 74
+}
+
+/// Why a node could not start: the message for the operator and the exit status.
+public struct NodeStartError: Error, CustomStringConvertible, Sendable {
+    public var exit: NodeExit
+    public var description: String
+
+    init(_ exit: NodeExit, _ description: String) {
+        self.exit = exit
+        self.description = description
+    }
+
+    init(storageError error: DurableStorageError, directory: String) {
+        switch error {
+        case .corrupt, .inconsistent, .wrongIdentity, .recordTooLarge, .snapshotMismatch:
+            self.init(.data, "cannot recover \(directory): \(error)")
+        case .io, .noSpace, .syncFailed, .stopped, .closed:
+            self.init(.io, "cannot open \(directory): \(error)")
+        }
+    }
+}
+
+/// Delay-task callbacks of a daemon: each call is logged and counts as delivered at once. Real
+/// callback transports (HTTP, RESP) come with the full command surface; until then no RESP command
+/// schedules a task, so none is called.
+final class LoggedCallbackTargets: CallbackTargets {
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func call(_ target: String) -> CallbackCall {
+        logger.info("callback", metadata: ["target": "\(target)"])
+        return CallbackCall(durationNanos: 0, fails: false)
+    }
+}

@@ -1,0 +1,107 @@
+import ConclaveWire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A small blocking RESP2 client on one TCP connection: for `conclave bench node` and tests, where
+/// one thread per client and no event loop keep the measurement simple. Sends a batch of commands
+/// in one write (pipelining) and reads their replies in order. Every read waits at most
+/// `timeoutMillis`; then the call fails rather than hang.
+public final class RESPClient {
+    public let address: PeerAddress
+    private var descriptor: Int32
+    private var buffer: [UInt8] = []
+    private var readPosition = 0
+    private let parser = RESPParser(limits: RESPLimits(), authenticated: true)
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    public init(_ address: PeerAddress, timeoutMillis: Int = 10_000) throws(Failure) {
+        self.address = address
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(address.port).bigEndian)
+        let host = address.host == "localhost" ? "127.0.0.1" : address.host
+        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
+            close(descriptor)
+            throw Failure(description: "\(address.host): not an IPv4 address")
+        }
+        var timeout = timeval(tv_sec: timeoutMillis / 1_000, tv_usec: Int(timeoutMillis % 1_000) * 1_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let connected = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw Failure(description: "connect \(address): \(reason)")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    /// Sends one command and reads its reply.
+    public func call(_ arguments: [String]) throws(Failure) -> RESPValue {
+        try pipeline([arguments])[0]
+    }
+
+    /// Sends the commands in one write and reads one reply per command, in order.
+    public func pipeline(_ commands: [[String]]) throws(Failure) -> [RESPValue] {
+        var bytes: [UInt8] = []
+        for command in commands {
+            RESPEncoder.encode(.array(command.map { .bulk($0) }), version: .resp2, into: &bytes)
+        }
+        try write(bytes)
+        var replies: [RESPValue] = []
+        replies.reserveCapacity(commands.count)
+        while replies.count < commands.count { replies.append(try readReply()) }
+        return replies
+    }
+
+    private func write(_ bytes: [UInt8]) throws(Failure) {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
+            sent += count
+        }
+    }
+
+    private func readReply() throws(Failure) -> RESPValue {
+        while true {
+            if readPosition < buffer.count {
+                let parsed: (value: RESPValue, consumed: Int)?
+                do {
+                    parsed = try buffer[readPosition...].withUnsafeBytes { bytes throws(RESPProtocolError) in try parser.parseValue(bytes) }
+                } catch {
+                    throw Failure(description: "reply from \(address): \(error)")
+                }
+                if let (value, consumed) = parsed {
+                    readPosition += consumed
+                    if readPosition == buffer.count {
+                        buffer.removeAll(keepingCapacity: true)
+                        readPosition = 0
+                    }
+                    return value
+                }
+            }
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else {
+                throw Failure(description: count == 0 ? "\(address) closed the connection"
+                                  : "read from \(address): \(String(cString: strerror(errno)))")
+            }
+            buffer.append(contentsOf: chunk[..<count])
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import ArgumentParser
+import ConclaveServer
+import ConclaveStorage
+import ConclaveWire
+import Foundation
+import Histogram
+
+/// `conclave bench node`: a real cluster of node processes on loopback, fsync on, driven over RESP.
+struct BenchNode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "SET throughput and p50/p99 on 3 node processes over loopback (fsync on), for 1 and 64 clients.",
+        discussion: """
+            Starts the node processes (this same binary, `conclave node`) with data in --dir, waits \
+            for a leader, and runs each client count for --seconds: every client a connection to the \
+            leader sending SET of a 128 B value and waiting for the reply (or --pipeline commands \
+            at a time). A raw pwrite+fdatasync loop on the same file system is the reference row: \
+            one client cannot beat one sync per SET. The nodes are stopped with SIGTERM at the end.
+            """
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Node processes (1…7).") var nodes = 3
+    @Option(help: "Client counts to run, comma-separated.") var clients = "1,64"
+    @Option(help: "Seconds per client count (0.5…600).") var seconds = 5.0
+    @Option(help: "Commands each client keeps in flight (1…1024).") var pipeline = 1
+    @Option(help: "Directory for the nodes' data (the file system measured). Default: the system temporary directory.")
+    var dir: String?
+    @Option(help: "First of the ports used (peers from it, clients from it + 100). Default: random in 20000…39999.")
+    var basePort: Int?
+
+    func validate() throws {
+        guard (1...7).contains(nodes) else { throw ValidationError("--nodes must be in 1…7, got \(nodes)") }
+        guard (0.5...600).contains(seconds) else { throw ValidationError("--seconds must be in 0.5…600, got \(seconds)") }
+        guard (1...1_024).contains(pipeline) else { throw ValidationError("--pipeline must be in 1…1024, got \(pipeline)") }
+        guard !clientCounts.isEmpty, clientCounts.allSatisfy({ (1...1_024).contains($0) }) else {
+            throw ValidationError("--clients '\(clients)': accepted: comma-separated counts in 1…1024")
+        }
+    }
+
+    var clientCounts: [Int] { clients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() throws {
+        let base = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("conclave-bench-node-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let cluster = try LocalCluster(directory: base, nodes: nodes, basePort: basePort ?? Int.random(in: 20_000..<39_800))
+        defer {
+            cluster.stop()
+            if dir == nil { try? FileManager.default.removeItem(atPath: base) }
+        }
+        let leader = try cluster.waitForLeader(seconds: 60)
+        var results: [BenchResult] = []
+        results.append(try rawSyncReference(in: base))
+        for count in clientCounts {
+            results.append(try measure(clients: count, at: cluster.clientAddress(of: leader)))
+        }
+        BenchReport.emit(results, json: options.json)
+    }
+
+    /// `count` clients sending SETs for `seconds`.
+    private func measure(clients count: Int, at address: PeerAddress) throws -> BenchResult {
+        let value = String(repeating: "v", count: 128)
+        let nanos = UInt64(seconds * 1e9)
+        let group = DispatchGroup()
+        let tally = Tally()
+        let start = BenchClock.nanoseconds()
+        for client in 0..<count {
+            group.enter()
+            let thread = Thread { [pipeline] in
+                defer { group.leave() }
+                var histogram = BenchClock.latencyHistogram()
+                var done: UInt64 = 0
+                do {
+                    let connection = try RESPClient(address)
+                    var sequence = 0
+                    let began = BenchClock.nanoseconds()
+                    var now = began
+                    while now - began < nanos {
+                        let batch = (0..<pipeline).map { _ -> [String] in
+                            sequence += 1
+                            return ["SET", "bench:\(client):\(sequence % 10_000)", value]
+                        }
+                        let replies = try connection.pipeline(batch)
+                        let after = BenchClock.nanoseconds()
+                        for reply in replies {
+                            guard reply == .simpleString("OK") else { throw RESPClient.Failure(description: "SET answered \(reply)") }
+                            _ = histogram.record(after - now)
+                        }
+                        done += UInt64(replies.count)
+                        now = after
+                    }
+                } catch {
+                    tally.add(failure: "client \(client): \(error)")
+                }
+                tally.add(histogram, count: done)
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        let elapsed = BenchClock.nanoseconds() - start
+        if let first = tally.failures.first { throw ValidationError("bench node: \(tally.failures.count) clients failed; first: \(first)") }
+        let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes, fsync"
+        return BenchResult(name: name, unit: "ops/s", value: Double(tally.total) / (Double(elapsed) / 1e9), histogram: tally.merged)
+    }
+
+    /// The physical limit on this file system: one 128 B pwrite + fdatasync after another.
+    private func rawSyncReference(in base: String) throws -> BenchResult {
+        let fileSystem = PosixFileSystem()
+        let path = base + "/raw-sync.dat"
+        let loop = try RawSyncLoop(path: path, preallocate: true, fileSystem: fileSystem)
+        var histogram = BenchClock.latencyHistogram()
+        let elapsed = try loop.run(for: UInt64(min(seconds, 2) * 1e9), into: &histogram)
+        fileSystem.close(loop.file)
+        try? FileManager.default.removeItem(atPath: path)
+        return BenchResult(name: "raw pwrite+fdatasync loop, 128 B (reference)", unit: "syncs/s",
+                           value: Double(histogram.totalCount) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+}
+
+/// What the client threads of one run add up to (read after they have all finished).
+private final class Tally: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var merged = BenchClock.latencyHistogram()
+    private(set) var failures: [String] = []
+    private(set) var total: UInt64 = 0
+
+    func add(_ histogram: Histogram<UInt64>, count: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        merged.add(histogram)
+        total += count
+    }
+
+    func add(failure: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        failures.append(failure)
+    }
+}
+
+/// Node processes of this binary on loopback, for benchmarks: started with `conclave node`,
+/// stopped with SIGTERM (SIGKILL after 10 s).
+final class LocalCluster {
+    let directory: String
+    let nodes: Int
+    let basePort: Int
+    private var processes: [Process] = []
+
+    init(directory: String, nodes: Int, basePort: Int) throws {
+        self.directory = directory
+        self.nodes = nodes
+        self.basePort = basePort
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let peers = (1...nodes).map { "\($0)=127.0.0.1:\(basePort + $0)" }.joined(separator: ",")
+        for node in 1...nodes {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = [
+                "node", "--id", "\(node)", "--data", "\(directory)/\(node)", "--peer-listen", "127.0.0.1:\(basePort + node)",
+                "--client-listen", "127.0.0.1:\(basePort + 100 + node)", "--peers", peers, "--log-level", "warning",
+            ]
+            _ = FileManager.default.createFile(atPath: "\(directory)/\(node).log", contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: "\(directory)/\(node).log")
+            try process.run()
+            processes.append(process)
+        }
+    }
+
+    func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: basePort + 100 + node) }
+
+    /// Polls INFO until every node names the same leader; fails with the logs' last lines.
+    func waitForLeader(seconds: Double) throws -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let dead = processes.firstIndex(where: { !$0.isRunning }) {
+                throw ValidationError("node \(dead + 1) exited: \(logTail(dead + 1))")
+            }
+            let leaders = (1...nodes).map { node -> Int? in
+                guard let client = try? RESPClient(clientAddress(of: node), timeoutMillis: 1_000),
+                      case .bulkString(let bytes)? = try? client.call(["INFO", "replication"]) else { return nil }
+                let line = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first { $0.hasPrefix("leader_id:") }
+                return line.flatMap { Int($0.dropFirst("leader_id:".count)) }
+            }
+            if let first = leaders.first ?? nil, first != 0, leaders.allSatisfy({ $0 == first }) { return first }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ValidationError("no leader within \(seconds) s; node 1's log: \(logTail(1))")
+    }
+
+    func stop() {
+        for process in processes where process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        for process in processes {
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+
+    private func logTail(_ node: Int) -> String {
+        let text = (try? String(contentsOfFile: "\(directory)/\(node).log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(3).joined(separator: " | ")
+    }
+}

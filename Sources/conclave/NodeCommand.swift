@@ -1,0 +1,109 @@
+import ArgumentParser
+import ConclaveServer
+import Dispatch
+import Foundation
+import Logging
+
+/// `conclave node`: one node of a cluster as a process (the daemon), reached by peers over the
+/// peer transport and by clients over RESP.
+struct NodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run one cluster node as a process: WAL on disk, peers over TCP, clients over RESP.",
+        discussion: """
+            A new data directory bootstraps a cluster whose voters are --peers; an existing one \
+            restarts from its snapshot and WAL. Flags override the --config file (TOML, same keys).
+            Example: conclave node --id 1 --data /tmp/c/1 --peer-listen 127.0.0.1:7101 \
+            --client-listen 127.0.0.1:6381 --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103
+            SIGTERM or SIGINT drains the commands in flight and exits 0.
+            Exit status: 0 stopped cleanly; 2 wrong flags or configuration; 65 the data directory \
+            belongs to another cluster or node, or its WAL or snapshot is damaged (the file and byte \
+            offset are named); 69 a listener cannot bind (port in use); 73 another process holds the \
+            data directory; 74 a disk error (a failed fsync stops the node and is never retried).
+            """
+    )
+
+    @Option(help: "This node's ID (1…\(NodeConfiguration.nodesMax)).") var id: String?
+    @Option(help: "The data directory (WAL and snapshots); created if missing.") var data: String?
+    @Option(help: "host:port for peers.") var peerListen: String?
+    @Option(help: "host:port for RESP clients.") var clientListen: String?
+    @Option(help: "Every member as ID=host:port, comma-separated, this node included.") var peers: String?
+    @Option(help: "The cluster's name; peers must share it (default conclave).") var cluster: String?
+    @Option(help: "A file holding the cluster token (peers' hello, clients' AUTH); required beyond loopback.") var tokenFile: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
+    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, [peers]).")
+    var config: String?
+    @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
+
+    func run() throws {
+        let configuration: NodeConfiguration
+        do {
+            configuration = try resolveConfiguration()
+        } catch {
+            fail("conclave node: \(error)", status: NodeExit.usage.rawValue)
+        }
+        guard (1...1_000).contains(tickMillis) else {
+            fail("conclave node: --tick-millis \(tickMillis): accepted: 1…1000", status: NodeExit.usage.rawValue)
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "conclave.node")
+        logger[metadataKey: "node"] = "\(configuration.id)"
+        var settings = NodeDaemon.Settings()
+        settings.tickMillis = tickMillis
+        let daemon: NodeDaemon
+        do {
+            daemon = try NodeDaemon.start(configuration, settings: settings, logger: logger)
+        } catch {
+            fail("conclave node \(configuration.id): \(error.description)", status: error.exit.rawValue)
+        }
+        let signals = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { daemon.shutdown() }
+            source.resume()
+            return source
+        }
+        let status = daemon.wait()
+        signals.forEach { $0.cancel() }
+        Foundation.exit(status)
+    }
+
+    /// The flags over the file, validated.
+    private func resolveConfiguration() throws -> NodeConfiguration {
+        var flags = NodeConfiguration.Settings()
+        flags.id = id
+        flags.data = data
+        flags.peerListen = peerListen
+        flags.clientListen = clientListen
+        flags.peers = peers
+        flags.cluster = cluster
+        flags.logLevel = logLevel
+        var settings = flags
+        var tokenPath = tokenFile
+        if let config {
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                throw ServerInputError("--config \(config): cannot read the file")
+            }
+            let (fileSettings, fileToken) = try NodeConfiguration.settings(fromTOML: text, file: config)
+            settings = flags.over(fileSettings)
+            tokenPath = tokenFile ?? fileToken
+        }
+        if let tokenPath {
+            guard let token = try? String(contentsOfFile: tokenPath, encoding: .utf8) else {
+                throw ServerInputError("--token-file \(tokenPath): cannot read the file")
+            }
+            settings.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return try NodeConfiguration(validating: settings)
+    }
+
+    private func fail(_ message: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(status)
+    }
+}
