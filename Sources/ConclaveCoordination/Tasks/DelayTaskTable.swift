@@ -319,6 +319,7 @@ public struct DelayTaskTable: Equatable, Sendable {
     }
 
     private mutating func ack(_ name: String, message: UInt64) throws(CoordinationError) {
+        try CoordinationLimits.validate(name: name)
         guard var queue = queues[name], let position = queue.position(of: message) else {
             throw .invalidRequest("no message \(message) in queue '\(name)' (acknowledged already, or never there)")
         }
