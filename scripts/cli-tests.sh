@@ -85,6 +85,7 @@ expect "chaos tasks"         0 "tasks: [0-9]+ scheduled, [0-9]+ fired, none lost
 expect "chaos ids"           0 "unique and ordered per worker"         -- chaos --seed 6 --duration 5s --workload ids --nemesis skew,crash,partition
 expect "chaos try-locks"     0 "verdict: PASS"                         -- chaos --seed 5 --duration 4s --workload trylocks --history "$work/locks.jsonl"
 expect "check lock history"  0 "linearizable"                          -- check "$work/locks.jsonl"
+expect "chaos locks"         0 "verdict: PASS"                         -- chaos --seed 5 --duration 4s --workload locks
 expect "chaos membership"    0 "verdict: PASS"                         -- chaos --seed 2 --duration 10s --nemesis membership,transfer --trace "$work/trace.txt"
 if grep -Eq "applied (add learner|promote|remove)" "$work/trace.txt" && grep -q "transfer" "$work/trace.txt"; then
     passed=$((passed + 1))

@@ -61,6 +61,7 @@ public struct ConfigStore: Equatable, Sendable {
 
     /// Writes again the value `key` had at `revision` (as a new revision).
     mutating func rollback(_ key: String, to target: UInt64) throws(CoordinationError) -> UInt64 {
+        try CoordinationLimits.validate(name: key)
         guard let version = history[key]?.last(where: { $0.revision <= target }) else {
             let oldest = history[key]?.first?.revision
             throw .invalidRequest(oldest.map { "config key '\(key)' has no version at or before revision \(target) (oldest kept: \($0))" }

@@ -103,6 +103,22 @@ import Testing
         #expect(replica.machine.appliedIndex == replica.index)
     }
 
+    @Test("a name out of bounds is refused as one by every command that takes a name (found by the command fuzzer)",
+          arguments: ["", String(repeating: "n", count: CoordinationLimits.nameBytesMax + 1)])
+    func namesOutOfBounds(name: String) {
+        var replica = Replica()
+        replica.open(1)
+        let commands: [CoordinationCommand] = [
+            .release(lock: name), .extend(lock: name, ttlMillis: 1_000), .revoke(lock: name, graceMillis: 0),
+            .cancelWait(lock: name, sequence: 1), .configRollback(key: name, toRevision: 1), .task(.ack(queue: name, message: 1)),
+        ]
+        for command in commands {
+            // Before, these answered "unknown lock ''" and the like: true, but not what was wrong.
+            if case .refused(.invalidName) = replica.run(1, command) { continue }
+            Issue.record("\(command) was not refused as an invalid name")
+        }
+    }
+
     @Test("cluster time runs up to its stated end and no further")
     func clusterTimeEnds() {
         var replica = Replica()

@@ -137,6 +137,7 @@ public struct LockTable: Equatable, Sendable {
     /// Extends a TTL-limited hold by `ttlMillis` from now. Only a holder may extend.
     public mutating func extend(_ name: String, session: UInt64, ttlMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) {
         try CoordinationLimits.validate(ttlMillis: ttlMillis)
+        try CoordinationLimits.validate(name: name)
         guard var lock = locks[name] else { throw .unknownLock(name) }
         guard let holder = lock.holders.firstIndex(where: { $0.session == session }) else {
             throw .notOwner(lock: name, session: session)
@@ -148,6 +149,7 @@ public struct LockTable: Equatable, Sendable {
     /// Releases one hold; the lock frees at a hold count of zero and the queue moves.
     /// Only a holder may release (compare-owner-then-act, atomically).
     public mutating func release(_ name: String, session: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        try CoordinationLimits.validate(name: name)
         guard var lock = locks[name] else { throw .unknownLock(name) }
         guard let holder = lock.holders.firstIndex(where: { $0.session == session }) else {
             throw .notOwner(lock: name, session: session)
@@ -233,6 +235,7 @@ public struct LockTable: Equatable, Sendable {
     /// Asks every holder of `name` to let go within `graceMillis`; past it they are forced out.
     public mutating func revoke(_ name: String, graceMillis: UInt64, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
         try CoordinationLimits.validate("revocation grace", millis: graceMillis)
+        try CoordinationLimits.validate(name: name)
         guard var lock = locks[name] else { throw .unknownLock(name) }
         var events: [LockEvent] = []
         for position in lock.holders.indices where lock.holders[position].revokeAtMillis == nil {
@@ -246,6 +249,7 @@ public struct LockTable: Equatable, Sendable {
 
     /// Withdraws a queued acquire.
     public mutating func cancel(_ name: String, request: RequestID, nowMillis: UInt64) throws(CoordinationError) -> [LockEvent] {
+        try CoordinationLimits.validate(name: name)
         guard var lock = locks[name], let position = lock.waiters.firstIndex(where: { $0.request == request }) else {
             throw .invalidRequest("no queued acquire \(request.client)#\(request.sequence) on '\(name)'")
         }

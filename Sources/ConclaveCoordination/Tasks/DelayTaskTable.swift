@@ -77,7 +77,7 @@ public struct DelayTaskTable: Equatable, Sendable {
             return .tasks(ids.map { tasks[$0]! })
         case .members(let nodes):
             try setMembers(nodes)
-            touched.append(contentsOf: tasks.keys)
+            touched.append(contentsOf: tasks.keys.sorted())  // in ID order: dictionary order differs between replicas
             return .tasks([])
         case .claim(let id, let fire, let node, let next):
             try claim(id, fire: fire, node: node, nextFireMillis: next, nowMillis: nowMillis)
@@ -319,6 +319,7 @@ public struct DelayTaskTable: Equatable, Sendable {
     }
 
     private mutating func ack(_ name: String, message: UInt64) throws(CoordinationError) {
+        try CoordinationLimits.validate(name: name)
         guard var queue = queues[name], let position = queue.position(of: message) else {
             throw .invalidRequest("no message \(message) in queue '\(name)' (acknowledged already, or never there)")
         }
