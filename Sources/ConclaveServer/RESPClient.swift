@@ -15,6 +15,7 @@ public final class RESPClient {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var readPosition = 0
+    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
     private let parser = RESPParser(limits: RESPLimits(), authenticated: true)
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -57,21 +58,41 @@ public final class RESPClient {
 
     /// Sends the commands in one write and reads one reply per command, in order.
     public func pipeline(_ commands: [[String]]) throws(Failure) -> [RESPValue] {
-        var bytes: [UInt8] = []
-        for command in commands {
-            RESPEncoder.encode(.array(command.map { .bulk($0) }), version: .resp2, into: &bytes)
-        }
-        try write(bytes)
+        try send(commands)
         var replies: [RESPValue] = []
         replies.reserveCapacity(commands.count)
         while replies.count < commands.count { replies.append(try readReply()) }
         return replies
     }
 
+    // MARK: - Many connections on one thread
+
+    /// The socket, for `poll`: a load generator keeps many clients on one thread, sending with
+    /// `send` and reading with `receiveAvailable` when the socket is readable.
+    public var socketDescriptor: Int32 { descriptor }
+
+    /// Sends the commands in one write, without reading.
+    public func send(_ commands: [[String]]) throws(Failure) {
+        var bytes: [UInt8] = []
+        for command in commands {
+            RESPEncoder.encode(.array(command.map { .bulk($0) }), version: .resp2, into: &bytes)
+        }
+        try write(bytes)
+    }
+
+    /// Reads once (the socket must be readable, or this blocks up to the timeout) and returns
+    /// every whole reply now buffered, in order; an empty list when a reply is still incomplete.
+    public func receiveAvailable() throws(Failure) -> [RESPValue] {
+        try fill()
+        var replies: [RESPValue] = []
+        while let reply = try parsed() { replies.append(reply) }
+        return replies
+    }
+
     private func write(_ bytes: [UInt8]) throws(Failure) {
         var sent = 0
         while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
             sent += count
         }
@@ -79,29 +100,36 @@ public final class RESPClient {
 
     private func readReply() throws(Failure) -> RESPValue {
         while true {
-            if readPosition < buffer.count {
-                let parsed: (value: RESPValue, consumed: Int)?
-                do {
-                    parsed = try buffer[readPosition...].withUnsafeBytes { bytes throws(RESPProtocolError) in try parser.parseValue(bytes) }
-                } catch {
-                    throw Failure(description: "reply from \(address): \(error)")
-                }
-                if let (value, consumed) = parsed {
-                    readPosition += consumed
-                    if readPosition == buffer.count {
-                        buffer.removeAll(keepingCapacity: true)
-                        readPosition = 0
-                    }
-                    return value
-                }
-            }
-            var chunk = [UInt8](repeating: 0, count: 64 << 10)
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else {
-                throw Failure(description: count == 0 ? "\(address) closed the connection"
-                                  : "read from \(address): \(String(cString: strerror(errno)))")
-            }
-            buffer.append(contentsOf: chunk[..<count])
+            if let reply = try parsed() { return reply }
+            try fill()
         }
+    }
+
+    /// The next whole reply in the buffer, if there is one.
+    private func parsed() throws(Failure) -> RESPValue? {
+        guard readPosition < buffer.count else { return nil }
+        let parsed: (value: RESPValue, consumed: Int)?
+        do {
+            parsed = try buffer[readPosition...].withUnsafeBytes { bytes throws(RESPProtocolError) in try parser.parseValue(bytes) }
+        } catch {
+            throw Failure(description: "reply from \(address): \(error)")
+        }
+        guard let (value, consumed) = parsed else { return nil }
+        readPosition += consumed
+        if readPosition == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readPosition = 0
+        }
+        return value
+    }
+
+    /// One `recv` into the buffer.
+    private func fill() throws(Failure) {
+        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else {
+            throw Failure(description: count == 0 ? "\(address) closed the connection"
+                              : "read from \(address): \(String(cString: strerror(errno)))")
+        }
+        buffer.append(contentsOf: chunk[..<count])
     }
 }

@@ -58,51 +58,49 @@ struct BenchNode: ParsableCommand {
         BenchReport.emit(results, json: options.json)
     }
 
-    /// `count` clients sending SETs for `seconds`.
+    /// `count` clients sending SETs for `seconds`, all on this thread: each connection keeps
+    /// `pipeline` SETs in flight and sends the next as soon as a reply comes (`poll` on the
+    /// sockets), so the load generator costs one thread, as redis-benchmark does.
     private func measure(clients count: Int, at address: PeerAddress) throws -> BenchResult {
         let value = String(repeating: "v", count: 128)
-        let nanos = UInt64(seconds * 1e9)
-        let group = DispatchGroup()
-        let tally = Tally()
-        let start = BenchClock.nanoseconds()
-        for client in 0..<count {
-            group.enter()
-            let thread = Thread { [pipeline] in
-                defer { group.leave() }
-                var histogram = BenchClock.latencyHistogram()
-                var done: UInt64 = 0
-                do {
-                    let connection = try RESPClient(address)
-                    var sequence = 0
-                    let began = BenchClock.nanoseconds()
-                    var now = began
-                    while now - began < nanos {
-                        let batch = (0..<pipeline).map { _ -> [String] in
-                            sequence += 1
-                            return ["SET", "bench:\(client):\(sequence % 10_000)", value]
-                        }
-                        let replies = try connection.pipeline(batch)
-                        let after = BenchClock.nanoseconds()
-                        for reply in replies {
-                            guard reply == .simpleString("OK") else { throw RESPClient.Failure(description: "SET answered \(reply)") }
-                            _ = histogram.record(after - now)
-                        }
-                        done += UInt64(replies.count)
-                        now = after
-                    }
-                } catch {
-                    tally.add(failure: "client \(client): \(error)")
-                }
-                tally.add(histogram, count: done)
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
+        let connections = try (0..<count).map { _ in try RESPClient(address) }
+        var sentAt = Array(repeating: [UInt64](), count: count)
+        var sequence = 0
+        func sendOne(_ client: Int) throws {
+            sequence += 1
+            sentAt[client].append(BenchClock.nanoseconds())
+            try connections[client].send([["SET", "bench:\(client):\(sequence % 10_000)", value]])
         }
-        group.wait()
+        var histogram = BenchClock.latencyHistogram()
+        var pollSet = connections.map { pollfd(fd: $0.socketDescriptor, events: Int16(POLLIN), revents: 0) }
+        let start = BenchClock.nanoseconds()
+        let end = start + UInt64(seconds * 1e9)
+        for client in 0..<count {
+            for _ in 0..<pipeline { try sendOne(client) }
+        }
+        var completed: UInt64 = 0
+        var inFlight = count * pipeline
+        while inFlight > 0 {
+            let ready = poll(&pollSet, nfds_t(pollSet.count), 10_000)
+            guard ready > 0 else { throw ValidationError("bench node: no reply for 10 s (\(inFlight) SETs in flight)") }
+            for client in 0..<count where pollSet[client].revents != 0 {
+                pollSet[client].revents = 0
+                for reply in try connections[client].receiveAvailable() {
+                    guard reply == .simpleString("OK") else { throw ValidationError("bench node: SET answered \(reply)") }
+                    let now = BenchClock.nanoseconds()
+                    _ = histogram.record(now - sentAt[client].removeFirst())
+                    completed += 1
+                    inFlight -= 1
+                    if now < end {
+                        try sendOne(client)
+                        inFlight += 1
+                    }
+                }
+            }
+        }
         let elapsed = BenchClock.nanoseconds() - start
-        if let first = tally.failures.first { throw ValidationError("bench node: \(tally.failures.count) clients failed; first: \(first)") }
         let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes, fsync"
-        return BenchResult(name: name, unit: "ops/s", value: Double(tally.total) / (Double(elapsed) / 1e9), histogram: tally.merged)
+        return BenchResult(name: name, unit: "ops/s", value: Double(completed) / (Double(elapsed) / 1e9), histogram: histogram)
     }
 
     /// The physical limit on this file system: one 128 B pwrite + fdatasync after another.
@@ -116,27 +114,6 @@ struct BenchNode: ParsableCommand {
         try? FileManager.default.removeItem(atPath: path)
         return BenchResult(name: "raw pwrite+fdatasync loop, 128 B (reference)", unit: "syncs/s",
                            value: Double(histogram.totalCount) / (Double(elapsed) / 1e9), histogram: histogram)
-    }
-}
-
-/// What the client threads of one run add up to (read after they have all finished).
-private final class Tally: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var merged = BenchClock.latencyHistogram()
-    private(set) var failures: [String] = []
-    private(set) var total: UInt64 = 0
-
-    func add(_ histogram: Histogram<UInt64>, count: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        merged.add(histogram)
-        total += count
-    }
-
-    func add(failure: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        failures.append(failure)
     }
 }
 
