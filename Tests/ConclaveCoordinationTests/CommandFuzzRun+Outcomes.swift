@@ -90,6 +90,9 @@ extension CommandFuzzRun {
         case .value: return "KV value"
         case .swapped: return "KV swapped"
         case .rejected: return "KV rejected"
+        case .notSet: return "KV not set"
+        case .integer: return "KV integer"
+        case .count: return "KV count"
         }
     }
 
