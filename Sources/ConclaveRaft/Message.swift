@@ -68,6 +68,20 @@ public struct Message: Equatable, Sendable {
 
 }
 
+extension Message {
+    /// An answer that vouches for this node's durable state — an acknowledged append (entries and
+    /// commit index), a vote (term and vote): it may leave only once the writes before it are
+    /// durable (etcd-io/raft holds the same kinds back until its storage append completes).
+    /// Everything else (a leader's appends and heartbeats, heartbeat answers, read-index traffic,
+    /// snapshot chunk acknowledgements) promises nothing about the disk and may leave at once.
+    public var promisesDurability: Bool {
+        switch kind {
+        case .appendResponse, .voteResponse, .preVoteResponse: return true
+        default: return false
+        }
+    }
+}
+
 extension Message: CustomStringConvertible {
     public var description: String {
         var text = "\(from)->\(to) \(kind) t\(term)"

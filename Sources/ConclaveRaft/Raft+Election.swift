@@ -15,7 +15,13 @@ extension Raft {
             vote = id
         }
         let voteTerm = preVote ? term + 1 : term
-        votes[id] = true
+        if preVote || !config.asyncStorageWrites {
+            votes[id] = true
+        } else {
+            // Our vote for ourselves counts once the hard state recording it is durable
+            // (`countOwnVoteIfPersisted`); a pre-vote records nothing, so it counts at once.
+            selfVoteAwaitsPersist = true
+        }
         if grantedVotes >= quorum {
             try winElection()
             return
@@ -25,6 +31,15 @@ extension Raft {
             send(Message(kind: preVote ? .preVote : .vote, to: voter, term: voteTerm,
                          logTerm: lastTerm, index: log.lastIndex, transfer: transfer))
         }
+    }
+
+    /// With `asyncStorageWrites`: a candidate's own vote counts once `persistedHardState` records it.
+    mutating func countOwnVoteIfPersisted() throws(StorageError) {
+        guard selfVoteAwaitsPersist, role == .candidate,
+              persistedHardState.term == term, persistedHardState.vote == id else { return }
+        selfVoteAwaitsPersist = false
+        votes[id] = true
+        if grantedVotes >= quorum { try winElection() }
     }
 
     private var grantedVotes: Int { votes.values.filter { $0 }.count }
@@ -113,6 +128,10 @@ extension Raft {
         if message.term == 0 && message.kind != .propose {
             message.term = term
         }
-        outbox.append(message)
+        if config.asyncStorageWrites && message.promisesDurability {
+            outboxAfterPersist.append(message)
+        } else {
+            outbox.append(message)
+        }
     }
 }

@@ -9,6 +9,10 @@ import ConclaveCore
 /// before sending is what makes a vote or an acknowledgement a promise (§5.1). The leader counts
 /// its own log toward a quorum only after `advance` says those entries are persisted.
 ///
+/// With `RaftConfig.asyncStorageWrites` the caller may instead write and apply in the background
+/// while the node keeps stepping: `ready()` hands out each piece of work once, and the caller
+/// acknowledges it with `persisted(_:)` and `applied(through:)` as it completes (Raft+Ready).
+///
 /// Randomness (election timeouts) comes from an injected seeded generator.
 public struct Raft {
     public enum Role: String, Sendable { case follower, preCandidate, candidate, leader }
@@ -57,6 +61,19 @@ public struct Raft {
     var progress: [NodeID: Progress] = [:]
     var votes: [NodeID: Bool] = [:]
     var outbox: [Message] = []
+    /// With `asyncStorageWrites`: messages that promise durability (append and vote answers),
+    /// handed out in `Ready.messagesAfterPersist` with the write they wait for.
+    var outboxAfterPersist: [Message] = []
+    /// Writes handed out and not yet acknowledged, oldest first (see `persisted(_:)`).
+    var writesInFlight: [WriteInFlight] = []
+    var nextWriteSequence: UInt64 = 1
+    /// Committed batches handed out to apply and not yet acknowledged, oldest first.
+    var appliesInFlight: [ApplyInFlight] = []
+    /// The newest hard state acknowledged durable.
+    var persistedHardState: HardState
+    /// With `asyncStorageWrites`: a candidate counts its own vote only once the hard state that
+    /// records it is durable (a vote forgotten in a crash could be given twice).
+    var selfVoteAwaitsPersist = false
     var electionElapsed = 0
     var heartbeatElapsed = 0
     var randomizedElectionTimeout = 0
@@ -67,9 +84,10 @@ public struct Raft {
     var random: SeededGenerator
     /// The I/O error that stopped this node, if one did (see `stopOnStorageError`).
     public private(set) var storageFailure: StorageError?
-    private var storageFailureHandedOut = false
-    private var lastReadyHardState: HardState
-    private var lastReadySoft: SoftState
+    var storageFailureHandedOut = false
+    /// The hard and soft state last handed out: each change is handed out once.
+    var hardStateHandedOut: HardState
+    var softStateHandedOut: SoftState
 
     /// A node starting from whatever `storage` holds (empty for a new node).
     public init(config: RaftConfig, storage: any LogStorage, random: SeededGenerator) throws(RaftError) {
@@ -84,8 +102,9 @@ public struct Raft {
         self.log = RaftLog(storage: storage, committed: hardState.commit, applied: config.applied)
         self.term = hardState.term
         self.vote = hardState.vote
-        self.lastReadyHardState = hardState
-        self.lastReadySoft = SoftState(leader: noNode, role: .follower)
+        self.hardStateHandedOut = hardState
+        self.persistedHardState = hardState
+        self.softStateHandedOut = SoftState(leader: noNode, role: .follower)
         self.startupLeaseTicks = config.leaseReads && hardState.term > 0 ? config.electionTimeoutTicks : 0
         becomeFollower(term: term, leader: noNode)
     }
@@ -230,80 +249,6 @@ public struct Raft {
         return true
     }
 
-    // MARK: - Output
-
-    /// True when `ready()` has something for the caller.
-    public var hasReady: Bool {
-        if storageFailure != nil { return !storageFailureHandedOut }
-        return !outbox.isEmpty || appendsPending || readHeartbeatPending || !log.entriesToPersist.isEmpty || log.committed > log.applied
-            || hardState != lastReadyHardState || softState != lastReadySoft || !readStates.isEmpty
-            || log.pendingSnapshot != nil
-    }
-
-    /// The effects accumulated since the last `advance`; see the type's doc for the contract.
-    /// Once storage has failed, the one Ready left carries only `storageFailure`.
-    public mutating func ready() -> Ready {
-        var committedEntries: [Entry] = []
-        stopOnStorageError { raft throws(StorageError) in
-            if raft.appendsPending {
-                raft.appendsPending = false
-                if raft.role == .leader { try raft.broadcastAppend() }
-            }
-            if raft.readHeartbeatPending {
-                raft.readHeartbeatPending = false
-                if raft.role == .leader { raft.broadcastHeartbeat() }
-            }
-            committedEntries = try raft.log.nextCommittedEntries(maxBytes: raft.config.committedBytesPerReadyMax)
-        }
-        if let storageFailure {
-            storageFailureHandedOut = true
-            return Ready(softState: nil, hardState: nil, entries: [], committedEntries: [], messages: [],
-                         snapshot: nil, readStates: [], storageFailure: storageFailure)
-        }
-        let currentHard = hardState
-        let currentSoft = softState
-        let ready = Ready(
-            softState: currentSoft != lastReadySoft ? currentSoft : nil,
-            hardState: currentHard != lastReadyHardState ? currentHard : nil,
-            entries: log.entriesToPersist,
-            committedEntries: committedEntries,
-            messages: outbox,
-            snapshot: log.pendingSnapshot,
-            readStates: readStates
-        )
-        outbox.removeAll(keepingCapacity: true)
-        readStates.removeAll()
-        return ready
-    }
-
-    /// The caller has persisted, sent and applied everything in `ready`.
-    public mutating func advance(_ ready: Ready) {
-        stopOnStorageError { raft throws(StorageError) in try raft.advanceThrowing(ready) }
-    }
-
-    private mutating func advanceThrowing(_ ready: Ready) throws(StorageError) {
-        if let soft = ready.softState { lastReadySoft = soft }
-        if let hard = ready.hardState { lastReadyHardState = hard }
-        if let snapshot = ready.snapshot { log.snapshotPersisted(snapshot) }
-        if let last = ready.entries.last {
-            log.persisted(to: last.index, term: last.term)
-            if role == .leader, try log.matchesTerm(last.index, last.term), progress[id]?.acknowledged(last.index) == true {
-                if try maybeCommit() { try broadcastAppend() }
-            }
-        }
-        if let last = ready.committedEntries.last {
-            log.applied(to: last.index)
-            for entry in ready.committedEntries where entry.kind == .membership {
-                if let membership = MembershipEntry(decoding: entry.data) { try applyMembership(membership) }
-            }
-            if role == .leader {
-                let appliedBytes = ready.committedEntries.reduce(0) { $0 + $1.data.count }
-                uncommittedBytes = max(0, uncommittedBytes - appliedBytes)
-                releaseReadsAwaitingCommit()
-            }
-        }
-    }
-
     // MARK: - Storage failure
 
     /// Runs one input. A storage error that reaches here — an I/O error, or (a bug) an entry
@@ -318,6 +263,7 @@ public struct Raft {
         } catch {
             storageFailure = error
             outbox.removeAll()
+            outboxAfterPersist.removeAll()
             readStates.removeAll()
             appendsPending = false
             readHeartbeatPending = false
@@ -344,6 +290,7 @@ public struct Raft {
         randomizedElectionTimeout = config.electionTimeoutTicks
             + Int(random.next() % UInt64(config.electionTimeoutTicks))
         votes.removeAll()
+        selfVoteAwaitsPersist = false
         uncommittedBytes = 0
         progress.removeAll()
         snapshotsInFlight.removeAll()
@@ -374,7 +321,8 @@ public struct Raft {
         for member in members {
             var follower = newProgress()
             if member == id {
-                follower.match = log.lastIndex - LogIndex(log.entriesToPersist.count)
+                // What is durable here; the rest counts once its write is acknowledged.
+                follower.match = log.unstableOffset - 1
                 follower.state = .replicate
             }
             progress[member] = follower
@@ -400,33 +348,4 @@ extension Raft {
         Progress(next: log.lastIndex + 1, inFlightMessagesMax: config.inFlightMessagesMax,
                  inFlightBytesMax: config.inFlightBytesMax)
     }
-}
-
-/// A batch of effects for the caller (see `Raft`'s contract).
-public struct Ready: Sendable {
-    public var softState: SoftState?
-    /// Persist before sending messages, if present.
-    public var hardState: HardState?
-    /// Persist before sending messages (they may replace a conflicting suffix).
-    public var entries: [Entry]
-    /// Apply in order, after persisting.
-    public var committedEntries: [Entry]
-    /// Send after persisting.
-    public var messages: [Message]
-    /// A snapshot from the leader: persist it (it replaces the log) and load it into the state
-    /// machine before applying `committedEntries`.
-    public var snapshot: Snapshot?
-    /// ReadIndex answers: serve the read with that context once the state machine has applied
-    /// at least `index`.
-    public var readStates: [ReadState]
-    /// Storage failed (an I/O error): every other field is empty. Persist nothing, send nothing:
-    /// stop the node, and recover it from its log on restart.
-    public var storageFailure: StorageError? = nil
-}
-
-/// A linearizable read's position: any state at or after `index` reflects every write
-/// acknowledged before the read was asked.
-public struct ReadState: Equatable, Sendable {
-    public var index: LogIndex
-    public var context: UInt64
 }

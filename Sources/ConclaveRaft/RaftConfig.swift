@@ -47,6 +47,13 @@ public struct RaftConfig: Sendable {
     public var clockDriftTicksMax = 2
     /// At most this many ReadIndex requests pending on a leader.
     public var readRequestsMax = 4096
+    /// The caller writes and applies in the background while the node keeps stepping
+    /// (etcd-io/raft's AsyncStorageWrites); see Raft+Ready. Off (the synchronous contract:
+    /// persist every Ready, then send, apply and `advance`): every message in `Ready.messages`,
+    /// and committed entries handed out with the Ready that writes them. On: answers that promise
+    /// durability wait in `Ready.messagesAfterPersist`, a candidate's own vote and a leader's own
+    /// match count once acknowledged, and committed entries are handed out only once durable here.
+    public var asyncStorageWrites = false
 
     public init(id: NodeID) {
         self.id = id

@@ -2,18 +2,35 @@ import ConclaveCore
 
 /// The Raft log as the core sees it: what storage holds, plus the unstable tail not yet persisted.
 ///
-/// Invariants: `applied ≤ committed ≤ lastIndex`; unstable entries start at `unstableOffset`, and
-/// everything before that is in storage.
+/// Two cursors say what has been handed out and two what has been acknowledged, so that each
+/// entry is handed out once to be written and once to be applied, while the writes and the
+/// applying may lag behind (etcd-io/raft's asynchronous storage writes):
+/// - `persistHandedOut`: the last index handed out to be written; everything after it is yet to
+///   go. A conflicting append that truncates at or below it moves it back, so the new suffix is
+///   handed out again from the truncation point.
+/// - `unstableOffset − 1`: the last index acknowledged durable (`persisted(through:term:)`).
+/// - `applyHandedOut` and `applied`: the last committed index handed out to apply, and the last
+///   acknowledged applied.
+///
+/// Invariants: `applied ≤ applyHandedOut ≤ committed ≤ lastIndex`;
+/// `unstableOffset − 1 ≤ persistHandedOut ≤ lastIndex`; unstable entries start at
+/// `unstableOffset`, and everything before that is in storage.
 struct RaftLog {
     let storage: any LogStorage
     private(set) var unstableEntries: [Entry] = []
     /// Index of `unstableEntries[0]` (one past storage's last index when nothing is unstable).
     private(set) var unstableOffset: LogIndex
     private(set) var committed: LogIndex
-    /// The last index handed to the application to apply.
+    /// The last index the application acknowledged as applied.
     private(set) var applied: LogIndex
-    /// A snapshot received from the leader and not yet persisted (the next Ready carries it).
+    /// The last committed index handed out to the application to apply.
+    private(set) var applyHandedOut: LogIndex
+    /// The last index handed out to be written.
+    private(set) var persistHandedOut: LogIndex
+    /// A snapshot received from the leader and not yet persisted.
     private(set) var pendingSnapshot: Snapshot?
+    /// `pendingSnapshot` has been handed out to be written (it is not handed out again).
+    private(set) var pendingSnapshotHandedOut = false
 
     init(storage: any LogStorage, committed: LogIndex, applied: LogIndex) {
         self.storage = storage
@@ -22,7 +39,9 @@ struct RaftLog {
         let snapshotIndex = storage.firstIndex - 1
         precondition(applied <= max(committed, snapshotIndex), "applied \(applied) is past committed \(committed)")
         self.applied = max(applied, snapshotIndex)
+        self.applyHandedOut = self.applied
         self.committed = max(committed, snapshotIndex)
+        self.persistHandedOut = storage.lastIndex
     }
 
     var firstIndex: LogIndex { pendingSnapshot.map { $0.index + 1 } ?? storage.firstIndex }
@@ -35,16 +54,30 @@ struct RaftLog {
     /// new commit point, and the next Ready asks the application to persist and load it.
     mutating func restore(_ snapshot: Snapshot) {
         pendingSnapshot = snapshot
+        pendingSnapshotHandedOut = false
         unstableEntries = []
         unstableOffset = snapshot.index + 1
+        persistHandedOut = snapshot.index
         committed = snapshot.index
     }
 
-    /// The application persisted and loaded the pending snapshot.
-    mutating func snapshotPersisted(_ snapshot: Snapshot) {
-        guard pendingSnapshot?.index == snapshot.index else { return }
+    /// The pending snapshot, if it has not been handed out yet; it is not handed out again.
+    mutating func takeSnapshotToPersist() -> Snapshot? {
+        guard let pendingSnapshot, !pendingSnapshotHandedOut else { return nil }
+        pendingSnapshotHandedOut = true
+        return pendingSnapshot
+    }
+
+    var hasSnapshotToHandOut: Bool { pendingSnapshot != nil && !pendingSnapshotHandedOut }
+
+    /// The application persisted and loaded the snapshot at `index` (ignored unless it is the
+    /// pending one: a newer snapshot may have replaced it since).
+    mutating func snapshotPersisted(index: LogIndex) {
+        guard pendingSnapshot?.index == index, pendingSnapshotHandedOut else { return }
         pendingSnapshot = nil
-        applied = max(applied, snapshot.index)
+        pendingSnapshotHandedOut = false
+        applied = max(applied, index)
+        applyHandedOut = max(applyHandedOut, index)
     }
 
     /// The last entry's term. Throws only an I/O error: the last index is always held.
@@ -157,6 +190,8 @@ struct RaftLog {
 
     private mutating func truncateAndAppend(_ newEntries: [Entry]) {
         let after = newEntries[0].index
+        // What was handed out from `after` on is replaced: the new entries go out from there.
+        persistHandedOut = min(persistHandedOut, after - 1)
         if after == unstableOffset + LogIndex(unstableEntries.count) {
             unstableEntries.append(contentsOf: newEntries)
         } else if after <= unstableOffset {
@@ -174,26 +209,58 @@ struct RaftLog {
         committed = index
     }
 
-    /// Committed entries not yet handed out, up to `maxBytes` (at least one when any is due).
-    func nextCommittedEntries(maxBytes: Int) throws(StorageError) -> [Entry] {
-        guard committed > applied, pendingSnapshot == nil else { return [] }
-        return Array(try entries(from: applied + 1, maxBytes: maxBytes).prefix { $0.index <= committed })
+    /// The last committed index that may be handed out to apply: with `allowUnstable` (a driver
+    /// that writes each Ready's entries before it applies them, and the same Ready hands out every
+    /// entry not yet handed out) the commit index; otherwise only what is acknowledged durable
+    /// here too, so that the state machine never runs ahead of the local log.
+    private func applyLimit(allowUnstable: Bool) -> LogIndex {
+        allowUnstable ? committed : min(committed, unstableOffset - 1)
+    }
+
+    func hasCommittedToHandOut(allowUnstable: Bool) -> Bool {
+        pendingSnapshot == nil && applyLimit(allowUnstable: allowUnstable) > applyHandedOut
+    }
+
+    /// Committed entries not yet handed out to apply, up to `maxBytes` (at least one when any is
+    /// due); does not mark them handed out (`handedOutToApply(through:)` does).
+    func nextCommittedEntries(maxBytes: Int, allowUnstable: Bool) throws(StorageError) -> [Entry] {
+        let limit = applyLimit(allowUnstable: allowUnstable)
+        guard limit > applyHandedOut, pendingSnapshot == nil else { return [] }
+        return Array(try entries(from: applyHandedOut + 1, maxBytes: maxBytes).prefix { $0.index <= limit })
+    }
+
+    mutating func handedOutToApply(through index: LogIndex) {
+        precondition(index <= committed, "handing out \(index) to apply past committed \(committed)")
+        applyHandedOut = max(applyHandedOut, index)
     }
 
     mutating func applied(to index: LogIndex) {
         guard index > applied else { return }
-        precondition(index <= committed, "applied \(index) is past committed \(committed)")
+        precondition(index <= applyHandedOut, "applied \(index) is past what was handed out to apply (\(applyHandedOut))")
         applied = index
     }
 
-    /// The unstable entries: what the next Ready asks the application to persist.
-    var entriesToPersist: [Entry] { unstableEntries }
+    var hasEntriesToHandOut: Bool { lastIndex > persistHandedOut }
 
-    /// Storage now holds everything up to `index` at `term`: drop it from the unstable tail.
-    mutating func persisted(to index: LogIndex, term: Term) {
-        guard index >= unstableOffset, index <= lastIndex,
-              unstableEntries[Int(index - unstableOffset)].term == term else { return }
+    /// The entries not yet handed out to be written (from the truncation point again after a
+    /// conflicting append); they count as handed out from now on.
+    mutating func takeEntriesToPersist() -> [Entry] {
+        guard lastIndex > persistHandedOut else { return [] }
+        let start = Int(persistHandedOut + 1 - unstableOffset)
+        persistHandedOut = lastIndex
+        return Array(unstableEntries[start...])
+    }
+
+    /// Storage holds everything through `index` durably: drop it from the unstable tail. With
+    /// `term`, only if the entry at `index` still has that term (it may have been replaced since
+    /// the write started). Returns whether everything through `index` is now stable.
+    @discardableResult
+    mutating func persisted(through index: LogIndex, term: Term?) -> Bool {
+        if index < unstableOffset { return true }
+        guard index <= persistHandedOut else { return false }
+        if let term, unstableEntries[Int(index - unstableOffset)].term != term { return false }
         unstableEntries.removeFirst(Int(index - unstableOffset) + 1)
         unstableOffset = index + 1
+        return true
     }
 }

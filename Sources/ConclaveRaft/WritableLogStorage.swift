@@ -39,3 +39,15 @@ extension WritableLogStorage {
 }
 
 extension MemoryStorage: WritableLogStorage {}
+
+/// A storage that writes in the background (the WAL's writer thread), so the node keeps stepping
+/// while the disk syncs (`RaftConfig.asyncStorageWrites`).
+///
+/// Contract: `onDurable` is called exactly once per save, on any thread, in the order the saves
+/// were made: with nil once the entries (replacing any conflicting suffix) and the hard state are
+/// durable and visible to reads, or with the error — after which the storage accepts nothing more
+/// and the node stops. Snapshots (`applySnapshot`, `createSnapshot`, `compact`) stay synchronous,
+/// and are ordered after every save made before them.
+public protocol AsyncWritableLogStorage: WritableLogStorage {
+    func save(hardState: HardState?, entries: [Entry], onDurable: @escaping @Sendable ((any Error)?) -> Void)
+}

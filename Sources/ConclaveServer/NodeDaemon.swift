@@ -18,11 +18,16 @@ import Darwin
 /// (`DurableLogStorage`), the SwiftNIO peer transport and client port, and the host's monotonic
 /// clock — the three seams, and nothing else of the node's logic here.
 ///
-/// Everything runs on one event loop thread: ticks, peers' messages, clients' commands and the
-/// core's outputs. The core does not drain each input (`drainsEachInput` false): the inputs of one
-/// loop turn — many clients' commands, a peer's batch — are persisted with one group-committed
-/// fdatasync and sent in one frame per peer by a single `flush`. A reply leaves only once its entry
-/// applied on this node, which is after a quorum made it durable.
+/// Everything runs on one event loop thread: ticks, peers' messages, clients' commands, the
+/// core's outputs and the completions of its writes. The core does not drain each input
+/// (`drainsEachInput` false): the inputs of one loop turn — many clients' commands, a peer's batch —
+/// are handed to the WAL as one write and sent in one frame per peer by a single `flush`. The core
+/// writes in the background (`NodeConfig.asyncStorageWrites`): the WAL's writer thread syncs while
+/// the loop goes on stepping, sending (a leader's appends leave while its own write syncs) and
+/// applying; writes that arrive during a sync share the next one (group commit). The writer's
+/// completion hops back to the loop (`persisted`), which then sends the answers that waited for
+/// it (append and vote answers). A reply leaves only once its entry applied on this node, which is
+/// after a quorum — this node's own durable copy counted only once written — made it durable.
 ///
 /// Stopping: `shutdown()` (SIGTERM) refuses new commands, waits up to `Settings.drainMillis` for the
 /// commands in flight to be answered, hands leadership to the most caught-up follower, closes the
@@ -116,6 +121,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         nodeConfig.clockIntervalTicks = max(1, 100 / settings.tickMillis)
         nodeConfig.snapshotEveryEntries = settings.snapshotEveryEntries
         nodeConfig.compactionKeepEntries = settings.compactionKeepEntries
+        nodeConfig.asyncStorageWrites = true
         let seed = UInt64.random(in: 1...UInt64.max)
         var core: NodeCore
         do {
@@ -170,6 +176,15 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         }
         clientPort = ClientPort(configuration: ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token),
                                 eventLoop: loop, logger: logger, executor: self)
+        // The WAL's writer thread reports each write; the core takes it in on its own thread.
+        let loop = self.loop
+        self.core.writeCompleted = { [weak self] completion in
+            guard let daemon = self else { return }
+            loop.execute {
+                daemon.core.persisted(completion, at: daemon.now())
+                daemon.afterInput()
+            }
+        }
     }
 
     /// Binds the peer listener, then the client port; a failure names the listener and address.

@@ -95,3 +95,11 @@ extension DurableLogStorage {
 /// The daemon's node writes through the same seam as the simulator's (`WritableLogStorage`): a
 /// Ready's entries and hard state go out as one group-committed `save`, snapshots as files.
 extension DurableLogStorage: WritableLogStorage {}
+
+/// The daemon's node writes in the background: the save's completion runs on the writer thread
+/// once the group sync covering it is done (`save(hardState:entries:completion:)`).
+extension DurableLogStorage: AsyncWritableLogStorage {
+    public func save(hardState: HardState?, entries: [Entry], onDurable: @escaping @Sendable ((any Error)?) -> Void) {
+        save(hardState: hardState, entries: entries, completion: { onDurable($0) })
+    }
+}

@@ -15,33 +15,17 @@ import Testing
     }
 
     /// A disk whose writes fail once `failing` is set (an fsync error, say).
-    final class FailingStorage: WritableLogStorage {
-        let memory: MemoryStorage
+    final class FailingStorage: MemoryBackedStorage {
         var failing = false
 
-        init(voters: [NodeID]) { memory = MemoryStorage(voters: voters) }
-
-        func initialState() -> (HardState, ConfState) { memory.initialState() }
-        func entries(from low: LogIndex, to high: LogIndex, maxBytes: Int) throws(StorageError) -> [Entry] {
-            try memory.entries(from: low, to: high, maxBytes: maxBytes)
-        }
-        func term(at index: LogIndex) throws(StorageError) -> Term { try memory.term(at: index) }
-        var firstIndex: LogIndex { memory.firstIndex }
-        var lastIndex: LogIndex { memory.lastIndex }
-        func snapshot() throws(StorageError) -> Snapshot { try memory.snapshot() }
-        func append(_ entries: [Entry]) throws {
+        override func append(_ entries: [Entry]) throws {
             if failing { throw StorageError.io("fsync failed") }
-            memory.append(entries)
+            try super.append(entries)
         }
-        func setHardState(_ state: HardState) throws {
+        override func setHardState(_ state: HardState) throws {
             if failing { throw StorageError.io("fsync failed") }
-            memory.setHardState(state)
+            try super.setHardState(state)
         }
-        func applySnapshot(_ snapshot: Snapshot) throws { memory.applySnapshot(snapshot) }
-        func createSnapshot(index: LogIndex, voters: [NodeID], learners: [NodeID], data: [UInt8]) throws {
-            try memory.createSnapshot(index: index, voters: voters, learners: learners, data: data)
-        }
-        func compact(through index: LogIndex) throws { try memory.compact(through: index) }
     }
 
     static func core(_ id: NodeID, storage: any WritableLogStorage, preVote: Bool = true) throws -> NodeCore {

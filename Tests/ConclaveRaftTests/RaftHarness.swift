@@ -31,6 +31,8 @@ struct RaftHarness {
             storages[id]!.append(ready.entries)
             if let hard = ready.hardState { storages[id]!.setHardState(hard) }
             mailbox.append(contentsOf: ready.messages)
+            // Written just above, so the answers that wait for the write may go too.
+            mailbox.append(contentsOf: ready.messagesAfterPersist)
             applied[id, default: []].append(contentsOf: ready.committedEntries)
             readStates[id, default: []].append(contentsOf: ready.readStates)
             nodes[id]!.advance(ready)

@@ -24,6 +24,14 @@ public struct NodeConfig: Sendable {
     public var pendingReadTimeoutNanos: UInt64 = 10_000_000_000
     /// The delay-task scheduler's pool, breakers and retry interval.
     public var scheduler = SchedulerSettings()
+    /// Write in the background (the storage must be `AsyncWritableLogStorage`): the node keeps
+    /// stepping, sending and applying while its writes sync, and answers that promise durability
+    /// leave when the write they wait for completes (`NodeCore.persisted(_:at:)`). Off: every
+    /// Ready is written before anything else happens (the simulator).
+    public var asyncStorageWrites = false
+    /// With `asyncStorageWrites`: at most this many writes in flight; past it the node takes no
+    /// new Ready until one completes (back-pressure, not a queue without bound).
+    public var writesInFlightMax = 64
 
     public init(raft: RaftConfig) {
         self.raft = raft

@@ -7,23 +7,39 @@ extension NodeCore {
     /// Persist (snapshot, entries, hard state) before any message of the same Ready goes out;
     /// then stamp and hand out the messages, apply committed entries, note read confirmations,
     /// advance, serve reads that became due and snapshot when due. Stops at the first storage error.
+    ///
+    /// Writing in the background (NodeCore+Writes), the write only starts: the messages that
+    /// promise nothing about the disk leave at once, the answers that do wait for the write, and
+    /// the applied entries are acknowledged on their own. At most `writesInFlightMax` writes run;
+    /// past that the next Ready waits for a completion.
     mutating func drainReady() {
-        while isRunning && raft.hasReady {
+        while isRunning && raft.hasReady && pendingWrites.count < config.writesInFlightMax {
             let ready = raft.ready()
             if let failure = ready.storageFailure {
                 stop(reason: "storage: \(failure)")
                 return
             }
-            guard persist(ready) else { return }
+            let background = asyncStorage != nil
+            if !background {
+                guard persist(ready) else { return }
+            }
             if let soft = ready.softState { softStateChanged(soft) }
             let leading = raft.role == .leader
+            if background {
+                guard startWrite(ready, leading: leading) else { return }
+            }
             if leading && ready.messages.contains(where: { $0.kind == .heartbeat }) {
                 quorumClock.openRound(term: raft.term, localNanos: time.clockNanos)
             }
             for message in ready.messages { outputs.append(.send(stamped(message, asLeader: leading))) }
             for entry in ready.committedEntries { apply(entry) }
             for readState in ready.readStates { readConfirmed(readState) }
-            raft.advance(ready)
+            if background {
+                if let last = ready.committedEntries.last { raft.applied(through: last.index) }
+                finishCompletedWrites()
+            } else {
+                raft.advance(ready)
+            }
             serveReads()
             takeSnapshotIfDue()
         }
@@ -47,7 +63,7 @@ extension NodeCore {
     }
 
     /// A snapshot from the leader: it replaces the log on disk and the state machine.
-    private mutating func install(_ snapshot: Snapshot) throws {
+    mutating func install(_ snapshot: Snapshot) throws {
         try storage.applySnapshot(snapshot)
         stateMachine = Self.load(snapshot, node: id)
         resyncScheduler()

@@ -19,8 +19,10 @@ import ConclaveRaft
 /// the `CallbackTargets` given at start.
 ///
 /// Inputs: `tick(at:)` every `config.tickNanos` of the node's clock, `receive(_:at:)` for each
-/// message from a peer, the client submissions (`NodeCore+Clients`), and the timers the outputs
-/// asked for (`callbackPoolDue(at:)`, `retryCallback(task:at:)`). Each one runs to completion:
+/// message from a peer, the client submissions (`NodeCore+Clients`), the timers the outputs
+/// asked for (`callbackPoolDue(at:)`, `retryCallback(task:at:)`), and — when it writes in the
+/// background (`NodeConfig.asyncStorageWrites`) — the completions of its writes
+/// (`persisted(_:at:)`, NodeCore+Writes). Each one runs to completion:
 /// Raft is stepped, every `Ready` is drained (persist, then stamp and hand out messages, apply,
 /// serve reads, advance, snapshot when due). Once a storage error stops the node
 /// (`NodeOutput.stopped`) every input is ignored.
@@ -36,6 +38,15 @@ public struct NodeCore {
 
     public let config: NodeConfig
     let storage: any WritableLogStorage
+    /// The same storage, when the node writes in the background (`config.asyncStorageWrites`).
+    let asyncStorage: (any AsyncWritableLogStorage)?
+    /// With `config.asyncStorageWrites`: called on the storage's thread as each write completes.
+    /// The driver must hop to the node's thread and call `persisted(_:at:)` there (never from
+    /// inside this call: the node may be in the middle of an input).
+    public var writeCompleted: (@Sendable (WriteCompletion) -> Void)?
+    /// Background writes not yet taken back in, oldest first (NodeCore+Writes).
+    var pendingWrites: [PendingWrite] = []
+    var nextWriteNumber: UInt64 = 1
     let callbackTargets: any CallbackTargets
     public internal(set) var raft: Raft
     /// The replicated state: KV, cluster time, sessions, locks, counters, tasks, throttles.
@@ -73,6 +84,12 @@ public struct NodeCore {
     public init(config: NodeConfig, storage: any WritableLogStorage, random: SeededGenerator,
                 callbackTargets: any CallbackTargets, clusterTime: ClusterTimeEstimate = ClusterTimeEstimate()) throws(NodeCoreError) {
         var raftConfig = config.raft
+        raftConfig.asyncStorageWrites = config.asyncStorageWrites
+        asyncStorage = config.asyncStorageWrites ? storage as? any AsyncWritableLogStorage : nil
+        if config.asyncStorageWrites && asyncStorage == nil {
+            throw .invalidConfiguration("asyncStorageWrites needs a storage that writes in the background (AsyncWritableLogStorage)")
+        }
+        guard config.writesInFlightMax > 0 else { throw .invalidConfiguration("writesInFlightMax must be > 0, got \(config.writesInFlightMax)") }
         let snapshot: Snapshot
         do {
             snapshot = try storage.snapshot()
