@@ -65,6 +65,7 @@ extension NodeCore {
     /// A snapshot from the leader: it replaces the log on disk and the state machine.
     mutating func install(_ snapshot: Snapshot) throws {
         try storage.applySnapshot(snapshot)
+        snapshotIndex = max(snapshotIndex, snapshot.index)
         stateMachine = Self.load(snapshot, node: id)
         resyncScheduler()
         outputs.append(.snapshotInstalled(index: snapshot.index, digest: stateMachine.combinedDigest))
@@ -93,10 +94,11 @@ extension NodeCore {
         guard config.snapshotEveryEntries > 0, isRunning else { return }
         let applied = stateMachine.appliedIndex
         do {
-            guard applied >= (try storage.snapshot().index) + config.snapshotEveryEntries else { return }
+            guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
             let membership = raft.confState
             try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
                                        data: stateMachine.snapshotData())
+            snapshotIndex = applied
             if applied > config.compactionKeepEntries {
                 try storage.compact(through: applied - config.compactionKeepEntries)
             }

@@ -66,6 +66,9 @@ public struct NodeCore {
     var pendingReads: [UInt64: PendingRead] = [:]
     /// Gets confirmed at an index, waiting for the state machine to get there.
     var readsAtIndex: [(LogIndex, KVRequest)] = []
+    /// The index of the newest snapshot in storage (its own or its leader's), kept here because
+    /// reading it from storage can mean reading the snapshot file back (the WAL's storage does).
+    var snapshotIndex: LogIndex = 0
     /// Why the node stopped itself (an I/O error); nil while it runs.
     public internal(set) var stopReason: String?
     /// The time of the input being handled (the clocks as it arrived).
@@ -110,6 +113,7 @@ public struct NodeCore {
         self.storage = storage
         self.callbackTargets = callbackTargets
         self.stateMachine = stateMachine
+        self.snapshotIndex = snapshot.index
         self.clusterTime = clusterTime
         scheduler = NodeScheduler(node: config.id, settings: config.scheduler)
         resyncScheduler()
