@@ -15,8 +15,10 @@ struct CommandFuzzRun {
 
     let seed: UInt64
     let entries: Int
-    private var fuzzer: CommandFuzzer
+    private(set) var fuzzer: CommandFuzzer
     private(set) var replicas = Array(repeating: CoordinationStateMachine(), count: 3)
+    /// Entries run so far.
+    private(set) var made = 0
     private var index: LogIndex = 0
     /// Checkpoint spacing and snapshot cuts come from their own stream, so that changing them
     /// leaves the entries of a seed as they are.
@@ -47,8 +49,14 @@ struct CommandFuzzRun {
     }
 
     /// Runs every entry; returns the first failure, described, or nil.
-    mutating func run() -> String? {
-        for number in 1...entries {
+    mutating func run() -> String? { run(through: entries) }
+
+    /// Runs the entries after those already run, through entry `last` (at most `entries`), so
+    /// that a caller may stop between entries to look at the replicas; returns the first failure.
+    mutating func run(through last: Int) -> String? {
+        while made < min(last, entries) {
+            made += 1
+            let number = made
             fuzzer.nowMillis = replicas[0].nowMillis
             let entry = fuzzer.next()
             if trace { FileHandle.standardError.write(Data("seed \(seed) entry \(number): \(entry)\n".utf8)) }
