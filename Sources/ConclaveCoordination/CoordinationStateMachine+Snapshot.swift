@@ -90,6 +90,7 @@ extension CoordinationStateMachine {
         try readAnswers(from: &reader, withSession: true, fail: fail)
         try readAnswers(from: &reader, withSession: false, fail: fail)
         guard reader.isAtEnd else { throw fail("trailing bytes") }
+        if let problem = restoredStateProblem() { throw fail(problem) }
     }
 }
 

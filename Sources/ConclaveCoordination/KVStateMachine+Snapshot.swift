@@ -54,6 +54,11 @@ extension KVStateMachine {
               let valueCount = reader.readUInt64(), valueCount <= UInt64(bytes.count) else {
             throw SnapshotError(reason: "truncated header")
         }
+        // Apply adds one to both (`appliedIndex + 1` is the next entry): leave them room to grow.
+        if let problem = CoordinationLimits.exceeds("KV applied index", applied, CoordinationLimits.restoredCounterMax)
+            ?? CoordinationLimits.exceeds("KV revision", revision, CoordinationLimits.restoredCounterMax) {
+            throw SnapshotError(reason: problem)
+        }
         var values: [String: String] = [:]
         values.reserveCapacity(Int(valueCount))
         for _ in 0..<valueCount {
@@ -63,6 +68,9 @@ extension KVStateMachine {
         let expiries = version == 1 ? [:] : try Self.readExpiries(from: &reader, values: values, expiringKeysMax: expiringKeysMax)
         guard let sessionCount = reader.readUInt64(), sessionCount <= UInt64(bytes.count) else {
             throw SnapshotError(reason: "truncated sessions")
+        }
+        guard sessionCount <= UInt64(sessionsMax) else {
+            throw SnapshotError(reason: "\(sessionCount) KV client sessions, more than the \(sessionsMax) remembered")
         }
         var sessions: [UInt64: Session] = [:]
         for _ in 0..<sessionCount {
@@ -92,6 +100,9 @@ extension KVStateMachine {
                 throw SnapshotError(reason: "truncated expiry")
             }
             guard values[key] != nil else { throw SnapshotError(reason: "an expiry for key '\(key)', which holds no value") }
+            if let problem = CoordinationLimits.exceeds("key '\(key)': expires-at", expiresAt, CoordinationLimits.restoredInstantMillisMax) {
+                throw SnapshotError(reason: problem)
+            }
             expiries[key] = expiresAt
         }
         return expiries

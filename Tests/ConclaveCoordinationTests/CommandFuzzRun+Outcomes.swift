@@ -17,7 +17,8 @@ extension CommandFuzzRun {
         "event granted", "event lost: session expired", "event lost: session closed", "event lost: lock TTL expired",
         "event lost: revoked", "event revoke requested", "event wait ended: deadline passed", "event wait ended: cancelled",
         "event wait ended: session expired", "event wait ended: session closed",
-        "KV written", "KV value", "KV swapped", "KV rejected",
+        "KV written", "KV value", "KV swapped", "KV rejected", "KV not set", "KV integer", "KV count",
+        "KV TTL-expired read", "KV TTL-expired exists",
     ]
 
     mutating func note(_ answer: Answer) {

@@ -15,8 +15,10 @@ struct CommandFuzzRun {
 
     let seed: UInt64
     let entries: Int
-    private var fuzzer: CommandFuzzer
-    private var replicas = Array(repeating: CoordinationStateMachine(), count: 3)
+    private(set) var fuzzer: CommandFuzzer
+    private(set) var replicas = Array(repeating: CoordinationStateMachine(), count: 3)
+    /// Entries run so far.
+    private(set) var made = 0
     private var index: LogIndex = 0
     /// Checkpoint spacing and snapshot cuts come from their own stream, so that changing them
     /// leaves the entries of a seed as they are.
@@ -25,6 +27,9 @@ struct CommandFuzzRun {
     private var restores = 0
     /// What the run reached: answer kinds, refusal kinds, events (see `CommandFuzzRun+Outcomes`).
     var reached: Set<String> = []
+    /// KV keys a clock entry purged because their TTL ran out, and not written since: a read of
+    /// one that finds nothing is a TTL-expired read (see `CommandFuzzRun+KV`).
+    var expiredKeys: Set<String> = []
     /// With `CONCLAVE_FUZZ_TRACE=1`, each entry is written to standard error before it applies:
     /// the last line before a trap names the entry that trapped.
     private let trace = ProcessInfo.processInfo.environment["CONCLAVE_FUZZ_TRACE"] == "1"
@@ -44,8 +49,14 @@ struct CommandFuzzRun {
     }
 
     /// Runs every entry; returns the first failure, described, or nil.
-    mutating func run() -> String? {
-        for number in 1...entries {
+    mutating func run() -> String? { run(through: entries) }
+
+    /// Runs the entries after those already run, through entry `last` (at most `entries`), so
+    /// that a caller may stop between entries to look at the replicas; returns the first failure.
+    mutating func run(through last: Int) -> String? {
+        while made < min(last, entries) {
+            made += 1
+            let number = made
             fuzzer.nowMillis = replicas[0].nowMillis
             let entry = fuzzer.next()
             if trace { FileHandle.standardError.write(Data("seed \(seed) entry \(number): \(entry)\n".utf8)) }
@@ -69,6 +80,7 @@ struct CommandFuzzRun {
         index += 1
         let data = entry.data
         let nowBefore = replicas[0].nowMillis
+        let expiriesBefore = replicas[0].kv.expiries
         var answers: [Answer] = []
         for position in replicas.indices {
             if case .membership = entry {
@@ -91,6 +103,8 @@ struct CommandFuzzRun {
             return "cluster time \(replicas[0].nowMillis) ms is past its end"
         }
         note(answers[0])
+        if case .kv(let request) = entry { noteExpiredRead(request, answers[0].kv) }
+        if case .request(let request) = entry, case .elapsed = request.command { noteExpired(before: expiriesBefore) }
         fuzzer.observe(entry, answers[0].coordination)
         if let problem = Self.unclearRefusal(answers[0]) { return problem }
         return check(entry, data: data, answer: answers[0], nowBefore: nowBefore)
@@ -106,8 +120,8 @@ struct CommandFuzzRun {
         case .truncated:
             // Every encoding is self-delimiting, so no strict prefix of one is a whole request.
             guard CoordinationRequest(decoding: data) == nil else { return "a cut encoding decoded" }
-        case .kv:
-            guard answer.kv != nil else { return "a KV request got no answer" }
+        case .kv(let request):
+            return checkKV(request, data: data, answer: answer.kv)
         case .corrupted, .garbage, .empty, .membership:
             break
         }

@@ -205,25 +205,6 @@ struct CommandFuzzer {
         }
     }
 
-    // MARK: - KV requests
-
-    private mutating func kvRequest() -> KVRequest {
-        let client = 1 + below(6)
-        let last = kvSequences[client] ?? 0
-        let sequence = chance(85) ? last + 1 : pick([last, last - min(last, 1), last + 50])
-        kvSequences[client] = max(last, sequence)
-        let key = name(["a", "b", "c"])
-        let value = pick(["", "v", "w", Self.maximalName])
-        let command: KVCommand
-        switch below(4) {
-        case 0: command = .put(key: key, value: value)
-        case 1: command = .get(key: key)
-        case 2: command = .delete(key: key)
-        default: command = .compareAndSwap(key: key, expected: chance(30) ? nil : pick(["", "v", "w"]), value: value)
-        }
-        return KVRequest(client: client, sequence: sequence, command: command)
-    }
-
     // MARK: - Random helpers
 
     /// A number in 0..<bound (0 when `bound` is 0).

@@ -78,6 +78,7 @@ public struct LockTable: Equatable, Sendable {
             store(&lock, named: name, nowMillis: nowMillis)
             return .granted(token: lock.holders[holder].token, holdCount: lock.holders[holder].holdCount)
         }
+        guard lastToken < .max else { throw .limitReached("fencing tokens: all \(UInt64.max) were granted") }
         if lock.waiters.isEmpty && fits(mode, in: lock, nowMillis: nowMillis) {
             let token = grant(mode, to: session, in: &lock, nowMillis: nowMillis, ttlMillis: ttlMillis)
             store(&lock, named: name, nowMillis: nowMillis)
@@ -100,21 +101,29 @@ public struct LockTable: Equatable, Sendable {
     }
 
     private func validate(kind: LockKind, mode: LockMode) throws(CoordinationError) {
+        if let problem = Self.modeProblem(kind: kind, mode: mode) { throw .invalidRequest(problem) }
+    }
+
+    /// Why `mode` cannot be held or queued on a lock of `kind`; nil when it can.
+    static func modeProblem(kind: LockKind, mode: LockMode) -> String? {
         switch (kind, mode) {
         case (.mutex, .exclusive), (.readWrite, .exclusive), (.readWrite, .shared):
-            return
+            return nil
         case (.semaphore(let permits), .permits(let count)):
             guard (1...CoordinationLimits.permitsMax).contains(permits) else {
-                throw .invalidRequest("a semaphore has 1…\(CoordinationLimits.permitsMax) permits, not \(permits)")
+                return "a semaphore has 1…\(CoordinationLimits.permitsMax) permits, not \(permits)"
             }
-            guard (1...permits).contains(count) else { throw .invalidRequest("asked for \(count) permits of \(permits)") }
+            guard (1...permits).contains(count) else { return "asked for \(count) permits of \(permits)" }
+            return nil
         default:
-            throw .invalidRequest("mode \(mode) does not apply to a \(kind)")
+            return "mode \(mode) does not apply to a \(kind)"
         }
     }
 
+    /// Nothing fits once every token is spent: a grant must never wrap the token counter (a
+    /// restored snapshot keeps it far below, see `CoordinationLimits.restoredCounterMax`).
     private func fits(_ mode: LockMode, in lock: LockState, nowMillis: UInt64) -> Bool {
-        guard nowMillis >= lock.unavailableUntilMillis else { return false }
+        guard nowMillis >= lock.unavailableUntilMillis, lastToken < .max else { return false }
         switch mode {
         case .exclusive: return lock.holders.isEmpty
         case .shared: return lock.holders.allSatisfy { $0.mode == .shared }

@@ -159,9 +159,10 @@ extension ByteReader {
     }
 
     /// A count stored as UInt64 that must fit an `Int` (deliveries, tallies): a long-lived
-    /// cluster's tallies may pass 2³¹, and a snapshot that held one must still load.
+    /// cluster's tallies may pass 2³¹, and a snapshot that held one must still load. At most
+    /// `CoordinationLimits.restoredCounterMax`, so that apply's `+= 1` on it cannot overflow.
     mutating func readSmallInt() -> Int? {
-        guard let value = readUInt64(), value <= UInt64(Int.max) else { return nil }
+        guard let value = readUInt64(), value <= CoordinationLimits.restoredCounterMax else { return nil }
         return Int(value)
     }
 
