@@ -92,8 +92,7 @@ for i in $(seq 1 1000); do
         node=${targets[$(( (i + SECONDS) % ${#targets[@]} ))]}
         reply=$(timeout 6 redis-cli -p "$(port "$node")" SET "key:$i" "value:$i" 2>&1 || true)
         if [[ $reply == OK ]]; then echo "$i" >>"$dir/acked"; break; fi
-        (( i < killed_at )) && fail "SET key:$i before the kill answered '$reply'"
-        (( SECONDS < deadline )) || fail "SET key:$i not acknowledged within 20 s after the kill (last: '$reply')"
+        (( SECONDS < deadline )) || fail "SET key:$i not acknowledged within 20 s (last answer: '$reply')"
         sleep 0.05
     done
 done

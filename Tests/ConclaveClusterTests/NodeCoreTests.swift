@@ -158,6 +158,19 @@ import Testing
         #expect(storage.snapshotReads <= 1, "read \(storage.snapshotReads) times")
     }
 
+    @Test("a stored snapshot that does not load refuses the start with the reason, never traps")
+    func unloadableSnapshotRefusesStart() throws {
+        let storage = MemoryStorage(voters: [1])
+        storage.append([Entry(term: 1, index: 1, data: [])])
+        try storage.createSnapshot(index: 1, voters: [1], learners: [], data: [0xDE, 0xAD, 0xBE, 0xEF])
+        #expect {
+            _ = try Self.core(1, storage: storage)
+        } throws: { error in
+            guard case NodeCoreError.storage(let reason) = error else { return false }
+            return reason.hasPrefix("snapshot at 1 does not load:")
+        }
+    }
+
     @Test("a failed write stops the node before anything of that Ready is sent, and it takes no more input")
     func failedWriteStops() throws {
         let storage = FailingStorage(voters: [1, 2, 3])

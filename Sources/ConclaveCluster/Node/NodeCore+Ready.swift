@@ -62,22 +62,24 @@ extension NodeCore {
         }
     }
 
-    /// A snapshot from the leader: it replaces the log on disk and the state machine.
+    /// A snapshot from the leader: it replaces the log on disk and the state machine. It is
+    /// loaded first: a snapshot that does not load (damaged, or refused by restore's checks)
+    /// changes nothing on disk and stops the node with the reason, never traps it.
     mutating func install(_ snapshot: Snapshot) throws {
+        let loaded = try Self.load(snapshot)
         try storage.applySnapshot(snapshot)
         snapshotIndex = max(snapshotIndex, snapshot.index)
-        stateMachine = Self.load(snapshot, node: id)
+        stateMachine = loaded
         resyncScheduler()
         outputs.append(.snapshotInstalled(index: snapshot.index, digest: stateMachine.combinedDigest))
     }
 
-    /// Snapshots are the cluster's own bytes, checked when stored: one that does not load is a
-    /// bug, not an input.
-    static func load(_ snapshot: Snapshot, node: NodeID) -> CoordinationStateMachine {
+    /// The state machine a snapshot holds, or why it does not load.
+    static func load(_ snapshot: Snapshot) throws(NodeCoreError) -> CoordinationStateMachine {
         do {
             return try CoordinationStateMachine(restoring: snapshot.data)
         } catch {
-            preconditionFailure("node \(node): snapshot at \(snapshot.index) does not load: \(error)")
+            throw .storage("snapshot at \(snapshot.index) does not load: \(error)")
         }
     }
 

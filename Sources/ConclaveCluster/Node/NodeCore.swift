@@ -101,7 +101,7 @@ public struct NodeCore {
         }
         var stateMachine = CoordinationStateMachine()
         if !snapshot.isEmpty {
-            stateMachine = Self.load(snapshot, node: config.id)
+            stateMachine = try Self.load(snapshot)
             raftConfig.applied = snapshot.index
         }
         do {
