@@ -77,6 +77,10 @@ scripts/cluster up "${cluster[@]}" >/dev/null || fail "cluster up"
 port() { echo $((client + 10 + $1)); }
 leader=$(leader_of "$(port 1)")
 [[ $leader =~ ^[123]$ ]] || fail "no leader: '$leader'"
+status=$(scripts/cluster status --dir "$dir/cluster")
+[[ $(grep -c "role leader leader $leader " <<<"$status") -eq 1 && $(grep -c "leader $leader term" <<<"$status") -eq 3 ]] \
+    || fail "scripts/cluster status does not show leader $leader on every node: $status"
+pass "scripts/cluster up elected node $leader; status agrees on every node"
 : >"$dir/acked"
 killed_at=600
 survivors=()
@@ -97,6 +101,12 @@ for i in $(seq 1 1000); do
     done
 done
 acked=$(wc -l <"$dir/acked")
+ttl_port=$(port "${survivors[0]}")
+[[ $(redis-cli -p "$ttl_port" SET ttl:key v PX 2000) == OK ]] || fail "SET with PX"
+[[ $(redis-cli -p "$ttl_port" INFO keyspace | tr -d '\r' | grep -c "expires=1") -eq 1 ]] || fail "INFO keyspace does not count the TTL key"
+gone() { [[ $(redis-cli -p "$ttl_port" EXISTS ttl:key) == 0 ]]; }
+until_true 10 gone || fail "a key SET with PX 2000 still exists after 10 s (cluster time not moving?)"
+pass "a key set with PX 2000 expires on cluster time"
 [[ $acked -eq 1000 ]] || fail "$acked/1000 acknowledged"
 check_reads() { # node: every acknowledged key reads back its value from that node
     local missing

@@ -389,8 +389,12 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 ("wal_failure", storage.failure.map { "\($0)" } ?? "none"),
             ]
         case "keyspace":
-            let keys = core.stateMachine.kv.values.count
-            return keys == 0 ? [] : [("db0", "keys=\(keys),expires=0,avg_ttl=0")]
+            let kv = core.stateMachine.kv
+            let now = core.stateMachine.nowMillis
+            guard !kv.values.isEmpty else { return [] }
+            let ttls = kv.expiries.values.map { $0 > now ? $0 - now : 0 }
+            let average = ttls.isEmpty ? 0 : ttls.reduce(0, +) / UInt64(ttls.count)
+            return [("db0", "keys=\(kv.values.count),expires=\(ttls.count),avg_ttl=\(average)")]
         default:
             return []
         }
