@@ -39,6 +39,34 @@ public protocol LogStorage: AnyObject {
     var firstIndex: LogIndex { get }
     /// The last index held (the snapshot's index when no entry follows it).
     var lastIndex: LogIndex { get }
-    /// The latest snapshot.
+    /// The latest snapshot, its data whole. Raft asks for it only through the defaults below; a
+    /// storage that keeps snapshots on disk implements those to stream instead.
     func snapshot() throws(StorageError) -> Snapshot
+    /// The latest snapshot's manifest (index, term, membership, data length), without its data.
+    func snapshotManifest() throws(StorageError) -> SnapshotManifest
+    /// Up to `maxBytes` of the data of the snapshot at `index`, from `offset` (empty at the end).
+    /// Throws `.compacted` when that snapshot is no longer held (a newer one replaced it): the
+    /// leader then starts over with the latest one.
+    func snapshotChunk(index: LogIndex, offset: Int, maxBytes: Int) throws(StorageError) -> [UInt8]
+}
+
+extension LogStorage {
+    /// Derived from `snapshot()`: enough for storage that holds the snapshot in memory anyway.
+    public func snapshotManifest() throws(StorageError) -> SnapshotManifest { SnapshotManifest(try snapshot()) }
+
+    /// A slice of `snapshot()`'s data (O(chunk) for storage that holds it in memory).
+    public func snapshotChunk(index: LogIndex, offset: Int, maxBytes: Int) throws(StorageError) -> [UInt8] {
+        let snapshot = try snapshot()
+        return try Snapshot.chunk(of: snapshot, index: index, offset: offset, maxBytes: maxBytes)
+    }
+}
+
+extension Snapshot {
+    /// `snapshot`'s data in `[offset, offset + maxBytes)` if it is the one at `index`.
+    static func chunk(of snapshot: Snapshot, index: LogIndex, offset: Int, maxBytes: Int) throws(StorageError) -> [UInt8] {
+        precondition(maxBytes > 0, "a chunk of \(maxBytes) bytes")
+        guard snapshot.index == index, !snapshot.isEmpty else { throw .compacted }
+        guard offset >= 0, offset <= snapshot.data.count else { throw .unavailable }
+        return Array(snapshot.data[offset..<min(snapshot.data.count, offset + maxBytes)])
+    }
 }

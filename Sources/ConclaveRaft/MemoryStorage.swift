@@ -9,6 +9,11 @@ public final class MemoryStorage: LogStorage {
     public private(set) var voters: [NodeID]
     public private(set) var learners: [NodeID] = []
     private var snapshotValue = Snapshot()
+    /// The snapshots `snapshotValue` replaced, newest last, at most `supersededSnapshotsRetained`:
+    /// a leader streaming one of them to a follower finishes it rather than starting over (as a
+    /// disk storage keeps its previous snapshot files). Their data is shared, not copied.
+    private var supersededSnapshots: [Snapshot] = []
+    static let supersededSnapshotsRetained = 2
     /// `entries[0]` is a sentinel holding the snapshot's index and term.
     private var entries: [Entry] = [Entry(term: 0, index: 0)]
     /// A simulated disk fault: while set, every read (terms, entries, the snapshot) throws it.
@@ -53,6 +58,20 @@ public final class MemoryStorage: LogStorage {
         return snapshotValue
     }
 
+    public func snapshotChunk(index: LogIndex, offset: Int, maxBytes: Int) throws(StorageError) -> [UInt8] {
+        if let readFailure { throw readFailure }
+        let held = snapshotValue.index == index ? snapshotValue : supersededSnapshots.last { $0.index == index } ?? snapshotValue
+        return try Snapshot.chunk(of: held, index: index, offset: offset, maxBytes: maxBytes)
+    }
+
+    private func replaceSnapshot(with snapshot: Snapshot) {
+        if !snapshotValue.isEmpty && snapshotValue.index != snapshot.index {
+            supersededSnapshots.append(snapshotValue)
+            if supersededSnapshots.count > Self.supersededSnapshotsRetained { supersededSnapshots.removeFirst() }
+        }
+        snapshotValue = snapshot
+    }
+
     /// Persists the hard state.
     public func setHardState(_ state: HardState) { hardState = state }
 
@@ -69,7 +88,7 @@ public final class MemoryStorage: LogStorage {
 
     /// Replaces everything with `snapshot` (a follower installing one from its leader).
     public func applySnapshot(_ snapshot: Snapshot) {
-        snapshotValue = snapshot
+        replaceSnapshot(with: snapshot)
         voters = snapshot.voters
         learners = snapshot.learners
         entries = [Entry(term: snapshot.term, index: snapshot.index)]
@@ -81,7 +100,7 @@ public final class MemoryStorage: LogStorage {
     public func createSnapshot(index: LogIndex, voters: [NodeID], learners: [NodeID], data: [UInt8]) throws(StorageError) {
         guard index > snapshotValue.index else { return }
         let term = try term(at: index)
-        snapshotValue = Snapshot(index: index, term: term, voters: voters, learners: learners, data: data)
+        replaceSnapshot(with: Snapshot(index: index, term: term, voters: voters, learners: learners, data: data))
         self.voters = voters
         self.learners = learners
     }

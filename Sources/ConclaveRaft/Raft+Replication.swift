@@ -47,7 +47,7 @@ extension Raft {
         case .snapshotResponse:
             handleSnapshotResponse(message, follower: &follower)
             progress[message.from] = follower
-            sendSnapshotChunks(to: message.from)
+            try sendSnapshotChunks(to: message.from)
         case .appendResponse where message.reject:
             var hint = message.rejectHint
             if message.logTerm > 0 {
@@ -82,7 +82,7 @@ extension Raft {
             if follower.state == .snapshot {
                 resumeSnapshotIfStalled(&follower)
                 progress[message.from] = follower
-                sendSnapshotChunks(to: message.from)
+                try sendSnapshotChunks(to: message.from)
                 return
             }
             follower.probeSent = false

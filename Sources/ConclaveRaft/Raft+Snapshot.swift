@@ -16,32 +16,47 @@ extension Raft {
     @discardableResult
     mutating func startSnapshot(to target: NodeID) throws(StorageError) -> Bool {
         guard var follower = progress[target] else { return false }
-        let snapshot = try log.storage.snapshot()
-        guard !snapshot.isEmpty else { return false }
-        follower.becomeSnapshot(index: snapshot.index, bytes: snapshot.data.count)
+        let manifest = try log.storage.snapshotManifest()
+        guard !manifest.isEmpty else { return false }
+        follower.becomeSnapshot(index: manifest.index, bytes: manifest.totalBytes)
         progress[target] = follower
-        snapshotsInFlight[target] = snapshot
-        sendSnapshotChunks(to: target)
+        snapshotsInFlight[target] = manifest
+        try sendSnapshotChunks(to: target)
         return true
     }
 
-    /// Sends chunks while the window allows: at most `snapshotChunksInFlightMax` unacknowledged.
-    mutating func sendSnapshotChunks(to target: NodeID) {
+    /// Sends chunks while the window allows: at most `snapshotChunksInFlightMax` unacknowledged,
+    /// each read from storage as it goes out. If storage no longer holds the snapshot being sent
+    /// (a newer one replaced it), the follower gets the latest one from the start instead.
+    mutating func sendSnapshotChunks(to target: NodeID) throws(StorageError) {
         guard var follower = progress[target], follower.state == .snapshot,
-              let snapshot = snapshotsInFlight[target] else { return }
+              let manifest = snapshotsInFlight[target] else { return }
         let chunkBytes = config.snapshotChunkBytes
         let windowBytes = chunkBytes * config.snapshotChunksInFlightMax
         repeat {
             let offset = follower.snapshotBytesSent
-            guard offset < snapshot.data.count || (offset == 0 && snapshot.data.isEmpty),
+            guard offset < manifest.totalBytes || (offset == 0 && manifest.totalBytes == 0),
                   offset - follower.snapshotBytesAcknowledged < windowBytes else { break }
-            let end = min(snapshot.data.count, offset + chunkBytes)
-            let chunk = SnapshotChunk(index: snapshot.index, term: snapshot.term, voters: snapshot.voters,
-                                      learners: snapshot.learners, offset: offset, totalBytes: snapshot.data.count,
-                                      data: Array(snapshot.data[offset..<end]))
+            let data: [UInt8]
+            do {
+                data = try log.storage.snapshotChunk(index: manifest.index, offset: offset, maxBytes: chunkBytes)
+            } catch .compacted {
+                guard try log.storage.snapshotManifest().index != manifest.index else {
+                    throw .io("storage lists snapshot \(manifest.index) as its latest but holds no data for it")
+                }
+                progress[target] = follower
+                try startSnapshot(to: target)
+                return
+            }
+            let end = offset + data.count
+            guard end <= manifest.totalBytes, data.count == min(chunkBytes, manifest.totalBytes - offset) else {
+                throw .io("snapshot \(manifest.index) gave \(data.count) bytes at offset \(offset) of \(manifest.totalBytes)")
+            }
+            let chunk = SnapshotChunk(index: manifest.index, term: manifest.term, voters: manifest.voters,
+                                      learners: manifest.learners, offset: offset, totalBytes: manifest.totalBytes, data: data)
             send(Message(kind: .snapshot, to: target, chunk: chunk))
             follower.snapshotBytesSent = max(end, offset + 1)
-        } while follower.snapshotBytesSent < snapshot.data.count
+        } while follower.snapshotBytesSent < manifest.totalBytes
         progress[target] = follower
     }
 

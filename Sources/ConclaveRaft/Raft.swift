@@ -55,8 +55,9 @@ public struct Raft {
     /// read's context, goes out then (batching, as `appendsPending` does for proposals).
     var readHeartbeatPending = false
     var incomingSnapshot: IncomingSnapshot?
-    /// Per follower in snapshot state: the snapshot being sent to it.
-    var snapshotsInFlight: [NodeID: Snapshot] = [:]
+    /// Per follower in snapshot state: the manifest of the snapshot being sent to it (its data is
+    /// read from storage a chunk at a time, never held here).
+    var snapshotsInFlight: [NodeID: SnapshotManifest] = [:]
     var log: RaftLog
     var progress: [NodeID: Progress] = [:]
     var votes: [NodeID: Bool] = [:]

@@ -25,6 +25,10 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
     let writer: WALWriter
     let snapshots: SnapshotStore
     let view: Mutex<View>
+    /// Where the latest chunk reads of snapshot files stopped, least recently used first, at most
+    /// `snapshotCursorsMax` (one per follower being sent a snapshot, within reason).
+    let snapshotCursors = Mutex<[SnapshotChunkCursor]>([])
+    static let snapshotCursorsMax = 4
 
     /// The in-memory log and what has been submitted to the WAL but may not be durable yet.
     struct View {
@@ -113,6 +117,63 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
             throw .io(error.description)
         }
         return snapshot
+    }
+
+    /// The latest snapshot's manifest: its data length comes from its file's end record, so this
+    /// reads a few bytes, not the data.
+    public func snapshotManifest() throws(StorageError) -> SnapshotManifest {
+        let metadata = snapshotMetadata
+        guard metadata.index > 0 else { return SnapshotManifest(index: 0, term: 0, voters: metadata.voters, learners: metadata.learners, totalBytes: 0) }
+        do throws(DurableStorageError) {
+            let totalBytes = try snapshots.openReader(index: metadata.index, term: metadata.term).declaredDataBytes()
+            return SnapshotManifest(index: metadata.index, term: metadata.term, voters: metadata.voters,
+                                    learners: metadata.learners, totalBytes: totalBytes)
+        } catch {
+            throw .io(error.description)
+        }
+    }
+
+    /// A chunk of the snapshot file at `index` (the latest, or an older one not yet pruned), read
+    /// through a cursor so that reads in order cost O(chunk) each and hold one file chunk at most.
+    /// A damaged or unreadable file is `.io`; a pruned one `.compacted`.
+    public func snapshotChunk(index: LogIndex, offset: Int, maxBytes: Int) throws(StorageError) -> [UInt8] {
+        precondition(maxBytes > 0, "a chunk of \(maxBytes) bytes")
+        guard index > 0 else { throw .compacted }
+        guard offset >= 0 else { throw .unavailable }
+        let chunk: Result<[UInt8], StorageError>
+        do throws(DurableStorageError) {
+            chunk = try snapshotCursors.withLock { (cursors) throws(DurableStorageError) -> Result<[UInt8], StorageError> in
+                let reusable = cursors.indices.filter { cursors[$0].index == index && cursors[$0].position <= offset }
+                    .max { cursors[$0].position < cursors[$1].position }
+                let cursor: SnapshotChunkCursor
+                if let reusable {
+                    cursor = cursors.remove(at: reusable)
+                } else {
+                    guard let opened = try openCursor(index: index) else { return .failure(.compacted) }
+                    cursor = opened
+                }
+                guard let chunk = try cursor.read(offset: offset, maxBytes: maxBytes) else { return .failure(.unavailable) }
+                cursors.append(cursor)
+                if cursors.count > Self.snapshotCursorsMax { cursors.removeFirst() }
+                return .success(chunk)
+            }
+        } catch {
+            throw .io(error.description)
+        }
+        return try chunk.get()
+    }
+
+    /// A cursor at the start of the snapshot file at `index`; nil when no such file is kept.
+    private func openCursor(index: LogIndex) throws(DurableStorageError) -> SnapshotChunkCursor? {
+        let current = snapshotMetadata
+        let term: Term
+        if index == current.index {
+            term = current.term
+        } else {
+            guard let kept = try snapshots.list().last(where: { $0.index == index }) else { return nil }
+            term = kept.term
+        }
+        return SnapshotChunkCursor(index: index, reader: try snapshots.openReader(index: index, term: term))
     }
 
     /// The latest snapshot's metadata, without its data.

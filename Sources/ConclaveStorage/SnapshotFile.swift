@@ -220,6 +220,35 @@ public final class SnapshotFileReader {
         }
     }
 
+    /// The data length the end record declares, read from the file's tail (its frame CRC-checked)
+    /// without reading the data; the chunks are checked against it as they are read.
+    public func declaredDataBytes() throws(DurableStorageError) -> Int {
+        let endBytes = RecordFrame.frameBytes(payloadBytes: Self.endPayloadBytes)
+        let position = fileBytes - endBytes
+        guard position >= offset else {
+            throw .corrupt(file: path, offset: fileBytes, reason: "the file is too short to end with an end record")
+        }
+        let frame = try read(count: endBytes, at: position)
+        let checked = frame.withUnsafeBytes {
+            RecordFrame.check($0, at: 0, fileOffset: position, seed: metadata.index, payloadBytesMax: payloadBytesMax)
+        }
+        switch checked {
+        case .success(let valid) where valid.type == .snapshotEnd && valid.end == endBytes:
+            let (length, _) = try decodeEnd(Array(frame[valid.payload]), at: position)
+            guard length <= UInt64(fileBytes) else {
+                throw .corrupt(file: path, offset: position, reason: "the end record says \(length) bytes in a file of \(fileBytes)")
+            }
+            return Int(length)
+        case .success(let valid):
+            throw .corrupt(file: path, offset: position, reason: "the file ends with \(valid.type.described), not an end record")
+        case .failure(let problem):
+            throw .corrupt(file: path, offset: position, reason: problem.reason)
+        }
+    }
+
+    /// An end record's payload: data length (8 bytes), data CRC (4).
+    static let endPayloadBytes = 12
+
     /// All the data, read and checked.
     public func readAll() throws(DurableStorageError) -> [UInt8] {
         var data: [UInt8] = []
@@ -227,16 +256,19 @@ public final class SnapshotFileReader {
         return data
     }
 
-    private func checkEnd(_ payload: [UInt8], at frameOffset: Int) throws(DurableStorageError) {
-        let (length, crc): (UInt64, UInt32)
+    private func decodeEnd(_ payload: [UInt8], at frameOffset: Int) throws(DurableStorageError) -> (UInt64, UInt32) {
         do throws(DecodeError) {
-            (length, crc) = try payload.withBytes { (bytes) throws(DecodeError) in
+            return try payload.withBytes { (bytes) throws(DecodeError) in
                 var reader = BufferReader(bytes)
                 return (try reader.read(UInt64.self, "data length"), try reader.read(UInt32.self, "data CRC"))
             }
         } catch {
             throw .corrupt(file: path, offset: frameOffset, reason: "malformed end record: \(error.reason)")
         }
+    }
+
+    private func checkEnd(_ payload: [UInt8], at frameOffset: Int) throws(DurableStorageError) {
+        let (length, crc) = try decodeEnd(payload, at: frameOffset)
         guard length == dataBytes, crc == dataCRC else {
             throw .corrupt(file: path, offset: frameOffset, reason: "the end record says \(length) bytes with CRC \(RecordFrame.hex(crc)); "
                 + "the chunks hold \(dataBytes) bytes with CRC \(RecordFrame.hex(dataCRC))")

@@ -14,8 +14,11 @@ import Testing
         var mailbox: [Message] = []
         var applied: [NodeID: [Entry]] = [:]
         var dropTo: Set<NodeID> = []
+        /// What each Raft reads its storage through (the storage itself unless a test wraps it).
+        let raftStorage: (NodeID, DurableLogStorage) -> any LogStorage
 
-        init() throws {
+        init(raftStorage: @escaping (NodeID, DurableLogStorage) -> any LogStorage = { $1 }) throws {
+            self.raftStorage = raftStorage
             for id in testMembership.voters { try start(id) }
         }
 
@@ -25,7 +28,7 @@ import Testing
             storages[id] = storage
             var config = RaftConfig(id: id)
             config.snapshotChunkBytes = 200
-            nodes[id] = try Raft(config: config, storage: storage, random: SeededGenerator(seed: 1, stream: id))
+            nodes[id] = try Raft(config: config, storage: raftStorage(id, storage), random: SeededGenerator(seed: 1, stream: id))
         }
 
         mutating func restart(_ id: NodeID) throws {
@@ -68,6 +71,31 @@ import Testing
         }
 
         func closeAll() { for storage in storages.values { storage.close() } }
+
+        /// Node 1 leads and commits `proposals` entries that node 3 misses, snapshots them with
+        /// `data(index)` and compacts; node 3 then returns and must be sent the snapshot. Returns
+        /// the snapshot's index.
+        mutating func snapshotPastLaggingFollower(proposals: Int, data: (LogIndex) -> [UInt8]) throws -> LogIndex {
+            nodes[1]!.campaign()
+            try stabilize()
+            dropTo = [3]
+            for number in 0..<proposals {
+                try nodes[1]!.propose(Array("command \(number)".utf8))
+                try stabilize()
+            }
+            let leader = storages[1]!
+            let index = leader.hardState.commit
+            try leader.createSnapshot(index: index, voters: testMembership.voters, learners: [], data: data(index))
+            try leader.compact(through: index)
+            dropTo = []
+            try nodes[1]!.propose(Array("last".utf8))
+            try stabilize()
+            for _ in 0..<5 {
+                nodes[1]!.tick()
+                try stabilize()
+            }
+            return index
+        }
     }
 
     @Test("a node restarted from its directory keeps its term, vote and log, and rejoins")
@@ -96,24 +124,7 @@ import Testing
     func snapshotFromDisk() throws {
         var cluster = try Cluster()
         defer { cluster.closeAll() }
-        cluster.nodes[1]!.campaign()
-        try cluster.stabilize()
-        cluster.dropTo = [3]
-        for number in 0..<40 {
-            try cluster.nodes[1]!.propose(Array("command \(number)".utf8))
-            try cluster.stabilize()
-        }
-        let leader = cluster.storages[1]!
-        let index = leader.hardState.commit
-        try leader.createSnapshot(index: index, voters: testMembership.voters, learners: [], data: Array("state at \(index)".utf8))
-        try leader.compact(through: index)
-        cluster.dropTo = []
-        try cluster.nodes[1]!.propose(Array("last".utf8))
-        try cluster.stabilize()
-        for _ in 0..<3 {
-            cluster.nodes[1]!.tick()
-            try cluster.stabilize()
-        }
+        let index = try cluster.snapshotPastLaggingFollower(proposals: 40) { Array("state at \($0)".utf8) }
         #expect(cluster.storages[3]!.snapshotMetadata.index == index)
         try cluster.restart(3)
         #expect(try cluster.storages[3]!.snapshot().data == Array("state at \(index)".utf8))
