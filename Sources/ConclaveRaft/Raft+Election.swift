@@ -77,7 +77,7 @@ extension Raft {
         switch message.kind {
         case .snapshot:
             becomeFollower(term: term, leader: message.from)
-            handleSnapshotChunk(message)
+            try handleSnapshotChunk(message)
         case .append:
             becomeFollower(term: term, leader: message.from)
             try handleAppend(message)
@@ -103,7 +103,7 @@ extension Raft {
         case .snapshot:
             electionElapsed = 0
             leader = message.from
-            handleSnapshotChunk(message)
+            try handleSnapshotChunk(message)
         case .timeoutNow:
             // Our leader hands over: campaign now, skipping the pre-vote, past the others' lease.
             if voters.contains(id) { try startElection(preVote: false, transfer: true) }

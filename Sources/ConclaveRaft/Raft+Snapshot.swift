@@ -1,13 +1,11 @@
 import ConclaveCore
 
-/// A snapshot arriving in chunks, kept until its last byte.
+/// A snapshot arriving in chunks, kept until its last byte: in `data`, or staged in storage when
+/// storage is a `SnapshotReceivingStorage` (then `data` stays empty).
 struct IncomingSnapshot {
-    var index: LogIndex
-    var term: Term
-    var voters: [NodeID]
-    var learners: [NodeID]
-    var totalBytes: Int
-    var data: [UInt8]
+    var manifest: SnapshotManifest
+    var receivedBytes = 0
+    var data: [UInt8] = []
 }
 
 extension Raft {
@@ -85,42 +83,60 @@ extension Raft {
         follower.snapshotBytesAtHeartbeat = follower.snapshotBytesAcknowledged
     }
 
-    /// Follower: assembles chunks in order; on the last one installs the snapshot (if it is
-    /// ahead of what we have) and acknowledges it as an append up to its index.
-    mutating func handleSnapshotChunk(_ message: Message) {
+    /// Follower: assembles chunks in order (in storage, if it can stage them); on the last one
+    /// installs the snapshot (if it is ahead of what we have) and acknowledges it as an append up
+    /// to its index.
+    mutating func handleSnapshotChunk(_ message: Message) throws(StorageError) {
         guard let chunk = message.chunk else { return }
+        let receiving = log.storage as? any SnapshotReceivingStorage
         if chunk.index <= log.committed {
+            if incomingSnapshot != nil { receiving?.abandonReceivedSnapshot() }
             incomingSnapshot = nil
             send(Message(kind: .appendResponse, to: message.from, index: log.committed))
             return
         }
-        if incomingSnapshot?.index != chunk.index {
+        // A whole snapshot staged in storage and not yet installed must not be replaced under
+        // the application: a newer one's chunks are dropped until then (the leader resends them
+        // when its next heartbeat finds them unacknowledged).
+        if receiving != nil && log.pendingSnapshot != nil { return }
+        if incomingSnapshot?.manifest.index != chunk.index {
             guard chunk.offset == 0, chunk.totalBytes <= config.snapshotBytesMax else {
                 send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: true, rejectHint: 0))
                 return
             }
-            incomingSnapshot = IncomingSnapshot(index: chunk.index, term: chunk.term, voters: chunk.voters,
-                                                learners: chunk.learners, totalBytes: chunk.totalBytes, data: [])
-            incomingSnapshot!.data.reserveCapacity(chunk.totalBytes)
+            let manifest = SnapshotManifest(index: chunk.index, term: chunk.term, voters: chunk.voters,
+                                            learners: chunk.learners, totalBytes: chunk.totalBytes)
+            incomingSnapshot = IncomingSnapshot(manifest: manifest)
+            if let receiving {
+                try receiving.beginReceivingSnapshot(manifest)
+            } else {
+                incomingSnapshot!.data.reserveCapacity(chunk.totalBytes)
+            }
         }
-        guard chunk.offset == incomingSnapshot!.data.count else {
+        let held = incomingSnapshot!.receivedBytes
+        guard chunk.offset == held else {
             // A duplicate of a chunk we hold is acknowledged, not refused; only a gap asks the
             // leader to go back.
-            let held = incomingSnapshot!.data.count
             send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index, reject: chunk.offset > held,
                          rejectHint: LogIndex(held)))
             return
         }
-        incomingSnapshot!.data.append(contentsOf: chunk.data)
-        guard incomingSnapshot!.data.count >= incomingSnapshot!.totalBytes else {
+        if let receiving {
+            try receiving.receiveSnapshotChunk(chunk.data)
+        } else {
+            incomingSnapshot!.data.append(contentsOf: chunk.data)
+        }
+        incomingSnapshot!.receivedBytes += chunk.data.count
+        guard incomingSnapshot!.receivedBytes >= incomingSnapshot!.manifest.totalBytes else {
             send(Message(kind: .snapshotResponse, to: message.from, index: chunk.index,
-                         rejectHint: LogIndex(incomingSnapshot!.data.count)))
+                         rejectHint: LogIndex(incomingSnapshot!.receivedBytes)))
             return
         }
         let complete = incomingSnapshot!
         incomingSnapshot = nil
-        let snapshot = Snapshot(index: complete.index, term: complete.term, voters: complete.voters,
-                                learners: complete.learners, data: complete.data)
+        let manifest = complete.manifest
+        let snapshot = Snapshot(index: manifest.index, term: manifest.term, voters: manifest.voters,
+                                learners: manifest.learners, data: complete.data)
         log.restore(snapshot)
         voters = snapshot.voters
         learners = snapshot.learners

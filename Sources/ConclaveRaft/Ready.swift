@@ -17,7 +17,8 @@ public struct Ready: Sendable {
     /// which may go at once, before or while this Ready's write runs.
     public var messages: [Message]
     /// A snapshot from the leader: persist it (it replaces the log) and load it into the state
-    /// machine before applying `committedEntries`.
+    /// machine before applying `committedEntries`. On a `SnapshotReceivingStorage` its `data` is
+    /// empty: the data was received into storage, and is finished and committed from there.
     public var snapshot: Snapshot?
     /// ReadIndex answers: serve the read with that context once the state machine has applied
     /// at least `index`.

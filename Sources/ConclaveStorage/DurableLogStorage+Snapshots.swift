@@ -65,7 +65,7 @@ extension DurableLogStorage {
     }
 
     /// Writes the marker durably, updates the in-memory view, and prunes old snapshot files.
-    private func commit(_ metadata: SnapshotMetadata, replacesLog: Bool) throws(DurableStorageError) {
+    func commit(_ metadata: SnapshotMetadata, replacesLog: Bool) throws(DurableStorageError) {
         let marker = SnapshotMarker(index: metadata.index, term: metadata.term, voters: metadata.voters,
                                     learners: metadata.learners, replacesLog: replacesLog)
         try writer.append([.snapshot(marker)])

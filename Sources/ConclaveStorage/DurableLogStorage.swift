@@ -9,10 +9,12 @@ import Synchronization
 ///
 /// Writes are what a node does after each Raft `Ready`, before it sends that Ready's messages:
 /// `save(hardState:entries:)` — entries first (replacing a conflicting suffix), then the hard
-/// state, covered by one group-committed fdatasync; then reads see them. `applySnapshot` installs a
-/// leader's snapshot; `createSnapshot` / `compact` record the node's own snapshot and drop what it
-/// covers (deleting WAL segments wholly before it). The asynchronous `save(…, completion:)` lets the
-/// node keep stepping while the disk works; reads see the data once the completion runs.
+/// state, covered by one group-committed fdatasync; then reads see them. A leader's snapshot is
+/// received chunk by chunk into a temporary file (`SnapshotReceivingStorage`, +Receiving) and
+/// made current once loaded, or installed whole with `applySnapshot`; `createSnapshot` / `compact`
+/// record the node's own snapshot and drop what it covers (deleting WAL segments wholly before it).
+/// The asynchronous `save(…, completion:)` lets the node keep stepping while the disk works; reads
+/// see the data once the completion runs.
 ///
 /// Thread-safety: reads may come from any thread (one lock guards the in-memory view); writes are
 /// ordered by the WAL writer's queue. Call the write methods from one thread (the node loop).
@@ -29,6 +31,8 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
     /// `snapshotCursorsMax` (one per follower being sent a snapshot, within reason).
     let snapshotCursors = Mutex<[SnapshotChunkCursor]>([])
     static let snapshotCursorsMax = 4
+    /// A leader's snapshot being received into a temporary file (`SnapshotReceivingStorage`).
+    let receivedSnapshot = Mutex<ReceivedSnapshot?>(nil)
 
     /// The in-memory log and what has been submitted to the WAL but may not be durable yet.
     struct View {

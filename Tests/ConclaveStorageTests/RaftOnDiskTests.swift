@@ -13,6 +13,8 @@ import Testing
         var storages: [NodeID: DurableLogStorage] = [:]
         var mailbox: [Message] = []
         var applied: [NodeID: [Entry]] = [:]
+        /// The snapshots each node's Raft handed out to install, as handed out.
+        var handedOutSnapshots: [NodeID: [Snapshot]] = [:]
         var dropTo: Set<NodeID> = []
         /// What each Raft reads its storage through (the storage itself unless a test wraps it).
         let raftStorage: (NodeID, DurableLogStorage) -> any LogStorage
@@ -40,7 +42,10 @@ import Testing
             while nodes[id]!.hasReady {
                 let ready = nodes[id]!.ready()
                 if let snapshot = ready.snapshot {
-                    try storages[id]!.applySnapshot(snapshot)
+                    handedOutSnapshots[id, default: []].append(snapshot)
+                    // The snapshot was received into a file as it arrived: make it current.
+                    _ = try storages[id]!.finishReceivedSnapshot()
+                    try storages[id]!.commitReceivedSnapshot()
                     applied[id] = []
                 }
                 try storages[id]!.save(hardState: ready.hardState, entries: ready.entries)

@@ -4,7 +4,8 @@ import Testing
 @testable import ConclaveStorage
 
 /// A leader on `DurableLogStorage` sends its snapshot chunk by chunk read from the file: it never
-/// takes the whole image (`snapshot()`), and no read hands it more than a chunk.
+/// takes the whole image (`snapshot()`), and no read hands it more than a chunk. A follower on it
+/// writes the chunks to a temporary snapshot file as they arrive, not to its memory.
 @Suite struct SnapshotStreamingTests {
     /// Forwards to a `DurableLogStorage`, counting whole-snapshot reads and the chunks handed out.
     final class CountingStorage: LogStorage {
@@ -56,6 +57,73 @@ import Testing
         #expect(cluster.storages[3]!.snapshotMetadata.index == index)
         #expect(try cluster.storages[3]!.snapshot().data == Self.data)
         #expect(try cluster.log(3) == (try cluster.log(1)))
+        // The follower's Raft handed the snapshot out without its data: that was in the file.
+        #expect(cluster.handedOutSnapshots[3]?.map(\.index) == [index])
+        #expect(cluster.handedOutSnapshots[3]?.allSatisfy(\.data.isEmpty) == true)
+    }
+
+    static let manifest = SnapshotManifest(index: 9, term: 2, voters: [1, 2, 3], learners: [], totalBytes: data.count)
+
+    /// Receives `data` into `storage` in chunks of `chunkBytes`.
+    static func receive(_ data: [UInt8], into storage: DurableLogStorage, chunkBytes: Int = 300) throws {
+        try storage.beginReceivingSnapshot(SnapshotManifest(index: manifest.index, term: manifest.term, voters: manifest.voters,
+                                                            learners: [], totalBytes: data.count))
+        for start in stride(from: 0, to: data.count, by: chunkBytes) {
+            try storage.receiveSnapshotChunk(Array(data[start..<min(data.count, start + chunkBytes)]))
+        }
+    }
+
+    @Test("a received snapshot is staged in a temporary file, finished, then made current, and survives a restart")
+    func receiveFinishCommit() throws {
+        let disk = quietDisk()
+        var storage = try openStorage(disk)
+        try Self.receive(Self.data, into: storage)
+        #expect(try disk.list("/data/snap").contains { $0.hasSuffix(".tmp") })
+        #expect(storage.snapshotMetadata.index == 0)
+        let finished = try storage.finishReceivedSnapshot()
+        #expect(finished == Snapshot(index: 9, term: 2, voters: [1, 2, 3], data: Self.data))
+        #expect(storage.snapshotMetadata.index == 0)
+        try storage.commitReceivedSnapshot()
+        #expect(storage.snapshotMetadata.index == 9 && storage.firstIndex == 10)
+        storage.close()
+        storage = try openStorage(disk)
+        defer { storage.close() }
+        #expect(try storage.snapshot().data == Self.data)
+    }
+
+    @Test("an abandoned receive leaves no file, staged or finished; a crash mid-receive leaves one that open removes")
+    func abandonedReceive() throws {
+        let disk = quietDisk()
+        var storage = try openStorage(disk)
+        try Self.receive(Self.data, into: storage)
+        storage.abandonReceivedSnapshot()
+        #expect(try disk.list("/data/snap").isEmpty)
+        try Self.receive(Self.data, into: storage)
+        _ = try storage.finishReceivedSnapshot()
+        storage.abandonReceivedSnapshot()
+        #expect(try disk.list("/data/snap").isEmpty)
+        #expect(throws: StorageError.self) { try storage.commitReceivedSnapshot() }
+        try Self.receive(Array(Self.data.prefix(1_000)), into: storage)
+        storage.close()
+        storage = try openStorage(disk)
+        defer { storage.close() }
+        #expect(try disk.list("/data/snap").isEmpty)
+        #expect(storage.recovery.removedFiles.count == 1)
+    }
+
+    @Test("a receive refuses a snapshot not past the current one, bytes past the declared length, and finishing short")
+    func receiveLimits() throws {
+        let storage = try openStorage(quietDisk())
+        defer { storage.close() }
+        try storage.applySnapshot(Snapshot(index: 9, term: 2, voters: [1, 2, 3], data: [1]))
+        #expect(throws: StorageError.self) { try storage.beginReceivingSnapshot(Self.manifest) }
+        let next = SnapshotManifest(index: 12, term: 2, voters: [1, 2, 3], learners: [], totalBytes: 10)
+        try storage.beginReceivingSnapshot(next)
+        try storage.receiveSnapshotChunk(Array(repeating: 1, count: 6))
+        #expect(throws: StorageError.self) { try storage.receiveSnapshotChunk(Array(repeating: 1, count: 5)) }
+        try storage.beginReceivingSnapshot(next)
+        try storage.receiveSnapshotChunk(Array(repeating: 1, count: 6))
+        #expect(throws: StorageError.self) { _ = try storage.finishReceivedSnapshot() }
     }
 
     @Test("chunk reads at any offset match the data, forwards, backwards and across file chunks")

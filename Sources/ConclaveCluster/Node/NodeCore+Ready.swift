@@ -65,9 +65,24 @@ extension NodeCore {
     /// A snapshot from the leader: it replaces the log on disk and the state machine. It is
     /// loaded first: a snapshot that does not load (damaged, or refused by restore's checks)
     /// changes nothing on disk and stops the node with the reason, never traps it.
+    /// On storage that received the snapshot into a file (`SnapshotReceivingStorage`), Raft's
+    /// snapshot carries no data: the file is finished and read back, loaded, then made current.
     mutating func install(_ snapshot: Snapshot) throws {
-        let loaded = try Self.load(snapshot)
-        try storage.applySnapshot(snapshot)
+        let loaded: CoordinationStateMachine
+        if let receiving = storage as? any SnapshotReceivingStorage {
+            let received = try receiving.finishReceivedSnapshot()
+            precondition(received.index == snapshot.index, "received snapshot \(received.index), Raft installs \(snapshot.index)")
+            do {
+                loaded = try Self.load(received)
+            } catch {
+                receiving.abandonReceivedSnapshot()
+                throw error
+            }
+            try receiving.commitReceivedSnapshot()
+        } else {
+            loaded = try Self.load(snapshot)
+            try storage.applySnapshot(snapshot)
+        }
         snapshotIndex = max(snapshotIndex, snapshot.index)
         stateMachine = loaded
         resyncScheduler()
