@@ -63,6 +63,10 @@ grep -q "stopped" "$dir/single.log" || fail "no 'stopped' line in the log"
 pass "SIGTERM drains and exits 0"
 expect_exit 65 "data dir of another node" --id 2 --data "$dir/single" --peer-listen 127.0.0.1:$((base + 2)) --client-listen 127.0.0.1:$((client + 2)) --peers "2=127.0.0.1:$((base + 2))"
 expect_exit 65 "data dir of another cluster" "${single[@]}" --cluster other
+cp -r "$dir/single" "$dir/damaged"
+segment=$(ls "$dir/damaged/wal/"*.wal | head -1)
+printf '\xff' | dd of="$segment" bs=1 seek=80 conv=notrunc status=none  # inside the first record, valid ones after it
+expect_exit 65 "corrupt WAL record" --id 1 --data "$dir/damaged" --peer-listen 127.0.0.1:$((base + 7)) --client-listen 127.0.0.1:$((client + 7)) --peers "1=127.0.0.1:$((base + 7))"
 "$bin" node "${single[@]}" >>"$dir/single.log" 2>&1 &
 pid=$!; children+=("$pid")
 until_true 30 leads $((client + 1)) 1 || fail "restarted single node elected no leader"
