@@ -1,3 +1,5 @@
+import ConclaveStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -14,7 +16,11 @@ final class DataDirectoryLock {
 
     /// Creates the directory (and its parents) if needed and takes the lock, or says who holds it.
     init(directory: String) throws(NodeStartError) {
-        try Self.makeDirectories(directory)
+        do {
+            try makeDirectories(directory, fileSystem: PosixFileSystem())
+        } catch {
+            throw NodeStartError(.io, "cannot create \(directory): \(error)")
+        }
         path = directory.hasSuffix("/") ? directory + "LOCK" : directory + "/LOCK"
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -45,17 +51,6 @@ final class DataDirectoryLock {
         let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return "unknown" }
         return String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n").first.map(String.init) ?? "unknown"
-    }
-
-    private static func makeDirectories(_ path: String) throws(NodeStartError) {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw NodeStartError(.io, "cannot create directory \(prefix): \(errorText())")
-            }
-            prefix += "/"
-        }
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }

@@ -69,7 +69,7 @@ public enum KVCommands {
     }
 
     /// The reply to a KV command's result, as Redis shapes it.
-    public static func reply(to result: KVResult, of command: KVCommand) -> RESPValue {
+    public static func reply(to result: KVResult) -> RESPValue {
         switch result {
         case .value(let value): return value.map { .bulk($0) } ?? .null
         case .written: return .simpleString("OK")
@@ -126,11 +126,9 @@ public enum KVCommands {
         return text
     }
 
-    /// A signed 64-bit integer written as Redis accepts it: optional '-', digits, no spaces or '+'.
+    /// A signed 64-bit integer written as Redis accepts it (the store's own rules for INCR's values).
     static func integer(_ bytes: [UInt8]) throws(RESPError) -> Int64 {
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let first = text.first, first == "-" || first.isASCII && first.isNumber, !text.contains("+"),
-              let value = Int64(text) else {
+        guard let value = KVStateMachine.parseInteger(String(decoding: bytes, as: UTF8.self)) else {
             throw RESPError("ERR value is not an integer or out of range")
         }
         return value

@@ -63,7 +63,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private var transport: PeerTransport!
     private var clientPort: ClientPort!
     /// Commands waiting for their entry (or ReadIndex round) to answer them.
-    private var waiting: [Key: Waiter] = [:]
+    private var waiting: [Key: (RESPValue) -> Void] = [:]
     /// Deadlines in the order the commands came, hence in time order.
     private var deadlines: [(atNanos: UInt64, key: Key)] = []
     private var deadlinesHead = 0
@@ -82,10 +82,6 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         var sequence: UInt64
     }
 
-    struct Waiter {
-        var command: KVCommand
-        var reply: (RESPValue) -> Void
-    }
 
     // MARK: - Starting
 
@@ -259,7 +255,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
                 return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
             }
-            waiting[key] = Waiter(command: command, reply: reply)
+            waiting[key] = reply
             deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
             afterInput()
         }
@@ -275,7 +271,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         while deadlinesHead < deadlines.count, deadlines[deadlinesHead].atNanos <= nowNanos {
             let key = deadlines[deadlinesHead].key
             deadlinesHead += 1
-            waiting.removeValue(forKey: key)?.reply(.error(
+            waiting.removeValue(forKey: key)?(.error(
                 "TIMEOUT not answered within \(settings.requestTimeoutMillis) ms; the command may still take effect"))
         }
         if deadlinesHead > 1_024 && deadlinesHead * 2 > deadlines.count {
@@ -295,8 +291,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 logger.trace("send", metadata: ["kind": "\(message.kind)", "to": "\(message.to)", "round": "\(message.clockRound)", "nanos": "\(message.clockNanos)"])
                 messages.append(message)
             case .reply(let applied):
-                guard let waiter = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
-                waiter.reply(KVCommands.reply(to: applied.result, of: waiter.command))
+                guard let reply = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
+                reply(KVCommands.reply(to: applied.result))
             case .coordinationReply, .lockEvent, .persisted, .applied:
                 break  // coordination commands reach RESP clients with the next issue
             case .callbackDelivered(let delivery):
@@ -439,7 +435,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
-        for waiter in waiting.values { waiter.reply(.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")) }
+        for reply in waiting.values { reply(.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")) }
         waiting.removeAll()
         let closing = [clientPort.stop(), transport.stop()]
         EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { [self] _ in

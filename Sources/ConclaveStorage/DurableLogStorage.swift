@@ -266,7 +266,7 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
 }
 
 /// `mkdir -p`: creates `path` and any missing parent.
-func makeDirectories(_ path: String, fileSystem: any FileSystem) throws(FileSystemError) {
+public func makeDirectories(_ path: String, fileSystem: any FileSystem) throws(FileSystemError) {
     guard fileSystem.kind(of: path) != .directory else { return }
     let parent = parentDirectory(of: path)
     if parent != path { try makeDirectories(parent, fileSystem: fileSystem) }
