@@ -23,8 +23,20 @@ let package = Package(
             providers: [.apt(["libncurses-dev"])]
         ),
 
+        // Lua 5.1, as Redis embeds it, for EVAL: the system library and the C bridge that is its
+        // only user (Swift never calls the Lua API; see Sources/CLuaBridge/include/CLuaBridge.h).
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.1",
+            providers: [.apt(["liblua5.1-0-dev"])]
+        ),
+        .target(name: "CLuaBridge", dependencies: ["CLua"], linkerSettings: [.linkedLibrary("m")]),
+
         // Layer 1: pure cores. No I/O, no threads, no wall clock, no global randomness.
         .target(name: "ConclaveCore"),
+        // Scripts: a sandboxed Lua with a deterministic instruction budget and memory cap, the
+        // script cache and SHA-1. Pure computation like the other cores.
+        .target(name: "ConclaveScript", dependencies: ["ConclaveCore", "CLuaBridge"]),
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
@@ -97,6 +109,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
+        .testTarget(name: "ConclaveScriptTests", dependencies: ["ConclaveCore", "ConclaveScript"]),
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
         .testTarget(
             name: "ConclaveCoordinationTests",
