@@ -43,10 +43,11 @@ let package = Package(
         .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
         // The replicated state machine sits above the other cores (a change from DESIGN.md's order,
         // see README "Layers"): the delay-task table keeps its deadlines in a timer heap, partitions
-        // tasks with the consistent-hash ring and meters cluster-wide throttles with GCRA.
+        // tasks with the consistent-hash ring and meters cluster-wide throttles with GCRA; EVAL runs
+        // scripts in ConclaveScript's Lua.
         .target(
             name: "ConclaveCoordination",
-            dependencies: ["ConclaveCore", "ConclaveTimers", "ConclaveIDs", "ConclaveResilience"]
+            dependencies: ["ConclaveCore", "ConclaveTimers", "ConclaveIDs", "ConclaveResilience", "ConclaveScript"]
         ),
 
         // Layer 2: runtime. The deterministic simulator, history recorder, nemesis and checker.
@@ -69,6 +70,7 @@ let package = Package(
             name: "ConclaveServer",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveCoordination", "ConclaveCluster", "ConclaveStorage",
+                "ConclaveScript",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,7 +115,7 @@ let package = Package(
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
         .testTarget(
             name: "ConclaveCoordinationTests",
-            dependencies: ["ConclaveCore", "ConclaveCoordination", "ConclaveTimers", "ConclaveResilience"]
+            dependencies: ["ConclaveCore", "ConclaveCoordination", "ConclaveTimers", "ConclaveResilience", "ConclaveScript"]
         ),
         .testTarget(name: "ConclaveResilienceTests", dependencies: ["ConclaveCore", "ConclaveResilience"]),
         .testTarget(name: "ConclaveIDsTests", dependencies: ["ConclaveCore", "ConclaveIDs"]),
@@ -137,6 +139,7 @@ let package = Package(
             name: "ConclaveServerTests",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer", "ConclaveCoordination", "ConclaveStorage",
+                "ConclaveScript",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -62,7 +62,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
     /// One digest for comparing replicas at an index: the answers given (coordination and KV) and
     /// the coordination state held. Two replicas that differ in who holds or waits on a lock, in
     /// sessions, counters, fences, answers kept, config, worker leases, tasks, throttles or the
-    /// clock, or in a KV key's TTL, differ here at the index where they diverge, though every
+    /// clock, in a KV key's TTL or in the scripts cached, differ here at the index where they diverge, though every
     /// answer was alike. O(1): each table keeps its share up to date as it is written (see
     /// `StateHasher`).
     public var combinedDigest: UInt64 { StableHash.fold(StableHash.fold(digest, kv.digest), stateDigest) }
@@ -83,6 +83,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         hasher.combine(tasks.stateHash)
         hasher.combine(throttles.stateHash.value)
         hasher.combine(kv.expiriesStateHash)
+        hasher.combine(kv.scripts.stateHash)
         return hasher.finalized
     }
 
@@ -97,7 +98,7 @@ public struct CoordinationStateMachine: Equatable, Sendable {
         for share in [nowMillis, sessions.recomputedStateHash().value, locks.recomputedStateHash(), counterShare.value,
                       fenceTokens.recomputedStateHash().value, answerShare.value, looseAnswers.recomputedStateHash().value,
                       config.recomputedStateHash().value, workers.recomputedStateHash().value, tasks.recomputedStateHash(),
-                      throttles.recomputedStateHash().value, kv.recomputedExpiriesStateHash()] {
+                      throttles.recomputedStateHash().value, kv.recomputedExpiriesStateHash(), kv.scripts.recomputedStateHash()] {
             hasher.combine(share)
         }
         return hasher.finalized

@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveScript
 
 /// A client's request to the replicated KV store, as it travels through the log.
 ///
@@ -38,6 +39,16 @@ public enum KVCommand: Equatable, Sendable {
     /// Redis `EXISTS k1 k2 …`: answers `.count` of names that are there (a key named twice counts twice).
     /// A read: served through ReadIndex like `get` unless reads go through the log.
     case exists([String])
+    /// Redis `EVAL` (and `EVALSHA`, whose body the receiving node looked up): runs the script in
+    /// apply, atomically, its `redis.call`s over the commands `KVCommandParser` knows; a script that
+    /// fails leaves no write. Keeps the body in `scripts` as EVAL does. Answers `.script(reply)`.
+    case eval(ScriptCall)
+    /// `SCRIPT LOAD body`: answers `.script(.bulk(sha))`.
+    case scriptLoad(body: [UInt8])
+    /// `SCRIPT EXISTS sha…`: answers `.script(.array)` of 1 or 0 per SHA. A read.
+    case scriptExists([String])
+    /// `SCRIPT FLUSH`: forgets every script; answers `.script(.status("OK"))`.
+    case scriptFlush
 
     /// The key the command names; for a command over several keys, the first ("" if none). See `keys`.
     public var key: String {
@@ -46,6 +57,8 @@ public enum KVCommand: Equatable, Sendable {
              .increment(let key, _):
             return key
         case .deleteKeys(let keys), .exists(let keys):
+            return keys.first ?? ""
+        case .eval, .scriptLoad, .scriptExists, .scriptFlush:
             return keys.first ?? ""
         }
     }
@@ -58,6 +71,10 @@ public enum KVCommand: Equatable, Sendable {
             return [key]
         case .deleteKeys(let keys), .exists(let keys):
             return keys
+        case .eval(let call):
+            return call.keys.map { String(decoding: $0, as: UTF8.self) }
+        case .scriptLoad, .scriptExists, .scriptFlush:
+            return []
         }
     }
 
@@ -65,8 +82,8 @@ public enum KVCommand: Equatable, Sendable {
     /// index (ReadIndex) instead of through the log.
     public var isRead: Bool {
         switch self {
-        case .get, .exists: return true
-        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys: return false
+        case .get, .exists, .scriptExists: return true
+        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys, .eval, .scriptLoad, .scriptFlush: return false
         }
     }
 }
@@ -92,10 +109,15 @@ public enum KVResult: Equatable, Sendable {
     case integer(Int64)
     /// How many keys a `deleteKeys` removed or an `exists` found.
     case count(Int)
+    /// A script's reply (`eval`), or the answer to a SCRIPT command.
+    case script(ScriptReply)
 }
 
 extension KVRequest {
-    private enum Tag: UInt8 { case put = 1, get, delete, compareAndSwap, set, increment, deleteKeys, exists }
+    private enum Tag: UInt8 {
+        case put = 1, get, delete, compareAndSwap, set, increment, deleteKeys, exists
+        case eval = 64, scriptLoad, scriptExists, scriptFlush
+    }
 
     /// The bytes stored in a log entry. Format: version byte 1, client, sequence, tag, fields.
     /// A `deleteKeys`/`exists` naming more than `CoordinationLimits.kvKeysPerCommandMax` keys
@@ -123,6 +145,15 @@ extension KVRequest {
             writer.write((command.isRead ? Tag.exists : Tag.deleteKeys).rawValue)
             writer.write(UInt64(keys.count))
             for key in keys { writer.write(key) }
+        case .eval(let call):
+            writer.write(Tag.eval.rawValue); call.encode(into: &writer)
+        case .scriptLoad(let body):
+            writer.write(Tag.scriptLoad.rawValue); writer.writeBytes(body)
+        case .scriptExists(let shas):
+            writer.write(Tag.scriptExists.rawValue); writer.write(UInt64(shas.count))
+            for sha in shas { writer.write(sha) }
+        case .scriptFlush:
+            writer.write(Tag.scriptFlush.rawValue)
         }
         return writer.bytes
     }
@@ -146,6 +177,22 @@ extension KVRequest {
                 keys.append(key)
             }
             command = tag == .exists ? .exists(keys) : .deleteKeys(keys)
+        case .eval:
+            guard let call = ScriptCall(decoding: &reader) else { return nil }
+            command = .eval(call)
+        case .scriptLoad:
+            guard let body = reader.readBytesWithLength(), body.count <= CoordinationLimits.scriptCache.scriptBytesMax else { return nil }
+            command = .scriptLoad(body: body)
+        case .scriptExists:
+            guard let count = reader.readCount(of: 4), count <= CoordinationLimits.kvKeysPerCommandMax else { return nil }
+            var shas: [String] = []
+            for _ in 0..<count {
+                guard let sha = reader.readString() else { return nil }
+                shas.append(sha)
+            }
+            command = .scriptExists(shas)
+        case .scriptFlush:
+            command = .scriptFlush
         case .put, .get, .delete, .compareAndSwap, .set, .increment:
             guard let key = reader.readString(), let keyed = Self.decodeKeyed(tag, key: key, from: &reader) else { return nil }
             command = keyed
@@ -172,7 +219,7 @@ extension KVRequest {
             return .set(key: key, value: value, condition: condition, ttlMillis: ttl)
         case .increment:
             return reader.readUInt64().map { .increment(key: key, by: Int64(bitPattern: $0)) }
-        case .deleteKeys, .exists:
+        case .deleteKeys, .exists, .eval, .scriptLoad, .scriptExists, .scriptFlush:
             return nil
         }
     }

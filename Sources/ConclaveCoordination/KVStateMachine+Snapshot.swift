@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveScript
 
 extension KVStateMachine {
     /// Why a snapshot could not be loaded.
@@ -7,8 +8,9 @@ extension KVStateMachine {
         public var description: String { "KV snapshot: \(reason)" }
     }
 
-    /// 2 added the expiries (TTLs) after the values; 1 (no TTLs then) is still read.
-    private static let snapshotVersion: UInt8 = 2
+    /// 2 added the expiries (TTLs) after the values, 3 the script cache at the end; 1 and 2 are
+    /// still read (with no scripts).
+    private static let snapshotVersion: UInt8 = 3
 
     /// The whole state as bytes: values, expiries, revision, applied index, digest and client
     /// sessions, keys in sorted order so equal states give equal bytes. The expiry index and the
@@ -39,6 +41,7 @@ extension KVStateMachine {
             writer.write(session.lastIndex)
             writer.write(session.lastResult.encodedForSnapshot())
         }
+        writer.append(scripts.encoded())
         return writer.bytes
     }
 
@@ -47,8 +50,8 @@ extension KVStateMachine {
                 expiringKeysMax: Int = CoordinationLimits.kvExpiringKeysMax) throws(SnapshotError) {
         var reader = ByteReader(bytes)
         guard let version = reader.readByte() else { throw SnapshotError(reason: "empty") }
-        guard version == 1 || version == Self.snapshotVersion else {
-            throw SnapshotError(reason: "unknown version \(version) (this build reads 1 and \(Self.snapshotVersion))")
+        guard (1...Self.snapshotVersion).contains(version) else {
+            throw SnapshotError(reason: "unknown version \(version) (this build reads 1 to \(Self.snapshotVersion))")
         }
         guard let applied = reader.readUInt64(), let revision = reader.readUInt64(), let digest = reader.readUInt64(),
               let valueCount = reader.readUInt64(), valueCount <= UInt64(bytes.count) else {
@@ -80,10 +83,12 @@ extension KVStateMachine {
             }
             sessions[client] = Session(lastSequence: sequence, lastResult: result, lastIndex: index)
         }
+        let scripts = version < 3 ? ScriptCache(limits: CoordinationLimits.scriptCache) : try Self.readScripts(from: &reader)
         guard reader.isAtEnd else { throw SnapshotError(reason: "trailing bytes") }
         self.init(sessionsMax: sessionsMax, expiringKeysMax: expiringKeysMax)
         self.load(values: values, expiries: expiries, revision: revision, appliedIndex: applied, digest: digest,
                   sessions: sessions)
+        self.scripts = scripts
     }
 
     /// The expiries of a version-2 snapshot: each of a key held, at most `expiringKeysMax`.
@@ -119,6 +124,7 @@ extension KVResult {
         case .notSet: return "x"
         case .integer(let value): return "i\(value)"
         case .count(let count): return "c\(count)"
+        case .script(let reply): return "e" + Self.hex(reply.encoded())
         }
     }
 
@@ -134,6 +140,7 @@ extension KVResult {
         case "x": guard rest.isEmpty else { return nil }; self = .notSet
         case "i": guard let value = Int64(rest) else { return nil }; self = .integer(value)
         case "c": guard let count = Int(rest), count >= 0 else { return nil }; self = .count(count)
+        case "e": guard let bytes = Self.bytes(hex: rest), let reply = ScriptReply(encoded: bytes) else { return nil }; self = .script(reply)
         default: return nil
         }
     }

@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveScript
 
 /// The replicated KV store: what committed log entries are applied to.
 ///
@@ -43,6 +44,10 @@ public struct KVStateMachine: Equatable, Sendable {
     public let sessionsMax: Int
     /// The most keys with a TTL at once; a `set` that would add one more is refused.
     public let expiringKeysMax: Int
+    /// Scripts known by SHA-1 (SCRIPT LOAD, EVAL): replicated state, in snapshots and the digest.
+    public internal(set) var scripts = ScriptCache(limits: CoordinationLimits.scriptCache)
+    /// What runs scripts: a cache, not state (see `ScriptRunner`).
+    var scriptRunner = ScriptRunner()
 
     public init(sessionsMax: Int = 10_000, expiringKeysMax: Int = CoordinationLimits.kvExpiringKeysMax) {
         self.sessionsMax = sessionsMax
@@ -89,7 +94,8 @@ public struct KVStateMachine: Equatable, Sendable {
         switch command {
         case .get(let key): return .value(read(key, nowMillis: nowMillis))
         case .exists(let keys): return .count(existsCount(keys, nowMillis: nowMillis))
-        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys: return nil
+        case .scriptExists(let shas): return scriptsExist(shas)
+        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys, .eval, .scriptLoad, .scriptFlush: return nil
         }
     }
 
@@ -121,7 +127,7 @@ public struct KVStateMachine: Equatable, Sendable {
         return Applied(client: request.client, sequence: request.sequence, result: result)
     }
 
-    private mutating func execute(_ command: KVCommand, nowMillis: UInt64) -> KVResult {
+    mutating func execute(_ command: KVCommand, nowMillis: UInt64) -> KVResult {
         switch command {
         case .put(let key, let value):
             store(key, value, expiresAt: nil)
@@ -153,11 +159,13 @@ public struct KVStateMachine: Equatable, Sendable {
             return .count(removed)
         case .exists(let keys):
             return .count(existsCount(keys, nowMillis: nowMillis))
+        case .eval, .scriptLoad, .scriptExists, .scriptFlush:
+            return executeScriptCommand(command, nowMillis: nowMillis)
         }
     }
 
     private mutating func remember(_ request: KVRequest, result: KVResult, index: LogIndex) {
-        sessions[request.client] = Session(lastSequence: request.sequence, lastResult: result, lastIndex: index)
+        sessions[request.client] = Session(lastSequence: request.sequence, lastResult: result.keptForRetry, lastIndex: index)
         if sessions.count > sessionsMax,
            let oldest = sessions.min(by: { ($0.value.lastIndex, $0.key) < ($1.value.lastIndex, $1.key) }) {
             sessions[oldest.key] = nil
@@ -182,6 +190,7 @@ extension KVResult {
         case .notSet: return StableHash.fnv1a64("x".utf8)
         case .integer(let value): return StableHash.fnv1a64("i\(value)".utf8)
         case .count(let count): return StableHash.fnv1a64("c\(count)".utf8)
+        case .script(let reply): return StableHash.fnv1a64(reply.encoded(), seed: StableHash.fnv1a64("e".utf8))
         }
     }
 }

@@ -1,23 +1,14 @@
 import ConclaveCoordination
+import ConclaveScript
 import ConclaveWire
 
 /// The key-value commands a node runs for RESP clients, parsed from a command's arguments into
 /// what goes through the log (or a ReadIndex round), and answered in Redis's reply shapes, so that
-/// redis-cli, redis-benchmark and client libraries work unchanged. Pure: no node, no socket.
-///
-/// Keys and values are UTF-8 text (the replicated store keeps `String`s): an argument that is not
-/// valid UTF-8 is refused with an error naming it, never stored altered. A value is at most
-/// `KVCommands.Limits.valueBytesMax` bytes and a key `keyBytesMax`, well inside one WAL record and
-/// one Raft message.
+/// redis-cli, redis-benchmark and client libraries work unchanged. Pure: no node, no socket. The KV
+/// commands themselves are `KVCommandParser`'s (scripts run the same); this adds what only a client
+/// sends: INFO, DBSIZE, EVAL, EVALSHA and SCRIPT.
 public enum KVCommands {
-    public struct Limits: Sendable, Equatable {
-        public var keyBytesMax = 64 << 10
-        public var valueBytesMax = 1 << 20
-        /// Keys one DEL or EXISTS may name.
-        public var keysPerCommandMax = 1_024
-
-        public init() {}
-    }
+    public typealias Limits = KVCommandParser.Limits
 
     /// What a client asked for.
     public enum Parsed: Equatable, Sendable {
@@ -27,6 +18,8 @@ public enum KVCommands {
         case info(sections: [String])
         /// DBSIZE: the number of keys (a read of this node's state).
         case dbSize
+        /// EVALSHA: the node looks the body up in its script cache, then proposes an `eval`.
+        case evalSHA(sha: String, keys: [[UInt8]], arguments: [[UInt8]])
     }
 
     /// Parses a command (`arguments[0]` is its name). A failure is the error reply to send.
@@ -36,32 +29,22 @@ public enum KVCommands {
         let rest = Array(arguments.dropFirst())
         do throws(RESPError) {
             switch name {
-            case "GET":
-                try arity(rest, 1, name)
-                return .success(.kv(.get(key: try key(rest[0], limits))))
-            case "SET":
-                return .success(.kv(try set(rest, limits)))
-            case "DEL", "UNLINK":
-                try atLeast(rest, 1, name, limits)
-                return .success(.kv(.deleteKeys(try rest.map { (argument) throws(RESPError) in try key(argument, limits) })))
-            case "EXISTS":
-                try atLeast(rest, 1, name, limits)
-                return .success(.kv(.exists(try rest.map { (argument) throws(RESPError) in try key(argument, limits) })))
-            case "INCR", "DECR":
-                try arity(rest, 1, name)
-                return .success(.kv(.increment(key: try key(rest[0], limits), by: name == "INCR" ? 1 : -1)))
-            case "INCRBY", "DECRBY":
-                try arity(rest, 2, name)
-                let amount = try integer(rest[1])
-                if name == "DECRBY" && amount == .min { throw RESPError("ERR decrement would overflow") }
-                return .success(.kv(.increment(key: try key(rest[0], limits), by: name == "INCRBY" ? amount : -amount)))
             case "INFO":
                 return .success(.info(sections: rest.map { String(decoding: $0, as: UTF8.self).lowercased() }))
             case "DBSIZE":
-                try arity(rest, 0, name)
+                guard rest.isEmpty else { throw arityError(name) }
                 return .success(.dbSize)
+            case "EVAL", "EVALSHA":
+                return .success(try eval(name, rest, limits))
+            case "SCRIPT":
+                return .success(.kv(try script(rest)))
             default:
-                throw unknown(name: first, rest: rest)
+                switch KVCommandParser.parse(arguments, limits: limits) {
+                case .success(let command): return .success(.kv(command))
+                case .failure(.unknownCommand): throw unknown(name: first, rest: rest)
+                case .failure(.wrongArity): throw arityError(name)
+                case .failure(.invalid(let message)): throw RESPError(message)
+                }
             }
         } catch {
             return .failure(error)
@@ -69,90 +52,99 @@ public enum KVCommands {
     }
 
     /// The reply to a KV command's result, as Redis shapes it.
-    public static func reply(to result: KVResult) -> RESPValue {
-        switch result {
-        case .value(let value): return value.map { .bulk($0) } ?? .null
-        case .written: return .simpleString("OK")
-        case .notSet: return .null
-        case .integer(let value): return .integer(value)
-        case .count(let count): return .integer(Int64(count))
-        case .swapped(let swapped): return .integer(swapped ? 1 : 0)
-        case .rejected(let reason): return .error(reason.hasPrefix("ERR ") ? reason : "ERR \(reason)")
-        }
-    }
+    public static func reply(to result: KVResult) -> RESPValue { RESPValue(result.redisReply) }
 
-    // MARK: - Parsing pieces
+    // MARK: - Scripts
 
-    /// SET key value [NX | XX] [EX seconds | PX milliseconds]
-    private static func set(_ rest: [[UInt8]], _ limits: Limits) throws(RESPError) -> KVCommand {
-        guard rest.count >= 2 else { throw arityError("set") }
-        let key = try key(rest[0], limits)
-        let value = try text(rest[1], what: "value", limit: limits.valueBytesMax, limitName: "value-bytes-max")
-        var condition = SetCondition.always
-        var ttlMillis: UInt64?
-        var index = 2
-        while index < rest.count {
-            let option = String(decoding: rest[index], as: UTF8.self).uppercased()
-            switch option {
-            case "NX", "XX":
-                guard condition == .always else { throw RESPError("ERR syntax error") }
-                condition = option == "NX" ? .ifAbsent : .ifPresent
-                index += 1
-            case "EX", "PX":
-                guard ttlMillis == nil, index + 1 < rest.count else { throw RESPError("ERR syntax error") }
-                let amount = try integer(rest[index + 1])
-                let scale: Int64 = option == "EX" ? 1_000 : 1
-                guard amount > 0, amount <= Int64.max / scale else { throw RESPError("ERR invalid expire time in 'set' command") }
-                ttlMillis = UInt64(amount * scale)
-                index += 2
-            default:
-                throw RESPError("ERR syntax error (SET accepts NX, XX, EX seconds, PX milliseconds)")
-            }
-        }
-        return .set(key: key, value: value, condition: condition, ttlMillis: ttlMillis)
-    }
-
-    private static func key(_ bytes: [UInt8], _ limits: Limits) throws(RESPError) -> String {
-        try text(bytes, what: "key", limit: limits.keyBytesMax, limitName: "key-bytes-max")
-    }
-
-    private static func text(_ bytes: [UInt8], what: String, limit: Int, limitName: String) throws(RESPError) -> String {
-        guard bytes.count <= limit else {
-            throw RESPError("ERR \(what) of \(bytes.count) bytes is over this node's limit of \(limit) bytes (\(limitName))")
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw RESPError("ERR \(what) is not valid UTF-8: a Conclave node stores keys and values as UTF-8 text")
-        }
-        return text
-    }
-
-    /// A signed 64-bit integer written as Redis accepts it (the store's own rules for INCR's values).
-    static func integer(_ bytes: [UInt8]) throws(RESPError) -> Int64 {
-        guard let value = KVStateMachine.parseInteger(String(decoding: bytes, as: UTF8.self)) else {
+    /// EVAL script numkeys key… arg…, EVALSHA sha numkeys key… arg…
+    private static func eval(_ name: String, _ rest: [[UInt8]], _ limits: Limits) throws(RESPError) -> Parsed {
+        guard rest.count >= 2 else { throw arityError(name) }
+        let keyCount: Int64
+        do throws(KVCommandParser.Refusal) {
+            keyCount = try KVCommandParser.integer(rest[1])
+        } catch {
             throw RESPError("ERR value is not an integer or out of range")
         }
-        return value
+        guard keyCount >= 0 else { throw RESPError("ERR Number of keys can't be negative") }
+        guard keyCount <= rest.count - 2 else { throw RESPError("ERR Number of keys can't be greater than number of args") }
+        let keys = Array(rest[2..<(2 + Int(keyCount))])
+        let arguments = Array(rest[(2 + Int(keyCount))...])
+        let argumentsMax = CoordinationLimits.scriptArgumentsMax
+        guard keys.count <= argumentsMax, arguments.count <= argumentsMax else {
+            throw RESPError("ERR \(name) passes \(keys.count) keys and \(arguments.count) arguments; at most \(argumentsMax) of each are accepted")
+        }
+        if let long = (keys + arguments).first(where: { $0.count > limits.valueBytesMax }) {
+            throw RESPError("ERR \(name) argument of \(long.count) bytes is over the limit of \(limits.valueBytesMax) bytes (value-bytes-max)")
+        }
+        if name == "EVAL" { return .kv(.eval(ScriptCall(body: try body(rest[0]), keys: keys, arguments: arguments))) }
+        let sha = String(decoding: rest[0], as: UTF8.self).lowercased()
+        guard sha.utf8.count == 40 else { throw noScript }
+        return .evalSHA(sha: sha, keys: keys, arguments: arguments)
     }
 
-    private static func arity(_ rest: [[UInt8]], _ count: Int, _ name: String) throws(RESPError) {
-        guard rest.count == count else { throw arityError(name.lowercased()) }
-    }
+    /// Redis's answer to an EVALSHA of a script the node does not know.
+    public static let noScript = RESPError("NOSCRIPT No matching script. Please use EVAL.")
 
-    private static func atLeast(_ rest: [[UInt8]], _ count: Int, _ name: String, _ limits: Limits) throws(RESPError) {
-        guard rest.count >= count else { throw arityError(name.lowercased()) }
-        guard rest.count <= limits.keysPerCommandMax else {
-            throw RESPError("ERR \(name) names \(rest.count) keys; this node accepts at most \(limits.keysPerCommandMax) per command")
+    /// SCRIPT LOAD body | EXISTS sha… | FLUSH [ASYNC|SYNC] | KILL
+    private static func script(_ rest: [[UInt8]]) throws(RESPError) -> KVCommand {
+        guard let subcommand = rest.first.map({ String(decoding: $0, as: UTF8.self).uppercased() }) else {
+            throw arityError("SCRIPT")
+        }
+        switch (subcommand, rest.count) {
+        case ("LOAD", 2):
+            return .scriptLoad(body: try body(rest[1]))
+        case ("EXISTS", 2...):
+            guard rest.count - 1 <= CoordinationLimits.kvKeysPerCommandMax else {
+                throw RESPError("ERR SCRIPT EXISTS names \(rest.count - 1) scripts; at most \(CoordinationLimits.kvKeysPerCommandMax) are accepted")
+            }
+            return .scriptExists(rest.dropFirst().map { String(decoding: $0, as: UTF8.self).lowercased() })
+        case ("FLUSH", 1):
+            return .scriptFlush
+        case ("FLUSH", 2):
+            guard ["ASYNC", "SYNC"].contains(String(decoding: rest[1], as: UTF8.self).uppercased()) else {
+                throw RESPError("ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+            }
+            return .scriptFlush
+        case ("KILL", 1):
+            throw RESPError("NOTBUSY No scripts in execution right now.")
+        case ("LOAD", _), ("EXISTS", _), ("KILL", _):
+            throw RESPError("ERR wrong number of arguments for 'script|\(subcommand.lowercased())' command")
+        default:
+            let shown = String(decoding: rest[0].prefix(128), as: UTF8.self)
+            throw RESPError("ERR unknown subcommand or wrong number of arguments for '\(shown)'. Try SCRIPT HELP.")
         }
     }
 
+    private static func body(_ bytes: [UInt8]) throws(RESPError) -> [UInt8] {
+        let limit = CoordinationLimits.scriptCache.scriptBytesMax
+        guard bytes.count <= limit else { throw RESPError("ERR script of \(bytes.count) bytes is over the limit of \(limit) bytes") }
+        return bytes
+    }
+
+    // MARK: - Errors
+
     private static func arityError(_ name: String) -> RESPError {
-        RESPError("ERR wrong number of arguments for '\(name)' command")
+        RESPError("ERR wrong number of arguments for '\(name.lowercased())' command")
     }
 
     /// Redis's wording, so that a client sees a familiar error: the name and the first arguments.
     private static func unknown(name: [UInt8], rest: [[UInt8]]) -> RESPError {
         let shown = rest.prefix(3).map { "'\(String(decoding: $0.prefix(128), as: UTF8.self))'" }.joined(separator: " ")
         return RESPError("ERR unknown command '\(String(decoding: name.prefix(128), as: UTF8.self))', with args beginning with: \(shown)")
+    }
+}
+
+extension RESPValue {
+    /// A reply of the store or of a script, as RESP.
+    public init(_ reply: ScriptReply) {
+        switch reply {
+        case .status(let text): self = .simpleString(text)
+        case .error(let text): self = .error(text)
+        case .integer(let value): self = .integer(value)
+        case .bulk(let bytes): self = .bulkString(bytes)
+        case .array(let elements): self = .array(elements.map(RESPValue.init))
+        case .null: self = .null
+        }
     }
 }
 

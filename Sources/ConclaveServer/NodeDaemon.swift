@@ -247,18 +247,27 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         case .success(.dbSize):
             reply(.integer(Int64(core.stateMachine.kv.values.count)))
         case .success(.kv(let command)):
-            guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
-            connection.sequence += 1
-            let key = Key(client: clientBase | connection.id, sequence: connection.sequence)
-            let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
-            let time = now()
-            if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
-                return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
-            }
-            waiting[key] = reply
-            deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
-            afterInput()
+            submit(command, on: connection, reply: reply)
+        case .success(.evalSHA(let sha, let keys, let arguments)):
+            // The log carries the body: resolved here, from this node's replicated cache.
+            guard let script = core.stateMachine.kv.scripts.script(sha: sha) else { return reply(KVCommands.noScript.reply) }
+            submit(.eval(ScriptCall(body: script.body, keys: keys, arguments: arguments)), on: connection, reply: reply)
         }
+    }
+
+    /// Proposes a KV command for the client (or starts a ReadIndex round), answered when it applies.
+    private func submit(_ command: KVCommand, on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
+        guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
+        connection.sequence += 1
+        let key = Key(client: clientBase | connection.id, sequence: connection.sequence)
+        let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
+        let time = now()
+        if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
+            return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
+        }
+        waiting[key] = reply
+        deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
+        afterInput()
     }
 
     /// Raft's refusals in the words a Redis client knows: no leader is a retryable cluster state.

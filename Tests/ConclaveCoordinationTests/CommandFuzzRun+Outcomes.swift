@@ -94,6 +94,7 @@ extension CommandFuzzRun {
         case .notSet: return "KV not set"
         case .integer: return "KV integer"
         case .count: return "KV count"
+        case .script: return "KV script"
         }
     }
 

@@ -243,15 +243,16 @@ extension Replica {
         var machine = KVStateMachine()
         _ = machine.apply(index: 1, data: KVRequest(client: 1, sequence: 1, command: .put(key: "a", value: "1")).encoded(), nowMillis: 0)
         let current = machine.snapshotData()
-        #expect(current.first == 2)
-        // Version 1 is version 2 without the expiry count (empty here): 1 + 3×8 header, "a" and "1" (4+1 each).
+        #expect(current.first == 3)
+        // Version 1 is version 3 without the expiry count (empty here: 1 + 3×8 header, "a" and "1", 4+1
+        // each) and without the script cache (17 bytes when empty: version, uses, count).
         let expiryCountAt = 1 + 8 * 4 + 5 + 5
-        var versionOne = current
+        var versionOne = Array(current.dropLast(17))
         versionOne.removeSubrange(expiryCountAt..<(expiryCountAt + 8))
         versionOne[0] = 1
         #expect(try KVStateMachine(restoring: versionOne) == machine)
-        let unknown = #expect(throws: KVStateMachine.SnapshotError.self) { try KVStateMachine(restoring: [3] + current.dropFirst()) }
-        #expect(unknown?.description == "KV snapshot: unknown version 3 (this build reads 1 and 2)")
+        let unknown = #expect(throws: KVStateMachine.SnapshotError.self) { try KVStateMachine(restoring: [4] + current.dropFirst()) }
+        #expect(unknown?.description == "KV snapshot: unknown version 4 (this build reads 1 to 3)")
         _ = machine.apply(index: 2, data: KVRequest(client: 1, sequence: 2,
             command: .set(key: "b", value: "2", condition: .always, ttlMillis: 9)).encoded(), nowMillis: 0)
         var orphan = machine.snapshotData()

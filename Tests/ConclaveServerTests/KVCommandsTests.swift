@@ -1,4 +1,5 @@
 import ConclaveCoordination
+import ConclaveScript
 import ConclaveServer
 import ConclaveWire
 import Testing
@@ -54,11 +55,41 @@ struct KVCommandsTests {
         limits.valueBytesMax = 8
         limits.keysPerCommandMax = 2
         let tooLong = KVCommands.parse([Array("SET".utf8), Array("k".utf8), Array("123456789".utf8)], limits: limits)
-        #expect(tooLong == .failure(RESPError("ERR value of 9 bytes is over this node's limit of 8 bytes (value-bytes-max)")))
+        #expect(tooLong == .failure(RESPError("ERR value of 9 bytes is over the limit of 8 bytes (value-bytes-max)")))
         let tooMany = KVCommands.parse(["DEL", "a", "b", "c"].map { Array($0.utf8) }, limits: limits)
-        #expect(tooMany == .failure(RESPError("ERR DEL names 3 keys; this node accepts at most 2 per command")))
+        #expect(tooMany == .failure(RESPError("ERR DEL names 3 keys; at most 2 per command are accepted")))
         let binary = KVCommands.parse([Array("SET".utf8), [0xFF, 0xFE], Array("v".utf8)])
         #expect(binary == .failure(RESPError("ERR key is not valid UTF-8: a Conclave node stores keys and values as UTF-8 text")))
+    }
+
+    @Test("EVAL, EVALSHA and SCRIPT parse as Redis reads them")
+    func scripts() {
+        let call = { (body: String, keys: [String], arguments: [String]) in
+            ScriptCall(body: Array(body.utf8), keys: keys.map { Array($0.utf8) }, arguments: arguments.map { Array($0.utf8) })
+        }
+        #expect(parse("EVAL", "return 1", "0") == .success(.kv(.eval(call("return 1", [], [])))))
+        #expect(parse("eval", "s", "2", "k1", "k2", "a1") == .success(.kv(.eval(call("s", ["k1", "k2"], ["a1"])))))
+        let sha = String(repeating: "AB", count: 20)
+        #expect(parse("EVALSHA", sha, "1", "k", "a") == .success(.evalSHA(sha: sha.lowercased(), keys: [Array("k".utf8)], arguments: [Array("a".utf8)])))
+        #expect(parse("SCRIPT", "load", "return 1") == .success(.kv(.scriptLoad(body: Array("return 1".utf8)))))
+        #expect(parse("SCRIPT", "EXISTS", "AA", "bb") == .success(.kv(.scriptExists(["aa", "bb"]))))
+        #expect(parse("SCRIPT", "FLUSH") == .success(.kv(.scriptFlush)))
+        #expect(parse("SCRIPT", "flush", "async") == .success(.kv(.scriptFlush)))
+    }
+
+    @Test("bad EVAL and SCRIPT commands get Redis's errors")
+    func badScripts() {
+        #expect(error("EVAL", "return 1") == "ERR wrong number of arguments for 'eval' command")
+        #expect(error("EVAL", "return 1", "x") == "ERR value is not an integer or out of range")
+        #expect(error("EVAL", "return 1", "-1") == "ERR Number of keys can't be negative")
+        #expect(error("EVAL", "return 1", "2", "k") == "ERR Number of keys can't be greater than number of args")
+        #expect(error("EVALSHA", "abc", "0") == "NOSCRIPT No matching script. Please use EVAL.")
+        #expect(error("EVAL", String(repeating: " ", count: 65_537), "0") == "ERR script of 65537 bytes is over the limit of 65536 bytes")
+        #expect(error("SCRIPT") == "ERR wrong number of arguments for 'script' command")
+        #expect(error("SCRIPT", "LOAD") == "ERR wrong number of arguments for 'script|load' command")
+        #expect(error("SCRIPT", "FLUSH", "NOW") == "ERR SCRIPT FLUSH only support SYNC|ASYNC option")
+        #expect(error("SCRIPT", "KILL") == "NOTBUSY No scripts in execution right now.")
+        #expect(error("SCRIPT", "DEBUG", "YES") == "ERR unknown subcommand or wrong number of arguments for 'DEBUG'. Try SCRIPT HELP.")
     }
 
     @Test func resultsTakeRedisReplyShapes() {
@@ -70,5 +101,7 @@ struct KVCommandsTests {
         #expect(KVCommands.reply(to: .count(2)) == .integer(2))
         #expect(KVCommands.reply(to: .rejected("value is not an integer or out of range"))
                 == .error("ERR value is not an integer or out of range"))
+        #expect(KVCommands.reply(to: .script(.array([.status("OK"), .error("WRONGTYPE x"), .bulk([0, 255]), .null, .integer(3)])))
+                == .array([.simpleString("OK"), .error("WRONGTYPE x"), .bulkString([0, 255]), .null, .integer(3)]))
     }
 }
