@@ -57,6 +57,7 @@ let package = Package(
             name: "ConclaveServer",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveCoordination", "ConclaveCluster", "ConclaveStorage",
+                "ConclaveIDs", "ConclaveResilience",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,6 +125,7 @@ let package = Package(
             name: "ConclaveServerTests",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer", "ConclaveCoordination", "ConclaveStorage",
+                "ConclaveResilience",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -8,6 +8,12 @@ import NIOPosix
 /// (HELLO, PING, ECHO, QUIT, SELECT, CLIENT, AUTH); everything else comes here.
 public protocol ClientCommandExecutor: AnyObject {
     func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void)
+    /// The connection closed (its commands still waiting are answered to nobody).
+    func connectionClosed(_ connection: ClientConnection)
+}
+
+extension ClientCommandExecutor {
+    public func connectionClosed(_ connection: ClientConnection) {}
 }
 
 /// Limits of the client port, each stated and tested.
@@ -41,6 +47,14 @@ public final class ClientConnection {
     /// The sequence number of this connection's last command that went to the node (the state
     /// machine's per-client numbering; each connection is one client).
     public var sequence: UInt64 = 0
+    /// The session this connection acts for after SESSION.ATTACH (nil: its own client's).
+    public var session: UInt64?
+    /// Notices owed to a RESP2 connection (a lost lock): each is the error answer to its next
+    /// command, which is not run. (A RESP3 connection gets them as pushes at once.)
+    public var notices: [String] = []
+    /// Sends a message out of turn (a RESP3 push, or a watch event): set by the port while the
+    /// connection is open.
+    public internal(set) var push: ((RESPValue) -> Void)?
 
     init(id: UInt64, authenticated: Bool, remote: String) {
         self.id = id
@@ -62,6 +76,7 @@ public final class ClientPort: @unchecked Sendable {
     private var serverChannel: Channel?
     private var nextConnectionID: UInt64 = 0
     var connections: [UInt64: Channel] = [:]
+    private var clients: [UInt64: ClientConnection] = [:]
     public private(set) var statistics = Statistics()
 
     public struct Statistics: Equatable, Sendable {
@@ -74,6 +89,8 @@ public final class ClientPort: @unchecked Sendable {
 
     public var boundPort: Int? { serverChannel?.localAddress?.port }
     public var connectedClients: Int { connections.count }
+    /// The open connections (on the event loop).
+    public var connectionsNow: Dictionary<UInt64, ClientConnection>.Values { clients.values }
 
     public init(configuration: ClientPortConfiguration, eventLoop: EventLoop, logger: Logger, executor: ClientCommandExecutor) {
         self.configuration = configuration
@@ -114,10 +131,16 @@ public final class ClientPort: @unchecked Sendable {
             return false
         }
         connections[connection.id] = channel
+        clients[connection.id] = connection
         return true
     }
 
-    func closed(_ connection: ClientConnection) { connections[connection.id] = nil }
+    func closed(_ connection: ClientConnection) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        clients[connection.id] = nil
+        connection.push = nil
+        executor.connectionClosed(connection)
+    }
 
     func counted(protocolError: Bool = false, outputLimit: Bool = false, command: Bool = false) {
         if protocolError { statistics.protocolErrors += 1 }
@@ -130,6 +153,7 @@ public final class ClientPort: @unchecked Sendable {
             var closing = connections.values.map { $0.close() }
             if let serverChannel { closing.append(serverChannel.close()) }
             connections.removeAll()
+            clients.removeAll()
             return EventLoopFuture.andAllComplete(closing, on: eventLoop)
         }
     }
@@ -159,7 +183,27 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.parser = RESPParser(limits: port.configuration.limits, authenticated: connection.authenticated)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        connection.push = { [weak self] value in self?.push(value) }
+    }
+
+    /// Writes `value` now, ahead of replies still owed (a RESP3 client tells pushes from replies by
+    /// their type; a RESP2 watcher reads nothing else).
+    func push(_ value: RESPValue) {
+        guard let context, context.channel.isActive else { return }
+        let bytes = RESPEncoder.encode(value, version: connection.version)
+        unsentBytes += bytes.count
+        guard unsentBytes <= port.configuration.outputBytesMax else {
+            port.counted(outputLimit: true)
+            context.close(promise: nil)
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in handler.value.unsentBytes -= bytes.count }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         if !port.opened(connection, channel: context.channel) {
@@ -217,6 +261,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ arguments: [[UInt8]], number: UInt64) {
         connection.commandsProcessed += 1
         port.counted(command: true)
+        if !connection.notices.isEmpty {
+            let notice = connection.notices.removeFirst()
+            answer(number, .error(notice + " (this command was not run; RESP3 clients get such notices as pushes)"))
+            return
+        }
         if let local = ConnectionCommands.handle(arguments, connection: connection, password: port.configuration.password) {
             if local.authenticated { parser.authenticated = true }
             if local.quit { closeAfterFlush = true }

@@ -48,6 +48,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         /// How long a stopping node waits for the commands in flight.
         public var drainMillis: UInt64 = 2_000
         public var wal = WALOptions()
+        /// CFG.WATCH subscriptions this node serves at once.
+        public var watchesMax = 10_000
 
         public init() {}
     }
@@ -59,21 +61,23 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     let loop: EventLoop
     let storage: DurableLogStorage
     let dataLock: DataDirectoryLock
-    private var core: NodeCore
-    private var transport: PeerTransport!
-    private var clientPort: ClientPort!
+    var core: NodeCore
+    var transport: PeerTransport!
+    var clientPort: ClientPort!
     /// Commands waiting for their entry (or ReadIndex round) to answer them.
     private var waiting: [Key: (RESPValue) -> Void] = [:]
     /// Deadlines in the order the commands came, hence in time order.
     private var deadlines: [(atNanos: UInt64, key: Key)] = []
     private var deadlinesHead = 0
-    private var readNumbers: UInt64 = 0
+    var readNumbers: UInt64 = 0
     private var flushScheduled = false
     private var tickTask: RepeatedTask?
-    private var stopping = false
+    var stopping = false
     private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
+    /// The native commands' state (NodeDaemon+Native.swift).
+    let native = NativeState()
     /// This process's clients: node ID in the top byte, a random incarnation, the connection.
-    private let clientBase: UInt64
+    let clientBase: UInt64
     private let startedNanos: UInt64
     private let finished: EventLoopPromise<Int32>
 
@@ -212,7 +216,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     // MARK: - Inputs
 
-    private func now() -> NodeTime {
+    func now() -> NodeTime {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
@@ -220,14 +224,17 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     private func tick() {
-        core.tick(at: now())
+        let time = now()
+        core.tick(at: time)
         expireWaiting()
+        expireNative(nowNanos: time.timerNanos)
+        tickIDService()
         afterInput()
     }
 
     /// After every input: perform what it asked now (replies, timers), and drain its Ready once
     /// per loop turn.
-    private func afterInput() {
+    func afterInput() {
         perform(core.takeOutputs())
         guard !flushScheduled else { return }
         flushScheduled = true
@@ -239,6 +246,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
+        let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
+        if NativeCommands.handles(name) {
+            return executeNative(name, Array(arguments.dropFirst()), on: connection, reply: reply)
+        }
         switch KVCommands.parse(arguments, limits: settings.commandLimits) {
         case .failure(let error):
             reply(error.reply)
@@ -249,7 +260,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         case .success(.kv(let command)):
             guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
             connection.sequence += 1
-            let key = Key(client: clientBase | connection.id, sequence: connection.sequence)
+            let key = Key(client: clientID(of: connection), sequence: connection.sequence)
             let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
             let time = now()
             if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
@@ -259,6 +270,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
             afterInput()
         }
+    }
+
+    public func connectionClosed(_ connection: ClientConnection) {
+        nativeConnectionClosed(connection)
     }
 
     /// Raft's refusals in the words a Redis client knows: no leader is a retryable cluster state.
@@ -285,6 +300,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private func perform(_ outputs: [NodeOutput]) {
         guard !outputs.isEmpty else { return }
         var messages: [Message] = []
+        var appliedSome = false
         for output in outputs {
             switch output {
             case .send(let message):
@@ -293,8 +309,14 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             case .reply(let applied):
                 guard let reply = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
                 reply(KVCommands.reply(to: applied.result))
-            case .coordinationReply, .lockEvent, .persisted, .applied:
-                break  // coordination commands reach RESP clients with the next issue
+            case .coordinationReply(let client, let sequence, let result):
+                answerNative(client: client, sequence: sequence, result: result)
+            case .lockEvent(let session, let event):
+                deliverLockEvent(session: session, event: event)
+            case .applied:
+                appliedSome = true
+            case .persisted:
+                break
             case .callbackDelivered(let delivery):
                 logger.info("callback delivered", metadata: ["delivery": "\(delivery)"])
             case .callbackPoolDue(let atNanos):
@@ -313,6 +335,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
         }
         if !messages.isEmpty { transport.send(messages) }
+        if appliedSome { deliverWatches() }
         noteRole()
     }
 
@@ -435,8 +458,11 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
-        for reply in waiting.values { reply(.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")) }
+        let stoppedReply = RESPValue.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")
+        for reply in waiting.values { reply(stoppedReply) }
         waiting.removeAll()
+        for waiting in native.waiting.values { waiting.reply(stoppedReply) }
+        native.waiting.removeAll()
         let closing = [clientPort.stop(), transport.stop()]
         EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { [self] _ in
             storage.close()
