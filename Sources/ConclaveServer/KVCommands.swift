@@ -78,6 +78,9 @@ public enum KVCommands {
         case .count(let count): return .integer(Int64(count))
         case .swapped(let swapped): return .integer(swapped ? 1 : 0)
         case .rejected(let reason): return .error(reason.hasPrefix("ERR ") ? reason : "ERR \(reason)")
+        case .values(let values): return .array(values.map { $0.map(RESPValue.bulk) ?? .null })
+        case .keys(let keys): return .array(keys.map(RESPValue.bulk))
+        case .scanPage(let cursor, let keys): return .array([.bulk(String(cursor)), .array(keys.map(RESPValue.bulk))])
         }
     }
 
