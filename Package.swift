@@ -126,6 +126,7 @@ let package = Package(
                 "ConclaveCore", "ConclaveRaft", "ConclaveWire", "ConclaveServer", "ConclaveCoordination", "ConclaveStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
