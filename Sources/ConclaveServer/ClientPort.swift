@@ -195,11 +195,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if !port.opened(self) {
-            let channel = context.channel
             let refusal = RESPValue.error("ERR max number of clients reached (maxclients \(port.configuration.connectionsMax))")
             closeAfterFlush = true
-            channel.writeAndFlush(channel.allocator.buffer(bytes: RESPEncoder.encode(refusal)))
-                .whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: RESPEncoder.encode(refusal))), promise: nil)
+            closeAfterReplies(context)
             return
         }
         context.fireChannelActive()
@@ -312,11 +311,27 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         promise.futureResult.whenComplete { _ in handler.value.unsentBytes -= written }
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
         if closeAfterFlush && nextToWrite == nextNumber {
-            context.close(promise: nil)
+            closeAfterReplies(context)
             return
         }
         if readPaused { parseCommands(context: context) }
     }
+
+    /// Closes once the replies written so far have left: the output first, so the client reads
+    /// them all (closing with its unread bytes in the socket would send a reset, which can discard
+    /// the last reply — the error saying why), then the whole connection when the client closes,
+    /// or after `lingerMillis`. What the client still sends meanwhile is read and dropped.
+    private func closeAfterReplies(_ context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        if readPaused {
+            readPaused = false
+            _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
+        }
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .milliseconds(Self.lingerMillis)) { channel.close(promise: nil) }
+    }
+
+    static let lingerMillis: Int64 = 500
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
