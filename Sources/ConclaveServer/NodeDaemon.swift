@@ -65,7 +65,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     var transport: PeerTransport!
     var clientPort: ClientPort!
     /// Commands waiting for their entry (or ReadIndex round) to answer them.
-    private var waiting: [Key: (RESPValue) -> Void] = [:]
+    var waiting: [Key: Waiter] = [:]
     /// Deadlines in the order the commands came, hence in time order.
     private var deadlines: [(atNanos: UInt64, key: Key)] = []
     private var deadlinesHead = 0
@@ -78,12 +78,18 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     let native = NativeState()
     /// This process's clients: node ID in the top byte, a random incarnation, the connection.
     let clientBase: UInt64
-    private let startedNanos: UInt64
+    let startedNanos: UInt64
     private let finished: EventLoopPromise<Int32>
 
     struct Key: Hashable {
         var client: UInt64
         var sequence: UInt64
+    }
+
+    /// A command's answer to come: how its result becomes a reply, and where the reply goes.
+    struct Waiter {
+        var form: KVCommands.ReplyForm
+        var answer: (RESPValue) -> Void
     }
 
 
@@ -174,8 +180,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
             afterInput()
         }
-        clientPort = ClientPort(configuration: ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token),
-                                eventLoop: loop, logger: logger, executor: self)
+        var port = ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token)
+        port.connectionsMax = configuration.clientsMax
+        port.idleTimeoutSeconds = configuration.clientIdleTimeoutSeconds
+        clientPort = ClientPort(configuration: port, eventLoop: loop, logger: logger, executor: self)
         // The WAL's writer thread reports each write; the core takes it in on its own thread.
         let loop = self.loop
         self.core.writeCompleted = { [weak self] completion in
@@ -248,32 +256,59 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
         let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
         if NativeCommands.handles(name) {
-            return executeNative(name, Array(arguments.dropFirst()), on: connection, reply: reply)
+            // In the connection's order, as a write: a parked acquire holds back what follows it.
+            return inOrder(.write, on: connection, reply: reply) { [unowned self] answer in
+                executeNative(name, Array(arguments.dropFirst()), on: connection, reply: answer)
+            }
         }
         switch KVCommands.parse(arguments, limits: settings.commandLimits) {
         case .failure(let error):
             reply(error.reply)
         case .success(.info(let sections)):
-            reply(.bulk(info(sections: sections)))
-        case .success(.dbSize):
-            reply(.integer(Int64(core.stateMachine.kv.values.count)))
-        case .success(.kv(let command)):
-            guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
-            connection.sequence += 1
-            let key = Key(client: clientID(of: connection), sequence: connection.sequence)
-            let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
-            let time = now()
-            if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
-                return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
+            // After the connection's writes before it, as a read: its keyspace counts them.
+            inOrder(.read, on: connection, reply: reply) { [unowned self] answer in
+                let text = info(sections: sections)
+                answer(connection.version == .resp3 ? .verbatim(format: "txt", text: text) : .bulk(text))
             }
-            waiting[key] = reply
-            deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
-            afterInput()
+        case .success(.configGet(let patterns)):
+            reply(configGet(patterns))
+        case .success(.kv(let command, let form)):
+            inOrder(command.isRead ? .read : .write, on: connection, reply: reply) { [unowned self] answer in
+                submit(command, form: form, on: connection, answer: answer)
+            }
         }
     }
 
     public func connectionClosed(_ connection: ClientConnection) {
         nativeConnectionClosed(connection)
+    }
+
+    /// Runs `body` when the connection's order lets a command of `kind` start (see
+    /// `CommandOrder`); its answer lets the next ones start.
+    func inOrder(_ kind: CommandOrder.Kind, on connection: ClientConnection, reply: @escaping (RESPValue) -> Void,
+                 _ body: @escaping (@escaping (RESPValue) -> Void) -> Void) {
+        let answer: (RESPValue) -> Void = { value in
+            reply(value)
+            for start in connection.order.finished() { start() }
+        }
+        let start = { body(answer) }
+        if connection.order.admit(kind, start: start) { start() }
+    }
+
+    /// Proposes a command (or starts its ReadIndex round) and keeps its answer until it applies.
+    private func submit(_ command: KVCommand, form: KVCommands.ReplyForm, on connection: ClientConnection,
+                        answer: @escaping (RESPValue) -> Void) {
+        guard !stopping else { return answer(.error("ERR node \(configuration.id) is shutting down; use another node")) }
+        connection.sequence += 1
+        let key = Key(client: clientID(of: connection), sequence: connection.sequence)
+        let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
+        let time = now()
+        if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
+            return answer(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
+        }
+        waiting[key] = Waiter(form: form, answer: answer)
+        deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
+        afterInput()
     }
 
     /// Raft's refusals in the words a Redis client knows: no leader is a retryable cluster state.
@@ -286,7 +321,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         while deadlinesHead < deadlines.count, deadlines[deadlinesHead].atNanos <= nowNanos {
             let key = deadlines[deadlinesHead].key
             deadlinesHead += 1
-            waiting.removeValue(forKey: key)?(.error(
+            waiting.removeValue(forKey: key)?.answer(.error(
                 "TIMEOUT not answered within \(settings.requestTimeoutMillis) ms; the command may still take effect"))
         }
         if deadlinesHead > 1_024 && deadlinesHead * 2 > deadlines.count {
@@ -307,8 +342,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 logger.trace("send", metadata: ["kind": "\(message.kind)", "to": "\(message.to)", "round": "\(message.clockRound)", "nanos": "\(message.clockNanos)"])
                 messages.append(message)
             case .reply(let applied):
-                guard let reply = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
-                reply(KVCommands.reply(to: applied.result))
+                guard let waiter = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
+                waiter.answer(KVCommands.reply(to: applied.result, form: waiter.form))
             case .coordinationReply(let client, let sequence, let result):
                 answerNative(client: client, sequence: sequence, result: result)
             case .lockEvent(let session, let event):
@@ -364,61 +399,6 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         observed = current
     }
 
-    // MARK: - INFO
-
-    /// INFO's text: `# Section` headers and `field:value` lines, as Redis writes them.
-    func info(sections: [String]) -> String {
-        let all = ["server", "clients", "replication", "persistence", "keyspace"]
-        let wanted = sections.isEmpty || sections.contains("all") || sections.contains("everything") || sections.contains("default")
-            ? all : all.filter { sections.contains($0) }
-        let status = core.raft.status()
-        var text = ""
-        for section in wanted {
-            if !text.isEmpty { text += "\r\n" }
-            text += "# \(section.prefix(1).uppercased() + section.dropFirst())\r\n"
-            for (field, value) in fields(of: section, status) { text += "\(field):\(value)\r\n" }
-        }
-        return text
-    }
-
-    private func fields(of section: String, _ status: RaftStatus) -> [(String, String)] {
-        switch section {
-        case "server":
-            return [
-                ("redis_version", ConnectionCommands.redisVersion), ("server_name", "conclave"),
-                ("process_id", "\(getpid())"), ("tcp_port", "\(clientPort.boundPort ?? configuration.clientListen.port)"),
-                ("node_id", "\(configuration.id)"), ("cluster", configuration.clusterName),
-                ("uptime_in_seconds", "\((NIODeadline.now().uptimeNanoseconds - startedNanos) / 1_000_000_000)"),
-            ]
-        case "clients":
-            return [("connected_clients", "\(clientPort.connectedClients)"), ("waiting_commands", "\(waiting.count)")]
-        case "replication":
-            let peersUp = transport.statistics.values.filter(\.connected).count
-            return [
-                ("role", status.role == .leader ? "master" : "slave"), ("raft_role", "\(status.role)"),
-                ("leader_id", "\(status.leader)"), ("term", "\(status.term)"), ("commit_index", "\(status.commit)"),
-                ("applied_index", "\(core.stateMachine.appliedIndex)"), ("last_index", "\(status.lastIndex)"),
-                ("cluster_time_ms", "\(core.stateMachine.nowMillis)"),
-                ("voters", status.voters.map(String.init).joined(separator: ",")),
-                ("connected_peers", "\(peersUp)"),
-            ]
-        case "persistence":
-            return [
-                ("data_dir", configuration.dataDirectory), ("snapshot_index", "\(status.snapshotIndex)"),
-                ("wal_failure", storage.failure.map { "\($0)" } ?? "none"),
-            ]
-        case "keyspace":
-            let kv = core.stateMachine.kv
-            let now = core.stateMachine.nowMillis
-            guard !kv.values.isEmpty else { return [] }
-            let ttls = kv.expiries.values.map { $0 > now ? $0 - now : 0 }
-            let average = ttls.isEmpty ? 0 : ttls.reduce(0, +) / UInt64(ttls.count)
-            return [("db0", "keys=\(kv.values.count),expires=\(ttls.count),avg_ttl=\(average)")]
-        default:
-            return []
-        }
-    }
-
     // MARK: - Stopping
 
     /// Stops the node: refuses new commands, waits for the ones in flight (up to `drainMillis`),
@@ -459,7 +439,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
         let stoppedReply = RESPValue.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")
-        for reply in waiting.values { reply(stoppedReply) }
+        for waiter in waiting.values { waiter.answer(stoppedReply) }
         waiting.removeAll()
         for waiting in native.waiting.values { waiting.reply(stoppedReply) }
         native.waiting.removeAll()

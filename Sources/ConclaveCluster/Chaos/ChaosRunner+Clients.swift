@@ -112,7 +112,7 @@ extension ChaosRunner {
             if swapped, let value = operation.value { lastSeenValue[operation.key] = value }
         case .written:
             if let value = operation.value { lastSeenValue[operation.key] = value }
-        case .rejected, .notSet, .integer, .count:
+        case .rejected, .notSet, .integer, .count, .values, .keys, .scanPage:
             break  // rejected is returned above; the others answer commands the chaos clients never send
         }
         record(operation)
