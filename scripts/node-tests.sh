@@ -11,23 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-.build/debug/conclave}
 command -v redis-cli >/dev/null || { echo "node-tests: needs redis-cli (apt-get install redis-tools)" >&2; exit 1; }
-dir=$(mktemp -d /tmp/conclave-node-tests.XXXXXX)
-base=$((20000 + RANDOM % 20000))
-client=$((base + 200))
-children=()
-cleanup() {
-    scripts/cluster down --dir "$dir/cluster" >/dev/null 2>&1 || true
-    for pid in "${children[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for log in "$dir"/*.log "$dir"/cluster/*.log; do [[ -f $log ]] && { echo "--- $log" >&2; tail -20 "$log" >&2; }; done; exit 1; }
-pass() { echo "PASS: $*"; }
-field() { tr -d '\r' | sed -n "s/^$1://p"; }
-until_true() { # deadline-seconds command...: polls until the command succeeds
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do (( SECONDS < deadline )) || return 1; sleep 0.05; done
-}
+name=node-tests
+source scripts/node-test-lib.sh
 
 # --- 1. Bad input ---------------------------------------------------------------------------
 expect_exit() { # status what args...

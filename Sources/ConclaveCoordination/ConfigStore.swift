@@ -8,6 +8,11 @@ public struct ConfigStore: Equatable, Sendable {
     public struct Version: Equatable, Sendable {
         public var revision: UInt64
         public var value: String?
+
+        public init(revision: UInt64, value: String?) {
+            self.revision = revision
+            self.value = value
+        }
     }
 
     /// A change, as watchers see it.

@@ -82,6 +82,15 @@ public enum CoordinationLimits {
     /// Keys one `deleteKeys` or `exists` names (Redis `DEL`/`EXISTS` with many arguments); a
     /// longer request does not decode, so the door refuses it before proposing.
     public static let kvKeysPerCommandMax = 1024
+    /// The most bytes of keys or values one KV answer lists (`MGET`, `KEYS`, a `SCAN` page): half
+    /// a client's output buffer (`ClientPortConfiguration.outputBytesMax`, 32 MiB), so any answer
+    /// can reach its client. `MGET` and `KEYS` past it are refused; a `SCAN` page stops short.
+    public static let kvReplyBytesMax = 16 << 20
+    /// The most keys one `KEYS` answers; past it, `KEYS` is refused (use `SCAN`).
+    public static let kvKeysReplyMax = 100_000
+    /// The most keys one `SCAN` step examines; a larger `COUNT` is clamped (COUNT is a hint, in
+    /// Redis too).
+    public static let kvScanCountMax = 10_000
 
     static func validate(name: String) throws(CoordinationError) {
         let bytes = name.utf8.count

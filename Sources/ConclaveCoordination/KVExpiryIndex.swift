@@ -33,6 +33,9 @@ struct KVExpiryIndex: Sendable {
     /// Keys with an expiry scheduled.
     var count: Int { timers.count }
 
+    /// The earliest instant scheduled (O(1)); nil when none is.
+    var nextExpiryMillis: UInt64? { heap.nextDeadlineMillis }
+
     /// Sets (or with nil clears) the instant `key` expires at. The caller keeps the keys with a
     /// TTL within the capacity; past it the key is left unscheduled (it still reads as absent
     /// once due, but is not purged until touched).

@@ -52,8 +52,19 @@ extension KVStateMachine {
 
     mutating func set(_ key: String, _ value: String, condition: SetCondition, ttlMillis: UInt64?,
                       nowMillis: UInt64) -> KVResult {
+        let expiry = ttlMillis.map(SetExpiry.afterMillis) ?? .clear
+        return set(key, value, options: SetOptions(condition: condition, expiry: expiry), nowMillis: nowMillis)
+    }
+
+    /// Redis's `SET` with every option. The TTL is checked first (a bad one changes nothing, as in
+    /// Redis), then the condition; an instant at or before now removes the key instead of writing it.
+    mutating func set(_ key: String, _ value: String, options: SetOptions, nowMillis: UInt64) -> KVResult {
+        let old = read(key, nowMillis: nowMillis)
         var expiresAt: UInt64?
-        if let ttlMillis {
+        switch options.expiry {
+        case .clear: expiresAt = nil
+        case .keep: expiresAt = old == nil ? nil : expiries[key]
+        case .afterMillis(let ttlMillis):
             let range = CoordinationLimits.kvTTLMillisRange
             guard range.contains(ttlMillis) else {
                 return .rejected("invalid expire time in 'set' command: \(ttlMillis) ms; a TTL is "
@@ -62,19 +73,36 @@ extension KVStateMachine {
             let (instant, overflow) = nowMillis.addingReportingOverflow(ttlMillis)
             guard !overflow else { return .rejected("invalid expire time in 'set' command: cluster time + TTL overflows") }
             expiresAt = instant
+        case .atMillis(let instant):
+            if let problem = Self.instantProblem(instant, nowMillis: nowMillis, command: "set") { return .rejected(problem) }
+            expiresAt = instant
         }
-        let present = read(key, nowMillis: nowMillis) != nil
-        switch condition {
-        case .ifAbsent where present, .ifPresent where !present: return .notSet
+        switch options.condition {
+        case .ifAbsent where old != nil, .ifPresent where old == nil: return options.returnsOld ? .value(old) : .notSet
         case .always, .ifAbsent, .ifPresent: break
         }
-        if expiresAt != nil, expiries[key] == nil, expiries.count >= expiringKeysMax {
-            return .rejected("\(expiringKeysMax) keys with a TTL at once; one must expire, be deleted or be "
-                + "overwritten without a TTL first")
+        if let expiresAt, expiresAt <= nowMillis {
+            remove(key)
+            revision += 1
+            return options.returnsOld ? .value(old) : .written(revision: revision)
         }
+        if expiresAt != nil, expiries[key] == nil, expiries.count >= expiringKeysMax { return .rejected(tooManyTTLs) }
         store(key, value, expiresAt: expiresAt)
         revision += 1
-        return .written(revision: revision)
+        return options.returnsOld ? .value(old) : .written(revision: revision)
+    }
+
+    /// Why a TTL cannot end at `instant` (cluster time, ms): past the longest TTL from now.
+    /// Instants at or before now are fine (the key goes at once).
+    static func instantProblem(_ instant: UInt64, nowMillis: UInt64, command: String) -> String? {
+        let (latest, overflow) = nowMillis.addingReportingOverflow(CoordinationLimits.kvTTLMillisRange.upperBound)
+        guard !overflow, instant > latest else { return nil }
+        return "invalid expire time in '\(command)' command: \(instant) ms of cluster time is more than "
+            + "\(CoordinationLimits.kvTTLMillisRange.upperBound) ms after now (\(nowMillis) ms)"
+    }
+
+    var tooManyTTLs: String {
+        "\(expiringKeysMax) keys with a TTL at once; one must expire, be deleted or be overwritten without a TTL first"
     }
 
     /// Keeps the key's TTL while it lives; a key that was absent (or expired) starts at 0, without one.
@@ -94,12 +122,16 @@ extension KVStateMachine {
 
     /// Every write of a value goes through here or `remove`, so the expiries stay in step.
     mutating func store(_ key: String, _ value: String, expiresAt: UInt64?) {
-        values[key] = value
+        if values.updateValue(value, forKey: key) == nil { scanIndex.insert(key) }
         setExpiry(key, expiresAt)
     }
 
+    /// The scan index drops the key as `values` held it: a canonically equal key with other bytes
+    /// (Swift's `String` equality) would sit elsewhere in scan order.
     mutating func remove(_ key: String) {
-        values[key] = nil
+        guard let slot = values.index(forKey: key) else { return setExpiry(key, nil) }
+        scanIndex.remove(values[slot].key)
+        values.remove(at: slot)
         setExpiry(key, nil)
     }
 

@@ -19,8 +19,8 @@ extension KVStateMachine {
         case .scriptFlush:
             scripts.flush()
             return .script(.status("OK"))
-        case .put, .get, .delete, .compareAndSwap, .set, .increment, .deleteKeys, .exists:
-            preconditionFailure("not a script command: \(command)")
+        default:
+            return .rejected("not a script command")  // never: `execute` sends only these here
         }
     }
 
@@ -70,7 +70,6 @@ struct KVScriptHost: ScriptHost {
     }
 
     mutating func call(_ arguments: [[UInt8]]) -> ScriptReply {
-        if let reply = callTimeToLive(arguments) { return reply }
         switch KVCommandParser.parse(arguments) {
         case .failure(.unknownCommand):
             return .error("ERR Unknown Redis command called from script")
@@ -78,9 +77,14 @@ struct KVScriptHost: ScriptHost {
             return .error("ERR Wrong number of args calling Redis command from script")
         case .failure(.invalid(let message)):
             return .error(message)
-        case .success(let command):
-            if !command.isRead { command.keys.forEach { save($0) } }
-            return store.pointee.execute(command, nowMillis: nowMillis).redisReply
+        case .success(let parsed):
+            let command = parsed.command
+            if case .flush = command {
+                Array(store.pointee.values.keys).forEach { save($0) }
+            } else if !command.isRead {
+                command.keys.forEach { save($0) }
+            }
+            return store.pointee.execute(command, nowMillis: nowMillis).redisReply(form: parsed.form)
         }
     }
 
@@ -101,65 +105,26 @@ struct KVScriptHost: ScriptHost {
         guard savedKeys.insert(key).inserted else { return }
         saved.append((key, store.pointee.values[key], store.pointee.expiries[key]))
     }
-
-    /// PTTL, TTL, PEXPIRE and EXPIRE, which lock scripts use (redis-py's extend, pottery's Redlock)
-    /// and this branch's store does not have as commands yet; nil for any other command. When the
-    /// store gains them (branch resp: `timeToLive`, `expire`), `KVCommandParser` parses them and this
-    /// function goes.
-    private mutating func callTimeToLive(_ arguments: [[UInt8]]) -> ScriptReply? {
-        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
-        guard ["PTTL", "TTL", "PEXPIRE", "EXPIRE"].contains(name) else { return nil }
-        let inSeconds = name == "TTL" || name == "EXPIRE"
-        let reading = name.hasSuffix("TTL")
-        guard arguments.count == (reading ? 2 : 3) else { return .error("ERR Wrong number of args calling Redis command from script") }
-        let key: String
-        do throws(KVCommandParser.Refusal) {
-            key = try KVCommandParser.key(arguments[1], KVCommandParser.Limits())
-        } catch {
-            guard case .invalid(let message) = error else { return .error("ERR invalid key") }
-            return .error(message)
-        }
-        let present = store.pointee.read(key, nowMillis: nowMillis)
-        if reading {
-            guard present != nil else { return .integer(-2) }
-            guard let expiresAt = store.pointee.expiries[key] else { return .integer(-1) }
-            let millis = Int64(expiresAt - nowMillis)
-            return .integer(inSeconds ? (millis + 500) / 1_000 : millis)
-        }
-        guard let amount = KVStateMachine.parseInteger(String(decoding: arguments[2], as: UTF8.self)) else {
-            return .error("ERR value is not an integer or out of range")
-        }
-        let (millis, overflow) = amount.multipliedReportingOverflow(by: inSeconds ? 1_000 : 1)
-        guard !overflow, millis <= Int64(CoordinationLimits.kvTTLMillisRange.upperBound) else {
-            return .error("ERR invalid expire time in '\(name.lowercased())' command")
-        }
-        guard let value = present else { return .integer(0) }
-        if millis > 0, store.pointee.expiries[key] == nil, store.pointee.expiries.count >= store.pointee.expiringKeysMax {
-            return .error("ERR \(store.pointee.expiringKeysMax) keys with a TTL at once; one must expire first")
-        }
-        save(key)
-        if millis > 0 {
-            store.pointee.store(key, value, expiresAt: nowMillis + UInt64(millis))
-        } else {
-            store.pointee.remove(key) // a TTL at or before now: the key goes at once, as in Redis
-        }
-        store.pointee.revision += 1
-        return .integer(1)
-    }
 }
 
 extension KVResult {
     /// The reply Redis gives for this result (RESP2 shapes): what a client receives, and what
-    /// `redis.call` hands a script.
-    public var redisReply: ScriptReply {
+    /// `redis.call` hands a script. `form` `.seconds`: an integer of milliseconds (TTL's) is answered in seconds, as Redis
+    /// rounds them ((ms + 500) / 1000); a negative one (-1: no TTL, -2: no key) stays.
+    public func redisReply(form: KVCommandParser.ReplyForm = .plain) -> ScriptReply {
         switch self {
         case .value(let value): return value.map { .bulk($0) } ?? .null
         case .written: return .status("OK")
         case .notSet: return .null
-        case .integer(let value): return .integer(value)
+        case .integer(let value):
+            guard form == .seconds, value >= 0 else { return .integer(value) }
+            return .integer((value + 500) / 1_000)
         case .count(let count): return .integer(Int64(count))
         case .swapped(let swapped): return .integer(swapped ? 1 : 0)
         case .rejected(let reason): return .error(reason.hasPrefix("ERR ") ? reason : "ERR \(reason)")
+        case .values(let values): return .array(values.map { $0.map(ScriptReply.bulk) ?? .null })
+        case .keys(let keys): return .array(keys.map(ScriptReply.bulk))
+        case .scanPage(let cursor, let keys): return .array([.bulk(String(cursor)), .array(keys.map(ScriptReply.bulk))])
         case .script(let reply): return reply
         }
     }

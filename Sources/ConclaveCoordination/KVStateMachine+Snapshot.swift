@@ -124,23 +124,68 @@ extension KVResult {
         case .notSet: return "x"
         case .integer(let value): return "i\(value)"
         case .count(let count): return "c\(count)"
+        case .values(let values): return "m" + Self.encodedList(values)
+        case .keys(let keys): return "k" + Self.encodedList(keys)
+        case .scanPage(let cursor, let keys): return "p\(cursor);" + Self.encodedList(keys)
         case .script(let reply): return "e" + Self.hex(reply.encoded())
         }
     }
 
+    /// A list of texts as `-` (nil) or `<UTF-8 length>:<text>` each, so any text round-trips.
+    private static func encodedList(_ texts: [String?]) -> String {
+        var encoded = ""
+        for text in texts {
+            if let text { encoded += "\(text.utf8.count):" + text } else { encoded += "-" }
+        }
+        return encoded
+    }
+
+    /// The list `encodedList` wrote, from `bytes[start...]`; nil when malformed.
+    private static func decodedList(_ bytes: [UInt8], from start: Int) -> [String?]? {
+        var items: [String?] = []
+        var index = start
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "-") {
+                items.append(nil)
+                index += 1
+                continue
+            }
+            guard let colon = bytes[index...].firstIndex(of: UInt8(ascii: ":")), colon > index, colon - index <= 10,
+                  let length = Int(String(decoding: bytes[index..<colon], as: UTF8.self)), length <= bytes.count - colon - 1
+            else { return nil }
+            items.append(String(decoding: bytes[(colon + 1)..<(colon + 1 + length)], as: UTF8.self))
+            index = colon + 1 + length
+        }
+        return items
+    }
+
+    /// Reads what `encodedForSnapshot` wrote. The tag is the first UTF-8 byte, not the first
+    /// `Character`: a value opening with a combining mark would join the tag's character.
     init?(snapshotEncoding text: String) {
-        guard let tag = text.first else { return nil }
-        let rest = String(text.dropFirst())
+        let bytes = Array(text.utf8)
+        guard let tag = bytes.first else { return nil }
+        let rest = String(decoding: bytes[1...], as: UTF8.self)
         switch tag {
-        case "w": guard let revision = UInt64(rest) else { return nil }; self = .written(revision: revision)
-        case "v": self = .value(rest)
-        case "n": self = .value(nil)
-        case "s": self = .swapped(rest == "1")
-        case "r": self = .rejected(rest)
-        case "x": guard rest.isEmpty else { return nil }; self = .notSet
-        case "i": guard let value = Int64(rest) else { return nil }; self = .integer(value)
-        case "c": guard let count = Int(rest), count >= 0 else { return nil }; self = .count(count)
-        case "e": guard let bytes = Self.bytes(hex: rest), let reply = ScriptReply(encoded: bytes) else { return nil }; self = .script(reply)
+        case UInt8(ascii: "w"): guard let revision = UInt64(rest) else { return nil }; self = .written(revision: revision)
+        case UInt8(ascii: "v"): self = .value(rest)
+        case UInt8(ascii: "n"): self = .value(nil)
+        case UInt8(ascii: "s"): self = .swapped(rest == "1")
+        case UInt8(ascii: "r"): self = .rejected(rest)
+        case UInt8(ascii: "x"): guard rest.isEmpty else { return nil }; self = .notSet
+        case UInt8(ascii: "i"): guard let value = Int64(rest) else { return nil }; self = .integer(value)
+        case UInt8(ascii: "c"): guard let count = Int(rest), count >= 0 else { return nil }; self = .count(count)
+        case UInt8(ascii: "m"): guard let values = Self.decodedList(bytes, from: 1) else { return nil }; self = .values(values)
+        case UInt8(ascii: "k"):
+            guard let items = Self.decodedList(bytes, from: 1), !items.contains(nil) else { return nil }
+            self = .keys(items.map { $0 ?? "" })
+        case UInt8(ascii: "p"):
+            guard let semicolon = bytes.firstIndex(of: UInt8(ascii: ";")),
+                  let cursor = UInt64(String(decoding: bytes[1..<semicolon], as: UTF8.self)),
+                  let items = Self.decodedList(bytes, from: semicolon + 1), !items.contains(nil) else { return nil }
+            self = .scanPage(cursor: cursor, keys: items.map { $0 ?? "" })
+        case UInt8(ascii: "e"):
+            guard let bytes = Self.bytes(hex: rest), let reply = ScriptReply(encoded: bytes) else { return nil }
+            self = .script(reply)
         default: return nil
         }
     }

@@ -35,6 +35,8 @@ public struct KVStateMachine: Equatable, Sendable {
     /// digest (see `StateHasher`), both kept in step by `setExpiry`.
     var expiryIndex: KVExpiryIndex
     var expiriesHash = StateHashSum()
+    /// The keys in `SCAN` order (derived, see `KVScanIndex`), kept in step by `store` and `remove`.
+    var scanIndex = KVScanIndex()
     public internal(set) var revision: UInt64 = 0
     public private(set) var appliedIndex: LogIndex = 0
     public private(set) var digest: UInt64 = StableHash.fnvOffsetBasis
@@ -58,6 +60,7 @@ public struct KVStateMachine: Equatable, Sendable {
     mutating func load(values: [String: String], expiries: [String: UInt64], revision: UInt64, appliedIndex: LogIndex,
                        digest: UInt64, sessions: [UInt64: Session]) {
         self.values = values
+        for key in values.keys { scanIndex.insert(key) }
         self.revision = revision
         self.appliedIndex = appliedIndex
         self.digest = digest
@@ -94,8 +97,16 @@ public struct KVStateMachine: Equatable, Sendable {
         switch command {
         case .get(let key): return .value(read(key, nowMillis: nowMillis))
         case .exists(let keys): return .count(existsCount(keys, nowMillis: nowMillis))
+        case .getMany(let keys): return values(of: keys, nowMillis: nowMillis)
+        case .timeToLive(let key): return .integer(timeToLive(key, nowMillis: nowMillis))
+        case .scan(let cursor, let pattern, let count):
+            return scan(from: cursor, pattern: pattern, count: count, nowMillis: nowMillis)
+        case .keysMatching(let pattern): return keys(matching: pattern, nowMillis: nowMillis)
+        case .keyCount: return .count(liveKeyCount(nowMillis: nowMillis))
         case .scriptExists(let shas): return scriptsExist(shas)
-        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys, .eval, .scriptLoad, .scriptFlush: return nil
+        case .put, .delete, .compareAndSwap, .set, .increment, .deleteKeys, .setWith, .getDelete, .setMany, .expire, .persist,
+             .flush, .eval, .scriptLoad, .scriptFlush:
+            return nil
         }
     }
 
@@ -127,14 +138,15 @@ public struct KVStateMachine: Equatable, Sendable {
         return Applied(client: request.client, sequence: request.sequence, result: result)
     }
 
+    /// Executes one command on the state (a read answers from it); `KVScriptHost` runs each
+    /// `redis.call` through here too.
     mutating func execute(_ command: KVCommand, nowMillis: UInt64) -> KVResult {
+        if let read = readResult(of: command, nowMillis: nowMillis) { return read }
         switch command {
         case .put(let key, let value):
             store(key, value, expiresAt: nil)
             revision += 1
             return .written(revision: revision)
-        case .get(let key):
-            return .value(read(key, nowMillis: nowMillis))
         case .delete(let key):
             remove(key)
             revision += 1
@@ -157,10 +169,30 @@ public struct KVStateMachine: Equatable, Sendable {
             }
             if removed > 0 { revision += 1 }
             return .count(removed)
-        case .exists(let keys):
-            return .count(existsCount(keys, nowMillis: nowMillis))
-        case .eval, .scriptLoad, .scriptExists, .scriptFlush:
+        case .setWith(let key, let value, let options):
+            return set(key, value, options: options, nowMillis: nowMillis)
+        case .getDelete(let key):
+            let old = read(key, nowMillis: nowMillis)
+            remove(key)
+            if old != nil { revision += 1 }
+            return .value(old)
+        case .setMany(let pairs):
+            return setMany(pairs)
+        case .expire(let key, let instant, let condition):
+            return expire(key, at: instant, condition: condition, nowMillis: nowMillis)
+        case .persist(let key):
+            guard read(key, nowMillis: nowMillis) != nil, expiries[key] != nil else { return .count(0) }
+            setExpiry(key, nil)
+            revision += 1
+            return .count(1)
+        case .flush:
+            flushAll()
+            revision += 1
+            return .written(revision: revision)
+        case .eval, .scriptLoad, .scriptFlush:
             return executeScriptCommand(command, nowMillis: nowMillis)
+        case .get, .exists, .getMany, .timeToLive, .scan, .keysMatching, .keyCount, .scriptExists:
+            return .rejected("a read reached the write path")  // never: readResult answered it above
         }
     }
 
@@ -191,6 +223,7 @@ extension KVResult {
         case .integer(let value): return StableHash.fnv1a64("i\(value)".utf8)
         case .count(let count): return StableHash.fnv1a64("c\(count)".utf8)
         case .script(let reply): return StableHash.fnv1a64(reply.encoded(), seed: StableHash.fnv1a64("e".utf8))
+        case .values, .keys, .scanPage: return StableHash.fnv1a64(encodedForSnapshot().utf8)
         }
     }
 }

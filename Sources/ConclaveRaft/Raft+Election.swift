@@ -8,7 +8,7 @@ extension Raft {
             role = .preCandidate
             votes.removeAll()
             leader = noNode
-            incomingSnapshot = nil
+            dropIncomingSnapshot()
         } else {
             reset(term: term + 1)
             role = .candidate

@@ -90,8 +90,7 @@ extension Raft {
         guard let chunk = message.chunk else { return }
         let receiving = log.storage as? any SnapshotReceivingStorage
         if chunk.index <= log.committed {
-            if incomingSnapshot != nil { receiving?.abandonReceivedSnapshot() }
-            incomingSnapshot = nil
+            dropIncomingSnapshot()
             send(Message(kind: .appendResponse, to: message.from, index: log.committed))
             return
         }

@@ -305,7 +305,16 @@ public struct Raft {
         readsAwaitingCommit.removeAll()
         readHeartbeatPending = false
         // Chunks of a leader we no longer follow: a new leader starts its snapshot from byte 0.
+        dropIncomingSnapshot()
+    }
+
+    /// Gives up a snapshot transfer in progress, with whatever storage staged of it (a temporary
+    /// file on `DurableLogStorage`), so an abandoned transfer leaves nothing behind. A snapshot
+    /// received whole and waiting to be installed is not in progress and stays.
+    mutating func dropIncomingSnapshot() {
+        guard incomingSnapshot != nil else { return }
         incomingSnapshot = nil
+        (log.storage as? any SnapshotReceivingStorage)?.abandonReceivedSnapshot()
     }
 
     mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID) {

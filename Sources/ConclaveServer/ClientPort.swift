@@ -8,6 +8,12 @@ import NIOPosix
 /// (HELLO, PING, ECHO, QUIT, SELECT, CLIENT, AUTH); everything else comes here.
 public protocol ClientCommandExecutor: AnyObject {
     func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void)
+    /// The connection closed (its commands still waiting are answered to nobody).
+    func connectionClosed(_ connection: ClientConnection)
+}
+
+extension ClientCommandExecutor {
+    public func connectionClosed(_ connection: ClientConnection) {}
 }
 
 /// Limits of the client port, each stated and tested.
@@ -22,7 +28,11 @@ public struct ClientPortConfiguration: Sendable {
     /// Reply bytes written but not yet sent, per connection; past it the client is disconnected
     /// (Redis's client-output-buffer-limit), not buffered without bound.
     public var outputBytesMax = 32 << 20
+    /// Connections at once (Redis's `maxclients`); one more is told so and closed.
     public var connectionsMax = 10_000
+    /// A connection that sends nothing and waits for no answer this long is closed (Redis's
+    /// `timeout`); 0: never (Redis's default).
+    public var idleTimeoutSeconds: UInt64 = 0
 
     public init(listen: PeerAddress, password: String? = nil) {
         self.listen = listen
@@ -41,6 +51,16 @@ public final class ClientConnection {
     /// The sequence number of this connection's last command that went to the node (the state
     /// machine's per-client numbering; each connection is one client).
     public var sequence: UInt64 = 0
+    /// The session this connection acts for after SESSION.ATTACH (nil: its own client's).
+    public var session: UInt64?
+    /// Notices owed to a RESP2 connection (a lost lock): each is the error answer to its next
+    /// command, which is not run. (A RESP3 connection gets them as pushes at once.)
+    public var notices: [String] = []
+    /// Sends a message out of turn (a RESP3 push, or a watch event): set by the port while the
+    /// connection is open.
+    public internal(set) var push: ((RESPValue) -> Void)?
+    /// The order its commands take effect in (the node's executor keeps it).
+    var order = CommandOrder()
 
     init(id: UInt64, authenticated: Bool, remote: String) {
         self.id = id
@@ -61,7 +81,8 @@ public final class ClientPort: @unchecked Sendable {
     let executor: ClientCommandExecutor
     private var serverChannel: Channel?
     private var nextConnectionID: UInt64 = 0
-    var connections: [UInt64: Channel] = [:]
+    var connections: [UInt64: ClientConnectionHandler] = [:]
+    private var idleCheck: RepeatedTask?
     public private(set) var statistics = Statistics()
 
     public struct Statistics: Equatable, Sendable {
@@ -70,10 +91,13 @@ public final class ClientPort: @unchecked Sendable {
         public var commandsProcessed: UInt64 = 0
         public var protocolErrors: UInt64 = 0
         public var outputLimitDisconnects: UInt64 = 0
+        public var idleDisconnects: UInt64 = 0
     }
 
     public var boundPort: Int? { serverChannel?.localAddress?.port }
     public var connectedClients: Int { connections.count }
+    /// The open connections (on the event loop).
+    public var connectionsNow: [ClientConnection] { connections.values.map(\.connection) }
 
     public init(configuration: ClientPortConfiguration, eventLoop: EventLoop, logger: Logger, executor: ClientCommandExecutor) {
         self.configuration = configuration
@@ -97,7 +121,25 @@ public final class ClientPort: @unchecked Sendable {
             .map { [self] channel in
                 serverChannel = channel
                 logger.info("client port up", metadata: ["address": "\(configuration.listen.host):\(channel.localAddress?.port ?? 0)"])
+                if configuration.idleTimeoutSeconds > 0 {
+                    let every = TimeAmount.milliseconds(Int64(min(1_000, configuration.idleTimeoutSeconds * 250)))
+                    idleCheck = eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] _ in self?.closeIdle() }
+                }
             }
+    }
+
+    /// Closes the connections idle past `idleTimeoutSeconds`, without a reply (as Redis: a reply
+    /// nobody asked for would be read as the answer to the client's next command).
+    private func closeIdle() {
+        let limitNanos = configuration.idleTimeoutSeconds * 1_000_000_000
+        let nowNanos = NIODeadline.now().uptimeNanoseconds
+        for handler in connections.values where handler.idleSince(nowNanos: nowNanos) >= limitNanos {
+            statistics.idleDisconnects += 1
+            logger.info("client idle past the idle timeout; closing", metadata: [
+                "client": "\(handler.connection.id)", "idle-timeout-seconds": "\(configuration.idleTimeoutSeconds)",
+            ])
+            handler.close()
+        }
     }
 
     private func accept(_ channel: Channel) -> ClientConnectionHandler {
@@ -108,16 +150,21 @@ public final class ClientPort: @unchecked Sendable {
         return ClientConnectionHandler(port: self, connection: connection)
     }
 
-    func opened(_ connection: ClientConnection, channel: Channel) -> Bool {
+    func opened(_ handler: ClientConnectionHandler) -> Bool {
         guard connections.count < configuration.connectionsMax else {
             statistics.connectionsRefused += 1
+            logger.warning("client refused: max clients reached", metadata: ["maxclients": "\(configuration.connectionsMax)"])
             return false
         }
-        connections[connection.id] = channel
+        connections[handler.connection.id] = handler
         return true
     }
 
-    func closed(_ connection: ClientConnection) { connections[connection.id] = nil }
+    func closed(_ connection: ClientConnection) {
+        guard connections.removeValue(forKey: connection.id) != nil else { return }
+        connection.push = nil
+        executor.connectionClosed(connection)
+    }
 
     func counted(protocolError: Bool = false, outputLimit: Bool = false, command: Bool = false) {
         if protocolError { statistics.protocolErrors += 1 }
@@ -127,7 +174,8 @@ public final class ClientPort: @unchecked Sendable {
 
     public func stop() -> EventLoopFuture<Void> {
         eventLoop.flatSubmit { [self] in
-            var closing = connections.values.map { $0.close() }
+            idleCheck?.cancel()
+            var closing = connections.values.compactMap { $0.close() }
             if let serverChannel { closing.append(serverChannel.close()) }
             connections.removeAll()
             return EventLoopFuture.andAllComplete(closing, on: eventLoop)
@@ -144,13 +192,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     let connection: ClientConnection
     private var parser: RESPParser
     private var buffered = ByteBuffer()
-    /// Replies by command number; flushed in order from `nextToWrite`.
-    private var pending: [UInt64: RESPValue] = [:]
+    /// Encoded replies by command number, flushed in order from `nextToWrite`, and their bytes.
+    private var pending: [UInt64: [UInt8]] = [:]
+    private var pendingBytes = 0
+    /// Cut off for its output: answers still to come are dropped.
+    private var disconnected = false
     private var nextNumber: UInt64 = 0
     private var nextToWrite: UInt64 = 0
     private var closeAfterFlush = false
     private var readPaused = false
     private var unsentBytes = 0
+    private var lastReadNanos = NIODeadline.now().uptimeNanoseconds
     private weak var context: ChannelHandlerContext?
 
     init(port: ClientPort, connection: ClientConnection) {
@@ -159,17 +211,48 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.parser = RESPParser(limits: port.configuration.limits, authenticated: connection.authenticated)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        connection.push = { [weak self] value in self?.push(value) }
+    }
+
+    /// Writes `value` now, ahead of replies still owed (a RESP3 client tells pushes from replies by
+    /// their type; a RESP2 watcher reads nothing else).
+    func push(_ value: RESPValue) {
+        guard let context, context.channel.isActive else { return }
+        let bytes = RESPEncoder.encode(value, version: connection.version)
+        unsentBytes += bytes.count
+        guard unsentBytes <= port.configuration.outputBytesMax else {
+            port.counted(outputLimit: true)
+            context.close(promise: nil)
+            return
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in handler.value.unsentBytes -= bytes.count }
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+    }
 
     func channelActive(context: ChannelHandlerContext) {
-        if !port.opened(connection, channel: context.channel) {
-            let channel = context.channel
-            channel.writeAndFlush(channel.allocator.buffer(bytes: RESPEncoder.encode(.error("ERR max number of clients reached"))))
-                .whenComplete { _ in channel.close(promise: nil) }
+        if !port.opened(self) {
+            let refusal = RESPValue.error("ERR max number of clients reached (maxclients \(port.configuration.connectionsMax))")
+            closeAfterFlush = true
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: RESPEncoder.encode(refusal))), promise: nil)
+            closeAfterReplies(context)
             return
         }
         context.fireChannelActive()
     }
+
+    /// Nanoseconds since the client last sent anything, or 0 while a command of its awaits its answer.
+    func idleSince(nowNanos: UInt64) -> UInt64 {
+        guard nextToWrite == nextNumber else { return 0 }
+        return nowNanos &- lastReadNanos
+    }
+
+    /// Closes the connection; nil if it is already gone.
+    @discardableResult
+    func close() -> EventLoopFuture<Void>? { context?.close() }
 
     func channelInactive(context: ChannelHandlerContext) {
         port.closed(connection)
@@ -177,6 +260,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closeAfterFlush else { return }  // refused, quitting or after a protocol error: nothing more is read
+        lastReadNanos = NIODeadline.now().uptimeNanoseconds
         var incoming = unwrapInboundIn(data)
         buffered.writeBuffer(&incoming)
         parseCommands(context: context)
@@ -217,6 +302,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func dispatch(_ arguments: [[UInt8]], number: UInt64) {
         connection.commandsProcessed += 1
         port.counted(command: true)
+        if !connection.notices.isEmpty {
+            let notice = connection.notices.removeFirst()
+            answer(number, .error(notice + " (this command was not run; RESP3 clients get such notices as pushes)"))
+            return
+        }
         if let local = ConnectionCommands.handle(arguments, connection: connection, password: port.configuration.password) {
             if local.authenticated { parser.authenticated = true }
             if local.quit { closeAfterFlush = true }
@@ -227,37 +317,66 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             answer(number, .error("NOAUTH Authentication required."))
             return
         }
-        port.executor.execute(arguments, on: connection) { [weak self] reply in self?.answer(number, reply) }
+        // A reply takes the protocol in effect when its command came (a HELLO later changes
+        // only the replies to the commands after it).
+        let version = connection.version
+        port.executor.execute(arguments, on: connection) { [weak self] reply in self?.answer(number, reply, version: version) }
     }
 
-    /// Records a reply and writes every reply now in order.
-    func answer(_ number: UInt64, _ reply: RESPValue) {
-        guard let context else { return }
-        pending[number] = reply
-        var bytes: [UInt8] = []
-        while let next = pending.removeValue(forKey: nextToWrite) {
-            RESPEncoder.encode(next, version: connection.version, into: &bytes)
-            nextToWrite += 1
-        }
-        guard !bytes.isEmpty else { return }
-        unsentBytes += bytes.count
-        if unsentBytes > port.configuration.outputBytesMax {
+    /// Records a reply (encoded at once, so its bytes count against `outputBytesMax` while it
+    /// waits for earlier ones) and writes every reply now in order.
+    func answer(_ number: UInt64, _ reply: RESPValue, version: RESPVersion? = nil) {
+        guard let context, !disconnected else { return }
+        let encoded = RESPEncoder.encode(reply, version: version ?? connection.version)
+        pending[number] = encoded
+        pendingBytes += encoded.count
+        guard pendingBytes + unsentBytes <= port.configuration.outputBytesMax else {
             port.counted(outputLimit: true)
-            port.logger.warning("client output buffer over limit; disconnecting", metadata: ["client": "\(connection.id)", "bytes": "\(unsentBytes)"])
+            port.logger.warning("client output over its limit; disconnecting", metadata: [
+                "client": "\(connection.id)", "bytes": "\(pendingBytes + unsentBytes)",
+                "output-bytes-max": "\(port.configuration.outputBytesMax)",
+            ])
+            pending.removeAll()
+            pendingBytes = 0
+            disconnected = true
             context.close(promise: nil)
             return
         }
+        var bytes: [UInt8] = []
+        while let next = pending.removeValue(forKey: nextToWrite) {
+            bytes += next
+            nextToWrite += 1
+        }
+        guard !bytes.isEmpty else { return }
+        pendingBytes -= bytes.count
+        unsentBytes += bytes.count
         let written = bytes.count
         let promise = context.eventLoop.makePromise(of: Void.self)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         promise.futureResult.whenComplete { _ in handler.value.unsentBytes -= written }
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
         if closeAfterFlush && nextToWrite == nextNumber {
-            context.close(promise: nil)
+            closeAfterReplies(context)
             return
         }
         if readPaused { parseCommands(context: context) }
     }
+
+    /// Closes once the replies written so far have left: the output first, so the client reads
+    /// them all (closing with its unread bytes in the socket would send a reset, which can discard
+    /// the last reply — the error saying why), then the whole connection when the client closes,
+    /// or after `lingerMillis`. What the client still sends meanwhile is read and dropped.
+    private func closeAfterReplies(_ context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        if readPaused {
+            readPaused = false
+            _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
+        }
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .milliseconds(Self.lingerMillis)) { channel.close(promise: nil) }
+    }
+
+    static let lingerMillis: Int64 = 500
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)

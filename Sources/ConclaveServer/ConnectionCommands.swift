@@ -1,8 +1,9 @@
 import ConclaveWire
 
 /// The commands a connection answers itself, without the node: HELLO, AUTH, PING, ECHO, QUIT,
-/// SELECT and CLIENT. Reply shapes and errors follow Redis, so redis-cli and client libraries work
-/// unchanged.
+/// SELECT, CLIENT and COMMAND. Reply shapes and errors follow Redis, so redis-cli and client
+/// libraries work unchanged. With a token set, only HELLO, AUTH, PING and QUIT (which closes
+/// and tells nothing) answer before AUTH; anything else is `NOAUTH`.
 enum ConnectionCommands {
     struct Outcome {
         var reply: RESPValue
@@ -14,23 +15,27 @@ enum ConnectionCommands {
     /// what it really is.
     static let redisVersion = "7.2.0"
 
+    static let names: Set<String> = ["AUTH", "HELLO", "QUIT", "PING", "COMMAND", "ECHO", "SELECT", "CLIENT"]
+
     /// nil when the command is not a connection command (the node runs it).
     static func handle(_ arguments: [[UInt8]], connection: ClientConnection, password: String?) -> Outcome? {
-        let name = String(decoding: arguments[0], as: UTF8.self).uppercased()
+        let name = String(decoding: arguments[0].prefix(16), as: UTF8.self).uppercased()
+        // The node's commands pass through untouched (their arguments not decoded here).
+        guard names.contains(name) || !connection.authenticated else { return nil }
         let rest = arguments.dropFirst().map { String(decoding: $0, as: UTF8.self) }
         switch name {
         case "AUTH": return auth(rest, connection: connection, password: password)
         case "HELLO": return hello(rest, connection: connection, password: password)
         case "QUIT": return Outcome(reply: .simpleString("OK"), quit: true)
-        default: break
-        }
-        guard connection.authenticated else {
-            return ["PING", "ECHO", "SELECT", "CLIENT"].contains(name) ? Outcome(reply: .error("NOAUTH Authentication required.")) : nil
-        }
-        switch name {
         case "PING":
             guard rest.count <= 1 else { return arity("ping") }
             return Outcome(reply: arguments.count == 2 ? .bulkString(arguments[1]) : .simpleString("PONG"))
+        default: break
+        }
+        guard connection.authenticated else { return Outcome(reply: .error("NOAUTH Authentication required.")) }
+        switch name {
+        case "COMMAND":
+            return Outcome(reply: CommandTable.reply(rest))
         case "ECHO":
             guard arguments.count == 2 else { return arity("echo") }
             return Outcome(reply: .bulkString(arguments[1]))
@@ -54,11 +59,23 @@ enum ConnectionCommands {
         guard let password else {
             return Outcome(reply: .error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"))
         }
-        guard rest.last == password, rest.count == 1 || rest[0] == "default" else {
+        guard let given = rest.last, tokensMatch(given, password), rest.count == 1 || rest[0] == "default" else {
             return Outcome(reply: .error("WRONGPASS invalid username-password pair or user is disabled."))
         }
         connection.authenticated = true
         return Outcome(reply: .simpleString("OK"), authenticated: true)
+    }
+
+    /// Compares a client's token with the cluster's in time that depends only on the cluster
+    /// token's length, never on where the two first differ (no timing oracle for guessing it).
+    static func tokensMatch(_ given: String, _ expected: String) -> Bool {
+        let given = Array(given.utf8)
+        let expected = Array(expected.utf8)
+        var difference: UInt8 = given.count == expected.count ? 0 : 1
+        for index in 0..<expected.count {
+            difference |= (index < given.count ? given[index] : 0) ^ expected[index]
+        }
+        return difference == 0
     }
 
     private static func hello(_ rest: [String], connection: ClientConnection, password: String?) -> Outcome {

@@ -2,22 +2,23 @@ import ConclaveCoordination
 import ConclaveScript
 import ConclaveWire
 
-/// The key-value commands a node runs for RESP clients, parsed from a command's arguments into
-/// what goes through the log (or a ReadIndex round), and answered in Redis's reply shapes, so that
-/// redis-cli, redis-benchmark and client libraries work unchanged. Pure: no node, no socket. The KV
-/// commands themselves are `KVCommandParser`'s (scripts run the same); this adds what only a client
-/// sends: INFO, DBSIZE, EVAL, EVALSHA and SCRIPT.
+/// The commands a node runs for RESP clients beside the native ones, parsed from a command's
+/// arguments into what goes through the log (or a ReadIndex round), and answered in Redis's reply
+/// shapes, so that redis-cli, redis-benchmark and client libraries work unchanged. Pure: no node, no
+/// socket. The KV commands themselves are `KVCommandParser`'s (scripts run the same, through
+/// `redis.call`); this adds what only a client sends: INFO, CONFIG, EVAL, EVALSHA and SCRIPT.
 public enum KVCommands {
     public typealias Limits = KVCommandParser.Limits
+    public typealias ReplyForm = KVCommandParser.ReplyForm
 
     /// What a client asked for.
     public enum Parsed: Equatable, Sendable {
-        /// A command on the replicated store.
-        case kv(KVCommand)
+        /// A command on the replicated store, and how its result becomes the reply.
+        case kv(KVCommand, reply: ReplyForm = .plain)
         /// INFO with the sections asked for (empty: the default ones).
         case info(sections: [String])
-        /// DBSIZE: the number of keys (a read of this node's state).
-        case dbSize
+        /// CONFIG GET with its patterns (globs over parameter names).
+        case configGet(patterns: [String])
         /// EVALSHA: the node looks the body up in its script cache, then proposes an `eval`.
         case evalSHA(sha: String, keys: [[UInt8]], arguments: [[UInt8]])
     }
@@ -25,22 +26,21 @@ public enum KVCommands {
     /// Parses a command (`arguments[0]` is its name). A failure is the error reply to send.
     public static func parse(_ arguments: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, RESPError> {
         guard let first = arguments.first else { return .failure(RESPError("ERR empty command")) }
-        let name = String(decoding: first, as: UTF8.self).uppercased()
+        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
         let rest = Array(arguments.dropFirst())
         do throws(RESPError) {
             switch name {
             case "INFO":
                 return .success(.info(sections: rest.map { String(decoding: $0, as: UTF8.self).lowercased() }))
-            case "DBSIZE":
-                guard rest.isEmpty else { throw arityError(name) }
-                return .success(.dbSize)
+            case "CONFIG":
+                return .success(try config(rest))
             case "EVAL", "EVALSHA":
                 return .success(try eval(name, rest, limits))
             case "SCRIPT":
                 return .success(.kv(try script(rest)))
             default:
                 switch KVCommandParser.parse(arguments, limits: limits) {
-                case .success(let command): return .success(.kv(command))
+                case .success(let parsed): return .success(.kv(parsed.command, reply: parsed.form))
                 case .failure(.unknownCommand): throw unknown(name: first, rest: rest)
                 case .failure(.wrongArity): throw arityError(name)
                 case .failure(.invalid(let message)): throw RESPError(message)
@@ -52,7 +52,23 @@ public enum KVCommands {
     }
 
     /// The reply to a KV command's result, as Redis shapes it.
-    public static func reply(to result: KVResult) -> RESPValue { RESPValue(result.redisReply) }
+    public static func reply(to result: KVResult, form: ReplyForm = .plain) -> RESPValue {
+        RESPValue(result.redisReply(form: form))
+    }
+
+    /// CONFIG GET pattern…; the other subcommands are refused with the reason.
+    private static func config(_ rest: [[UInt8]]) throws(RESPError) -> Parsed {
+        let sub = rest.first.map { String(decoding: $0.prefix(32), as: UTF8.self).uppercased() }
+        switch sub {
+        case "GET":
+            guard rest.count >= 2 else { throw arityError("config|get") }
+            return .configGet(patterns: rest.dropFirst().map { String(decoding: $0, as: UTF8.self).lowercased() })
+        case "SET", "RESETSTAT", "REWRITE":
+            throw RESPError("ERR CONFIG \(sub ?? "") is not supported: a Conclave node takes its settings from its flags and configuration file at start")
+        default:
+            throw RESPError("ERR unknown subcommand '\(String(decoding: (rest.first ?? []).prefix(64), as: UTF8.self))'. Try CONFIG HELP.")
+        }
+    }
 
     // MARK: - Scripts
 

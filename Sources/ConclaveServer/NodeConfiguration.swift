@@ -12,6 +12,8 @@ import TOMLKit
 /// cluster = "conclave"            # name; its hash is the cluster ID peers must share
 /// token-file = "/etc/conclave/token"
 /// log-level = "info"
+/// max-clients = 10000               # client connections at once (Redis's maxclients)
+/// client-idle-timeout-seconds = 0   # close a client idle this long; 0: never (Redis's timeout)
 ///
 /// [peers]
 /// 1 = "127.0.0.1:7101"
@@ -28,6 +30,14 @@ public struct NodeConfiguration: Equatable, Sendable {
     /// The cluster token (peers' hello, clients' AUTH); nil on a loopback-only cluster without one.
     public var token: String?
     public var logLevel: String
+    /// Client connections at once; one more is told and closed.
+    public var clientsMax = 10_000
+    /// A client idle this long is closed; 0: never (the default, as Redis's `timeout 0`).
+    public var clientIdleTimeoutSeconds: UInt64 = 0
+
+    public static let clientsMaxRange = 1...100_000
+    /// Up to a year.
+    public static let clientIdleTimeoutSecondsRange: ClosedRange<UInt64> = 0...31_536_000
 
     public var clusterID: UInt64 { StableHash.fnv1a64(Array(clusterName.utf8)) }
 
@@ -44,6 +54,8 @@ public struct NodeConfiguration: Equatable, Sendable {
         public var cluster: String?
         public var token: String?
         public var logLevel: String?
+        public var maxClients: String?
+        public var clientIdleTimeoutSeconds: String?
 
         public init() {}
 
@@ -58,6 +70,8 @@ public struct NodeConfiguration: Equatable, Sendable {
             merged.cluster = cluster ?? base.cluster
             merged.token = token ?? base.token
             merged.logLevel = logLevel ?? base.logLevel
+            merged.maxClients = maxClients ?? base.maxClients
+            merged.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds ?? base.clientIdleTimeoutSeconds
             return merged
         }
     }
@@ -75,7 +89,8 @@ public struct NodeConfiguration: Equatable, Sendable {
         }
         var settings = Settings()
         var tokenFile: String?
-        let accepted = ["id", "data", "peer-listen", "client-listen", "cluster", "token-file", "log-level", "peers"]
+        let accepted = ["id", "data", "peer-listen", "client-listen", "cluster", "token-file", "log-level", "peers", "max-clients",
+                        "client-idle-timeout-seconds"]
         for key in table.keys.sorted() {
             guard accepted.contains(key) else {
                 throw ServerInputError("\(file): unknown key '\(key)'; accepted: \(accepted.joined(separator: ", "))")
@@ -93,6 +108,8 @@ public struct NodeConfiguration: Equatable, Sendable {
         settings.clientListen = try string("client-listen")
         settings.cluster = try string("cluster")
         settings.logLevel = try string("log-level")
+        settings.maxClients = try string("max-clients")
+        settings.clientIdleTimeoutSeconds = try string("client-idle-timeout-seconds")
         tokenFile = try string("token-file")
         if let peers = table["peers"] {
             guard let peerTable = peers.table else { throw ServerInputError("\(file): [peers] must be a table of ID = \"host:port\"") }
@@ -133,8 +150,24 @@ public struct NodeConfiguration: Equatable, Sendable {
             throw ServerInputError("--log-level '\(level)'; accepted: \(Self.logLevels.joined(separator: ", "))")
         }
         let token = settings.token.flatMap { $0.isEmpty ? nil : $0 }
-        for address in [peerListen, clientListen] where token == nil && !Self.isLoopback(address.host) {
-            throw ServerInputError("\(address) is not a loopback address: a node that listens beyond 127.0.0.1 needs --token-file (the cluster token)")
+        for (flag, address) in [("--peer-listen", peerListen), ("--client-listen", clientListen)] where token == nil && !Self.isLoopback(address.host) {
+            throw ServerInputError("\(flag) \(address) is not a loopback address: a node that listens beyond 127.0.0.1 needs "
+                + "--token-file (the cluster token, which peers and clients must present)")
+        }
+        var clientsMax = 10_000
+        var clientIdleTimeoutSeconds: UInt64 = 0
+        if let text = settings.maxClients {
+            guard let number = Int(text), Self.clientsMaxRange.contains(number) else {
+                throw ServerInputError("--max-clients '\(text)': accepted: \(Self.clientsMaxRange.lowerBound)…\(Self.clientsMaxRange.upperBound)")
+            }
+            clientsMax = number
+        }
+        if let text = settings.clientIdleTimeoutSeconds {
+            let range = Self.clientIdleTimeoutSecondsRange
+            guard let number = UInt64(text), range.contains(number) else {
+                throw ServerInputError("--client-idle-timeout-seconds '\(text)': accepted: \(range.lowerBound)…\(range.upperBound) (0: never)")
+            }
+            clientIdleTimeoutSeconds = number
         }
         self.id = id
         self.dataDirectory = data
@@ -144,6 +177,8 @@ public struct NodeConfiguration: Equatable, Sendable {
         self.clusterName = settings.cluster ?? "conclave"
         self.token = token
         self.logLevel = level
+        self.clientsMax = clientsMax
+        self.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
     }
 
     static func parsePeers(_ text: String) throws(ServerInputError) -> [NodeID: PeerAddress] {
@@ -161,8 +196,13 @@ public struct NodeConfiguration: Equatable, Sendable {
         return peers
     }
 
+    /// Loopback by address, not by name: `localhost`, `::1`, or a dotted IPv4 address in
+    /// 127.0.0.0/8 (a name such as `127.example.com` resolves anywhere).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in part.count <= 3 && UInt8(part) != nil }
     }
 }
 

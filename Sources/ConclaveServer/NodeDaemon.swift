@@ -48,6 +48,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         /// How long a stopping node waits for the commands in flight.
         public var drainMillis: UInt64 = 2_000
         public var wal = WALOptions()
+        /// CFG.WATCH subscriptions this node serves at once.
+        public var watchesMax = 10_000
 
         public init() {}
     }
@@ -59,27 +61,35 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     let loop: EventLoop
     let storage: DurableLogStorage
     let dataLock: DataDirectoryLock
-    private var core: NodeCore
-    private var transport: PeerTransport!
-    private var clientPort: ClientPort!
+    var core: NodeCore
+    var transport: PeerTransport!
+    var clientPort: ClientPort!
     /// Commands waiting for their entry (or ReadIndex round) to answer them.
-    private var waiting: [Key: (RESPValue) -> Void] = [:]
+    var waiting: [Key: Waiter] = [:]
     /// Deadlines in the order the commands came, hence in time order.
     private var deadlines: [(atNanos: UInt64, key: Key)] = []
     private var deadlinesHead = 0
-    private var readNumbers: UInt64 = 0
+    var readNumbers: UInt64 = 0
     private var flushScheduled = false
     private var tickTask: RepeatedTask?
-    private var stopping = false
+    var stopping = false
     private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
+    /// The native commands' state (NodeDaemon+Native.swift).
+    let native = NativeState()
     /// This process's clients: node ID in the top byte, a random incarnation, the connection.
-    private let clientBase: UInt64
-    private let startedNanos: UInt64
+    let clientBase: UInt64
+    let startedNanos: UInt64
     private let finished: EventLoopPromise<Int32>
 
     struct Key: Hashable {
         var client: UInt64
         var sequence: UInt64
+    }
+
+    /// A command's answer to come: how its result becomes a reply, and where the reply goes.
+    struct Waiter {
+        var form: KVCommands.ReplyForm
+        var answer: (RESPValue) -> Void
     }
 
 
@@ -170,8 +180,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
             afterInput()
         }
-        clientPort = ClientPort(configuration: ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token),
-                                eventLoop: loop, logger: logger, executor: self)
+        var port = ClientPortConfiguration(listen: configuration.clientListen, password: configuration.token)
+        port.connectionsMax = configuration.clientsMax
+        port.idleTimeoutSeconds = configuration.clientIdleTimeoutSeconds
+        clientPort = ClientPort(configuration: port, eventLoop: loop, logger: logger, executor: self)
         // The WAL's writer thread reports each write; the core takes it in on its own thread.
         let loop = self.loop
         self.core.writeCompleted = { [weak self] completion in
@@ -212,7 +224,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     // MARK: - Inputs
 
-    private func now() -> NodeTime {
+    func now() -> NodeTime {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
@@ -220,14 +232,17 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     private func tick() {
-        core.tick(at: now())
+        let time = now()
+        core.tick(at: time)
         expireWaiting()
+        expireNative(nowNanos: time.timerNanos)
+        tickIDService()
         afterInput()
     }
 
     /// After every input: perform what it asked now (replies, timers), and drain its Ready once
     /// per loop turn.
-    private func afterInput() {
+    func afterInput() {
         perform(core.takeOutputs())
         guard !flushScheduled else { return }
         flushScheduled = true
@@ -239,33 +254,67 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
+        let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
+        if NativeCommands.handles(name) {
+            // In the connection's order, as a write: a parked acquire holds back what follows it.
+            return inOrder(.write, on: connection, reply: reply) { [unowned self] answer in
+                executeNative(name, Array(arguments.dropFirst()), on: connection, reply: answer)
+            }
+        }
         switch KVCommands.parse(arguments, limits: settings.commandLimits) {
         case .failure(let error):
             reply(error.reply)
         case .success(.info(let sections)):
-            reply(.bulk(info(sections: sections)))
-        case .success(.dbSize):
-            reply(.integer(Int64(core.stateMachine.kv.values.count)))
-        case .success(.kv(let command)):
-            submit(command, on: connection, reply: reply)
+            // After the connection's writes before it, as a read: its keyspace counts them.
+            inOrder(.read, on: connection, reply: reply) { [unowned self] answer in
+                let text = info(sections: sections)
+                answer(connection.version == .resp3 ? .verbatim(format: "txt", text: text) : .bulk(text))
+            }
+        case .success(.configGet(let patterns)):
+            reply(configGet(patterns))
+        case .success(.kv(let command, let form)):
+            inOrder(command.isRead ? .read : .write, on: connection, reply: reply) { [unowned self] answer in
+                submit(command, form: form, on: connection, answer: answer)
+            }
         case .success(.evalSHA(let sha, let keys, let arguments)):
-            // The log carries the body: resolved here, from this node's replicated cache.
-            guard let script = core.stateMachine.kv.scripts.script(sha: sha) else { return reply(KVCommands.noScript.reply) }
-            submit(.eval(ScriptCall(body: script.body, keys: keys, arguments: arguments)), on: connection, reply: reply)
+            // The log carries the body, resolved from this node's replicated cache once the
+            // connection's earlier writes (a SCRIPT LOAD) have applied.
+            inOrder(.write, on: connection, reply: reply) { [unowned self] answer in
+                guard let script = core.stateMachine.kv.scripts.script(sha: sha) else { return answer(KVCommands.noScript.reply) }
+                submit(.eval(ScriptCall(body: script.body, keys: keys, arguments: arguments)), form: .plain, on: connection,
+                       answer: answer)
+            }
         }
     }
 
-    /// Proposes a KV command for the client (or starts a ReadIndex round), answered when it applies.
-    private func submit(_ command: KVCommand, on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
-        guard !stopping else { return reply(.error("ERR node \(configuration.id) is shutting down; use another node")) }
+    public func connectionClosed(_ connection: ClientConnection) {
+        nativeConnectionClosed(connection)
+    }
+
+    /// Runs `body` when the connection's order lets a command of `kind` start (see
+    /// `CommandOrder`); its answer lets the next ones start.
+    func inOrder(_ kind: CommandOrder.Kind, on connection: ClientConnection, reply: @escaping (RESPValue) -> Void,
+                 _ body: @escaping (@escaping (RESPValue) -> Void) -> Void) {
+        let answer: (RESPValue) -> Void = { value in
+            reply(value)
+            for start in connection.order.finished() { start() }
+        }
+        let start = { body(answer) }
+        if connection.order.admit(kind, start: start) { start() }
+    }
+
+    /// Proposes a command (or starts its ReadIndex round) and keeps its answer until it applies.
+    private func submit(_ command: KVCommand, form: KVCommands.ReplyForm, on connection: ClientConnection,
+                        answer: @escaping (RESPValue) -> Void) {
+        guard !stopping else { return answer(.error("ERR node \(configuration.id) is shutting down; use another node")) }
         connection.sequence += 1
-        let key = Key(client: clientBase | connection.id, sequence: connection.sequence)
+        let key = Key(client: clientID(of: connection), sequence: connection.sequence)
         let request = KVRequest(client: key.client, sequence: key.sequence, command: command)
         let time = now()
         if let refusal = core.submit(request, readNumbers: &readNumbers, at: time) {
-            return reply(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
+            return answer(.error(Self.refusalReply(refusal, leader: core.raft.leader)))
         }
-        waiting[key] = reply
+        waiting[key] = Waiter(form: form, answer: answer)
         deadlines.append((time.timerNanos + settings.requestTimeoutMillis * 1_000_000, key))
         afterInput()
     }
@@ -280,7 +329,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         while deadlinesHead < deadlines.count, deadlines[deadlinesHead].atNanos <= nowNanos {
             let key = deadlines[deadlinesHead].key
             deadlinesHead += 1
-            waiting.removeValue(forKey: key)?(.error(
+            waiting.removeValue(forKey: key)?.answer(.error(
                 "TIMEOUT not answered within \(settings.requestTimeoutMillis) ms; the command may still take effect"))
         }
         if deadlinesHead > 1_024 && deadlinesHead * 2 > deadlines.count {
@@ -294,16 +343,23 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private func perform(_ outputs: [NodeOutput]) {
         guard !outputs.isEmpty else { return }
         var messages: [Message] = []
+        var appliedSome = false
         for output in outputs {
             switch output {
             case .send(let message):
                 logger.trace("send", metadata: ["kind": "\(message.kind)", "to": "\(message.to)", "round": "\(message.clockRound)", "nanos": "\(message.clockNanos)"])
                 messages.append(message)
             case .reply(let applied):
-                guard let reply = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
-                reply(KVCommands.reply(to: applied.result))
-            case .coordinationReply, .lockEvent, .persisted, .applied:
-                break  // coordination commands reach RESP clients with the next issue
+                guard let waiter = waiting.removeValue(forKey: Key(client: applied.client, sequence: applied.sequence)) else { continue }
+                waiter.answer(KVCommands.reply(to: applied.result, form: waiter.form))
+            case .coordinationReply(let client, let sequence, let result):
+                answerNative(client: client, sequence: sequence, result: result)
+            case .lockEvent(let session, let event):
+                deliverLockEvent(session: session, event: event)
+            case .applied:
+                appliedSome = true
+            case .persisted:
+                break
             case .callbackDelivered(let delivery):
                 logger.info("callback delivered", metadata: ["delivery": "\(delivery)"])
             case .callbackPoolDue(let atNanos):
@@ -322,6 +378,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
         }
         if !messages.isEmpty { transport.send(messages) }
+        if appliedSome { deliverWatches() }
         noteRole()
     }
 
@@ -348,61 +405,6 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             logger.info("role changed", metadata: ["role": "\(current.role)", "term": "\(current.term)"])
         }
         observed = current
-    }
-
-    // MARK: - INFO
-
-    /// INFO's text: `# Section` headers and `field:value` lines, as Redis writes them.
-    func info(sections: [String]) -> String {
-        let all = ["server", "clients", "replication", "persistence", "keyspace"]
-        let wanted = sections.isEmpty || sections.contains("all") || sections.contains("everything") || sections.contains("default")
-            ? all : all.filter { sections.contains($0) }
-        let status = core.raft.status()
-        var text = ""
-        for section in wanted {
-            if !text.isEmpty { text += "\r\n" }
-            text += "# \(section.prefix(1).uppercased() + section.dropFirst())\r\n"
-            for (field, value) in fields(of: section, status) { text += "\(field):\(value)\r\n" }
-        }
-        return text
-    }
-
-    private func fields(of section: String, _ status: RaftStatus) -> [(String, String)] {
-        switch section {
-        case "server":
-            return [
-                ("redis_version", ConnectionCommands.redisVersion), ("server_name", "conclave"),
-                ("process_id", "\(getpid())"), ("tcp_port", "\(clientPort.boundPort ?? configuration.clientListen.port)"),
-                ("node_id", "\(configuration.id)"), ("cluster", configuration.clusterName),
-                ("uptime_in_seconds", "\((NIODeadline.now().uptimeNanoseconds - startedNanos) / 1_000_000_000)"),
-            ]
-        case "clients":
-            return [("connected_clients", "\(clientPort.connectedClients)"), ("waiting_commands", "\(waiting.count)")]
-        case "replication":
-            let peersUp = transport.statistics.values.filter(\.connected).count
-            return [
-                ("role", status.role == .leader ? "master" : "slave"), ("raft_role", "\(status.role)"),
-                ("leader_id", "\(status.leader)"), ("term", "\(status.term)"), ("commit_index", "\(status.commit)"),
-                ("applied_index", "\(core.stateMachine.appliedIndex)"), ("last_index", "\(status.lastIndex)"),
-                ("cluster_time_ms", "\(core.stateMachine.nowMillis)"),
-                ("voters", status.voters.map(String.init).joined(separator: ",")),
-                ("connected_peers", "\(peersUp)"),
-            ]
-        case "persistence":
-            return [
-                ("data_dir", configuration.dataDirectory), ("snapshot_index", "\(status.snapshotIndex)"),
-                ("wal_failure", storage.failure.map { "\($0)" } ?? "none"),
-            ]
-        case "keyspace":
-            let kv = core.stateMachine.kv
-            let now = core.stateMachine.nowMillis
-            guard !kv.values.isEmpty else { return [] }
-            let ttls = kv.expiries.values.map { $0 > now ? $0 - now : 0 }
-            let average = ttls.isEmpty ? 0 : ttls.reduce(0, +) / UInt64(ttls.count)
-            return [("db0", "keys=\(kv.values.count),expires=\(ttls.count),avg_ttl=\(average)")]
-        default:
-            return []
-        }
     }
 
     // MARK: - Stopping
@@ -444,8 +446,11 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
-        for reply in waiting.values { reply(.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")) }
+        let stoppedReply = RESPValue.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")
+        for waiter in waiting.values { waiter.answer(stoppedReply) }
         waiting.removeAll()
+        for waiting in native.waiting.values { waiting.reply(stoppedReply) }
+        native.waiting.removeAll()
         let closing = [clientPort.stop(), transport.stop()]
         EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { [self] _ in
             storage.close()

@@ -94,6 +94,9 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
     /// The fatal error that stopped the WAL, if any (the node must stop and restart).
     public var failure: DurableStorageError? { writer.failure }
 
+    /// How many group syncs (fdatasync) the WAL's writer has made since the node opened it.
+    public var syncCount: UInt64 { writer.syncCount }
+
     // MARK: - LogStorage
 
     public func initialState() -> (HardState, ConfState) { view.withLock { $0.memory.initialState() } }

@@ -44,6 +44,13 @@ public protocol FileSystem: AnyObject, Sendable {
     func makeDirectory(_ directory: String) throws(FileSystemError)
     /// Whether `path` names a directory, a file, or nothing.
     func kind(of path: String) -> FileKind?
+    /// A hint that the whole of `path` is about to be read in order: the file system may start
+    /// reading it ahead in the background. Never fails and changes nothing a read returns.
+    func willRead(_ path: String)
+}
+
+extension FileSystem {
+    public func willRead(_ path: String) {}
 }
 
 /// How a file is opened.

@@ -67,7 +67,9 @@ final class SegmentPrefetcher: @unchecked Sendable {
 
     private func run(_ segments: [(sequence: UInt64, path: String)], identity: StorageIdentity, fileSystem: any FileSystem,
                      options: WALOptions) {
+        if let first = segments.first { fileSystem.willRead(first.path) }
         for (position, segment) in segments.enumerated() {
+            if position + 1 < segments.count { fileSystem.willRead(segments[position + 1].path) }
             condition.lock()
             while freeBuffers.isEmpty, !cancelled { condition.wait() }
             guard !cancelled else {

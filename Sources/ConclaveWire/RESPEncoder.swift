@@ -57,8 +57,10 @@ public enum RESPEncoder {
 
     private static func line(_ marker: UInt8, _ text: String, into bytes: inout [UInt8]) {
         bytes.append(marker)
-        bytes.append(contentsOf: text.utf8)
-        bytes.append(contentsOf: [0x0D, 0x0A])
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(0x0D)
+        bytes.append(0x0A)
     }
 
     private static func bulk(_ marker: UInt8, _ payload: [UInt8], into bytes: inout [UInt8]) {
@@ -74,7 +76,12 @@ public enum RESPEncoder {
 
     /// Simple strings and errors are one line: CR and LF become spaces (Redis does the same).
     private static func clean(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else { return text }
+        var text = text
+        let hasBreak = text.withUTF8 { utf8 in
+            for index in 0..<utf8.count where utf8[index] == 0x0D || utf8[index] == 0x0A { return true }
+            return false
+        }
+        guard hasBreak else { return text }
         return String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" ? " " : $0 })
     }
 }

@@ -17,6 +17,10 @@ public struct RESPLimits: Sendable, Equatable {
     public var inlineBytesMax = 64 << 10
     /// Nesting of arrays, maps and sets in a reply.
     public var depthMax = 32
+    /// The bytes of one frame (a command, or a reply) while it arrives (Redis's
+    /// `client-query-buffer-limit`, 1 GiB there): a frame still incomplete past this is refused,
+    /// so a peer cannot make its reader buffer without bound by announcing many large elements.
+    public var frameBytesMax = 32 << 20
     /// Before a connection authenticates: at most this many arguments and bytes per argument
     /// (Redis: 10 and 16 KiB), so an unauthenticated peer cannot make the server allocate much.
     public var unauthenticatedArrayMax = 10
@@ -49,15 +53,28 @@ public struct RESPParser: Sendable {
     public func parseCommand(_ bytes: UnsafeRawBufferPointer) throws(RESPProtocolError) -> (arguments: [[UInt8]], consumed: Int)? {
         guard let first = bytes.first else { return nil }
         if first != UInt8(ascii: "*") { return try parseInline(bytes) }
+        guard let parsed = try parseMultibulk(bytes) else {
+            try checkIncomplete(bytes.count)
+            return nil
+        }
+        return parsed
+    }
+
+    /// An incomplete frame may not outgrow `frameBytesMax`.
+    private func checkIncomplete(_ count: Int) throws(RESPProtocolError) {
+        guard count <= limits.frameBytesMax else {
+            throw RESPProtocolError("incomplete frame of more than \(limits.frameBytesMax) bytes (frame-bytes-max, "
+                + "Redis's client-query-buffer-limit)")
+        }
+    }
+
+    private func parseMultibulk(_ bytes: UnsafeRawBufferPointer) throws(RESPProtocolError) -> (arguments: [[UInt8]], consumed: Int)? {
         var cursor = Cursor(bytes: bytes, position: 1)
         guard let count = try cursor.readLineInteger(else: "invalid multibulk length") else { return nil }
         if count <= 0 { return ([], cursor.position) }
-        let arrayMax = authenticated ? limits.arrayElementsMax : limits.unauthenticatedArrayMax
-        guard count <= arrayMax else {
-            throw RESPProtocolError(authenticated ? "invalid multibulk length" : "unauthenticated multibulk length")
-        }
+        try checkArguments(count)
         var arguments: [[UInt8]] = []
-        arguments.reserveCapacity(count)
+        arguments.reserveCapacity(min(count, 1_024))  // the header alone allocates little
         for _ in 0..<count {
             guard let marker = cursor.peek() else { return nil }
             guard marker == UInt8(ascii: "$") else {
@@ -70,19 +87,30 @@ public struct RESPParser: Sendable {
         return (arguments, cursor.position)
     }
 
+    /// A command's argument count within the limit (before AUTH: the lower one).
+    private func checkArguments(_ count: Int) throws(RESPProtocolError) {
+        if authenticated {
+            guard count <= limits.arrayElementsMax else {
+                throw RESPProtocolError("invalid multibulk length \(count) (more than \(limits.arrayElementsMax) arguments, array-elements-max)")
+            }
+        } else {
+            guard count <= limits.unauthenticatedArrayMax else {
+                throw RESPProtocolError("unauthenticated multibulk length \(count) (at most \(limits.unauthenticatedArrayMax) arguments before AUTH)")
+            }
+        }
+    }
+
     private func parseInline(_ bytes: UnsafeRawBufferPointer) throws(RESPProtocolError) -> (arguments: [[UInt8]], consumed: Int)? {
+        let tooBig = RESPProtocolError("too big inline request (a line of more than \(limits.inlineBytesMax) bytes, inline-bytes-max)")
         guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
-            if bytes.count > limits.inlineBytesMax { throw RESPProtocolError("too big inline request") }
+            if bytes.count > limits.inlineBytesMax { throw tooBig }
             return nil
         }
-        guard newline <= limits.inlineBytesMax else { throw RESPProtocolError("too big inline request") }
+        guard newline <= limits.inlineBytesMax else { throw tooBig }
         var end = newline
         if end > 0 && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
         let arguments = try InlineSplitter.split(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
-        let arrayMax = authenticated ? limits.arrayElementsMax : limits.unauthenticatedArrayMax
-        guard arguments.count <= arrayMax else {
-            throw RESPProtocolError(authenticated ? "invalid multibulk length" : "unauthenticated multibulk length")
-        }
+        try checkArguments(arguments.count)
         return (arguments, newline + 1)
     }
 
@@ -91,12 +119,15 @@ public struct RESPParser: Sendable {
     /// One value of any RESP2 or RESP3 type.
     public func parseValue(_ bytes: UnsafeRawBufferPointer) throws(RESPProtocolError) -> (value: RESPValue, consumed: Int)? {
         var cursor = Cursor(bytes: bytes, position: 0)
-        guard let value = try readValue(&cursor, depth: 0) else { return nil }
+        guard let value = try readValue(&cursor, depth: 0) else {
+            try checkIncomplete(bytes.count)
+            return nil
+        }
         return (value, cursor.position)
     }
 
     private func readValue(_ cursor: inout Cursor, depth: Int) throws(RESPProtocolError) -> RESPValue? {
-        guard depth <= limits.depthMax else { throw RESPProtocolError("nesting deeper than \(limits.depthMax)") }
+        guard depth <= limits.depthMax else { throw RESPProtocolError("nesting deeper than \(limits.depthMax) (depth-max)") }
         guard let marker = cursor.peek() else { return nil }
         cursor.position += 1
         switch marker {
@@ -112,7 +143,9 @@ public struct RESPParser: Sendable {
         case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
             guard let count = try cursor.readLineInteger(else: "invalid multibulk length") else { return nil }
             if count < 0 { return .null }
-            guard count <= limits.arrayElementsMax else { throw RESPProtocolError("invalid multibulk length") }
+            guard count <= limits.arrayElementsMax else {
+                throw RESPProtocolError("invalid multibulk length \(count) (more than \(limits.arrayElementsMax) elements, array-elements-max)")
+            }
             var elements: [RESPValue] = []
             elements.reserveCapacity(min(count, 1024))
             for _ in 0..<count {
@@ -163,9 +196,11 @@ public struct RESPParser: Sendable {
             guard !command, length == -1 else { throw RESPProtocolError("invalid bulk length") }
             return .some(nil)
         }
-        let bulkMax = authenticated ? limits.bulkBytesMax : limits.unauthenticatedBulkMax
-        guard length <= bulkMax else {
-            throw RESPProtocolError(authenticated ? "invalid bulk length" : "unauthenticated bulk length")
+        guard authenticated || length <= limits.unauthenticatedBulkMax else {
+            throw RESPProtocolError("unauthenticated bulk length \(length) (at most \(limits.unauthenticatedBulkMax) bytes before AUTH)")
+        }
+        guard length <= limits.bulkBytesMax else {
+            throw RESPProtocolError("invalid bulk length \(length) (more than \(limits.bulkBytesMax) bytes, proto-max-bulk-len)")
         }
         guard cursor.remaining >= length + 2 else { return nil }
         let start = cursor.position
@@ -174,7 +209,7 @@ public struct RESPParser: Sendable {
             throw RESPProtocolError("bulk of \(length) bytes not followed by CRLF")
         }
         cursor.position += 2
-        return .some(Array(cursor.bytes[start..<start + length]))
+        return .some(Array(UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<start + length])))
     }
 
     static func printable(_ byte: UInt8) -> String {
@@ -212,11 +247,32 @@ public struct RESPParser: Sendable {
                 if remaining > 22 { throw RESPProtocolError(reason) }
                 return nil
             }
-            guard line.count <= 20, let value = Int(String(decoding: line, as: UTF8.self)) else {
+            guard let value = Self.decimal(line) else {
                 position = start
                 throw RESPProtocolError(reason)
             }
             return value
+        }
+
+        /// A length header's number as Redis's `string2ll` reads it: an optional '-', then 1…19
+        /// decimal digits within `Int`; nil otherwise (no '+', no spaces, nothing after).
+        static func decimal(_ line: UnsafeRawBufferPointer.SubSequence) -> Int? {
+            var index = line.startIndex
+            let negative = index < line.endIndex && line[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            let digits = line.endIndex - index
+            guard digits >= 1, digits <= 19 else { return nil }
+            var magnitude = 0
+            while index < line.endIndex {
+                let digit = Int(line[index]) - Int(UInt8(ascii: "0"))
+                guard digit >= 0, digit <= 9 else { return nil }
+                let (shifted, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, carry) = shifted.addingReportingOverflow(digit)
+                guard !overflow, !carry else { return nil }
+                magnitude = sum
+                index += 1
+            }
+            return negative ? -magnitude : magnitude
         }
     }
 }

@@ -31,7 +31,9 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "The cluster's name; peers must share it (default conclave).") var cluster: String?
     @Option(help: "A file holding the cluster token (peers' hello, clients' AUTH); required beyond loopback.") var tokenFile: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
-    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, [peers]).")
+    @Option(help: "Client connections at once; one more is told and closed (default 10000).") var maxClients: String?
+    @Option(help: "Close a client idle this many seconds; 0: never (default 0, as Redis).") var clientIdleTimeoutSeconds: String?
+    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, [peers]).")
     var config: String?
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
 
@@ -83,6 +85,8 @@ struct NodeCommand: ParsableCommand {
         flags.peers = peers
         flags.cluster = cluster
         flags.logLevel = logLevel
+        flags.maxClients = maxClients
+        flags.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
         var settings = flags
         var tokenPath = tokenFile
         if let config {

@@ -79,6 +79,24 @@ import Testing
         #expect(core.takeOutputs().isEmpty, "outputs are handed out once")
     }
 
+    @Test("a lone node's cluster time moves with its own clock, so its keys' TTLs run out")
+    func loneNodeClusterTime() throws {
+        var core = try Self.core(1, storage: MemoryStorage(voters: [1]))
+        var (nanos, _) = Self.elect(&core)
+        var readNumbers: UInt64 = 0
+        let set = KVRequest(client: 9, sequence: 1, command: .set(key: "k", value: "v", condition: .always, ttlMillis: 500))
+        #expect(core.submit(set, readNumbers: &readNumbers, at: Self.time(nanos)) == nil)
+        let start = core.stateMachine.nowMillis
+        for _ in 0..<200 {
+            nanos += Self.tickNanos
+            core.tick(at: Self.time(nanos))
+            _ = core.takeOutputs()
+        }
+        let moved = core.stateMachine.nowMillis - start
+        #expect(moved >= 200 * Self.tickNanos / 1_000_000 * 8 / 10, "cluster time moved \(moved) ms in 200 ticks")
+        #expect(core.stateMachine.kv.values["k"] == nil, "the key's 500 ms ran out and it was purged")
+    }
+
     @Test("three cores wired by hand through their outputs elect one leader and replicate a put to all")
     func threeNodesByHand() throws {
         let voters: [NodeID] = [1, 2, 3]

@@ -19,6 +19,7 @@ extension CommandFuzzRun {
         let kv = replicas[0].kv
         let now = replicas[0].nowMillis
         guard kv.sessions[request.client]?.lastIndex == kv.appliedIndex else { return nil }
+        if let problem = checkKeyspace(request.command, result, kv: kv, now: now) { return problem }
         switch (request.command, result) {
         case (.increment(let key, _), .integer(let value)):
             guard kv.read(key, nowMillis: now) == String(value) else { return "an increment answered \(value), the key holds otherwise" }
@@ -34,10 +35,67 @@ extension CommandFuzzRun {
         case (.exists(let keys), .count(let count)):
             guard count <= keys.count else { return "an exists of \(keys.count) keys counted \(count)" }
         case (.set, .notSet), (.set, .rejected), (.increment, .rejected), (.put, .written), (.get, .value), (.delete, .written),
-             (.compareAndSwap, .swapped), (.deleteKeys, .rejected), (.exists, .rejected):
+             (.compareAndSwap, .swapped), (.deleteKeys, .rejected), (.exists, .rejected), (.setWith, .rejected),
+             (.setWith, .notSet), (.setWith, .value), (.setWith, .written), (.getDelete, .value), (.getMany, .values),
+             (.getMany, .rejected), (.setMany, .written), (.setMany, .rejected), (.expire, .count), (.expire, .rejected),
+             (.persist, .count), (.timeToLive, .integer), (.scan, .scanPage), (.keysMatching, .keys), (.keysMatching, .rejected),
+             (.keyCount, .count), (.flush, .written):
             break
         default:
             return "\(Self.brief(request.command)) answered \(result)"
+        }
+        return nil
+    }
+
+    /// What the keyspace commands must leave (answers of other shapes are caught by `checkKV`).
+    private func checkKeyspace(_ command: KVCommand, _ result: KVResult, kv: KVStateMachine, now: UInt64) -> String? {
+        let live = kv.values.keys.filter { kv.read($0, nowMillis: now) != nil }
+        switch (command, result) {
+        case (.setWith(let key, let value, let options), .written):
+            switch options.expiry {
+            case .atMillis(let instant) where instant <= now:
+                guard kv.read(key, nowMillis: now) == nil else { return "a set at a reached instant left the key" }
+            case .clear, .afterMillis, .atMillis, .keep:
+                guard kv.read(key, nowMillis: now) == value else { return "a written setWith left the key at \(Self.brief(kv.read(key, nowMillis: now)))" }
+                if case .afterMillis(let ttl) = options.expiry, kv.expiries[key] != now + ttl { return "setWith PX \(ttl) left no such expiry" }
+                if case .atMillis(let instant) = options.expiry, kv.expiries[key] != instant { return "setWith PXAT \(instant) left no such expiry" }
+                if case .clear = options.expiry, kv.expiries[key] != nil { return "a setWith without a TTL left one" }
+            }
+            if options.returnsOld { return "a setWith GET answered written" }
+        case (.getDelete(let key), .value):
+            guard kv.values[key] == nil else { return "a getDelete left its key" }
+        case (.getMany(let keys), .values(let values)):
+            guard values == keys.map({ kv.read($0, nowMillis: now) }) else { return "a getMany answered other values than the keys hold" }
+        case (.setMany(let pairs), .written):
+            var last: [String: String] = [:]
+            for pair in pairs { last[pair.key] = pair.value }
+            guard last.allSatisfy({ kv.read($0.key, nowMillis: now) == $0.value && kv.expiries[$0.key] == nil }) else {
+                return "a setMany left a key at another value or with a TTL"
+            }
+        case (.expire(let key, _, _), .count(let changed)):
+            guard changed == 0 || changed == 1 else { return "an expire answered \(changed)" }
+            if changed == 1, kv.read(key, nowMillis: now) != nil, (kv.expiries[key] ?? 0) <= now { return "an expire left the key live without a TTL ahead" }
+        case (.persist(let key), .count):
+            guard kv.expiries[key] == nil else { return "a persist left a TTL" }
+        case (.timeToLive(let key), .integer(let left)):
+            let expected: Int64 = kv.read(key, nowMillis: now) == nil ? -2 : kv.expiries[key].map { Int64($0 - now) } ?? -1
+            guard left == expected else { return "a timeToLive answered \(left), not \(expected)" }
+        case (.scan(_, let pattern, _), .scanPage(_, let keys)):
+            let glob = pattern.map(KVGlob.init)
+            guard Set(keys).count == keys.count, keys.allSatisfy({ kv.read($0, nowMillis: now) != nil && (glob?.matches($0) ?? true) }) else {
+                return "a scan page held a key twice, an absent key or one its pattern does not match"
+            }
+        case (.keysMatching(let pattern), .keys(let keys)):
+            let glob = KVGlob(pattern)
+            guard Set(keys) == Set(live.filter(glob.matches)), keys.count == Set(keys).count else {
+                return "keys '\(pattern)' answered \(keys.count) keys, not the \(live.filter(glob.matches).count) live ones matching"
+            }
+        case (.keyCount, .count(let count)):
+            guard count == live.count else { return "keyCount answered \(count), \(live.count) keys live" }
+        case (.flush, .written):
+            guard kv.values.isEmpty, kv.expiries.isEmpty else { return "a flush left keys" }
+        default:
+            break
         }
         return nil
     }
@@ -51,6 +109,7 @@ extension CommandFuzzRun {
     }
 
     /// A fresh read that finds a purged key absent is a TTL-expired read; a write forgets its keys.
+    /// A scan's cursor goes back to the fuzzer, so that later scans continue it.
     mutating func noteExpiredRead(_ request: KVRequest, _ answer: KVStateMachine.Applied?) {
         guard let result = answer?.result, replicas[0].kv.sessions[request.client]?.lastIndex == replicas[0].kv.appliedIndex else { return }
         switch (request.command, result) {
@@ -58,6 +117,11 @@ extension CommandFuzzRun {
             reached.insert("KV TTL-expired read")
         case (.exists(let keys), .count) where keys.contains(where: expiredKeys.contains):
             reached.insert("KV TTL-expired exists")
+        case (.scan, .scanPage(let cursor, _)):
+            fuzzer.kvScanCursor = cursor
+            if cursor != 0 { reached.insert("KV scan continues") }
+        case (.flush, .written):
+            expiredKeys.removeAll()
         default:
             if !request.command.isRead { expiredKeys.subtract(request.command.keys) }
         }

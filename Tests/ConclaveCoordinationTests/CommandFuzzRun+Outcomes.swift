@@ -18,7 +18,7 @@ extension CommandFuzzRun {
         "event lost: revoked", "event revoke requested", "event wait ended: deadline passed", "event wait ended: cancelled",
         "event wait ended: session expired", "event wait ended: session closed",
         "KV written", "KV value", "KV swapped", "KV rejected", "KV not set", "KV integer", "KV count",
-        "KV TTL-expired read", "KV TTL-expired exists",
+        "KV TTL-expired read", "KV TTL-expired exists", "KV values", "KV keys", "KV scan page", "KV scan continues",
     ]
 
     mutating func note(_ answer: Answer) {
@@ -95,6 +95,9 @@ extension CommandFuzzRun {
         case .integer: return "KV integer"
         case .count: return "KV count"
         case .script: return "KV script"
+        case .values: return "KV values"
+        case .keys: return "KV keys"
+        case .scanPage: return "KV scan page"
         }
     }
 

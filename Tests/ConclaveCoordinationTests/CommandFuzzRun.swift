@@ -15,7 +15,7 @@ struct CommandFuzzRun {
 
     let seed: UInt64
     let entries: Int
-    private(set) var fuzzer: CommandFuzzer
+    var fuzzer: CommandFuzzer
     private(set) var replicas = Array(repeating: CoordinationStateMachine(), count: 3)
     /// Entries run so far.
     private(set) var made = 0

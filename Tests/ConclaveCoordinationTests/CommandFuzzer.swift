@@ -65,6 +65,8 @@ struct CommandFuzzer {
     /// Each client's highest sequence sent (coordination and KV clients apart).
     var sequences: [UInt64: UInt64] = [:]
     var kvSequences: [UInt64: UInt64] = [:]
+    /// The cursor of the last SCAN step answered (so that scans continue, not only start).
+    var kvScanCursor: UInt64 = 0
     /// Recent grants (lock, token), queued acquires per client (sequence, lock), task IDs, queue
     /// messages and config revisions seen in answers.
     var grants: [(lock: String, token: UInt64)] = []

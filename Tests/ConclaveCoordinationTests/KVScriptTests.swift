@@ -50,6 +50,9 @@ extension Replica {
             "redis.call('del', 'a') redis.call('set', 'c', 'x', 'PX', 100) return redis.call('incr', 'c')",
             "redis.call('pexpire', 'a', 1) redis.call('set', 'd', '1') while true do end",
             "redis.call('set', 'e', '1') local t = {} for i = 1, 1e8 do t[i] = i end",
+            "redis.call('mset', 'a', '9', 'f', '1') redis.call('persist', 'a') error('boom')",
+            "redis.call('flushdb') redis.call('set', 'g', '1') error('boom')",
+            "redis.call('getdel', 'a') redis.call('set', 'a', 'z', 'KEEPTTL') redis.call('expire', 'a', 100, 'GT') error('boom')",
         ] {
             guard case .script(.error(let message)) = replica.eval(failing) else {
                 Issue.record("\(failing) did not fail")
@@ -60,6 +63,9 @@ extension Replica {
             #expect(replica.machine.kv.expiries == before.expiries)
             #expect(replica.machine.kv.revision == before.revision)
         }
+        #expect(replica.eval("return {redis.call('scan', '0'), redis.call('keys', '*'), redis.call('dbsize')}")
+            == .script(.array([.array([.bulk("0"), .array([.bulk("a")])]), .array([.bulk("a")]), .integer(1)])),
+            "the scan index and key count are as before too")
         replica.elapse(5_000)
         #expect(replica.get("a") == .some(nil), "the restored TTL still expires the key")
     }

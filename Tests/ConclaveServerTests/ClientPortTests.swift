@@ -40,11 +40,11 @@ final class TestSocket {
         }
     }
 
-    /// Reads until `count` replies parsed, the peer closes, or 10 s pass.
-    func replies(_ count: Int, closedToo: Bool = false) -> (values: [RESPValue], closed: Bool) {
+    /// Reads until `count` replies parsed, the peer closes, or `seconds` pass.
+    func replies(_ count: Int, closedToo: Bool = false, seconds: Double = 10) -> (values: [RESPValue], closed: Bool) {
         var bytes: [UInt8] = []
         var values: [RESPValue] = []
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(seconds)
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while Date() < deadline {
             while let parsed = try? bytes.withUnsafeBytes({ buffer throws(RESPProtocolError) in try RESPParser().parseValue(buffer) }) {
@@ -76,6 +76,7 @@ final class DictionaryExecutor: ClientCommandExecutor {
             nonisolated(unsafe) let reply = reply
             eventLoop.scheduleTask(in: .milliseconds(50)) { reply(.simpleString("SLOW")) }
         case ("BIG", _): reply(.bulkString([UInt8](repeating: 0x61, count: 1 << 20)))
+        case ("HANG", _): break  // never answered
         default: reply(.error("ERR unknown command '\(name)'"))
         }
     }
@@ -136,16 +137,29 @@ final class DictionaryExecutor: ClientCommandExecutor {
         let running = try Self.start(password: "s3cret")
         defer { Self.stop(running) }
         let client = try TestSocket(port: running.number)
-        client.send("GET k\r\nAUTH nope\r\nAUTH s3cret\r\nSET k v\r\nGET k\r\n")
-        #expect(client.replies(5).values == [
-            .error("NOAUTH Authentication required."), .error("WRONGPASS invalid username-password pair or user is disabled."),
-            .simpleString("OK"), .simpleString("OK"), .bulk("v"),
+        client.send("GET k\r\nPING\r\nECHO x\r\nCLIENT ID\r\nCOMMAND COUNT\r\nSELECT 0\r\nAUTH nope\r\nAUTH s3cret\r\nSET k v\r\nGET k\r\n")
+        let noauth = RESPValue.error("NOAUTH Authentication required.")
+        #expect(client.replies(10).values == [
+            noauth, .simpleString("PONG"), noauth, noauth, noauth, noauth,
+            .error("WRONGPASS invalid username-password pair or user is disabled."), .simpleString("OK"), .simpleString("OK"), .bulk("v"),
         ])
+        let hello = try TestSocket(port: running.number)
+        hello.send("HELLO 3\r\nHELLO 3 AUTH default wrong\r\nHELLO 3 AUTH default s3cret\r\nGET k\r\n")
+        let greeted = hello.replies(4).values
+        #expect(greeted[0] == .error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"))
+        #expect(greeted[1] == .error("WRONGPASS invalid username-password pair or user is disabled."))
+        if case .map = greeted[2] {} else { Issue.record("HELLO 3 AUTH answered \(greeted[2])") }
+        #expect(greeted[3] == .bulk("v"))
         let stranger = try TestSocket(port: running.number)
         stranger.send("*11\r\n" + String(repeating: "$1\r\na\r\n", count: 11))
         let answer = stranger.replies(1, closedToo: true)
-        #expect(answer.values == [.error("ERR Protocol error: unauthenticated multibulk length")])
+        #expect(answer.values == [.error("ERR Protocol error: unauthenticated multibulk length 11 (at most 10 arguments before AUTH)")])
         #expect(answer.closed)
+        let quitter = try TestSocket(port: running.number)
+        quitter.send("QUIT\r\n")
+        let quit = quitter.replies(1, closedToo: true)
+        #expect(quit.values == [.simpleString("OK")])
+        #expect(quit.closed, "QUIT closes, before AUTH too")
     }
 
     @Test("a protocol error is answered with Redis's words and the connection closes; the port lives on")
@@ -227,7 +241,59 @@ final class DictionaryExecutor: ClientCommandExecutor {
         first.send("PING\r\n")
         #expect(first.replies(1).values == [.simpleString("PONG")])
         let second = try TestSocket(port: running.number)
+        second.send("PING\r\n")
         let answer = second.replies(1, closedToo: true)
-        #expect(answer.values == [.error("ERR max number of clients reached")])
+        #expect(answer.values == [.error("ERR max number of clients reached (maxclients 1)")])
+        #expect(answer.closed)
+        #expect(try running.port.eventLoop.submit { running.port.statistics.connectionsRefused }.wait() == 1)
+    }
+
+    @Test("tokens compare equal only when equal, whatever the lengths")
+    func tokenComparison() {
+        #expect(ConnectionCommands.tokensMatch("s3cret", "s3cret"))
+        #expect(!ConnectionCommands.tokensMatch("s3cre", "s3cret"))
+        #expect(!ConnectionCommands.tokensMatch("s3crett", "s3cret"))
+        #expect(!ConnectionCommands.tokensMatch("", "s3cret"))
+        #expect(!ConnectionCommands.tokensMatch("s3cres", "s3cret"))
+        #expect(!ConnectionCommands.tokensMatch("s3cret\u{0}", "s3cret"))
+    }
+
+    @Test("with an idle timeout a silent client is closed without a reply; a client waiting for an answer is not")
+    func idleTimeout() throws {
+        let running = try Self.start { $0.idleTimeoutSeconds = 1 }
+        defer { Self.stop(running) }
+        let silent = try TestSocket(port: running.number)
+        silent.send("PING\r\n")
+        #expect(silent.replies(1).values == [.simpleString("PONG")])
+        let waiting = try TestSocket(port: running.number)
+        waiting.send("HANG\r\n")  // never answered by the test executor
+        let started = Date()
+        let closed = silent.replies(1, closedToo: true, seconds: 10)
+        #expect(closed.values.isEmpty && closed.closed, "the idle client is closed without a reply")
+        #expect(Date().timeIntervalSince(started) >= 0.5)
+        #expect(try running.port.eventLoop.submit { running.port.connectedClients }.wait() == 1, "the waiting client stays")
+        #expect(try running.port.eventLoop.submit { running.port.statistics.idleDisconnects }.wait() == 1)
+    }
+
+    @Test("a frame still incomplete past its byte limit is refused, not buffered")
+    func frameLimit() throws {
+        let running = try Self.start { $0.limits.frameBytesMax = 1 << 16 }
+        defer { Self.stop(running) }
+        let client = try TestSocket(port: running.number)
+        client.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n" + String(repeating: "x", count: 70_000))
+        let answer = client.replies(1, closedToo: true)
+        #expect(answer.values == [.error("ERR Protocol error: incomplete frame of more than 65536 bytes (frame-bytes-max, Redis's client-query-buffer-limit)")])
+        #expect(answer.closed)
+    }
+
+    @Test("replies waiting behind a slow one count against the output limit")
+    func pendingCountsAgainstOutput() throws {
+        let running = try Self.start { $0.outputBytesMax = 4 << 20 }
+        defer { Self.stop(running) }
+        let client = try TestSocket(port: running.number)
+        client.send("HANG\r\n" + String(repeating: "BIG\r\n", count: 8))  // 8 MiB held behind a command never answered
+        let answer = client.replies(1, closedToo: true)
+        #expect(answer.values.isEmpty && answer.closed)
+        #expect(try running.port.eventLoop.submit { running.port.statistics.outputLimitDisconnects }.wait() == 1)
     }
 }

@@ -11,6 +11,8 @@ import Testing
         settings.peers = pairs["peers"]
         settings.token = pairs["token"]
         settings.logLevel = pairs["log-level"]
+        settings.maxClients = pairs["max-clients"]
+        settings.clientIdleTimeoutSeconds = pairs["client-idle-timeout-seconds"]
         return settings
     }
 
@@ -38,6 +40,13 @@ import Testing
         ("peer-listen", "7101", "is not host:port"),
         ("client-listen", "127.0.0.1:7101", "are both 127.0.0.1:7101"),
         ("log-level", "loud", "--log-level 'loud'; accepted: trace"),
+        ("max-clients", "0", "--max-clients '0': accepted: 1…100000"),
+        ("max-clients", "many", "--max-clients 'many': accepted: 1…100000"),
+        ("client-idle-timeout-seconds", "-1", "--client-idle-timeout-seconds '-1': accepted: 0…31536000 (0: never)"),
+        ("client-idle-timeout-seconds", "31536001", "--client-idle-timeout-seconds '31536001': accepted: 0…31536000"),
+        ("client-listen", "0.0.0.0:6381", "--client-listen 0.0.0.0:6381 is not a loopback address: a node that listens beyond 127.0.0.1 needs --token-file"),
+        ("client-listen", "127.example.com:6381", "--client-listen 127.example.com:6381 is not a loopback address"),
+        ("peer-listen", "10.0.0.1:7101", "--peer-listen 10.0.0.1:7101 is not a loopback address"),
     ] as [(String, String?, String)])
     func refusals(key: String, value: String?, expected: String) {
         var pairs = Self.good
@@ -57,6 +66,23 @@ import Testing
         #expect(throws: ServerInputError.self) { try NodeConfiguration(validating: Self.flags(pairs)) }
         pairs["token"] = "s3cret"
         #expect(try NodeConfiguration(validating: Self.flags(pairs)).token == "s3cret")
+        for host in ["127.0.0.1", "127.1.2.3", "localhost", "::1"] { #expect(NodeConfiguration.isLoopback(host), "\(host)") }
+        for host in ["0.0.0.0", "127.example.com", "127.0.0", "1.127.0.0", "127.0.0.1000", "::"] {
+            #expect(!NodeConfiguration.isLoopback(host), "\(host)")
+        }
+    }
+
+    @Test("client limits: max clients and the idle timeout, from flags or the file; defaults 10000 and off")
+    func clientLimits() throws {
+        let defaults = try NodeConfiguration(validating: Self.flags(Self.good))
+        #expect(defaults.clientsMax == 10_000 && defaults.clientIdleTimeoutSeconds == 0)
+        var pairs = Self.good
+        pairs["max-clients"] = "64"
+        pairs["client-idle-timeout-seconds"] = "300"
+        let set = try NodeConfiguration(validating: Self.flags(pairs))
+        #expect(set.clientsMax == 64 && set.clientIdleTimeoutSeconds == 300)
+        let (file, _) = try NodeConfiguration.settings(fromTOML: "max-clients = 5\nclient-idle-timeout-seconds = 9\n", file: "n.toml")
+        #expect(file.maxClients == "5" && file.clientIdleTimeoutSeconds == "9")
     }
 
     @Test("a TOML config gives the same settings; flags win over it; errors name file, line and key")

@@ -111,6 +111,32 @@ import Testing
         #expect(storage.recovery.removedFiles.count == 1)
     }
 
+    @Test("a transfer cut short by a new term (a new leader, or our own pre-vote) leaves no temporary file")
+    func transferDroppedByTermChange() throws {
+        let disk = quietDisk()
+        // Node 1 of {1, 2, 3} as a follower of node 2; the transfer sends 1,000 of 5,000 bytes.
+        let storage = try openStorage(disk)
+        defer { storage.close() }
+        var raft = try Raft(config: RaftConfig(id: 1), storage: storage, random: SeededGenerator(seed: 1))
+        func firstChunk(from leader: NodeID, term: Term) -> Message {
+            Message(kind: .snapshot, from: leader, to: 1, term: term,
+                    chunk: SnapshotChunk(index: 40, term: term, voters: [1, 2, 3], learners: [], offset: 0,
+                                         totalBytes: Self.data.count, data: Array(Self.data.prefix(1_000))))
+        }
+        raft.step(firstChunk(from: 2, term: 3))
+        #expect(try disk.list("/data/snap").contains { $0.hasSuffix(".tmp") })
+        // Node 3 leads term 4: its heartbeat makes us its follower, and node 2's transfer is over.
+        raft.step(Message(kind: .heartbeat, from: 3, to: 1, term: 4))
+        #expect(raft.leader == 3)
+        #expect(try disk.list("/data/snap").isEmpty)
+        // The same when our own election timeout starts a pre-vote mid-transfer.
+        raft.step(firstChunk(from: 3, term: 4))
+        #expect(try disk.list("/data/snap").contains { $0.hasSuffix(".tmp") })
+        for _ in 0..<(2 * RaftConfig(id: 1).electionTimeoutTicks) where raft.role == .follower { raft.tick() }
+        #expect(raft.role == .preCandidate)
+        #expect(try disk.list("/data/snap").isEmpty)
+    }
+
     @Test("a receive refuses a snapshot not past the current one, bytes past the declared length, and finishing short")
     func receiveLimits() throws {
         let storage = try openStorage(quietDisk())

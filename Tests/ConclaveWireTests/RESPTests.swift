@@ -44,9 +44,9 @@ import Testing
     }
 
     @Test("every limit is refused from its header, with Redis's words", arguments: [
-        ("*9999999\r\n", "invalid multibulk length"),
+        ("*9999999\r\n", "invalid multibulk length 9999999 (more than 1000 arguments, array-elements-max)"),
         ("*abc\r\n", "invalid multibulk length"),
-        ("*1\r\n$999999999\r\n", "invalid bulk length"),
+        ("*1\r\n$999999999\r\n", "invalid bulk length 999999999 (more than 16777216 bytes, proto-max-bulk-len)"),
         ("*1\r\n$-5\r\n", "invalid bulk length"),
         ("*1\r\n:5\r\n", "expected '$', got ':'"),
         ("*1\r\n$1\r\nab\r\n", "bulk of 1 bytes not followed by CRLF"),
@@ -60,7 +60,9 @@ import Testing
     @Test("an inline line past 64 KiB is refused before its end arrives")
     func inlineLimit() throws {
         let long = String(repeating: "a", count: 64 << 10 + 1)
-        #expect(throws: RESPProtocolError("too big inline request")) { try Self.parseCommand(long) }
+        #expect(throws: RESPProtocolError("too big inline request (a line of more than 65536 bytes, inline-bytes-max)")) {
+            try Self.parseCommand(long)
+        }
         #expect(try Self.parseCommand(String(repeating: "a", count: 100)) == nil)
     }
 
@@ -68,8 +70,12 @@ import Testing
     func unauthenticated() throws {
         let parser = RESPParser(authenticated: false)
         let many = "*11\r\n" + String(repeating: "$1\r\na\r\n", count: 11)
-        #expect(throws: RESPProtocolError("unauthenticated multibulk length")) { try Self.parseCommand(many, parser: parser) }
-        #expect(throws: RESPProtocolError("unauthenticated bulk length")) { try Self.parseCommand("*1\r\n$16385\r\n", parser: parser) }
+        #expect(throws: RESPProtocolError("unauthenticated multibulk length 11 (at most 10 arguments before AUTH)")) {
+            try Self.parseCommand(many, parser: parser)
+        }
+        #expect(throws: RESPProtocolError("unauthenticated bulk length 16385 (at most 16384 bytes before AUTH)")) {
+            try Self.parseCommand("*1\r\n$16385\r\n", parser: parser)
+        }
         #expect(try Self.parseCommand("*2\r\n$4\r\nAUTH\r\n$3\r\npwd\r\n", parser: parser)?.arguments == ["AUTH", "pwd"])
     }
 
@@ -99,7 +105,7 @@ import Testing
         var limits = RESPLimits()
         limits.depthMax = 3
         let nested = Array(String(repeating: "*1\r\n", count: 5).utf8) + Array(":1\r\n".utf8)
-        #expect(throws: RESPProtocolError("nesting deeper than 3")) { try Self.parseValue(nested, parser: RESPParser(limits: limits)) }
+        #expect(throws: RESPProtocolError("nesting deeper than 3 (depth-max)")) { try Self.parseValue(nested, parser: RESPParser(limits: limits)) }
     }
 
     @Test("random bytes never trap the parser (200,000 inputs, seeded)")

@@ -112,7 +112,7 @@ extension ChaosRunner {
             if swapped, let value = operation.value { lastSeenValue[operation.key] = value }
         case .written:
             if let value = operation.value { lastSeenValue[operation.key] = value }
-        case .rejected, .notSet, .integer, .count, .script:
+        case .rejected, .notSet, .integer, .count, .script, .values, .keys, .scanPage:
             break  // rejected is returned above; the others answer commands the chaos clients never send
         }
         record(operation)

@@ -189,7 +189,7 @@ extension ChaosRunner {
             }
         case (.acquire, .acquire(.refused)):
             recordAnswered(inFlight.operation, ok: false, token: nil)
-        case (.acquire, .refused(.invalidRequest(let reason))) where inFlight.operation?.waitMillis != nil && reason.hasPrefix("wait for"):
+        case (.acquire, .refused(.waitEnded)) where inFlight.operation?.waitMillis != nil:
             recordAnswered(inFlight.operation, ok: false, token: nil)  // the wait ended: no hold
         case (.release(let lock), .done):
             recordAnswered(inFlight.operation, ok: true, token: nil)

@@ -39,7 +39,7 @@ extension NodeCore {
         case .granted(_, _, let waiter, let token):
             (request, answer) = (waiter, .acquire(.granted(token: token, holdCount: 1)))
         case .waitEnded(let lock, _, let waiter, let reason):
-            (request, answer) = (waiter, .refused(.invalidRequest("wait for '\(lock)' ended: \(reason.rawValue)")))
+            (request, answer) = (waiter, .refused(.waitEnded(lock: lock, reason: reason.rawValue)))
         case .lost(_, let session, _, _), .revokeRequested(_, let session, _):
             outputs.append(.lockEvent(session: session, event: event))
             return

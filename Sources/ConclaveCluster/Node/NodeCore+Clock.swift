@@ -23,6 +23,9 @@ extension NodeCore {
     /// moves. A follower's ticks count nothing.
     mutating func proposeElapsedIfDue() {
         guard raft.role == .leader else { return }
+        // Heartbeats open the rounds, and a lone voter sends none: its own clock is the quorum,
+        // read each tick (without this a one-node cluster's time, and every TTL, stood still).
+        if raft.voters == [raft.id] { quorumClock.openRound(term: raft.term, localNanos: time.clockNanos) }
         let intervalNanos = config.clockIntervalTicks * config.tickNanos
         let millis = quorumClock.agreedElapsedMillis(voters: raft.voters, me: raft.id, intervalNanos: intervalNanos)
         guard millis > 0 else { return }
