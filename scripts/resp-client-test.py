@@ -18,22 +18,7 @@ import time
 
 import redis
 
-
-def fail(message):
-    print(f"FAIL: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def until(deadline_seconds, what, probe):
-    """Polls probe() until it returns a true value, or fails naming what it waited for."""
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            fail(f"{what} (waited {deadline_seconds} s)")
-        time.sleep(0.05)
+from clienttest import fail, until
 
 
 class Cluster:

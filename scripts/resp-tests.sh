@@ -131,12 +131,8 @@ expect "the INCR counter after 20000 INCRs" "$p2" GET counter:__rand_int__ <<<'"
 pass "redis-benchmark -t set,get,incr -P 16 -n 20000: $(grep -o '^[A-Z]*: [0-9.]* requests per second' <<<"$bench" | tr '\n' ';')"
 
 # --- 4. redis-py ------------------------------------------------------------------------------
-venv=.build-venv
-if [[ ! -x $venv/bin/python ]] || ! "$venv/bin/python" -c "import redis" 2>/dev/null; then
-    python3 -m venv "$venv" || fail "python3 -m venv (apt-get install python3-venv)"
-    "$venv/bin/pip" install --quiet redis || fail "pip install redis"
-fi
-timeout 300 "$venv/bin/python" scripts/resp-client-test.py cluster "$dir/cluster" "$p1" "$p2" "$p3" || fail "redis-py against the cluster"
+python_env redis
+timeout 300 "$python" scripts/resp-client-test.py cluster "$dir/cluster" "$p1" "$p2" "$p3" || fail "redis-py against the cluster"
 scripts/cluster down --dir "$dir/cluster" >/dev/null
 limited=$((client + 50))
 "$bin" node --id 1 --data "$dir/limited" --peer-listen 127.0.0.1:$((base + 50)) --client-listen 127.0.0.1:$limited \
@@ -144,6 +140,6 @@ limited=$((client + 50))
 children+=($!)
 up() { [[ $(redis-cli -p $limited PING 2>/dev/null) == PONG ]]; }
 until_true 30 up || fail "the limited node does not answer"
-timeout 120 "$venv/bin/python" scripts/resp-client-test.py limits $limited 3 1 || fail "redis-py and raw sockets against the limits"
+timeout 120 "$python" scripts/resp-client-test.py limits $limited 3 1 || fail "redis-py and raw sockets against the limits"
 kill -TERM "${children[-1]}"; wait "${children[-1]}" || fail "the limited node did not stop cleanly"
 echo "resp tests: all passed"

@@ -7,28 +7,15 @@
 #     non-owner refused;
 #  3. pottery's Redlock, unmodified, on three single-node clusters (Redlock's independent masters;
 #     three nodes of one cluster share the key, so its majority of SET NX could never be had).
-# Python packages come from PyPI into a virtual environment (kept in .build/script-tests-venv).
+# Python packages come from PyPI into a virtual environment (.build-venv).
 # Every wait polls with a deadline; every process started here is stopped here.
 # Usage: scripts/script-tests.sh [path/to/conclave]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-.build/debug/conclave}
 command -v redis-cli >/dev/null || { echo "script-tests: needs redis-cli (apt-get install redis-tools)" >&2; exit 1; }
-dir=$(mktemp -d /tmp/conclave-script-tests.XXXXXX)
-base=$((20000 + RANDOM % 20000))
-client=$((base + 200))
-clusters=("$dir/cluster" "$dir/a" "$dir/b" "$dir/c")
-cleanup() {
-    for cluster in "${clusters[@]}"; do scripts/cluster down --dir "$cluster" >/dev/null 2>&1 || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; for log in "$dir"/*/*.log; do [[ -f $log ]] && { echo "--- $log" >&2; tail -20 "$log" >&2; }; done; exit 1; }
-pass() { echo "PASS: $*"; }
-until_true() { # deadline-seconds command...: polls until the command succeeds
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do (( SECONDS < deadline )) || return 1; sleep 0.05; done
-}
+name=script-tests
+source scripts/node-test-lib.sh
 expect() { # what want command...: the command's output (\r stripped) must equal want
     local what=$1 want=$2 got; shift 2
     got=$("$@" 2>&1 | tr -d '\r') || true
@@ -73,15 +60,10 @@ expect "SCRIPT FLUSH" OK cli 2 SCRIPT FLUSH
 expect "forgets the scripts" 0 cli 2 SCRIPT EXISTS "$sha"
 
 # --- Python clients ---------------------------------------------------------------------------
-venv=${CONCLAVE_SCRIPT_TESTS_VENV:-$PWD/.build/script-tests-venv}
-if ! "$venv/bin/python" -c "import redis, pottery" 2>/dev/null; then
-    python3 -m venv "$venv" || fail "python3 -m venv (apt-get install python3-venv)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check redis pottery >"$dir/pip.log" 2>&1 \
-        || { cat "$dir/pip.log" >&2; fail "pip install redis pottery"; }
-fi
+python_env redis pottery
 
 # --- 2. redis-py's Lock on the three nodes ---------------------------------------------------
-"$venv/bin/python" - "$(port 1)" "$(port 2)" "$(port 3)" <<'PYTHON' || fail "redis-py Lock"
+"$python" - "$(port 1)" "$(port 2)" "$(port 3)" <<'PYTHON' || fail "redis-py Lock"
 import sys, threading, time
 import redis
 from redis.exceptions import LockNotOwnedError
@@ -140,7 +122,7 @@ for name in a b c; do
         --client-port $((client + 20 * offset + 20)) --bin "$bin" >/dev/null || fail "single-node cluster $name up"
     masters+=($((client + 20 * offset + 21)))
 done
-"$venv/bin/python" - "${masters[@]}" <<'PYTHON' || fail "pottery Redlock"
+"$python" - "${masters[@]}" <<'PYTHON' || fail "pottery Redlock"
 import sys, time
 from redis import Redis
 from pottery import Redlock

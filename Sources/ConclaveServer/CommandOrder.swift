@@ -8,11 +8,18 @@
 /// commands behind a waiting one wait too (first in, first out). Replies leave in command order
 /// anyway (the port numbers them); this orders their effects.
 ///
+/// A command that may block (an acquire that waits for a lock) runs alone: nothing after it starts
+/// until it is answered, so a connection has at most one blocked waiter and a command it pipelined
+/// behind an acquire never takes effect while the acquire waits (as Redis holds a client blocked
+/// in BLPOP).
+///
 /// Bounded by the port's `pipelineDepthMax`: a connection has at most that many commands
 /// unanswered, running or held. Pure: the caller runs what `admit` and `finished` hand back.
 struct CommandOrder {
     enum Kind: Equatable {
         case read, write
+        /// Runs alone: after everything before it, before anything after it.
+        case alone
     }
 
     private var runningKind: Kind?
@@ -25,7 +32,7 @@ struct CommandOrder {
     /// Whether a command of `kind` may start now; if not, `start` is kept and handed back by
     /// `finished` when its turn comes.
     mutating func admit(_ kind: Kind, start: @escaping () -> Void) -> Bool {
-        guard heldCount == 0, runningKind == nil || runningKind == kind else {
+        guard heldCount == 0, mayJoin(kind) else {
             held.append((kind, start))
             return false
         }
@@ -41,7 +48,7 @@ struct CommandOrder {
         guard running == 0 else { return [] }
         runningKind = nil
         var starts: [() -> Void] = []
-        while heldHead < held.count, runningKind == nil || runningKind == held[heldHead].kind {
+        while heldHead < held.count, mayJoin(held[heldHead].kind) {
             runningKind = held[heldHead].kind
             running += 1
             starts.append(held[heldHead].start)
@@ -55,5 +62,11 @@ struct CommandOrder {
             heldHead = 0
         }
         return starts
+    }
+
+    /// Whether a command of `kind` may start beside what runs now.
+    private func mayJoin(_ kind: Kind) -> Bool {
+        guard let runningKind else { return true }
+        return runningKind == kind && kind != .alone
     }
 }

@@ -276,7 +276,7 @@ public enum NativeCommands {
             return taskReply(task)
         case (.task(.finished(let finished)), .task):
             return taskReply(finished.task, ending: finished.ending.rawValue)
-        case (.task(.finished), .ok):
+        case (.task(.finished), .ok), (.task(.tasks), .ok):  // a cancel; an ack
             return .simpleString("OK")
         case (.task(.tasks(let tasks)), .tasks):
             return .array(tasks.map { taskReply($0) })

@@ -191,12 +191,14 @@ extension NodeDaemon {
 
     // MARK: - Lost locks
 
-    /// A holder lost its lock (its session expired, its TTL ran out, it was revoked) or is asked to
-    /// let go: every connection of that session on this node hears of it — a push on RESP3, an
+    /// A holder lost its lock (its session expired, its TTL ran out, it was revoked; not when its
+    /// client closed the session) or is asked to let go: every connection of that session on this node hears of it — a push on RESP3, an
     /// error to its next command on RESP2.
     func deliverLockEvent(session: UInt64, event: LockEvent) {
         let text: String
         switch event {
+        case .lost(_, _, _, .sessionClosed):
+            return  // its own client closed the session: nothing to tell it
         case .lost(let lock, _, let token, let reason):
             text = "LOCKLOST lock '\(lock)' token \(token) lost: \(reason.rawValue)"
         case .revokeRequested(let lock, _, let deadline):

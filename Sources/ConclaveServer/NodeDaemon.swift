@@ -256,8 +256,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
         let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
         if NativeCommands.handles(name) {
-            // In the connection's order, as a write: a parked acquire holds back what follows it.
-            return inOrder(.write, on: connection, reply: reply) { [unowned self] answer in
+            // In the connection's order, as a write; an acquire that may wait runs alone, so what
+            // the connection sent after it waits for its answer.
+            return inOrder(name.hasSuffix(".ACQUIRE") ? .alone : .write, on: connection, reply: reply) { [unowned self] answer in
                 executeNative(name, Array(arguments.dropFirst()), on: connection, reply: answer)
             }
         }

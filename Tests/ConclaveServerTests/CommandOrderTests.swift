@@ -56,6 +56,25 @@ struct CommandOrderTests {
         #expect(log.started == ["GET", "SET", "GET again"])
     }
 
+    @Test("a blocking acquire runs alone: the writes before it finish first, nothing after it starts until it is answered")
+    func alone() {
+        var order = CommandOrder()
+        let log = Log()
+        admit(&order, .write, "SET", log)
+        admit(&order, .alone, "LOCK.ACQUIRE", log)
+        admit(&order, .write, "LOCK.TRY", log)
+        admit(&order, .alone, "LOCK.ACQUIRE again", log)
+        #expect(log.started == ["SET"])
+        finish(&order)
+        #expect(log.started == ["SET", "LOCK.ACQUIRE"])
+        finish(&order)
+        #expect(log.started == ["SET", "LOCK.ACQUIRE", "LOCK.TRY"], "the write behind the acquire waited for its answer")
+        finish(&order)
+        #expect(log.started.last == "LOCK.ACQUIRE again", "two blocking acquires never run at once")
+        finish(&order)
+        #expect(order.running == 0 && order.heldCount == 0)
+    }
+
     @Test("a long alternation keeps the held list bounded by what is held")
     func compaction() {
         var order = CommandOrder()

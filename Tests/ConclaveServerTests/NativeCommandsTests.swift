@@ -83,6 +83,7 @@ struct NativeCommandsTests {
             == .error("NOSESSION unknown session 5 (expired, closed or never opened) — open one with SESSION.OPEN ttl-ms"))
         #expect(N.reply(to: .refused(.notOwner(lock: "a", session: 5)), shape: .ok) == .error("NOTOWNER session 5 does not hold lock 'a'"))
         #expect(N.reply(to: .done, shape: .ok) == .simpleString("OK"))
+        #expect(N.reply(to: .task(.tasks([])), shape: .ok) == .simpleString("OK"), "QUEUE.ACK's answer")
         #expect(N.reply(to: .sessionOpened(expiresAtMillis: 10), shape: .sessionOpened(77)) == .integer(77))
         #expect(N.reply(to: .fenced(accepted: false, reason: "stale"), shape: .fenced) == .error("FENCED stale"))
         #expect(N.reply(to: .configValue(ConfigStore.Version(revision: 4, value: "x")), shape: .configValue) == .array([.integer(4), .bulk("x")]))
