@@ -22,3 +22,7 @@ def until(deadline_seconds, what, probe):
         if time.monotonic() > deadline:
             fail(f"{what} (waited {deadline_seconds} s)")
         time.sleep(0.05)
+
+
+def passed(message):
+    print(f"  ok: {message}")

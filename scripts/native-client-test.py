@@ -26,7 +26,7 @@ import time
 
 import redis
 
-from clienttest import fail, until
+from clienttest import fail, passed, until
 
 
 def retrying(what, call, deadline_seconds=20):
