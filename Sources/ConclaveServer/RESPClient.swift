@@ -15,7 +15,7 @@ public final class RESPClient {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var readPosition = 0
-    private var chunk = [UInt8](repeating: 0, count: 64 << 10)
+    private var chunk: [UInt8]
     private let parser = RESPParser(limits: RESPLimits(), authenticated: true)
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -23,8 +23,10 @@ public final class RESPClient {
         public init(description: String) { self.description = description }
     }
 
-    public init(_ address: PeerAddress, timeoutMillis: Int = 10_000) throws(Failure) {
+    /// `readBufferBytes`: how much one read takes at most (small for many idle connections).
+    public init(_ address: PeerAddress, timeoutMillis: Int = 10_000, readBufferBytes: Int = 64 << 10) throws(Failure) {
         self.address = address
+        chunk = [UInt8](repeating: 0, count: max(16, readBufferBytes))
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var socketAddress = sockaddr_in()

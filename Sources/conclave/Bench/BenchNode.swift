@@ -9,13 +9,16 @@ import Histogram
 struct BenchNode: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
-        abstract: "SET throughput and p50/p99 on 3 node processes over loopback (fsync on), for 1 and 64 clients.",
+        abstract: "SET, redis-benchmark, a contended lock and idle-connection memory on 3 node processes over loopback (fsync on).",
         discussion: """
             Starts the node processes (this same binary, `conclave node`) with data in --dir, waits \
             for a leader, and runs each client count for --seconds: every client a connection to the \
             leader sending SET of a 128 B value and waiting for the reply (or --pipeline commands \
             at a time). A raw pwrite+fdatasync loop on the same file system is the reference row: \
-            one client cannot beat one sync per SET. The nodes are stopped with SIGTERM at the end.
+            one client cannot beat one sync per SET. Then redis-benchmark -t set -P 16 -c 50 against \
+            the same leader (when installed), 8 clients handing one lock around with LOCK.ACQUIRE and \
+            LOCK.RELEASE (latency: release sent to the next grant received), and the leader's RSS \
+            growth over 1,000 idle connections. The nodes are stopped with SIGTERM at the end.
             """
     )
 
@@ -25,6 +28,7 @@ struct BenchNode: ParsableCommand {
     @Option(help: "Client counts to run, comma-separated.") var clients = "1,64"
     @Option(help: "Seconds per client count (0.5…600).") var seconds = 5.0
     @Option(help: "Commands each client keeps in flight (1…1024).") var pipeline = 1
+    @Option(help: "Rows to run, comma-separated: set, redis-benchmark, lock, idle.") var workloads = "set,redis-benchmark,lock,idle"
     @Option(help: "Directory for the nodes' data (the file system measured). Default: the system temporary directory.")
     var dir: String?
     @Option(help: "First of the ports used (peers from it, clients from it + 100). Default: random in 20000…39999.")
@@ -34,10 +38,16 @@ struct BenchNode: ParsableCommand {
         guard (1...7).contains(nodes) else { throw ValidationError("--nodes must be in 1…7, got \(nodes)") }
         guard (0.5...600).contains(seconds) else { throw ValidationError("--seconds must be in 0.5…600, got \(seconds)") }
         guard (1...1_024).contains(pipeline) else { throw ValidationError("--pipeline must be in 1…1024, got \(pipeline)") }
+        let known: Set = ["set", "redis-benchmark", "lock", "idle"]
+        guard !workloadList.isEmpty, workloadList.allSatisfy(known.contains) else {
+            throw ValidationError("--workloads '\(workloads)': accepted: comma-separated names among set, redis-benchmark, lock, idle")
+        }
         guard !clientCounts.isEmpty, clientCounts.allSatisfy({ (1...1_024).contains($0) }) else {
             throw ValidationError("--clients '\(clients)': accepted: comma-separated counts in 1…1024")
         }
     }
+
+    var workloadList: [String] { workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     var clientCounts: [Int] { clients.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -52,9 +62,13 @@ struct BenchNode: ParsableCommand {
         let leader = try cluster.waitForLeader(seconds: 60)
         var results: [BenchResult] = []
         results.append(try rawSyncReference(in: base))
-        for count in clientCounts {
-            results.append(try measure(clients: count, at: cluster.clientAddress(of: leader)))
+        let address = cluster.clientAddress(of: leader)
+        if workloadList.contains("set") {
+            for count in clientCounts { results.append(try measure(clients: count, at: address)) }
         }
+        if workloadList.contains("redis-benchmark"), let row = try runRedisBenchmark(port: address.port) { results.append(row) }
+        if workloadList.contains("lock") { results.append(try measureLock(clients: 8, at: address)) }
+        if workloadList.contains("idle") { results.append(try measureIdleConnections(1_000, node: leader, cluster: cluster)) }
         BenchReport.emit(results, json: options.json)
     }
 
@@ -144,6 +158,8 @@ final class LocalCluster {
             processes.append(process)
         }
     }
+
+    func pid(of node: Int) -> Int32 { processes[node - 1].processIdentifier }
 
     func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: basePort + 100 + node) }
 

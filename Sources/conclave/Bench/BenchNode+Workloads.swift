@@ -1,0 +1,131 @@
+import ArgumentParser
+import ConclaveServer
+import ConclaveWire
+import Foundation
+import Histogram
+
+/// The rows of `bench node` beyond SET: a contended lock, the memory an idle connection costs,
+/// and redis-benchmark's own SET figure on the same cluster in the same run.
+extension BenchNode {
+    /// `count` clients, each with its own connection and session, taking one lock in turn:
+    /// LOCK.ACQUIRE (parked in the lock's queue while another holds it), then LOCK.RELEASE. The
+    /// rate is grants per second; the latency is the hand-off: from a holder sending its release
+    /// to the next holder receiving its grant (the release's commit, the grant's apply, the reply).
+    func measureLock(clients count: Int, at address: PeerAddress) throws -> BenchResult {
+        let lock = "bench-lock-\(getpid())"
+        let connections = try (0..<count).map { _ in try RESPClient(address) }
+        for connection in connections {
+            guard case .integer = try connection.call(["SESSION.OPEN", "30000"]) else {
+                throw ValidationError("bench node: SESSION.OPEN was refused")
+            }
+        }
+        enum Step { case acquiring, releasing }
+        var steps = Array(repeating: Step.acquiring, count: count)
+        var histogram = BenchClock.latencyHistogram()
+        var releaseSentAt: UInt64?
+        var grants: UInt64 = 0
+        var pollSet = connections.map { pollfd(fd: $0.socketDescriptor, events: Int16(POLLIN), revents: 0) }
+        let start = BenchClock.nanoseconds()
+        let end = start + UInt64(seconds * 1e9)
+        for connection in connections { try connection.send([["LOCK.ACQUIRE", lock, "10000"]]) }
+        var inFlight = count
+        while inFlight > 0 {
+            let ready = poll(&pollSet, nfds_t(pollSet.count), 10_000)
+            guard ready > 0 else { throw ValidationError("bench node: no lock reply for 10 s (\(inFlight) in flight)") }
+            for client in 0..<count where pollSet[client].revents != 0 {
+                pollSet[client].revents = 0
+                for reply in try connections[client].receiveAvailable() {
+                    let now = BenchClock.nanoseconds()
+                    inFlight -= 1
+                    switch (steps[client], reply) {
+                    case (.acquiring, .integer):
+                        grants += 1
+                        if let sent = releaseSentAt { _ = histogram.record(now - sent) }
+                        releaseSentAt = now
+                        steps[client] = .releasing
+                        try connections[client].send([["LOCK.RELEASE", lock]])
+                        inFlight += 1
+                    case (.releasing, .simpleString("OK")):
+                        steps[client] = .acquiring
+                        if now < end {
+                            try connections[client].send([["LOCK.ACQUIRE", lock, "10000"]])
+                            inFlight += 1
+                        }
+                    default:
+                        throw ValidationError("bench node: \(steps[client] == .acquiring ? "LOCK.ACQUIRE" : "LOCK.RELEASE") answered \(reply)")
+                    }
+                }
+            }
+        }
+        let elapsed = BenchClock.nanoseconds() - start
+        return BenchResult(name: "contended lock: \(count) clients, ACQUIRE+RELEASE of one name (latency: hand-off)",
+                           unit: "handoffs/s", value: Double(grants) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+
+    /// The growth of a node's resident memory over `count` idle connections (each said PING and
+    /// got PONG, so the node set it up in full), per connection, in KiB.
+    func measureIdleConnections(_ count: Int, node: Int, cluster: LocalCluster) throws -> BenchResult {
+        let address = cluster.clientAddress(of: node)
+        let before = try cluster.residentKiB(of: node)
+        var connections: [RESPClient] = []
+        connections.reserveCapacity(count)
+        for _ in 0..<count {
+            let connection = try RESPClient(address, readBufferBytes: 512)
+            try connection.send([["PING"]])
+            connections.append(connection)
+        }
+        for connection in connections {
+            guard try connection.call(["PING"]) == .simpleString("PONG") else { throw ValidationError("bench node: PING") }
+        }
+        let after = try cluster.residentKiB(of: node)
+        let perConnection = Double(after - before) / Double(count)
+        connections.removeAll()
+        return BenchResult(name: "memory per idle connection (\(count) connections, node RSS growth)", unit: "KiB",
+                           value: perConnection, p50: .nan, p99: .nan, n: UInt64(count))
+    }
+
+    /// redis-benchmark's own run against the leader in this same run: `-t set -P 16 -c 50` with
+    /// a 128 B value; its CSV gives requests per second and its p50/p99 (ms, reported here in ns).
+    /// Nil when redis-benchmark is not installed.
+    func runRedisBenchmark(port: Int) throws -> BenchResult? {
+        guard let tool = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":")
+            .map({ "\($0)/redis-benchmark" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            FileHandle.standardError.write(Data("bench node: redis-benchmark is not installed (apt-get install redis-tools); its row is left out\n".utf8))
+            return nil
+        }
+        let requests = max(20_000, Int(seconds * 100_000))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["-p", "\(port)", "-t", "set", "-P", "16", "-c", "50", "-d", "128", "-n", "\(requests)", "--csv"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+        guard process.terminationStatus == 0,
+              let row = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("\"SET\"") }) else {
+            throw ValidationError("bench node: redis-benchmark exited \(process.terminationStatus): \(text.prefix(300))")
+        }
+        let fields = row.split(separator: ",").map { Double($0.trimmingCharacters(in: CharacterSet(charactersIn: "\""))) }
+        guard fields.count >= 7, let rps = fields[1], let p50 = fields[4], let p99 = fields[6] else {
+            throw ValidationError("bench node: redis-benchmark's CSV row is not what was expected: \(row)")
+        }
+        return BenchResult(name: "redis-benchmark -t set -P 16 -c 50 -d 128 (its own count)", unit: "ops/s", value: rps,
+                           p50: p50 * 1e6, p99: p99 * 1e6, n: UInt64(requests))
+    }
+}
+
+extension LocalCluster {
+    /// A node process's resident set (VmRSS in /proc/PID/status), in KiB.
+    func residentKiB(of node: Int) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid(of: node))/status", encoding: .utf8)
+        guard let line = status.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            throw ValidationError("bench node: no VmRSS for node \(node)")
+        }
+        return kib
+    }
+}
