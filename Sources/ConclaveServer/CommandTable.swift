@@ -86,7 +86,7 @@ extension CommandSpec.Argument {
 enum CommandTable {
     typealias Argument = CommandSpec.Argument
 
-    static let all: [CommandSpec] = strings + keys + server + connection
+    static let all: [CommandSpec] = strings + keys + server + connection + admin
 
     static let byName: [String: CommandSpec] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 

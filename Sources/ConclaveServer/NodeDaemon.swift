@@ -76,6 +76,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
     /// The native commands' state (NodeDaemon+Native.swift).
     let native = NativeState()
+    /// The operator's faults and changes in progress (NodeDaemon+Admin.swift).
+    let admin = AdminState()
     /// This process's clients: node ID in the top byte, a random incarnation, the connection.
     let clientBase: UInt64
     let startedNanos: UInt64
@@ -228,10 +230,11 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
-                        wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000)
+                        wallMillis: admin.skewed(wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000))
     }
 
     private func tick() {
+        guard adminAllowsTick() else { return }
         let time = now()
         core.tick(at: time)
         expireWaiting()
@@ -255,6 +258,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
         let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
+        if AdminCommands.handles(name) { return executeAdmin(name, arguments, on: connection, reply: reply) }
+        if holdWhilePaused({ [unowned self] in execute(arguments, on: connection, reply: reply) }, reply: reply) { return }
         if NativeCommands.handles(name) {
             // In the connection's order, as a write: a parked acquire holds back what follows it.
             return inOrder(.write, on: connection, reply: reply) { [unowned self] answer in
