@@ -58,12 +58,7 @@ extension NodeDaemon {
                       reply: @escaping (RESPValue) -> Void) {
         let line = ([name] + arguments.dropFirst().prefix(40).map { String(decoding: $0.prefix(64), as: UTF8.self) }).joined(separator: " ")
         let answer: (RESPValue) -> Void = { [logger, remote = connection.remote] value in
-            let outcome: String
-            switch value {
-            case .simpleString(let text), .error(let text): outcome = text
-            default: outcome = "\(value)"
-            }
-            logger.notice("admin", metadata: ["command": "\(line)", "client": "\(remote)", "result": "\(outcome)"])
+            logger.notice("admin", metadata: ["command": "\(line)", "client": "\(remote)", "result": "\(Self.logText(value))"])
             reply(value)
         }
         guard configuration.token != nil else {
@@ -166,6 +161,17 @@ extension NodeDaemon {
         }
         if let address, address != known {
             throw RESPError("ERR node \(node)'s peer address is \(known) in node \(configuration.id)'s configuration, not \(address); changing an address is not supported yet")
+        }
+    }
+
+    /// An admin reply as one log line: its text, its number, or its lines joined.
+    static func logText(_ value: RESPValue) -> String {
+        switch value {
+        case .simpleString(let text), .error(let text): return text
+        case .integer(let number): return "\(number)"
+        case .bulkString(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .array(let lines): return lines.isEmpty ? "(none)" : lines.map(logText).joined(separator: "; ")
+        default: return "\(value)"
         }
     }
 
