@@ -51,14 +51,7 @@ public enum AdminCommands {
 
     /// Parses an admin command (`name` upper-cased, `rest` the arguments after it).
     public static func parse(_ name: String, _ rest: [[UInt8]]) -> Result<AdminCommand, RESPError> {
-        var arguments = Arguments(name: name, values: rest)
-        do throws(RESPError) {
-            let command = try parse(name, &arguments)
-            try arguments.finish()
-            return .success(command)
-        } catch {
-            return .failure(error)
-        }
+        Arguments.parseAll(name, rest) { arguments throws(RESPError) in try parse(name, &arguments) }
     }
 
     private static func parse(_ name: String, _ a: inout Arguments) throws(RESPError) -> AdminCommand {
@@ -131,6 +124,22 @@ public enum AdminCommands {
             throw RESPError("ERR node IDs must differ, got \(peers.map(String.init).joined(separator: ", "))")
         }
         return peers
+    }
+}
+
+extension Arguments {
+    /// Runs `parse` over a command's arguments and requires it to read them all: the one way
+    /// every command family turns words into a value or the error that names what was wrong.
+    static func parseAll<Value>(_ name: String, _ rest: [[UInt8]],
+                                _ parse: (inout Arguments) throws(RESPError) -> Value) -> Result<Value, RESPError> {
+        var arguments = Arguments(name: name, values: rest)
+        do throws(RESPError) {
+            let value = try parse(&arguments)
+            try arguments.finish()
+            return .success(value)
+        } catch {
+            return .failure(error)
+        }
     }
 }
 

@@ -125,10 +125,11 @@ extension NodeDaemon {
                     try core.proposeConfChange(.remove(node), at: time)
                 }
             case .snapshot:
-                guard let index = core.snapshotNow(at: now()) else {
+                let taken = core.snapshotNow(at: now())
+                afterInput()  // performs a stop the snapshot's I/O error caused
+                guard let index = taken else {
                     throw RESPError("ERR node \(me) stopped: \(core.stopReason ?? "unknown reason")")
                 }
-                afterInput()
                 answer(.integer(Int64(clamping: index)))
             case .faults:
                 answer(.array(faultLines.map { .bulk($0) }))
