@@ -18,6 +18,10 @@ bin=${1:-.build/debug/conclave}
 command -v redis-cli >/dev/null || { echo "admin-tests: needs redis-cli (apt-get install redis-tools)" >&2; exit 1; }
 name=admin-tests
 source scripts/node-test-lib.sh
+# Ports below Linux's ephemeral range (32768…): the library's 20000…40213 can collide with the
+# local port of a peer's outgoing connection ("Address already in use" at cluster up).
+base=$((20000 + RANDOM % 12000))
+client=$((base + 200))
 token=adm1n-t0ken
 echo "$token" >"$dir/token"
 export REDISCLI_AUTH=$token  # redis-cli (and scripts/cluster's INFO polls) authenticate with it
