@@ -4,7 +4,7 @@
 # and the helpers they share.
 # Before sourcing: `name` (for the directory). After: dir, base (peer ports), client (client ports).
 dir=$(mktemp -d "/tmp/conclave-$name.XXXXXX")
-base=$((20000 + RANDOM % 20000))
+base=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768…), where outgoing connections take ports
 client=$((base + 200))
 children=()
 cleanup() {

@@ -86,7 +86,7 @@ extension CommandSpec.Argument {
 enum CommandTable {
     typealias Argument = CommandSpec.Argument
 
-    static let all: [CommandSpec] = strings + keys + scripting + server + connection + native
+    static let all: [CommandSpec] = strings + keys + scripting + server + connection + native + admin
 
     static let byName: [String: CommandSpec] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 

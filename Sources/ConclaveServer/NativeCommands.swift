@@ -77,14 +77,7 @@ public enum NativeCommands {
 
     /// Parses a native command (`arguments[0]` is its name, upper-cased in `name`).
     public static func parse(_ name: String, _ rest: [[UInt8]]) -> Result<Parsed, RESPError> {
-        var arguments = Arguments(name: name, values: rest)
-        do throws(RESPError) {
-            let parsed = try parse(name, &arguments)
-            try arguments.finish()
-            return .success(parsed)
-        } catch {
-            return .failure(error)
-        }
+        Arguments.parseAll(name, rest) { arguments throws(RESPError) in try parse(name, &arguments) }
     }
 
     private static func parse(_ name: String, _ a: inout Arguments) throws(RESPError) -> Parsed {

@@ -33,7 +33,7 @@ extension NodeDaemon {
                 ("tcp_port", "\(clientPort.boundPort ?? configuration.clientListen.port)"),
                 ("node_id", "\(configuration.id)"), ("cluster", configuration.clusterName),
                 ("uptime_in_seconds", "\(uptime)"), ("uptime_in_days", "\(uptime / 86_400)"),
-            ]
+            ] + adminInfoFields
         case "clients":
             let port = clientPort.configuration
             return [

@@ -362,9 +362,11 @@ extension NodeDaemon {
 
     func wallMillis() -> UInt64 { wallMicros() / 1_000 }
 
+    /// The wall clock in microseconds, with the operator's skew (ADMIN.SKEW) as `now()` has it.
     func wallMicros() -> UInt64 {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
-        return UInt64(wall.tv_sec) * 1_000_000 + UInt64(wall.tv_nsec) / 1_000
+        let micros = Int64(wall.tv_sec) * 1_000_000 + Int64(wall.tv_nsec) / 1_000
+        return UInt64(max(0, micros + admin.skewMillis * 1_000))
     }
 }

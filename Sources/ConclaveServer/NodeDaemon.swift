@@ -72,10 +72,14 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     var readNumbers: UInt64 = 0
     private var flushScheduled = false
     private var tickTask: RepeatedTask?
+    /// Ticks given since `startedNanos` (`giveMissedTicks`).
+    private var ticksGiven: UInt64 = 0
     var stopping = false
     private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
     /// The native commands' state (NodeDaemon+Native.swift).
     let native = NativeState()
+    /// The operator's faults and changes in progress (NodeDaemon+Admin.swift).
+    let admin = AdminState()
     /// This process's clients: node ID in the top byte, a random incarnation, the connection.
     let clientBase: UInt64
     let startedNanos: UInt64
@@ -228,17 +232,35 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
-                        wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000)
+                        wallMillis: admin.skewed(wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000))
     }
 
     private func tick() {
+        guard adminAllowsTick() else { return }
         let time = now()
+        giveMissedTicks(at: time)
+        ticksGiven += 1
         core.tick(at: time)
         expireWaiting()
         expireNative(nowNanos: time.timerNanos)
         tickIDService()
         afterInput()
     }
+
+    /// Ticks follow the monotonic clock, not the timer's firings: a process stopped for a while
+    /// (SIGSTOP, a VM or GC stall, ADMIN.PAUSE) or a timer running late gives Raft every tick that
+    /// fell due meanwhile before anything else, so a leader's lease never outlives the time that
+    /// really passed (a stale lease read after a stop) and elections keep their timing.
+    func giveMissedTicks(at time: NodeTime) {
+        let due = (time.timerNanos - min(time.timerNanos, startedNanos)) / (settings.tickMillis * 1_000_000)
+        guard due > ticksGiven + 1 else { return }
+        let missed = due - ticksGiven - 1
+        ticksGiven += missed
+        core.catchUp(ticks: Int(min(missed, Self.catchUpTicksMax)), at: time)
+    }
+
+    /// More ticks than any timeout counts: a stop of hours catches up in one bounded loop.
+    static let catchUpTicksMax: UInt64 = 100_000
 
     /// After every input: perform what it asked now (replies, timers), and drain its Ready once
     /// per loop turn.
@@ -255,6 +277,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
         let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
+        if AdminCommands.handles(name) { return executeAdmin(name, arguments, on: connection, reply: reply) }
+        if holdWhilePaused({ [unowned self] in execute(arguments, on: connection, reply: reply) }, reply: reply) { return }
         if NativeCommands.handles(name) {
             // In the connection's order, as a write; an acquire that may wait runs alone, so what
             // the connection sent after it waits for its answer.

@@ -51,6 +51,9 @@ public struct PeerTransportConfiguration: Sendable {
     /// Reconnect backoff: doubles from the minimum to the maximum, each wait jittered by ±25%.
     public var reconnectMillisMin: Int64 = 50
     public var reconnectMillisMax: Int64 = 2_000
+    /// Messages held back by a delay rule (`PeerFaults`) at once, all peers together; past this
+    /// they are dropped (and counted).
+    public var delayedMessagesMax = 16_384
 
     public init(node: NodeID, clusterID: UInt64, token: String, listen: PeerAddress, peers: [NodeID: PeerAddress]) {
         self.node = node
@@ -69,6 +72,9 @@ public struct PeerLinkStatistics: Equatable, Sendable {
     public var messagesDropped: UInt64 = 0
     public var framesSent: UInt64 = 0
     public var reconnects: UInt64 = 0
+    /// Messages an operator's fault rule dropped (either way) or delayed (outgoing).
+    public var faultDrops: UInt64 = 0
+    public var faultDelays: UInt64 = 0
 }
 
 /// Raft messages between node processes over TCP (SwiftNIO), one connection per direction as etcd's
@@ -92,6 +98,9 @@ public final class PeerTransport: @unchecked Sendable {
     private var inboundChannels: [ObjectIdentifier: Channel] = [:]
     private var stopping = false
     public private(set) var statistics: [NodeID: PeerLinkStatistics] = [:]
+    /// The operator's fault rules (ADMIN.*), applied to every message either way.
+    public var faults = PeerFaults()
+    private var delayedMessages = 0
 
     /// The port actually bound (useful with port 0 in tests).
     public var boundPort: Int? { serverChannel?.localAddress?.port }
@@ -130,23 +139,44 @@ public final class PeerTransport: @unchecked Sendable {
     }
 
     /// Queues messages for their peers; everything queued in this loop turn leaves in one frame per
-    /// peer. Messages to unknown nodes are dropped (and logged once per node).
+    /// peer. Messages to unknown nodes are dropped. The fault rules (`faults`) drop or delay
+    /// some first.
     public func send(_ messages: [Message]) {
         eventLoop.preconditionInEventLoop()
-        for message in messages {
-            guard var peer = outbound[message.to] else { continue }
-            if peer.queue.count >= configuration.sendQueueMessagesMax {
-                statistics[message.to, default: PeerLinkStatistics()].messagesDropped += 1
-                continue
+        for message in messages where outbound[message.to] != nil {
+            switch faults.decide(.outgoing, peer: message.to) {
+            case .deliver:
+                enqueue(message)
+            case .drop:
+                statistics[message.to, default: PeerLinkStatistics()].faultDrops += 1
+            case .delay(let millis):
+                guard delayedMessages < configuration.delayedMessagesMax else {
+                    statistics[message.to, default: PeerLinkStatistics()].faultDrops += 1
+                    continue
+                }
+                delayedMessages += 1
+                statistics[message.to, default: PeerLinkStatistics()].faultDelays += 1
+                eventLoop.scheduleTask(in: .milliseconds(Int64(millis))) { [self] in
+                    delayedMessages -= 1
+                    if !stopping { enqueue(message) }
+                }
             }
-            peer.queue.append(message)
-            let scheduleFlush = !peer.flushScheduled && peer.channel != nil
-            if scheduleFlush { peer.flushScheduled = true }
-            outbound[message.to] = peer
-            if scheduleFlush {
-                let target = message.to
-                eventLoop.execute { [self] in flush(target) }
-            }
+        }
+    }
+
+    private func enqueue(_ message: Message) {
+        guard var peer = outbound[message.to] else { return }
+        if peer.queue.count >= configuration.sendQueueMessagesMax {
+            statistics[message.to, default: PeerLinkStatistics()].messagesDropped += 1
+            return
+        }
+        peer.queue.append(message)
+        let scheduleFlush = !peer.flushScheduled && peer.channel != nil
+        if scheduleFlush { peer.flushScheduled = true }
+        outbound[message.to] = peer
+        if scheduleFlush {
+            let target = message.to
+            eventLoop.execute { [self] in flush(target) }
         }
     }
 
@@ -243,10 +273,14 @@ public final class PeerTransport: @unchecked Sendable {
 
     func inboundClosed(_ channel: Channel) { inboundChannels[ObjectIdentifier(channel)] = nil }
 
-    /// Messages from an admitted peer: only those addressed to us and sent by it pass.
+    /// Messages from an admitted peer: only those addressed to us and sent by it pass, then
+    /// those the fault rules let through.
     func received(_ messages: [Message], from node: NodeID) {
-        let mine = messages.filter { $0.to == configuration.node && $0.from == node }
+        var mine = messages.filter { $0.to == configuration.node && $0.from == node }
         statistics[node, default: PeerLinkStatistics()].messagesReceived += UInt64(mine.count)
+        let before = mine.count
+        mine.removeAll { _ in faults.decide(.incoming, peer: node) == .drop }
+        statistics[node, default: PeerLinkStatistics()].faultDrops += UInt64(before - mine.count)
         if !mine.isEmpty { deliver(mine) }
     }
 

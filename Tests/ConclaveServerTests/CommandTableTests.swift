@@ -98,11 +98,14 @@ struct CommandTableTests {
         for command in CommandTable.all where !connection.contains(command.name) {
             let words = [command.name] + Array(repeating: "0", count: max(0, abs(command.arity) - 1))
             let name = command.name.uppercased()
-            if NativeCommands.handles(name) {
-                if case .failure(let error) = NativeCommands.parse(name, words.dropFirst().map { Array($0.utf8) }) {
-                    #expect(!error.message.hasPrefix("ERR unknown command"), "\(command.name) is listed but unknown")
-                }
-            } else if case .failure(let error) = KVCommands.parse(words.map { Array($0.utf8) }) {
+            let rest = words.dropFirst().map { Array($0.utf8) }
+            func refusal<Parsed>(_ result: Result<Parsed, RESPError>) -> RESPError? {
+                if case .failure(let error) = result { return error } else { return nil }
+            }
+            let error = NativeCommands.handles(name) ? refusal(NativeCommands.parse(name, rest))
+                : AdminCommands.handles(name) ? refusal(AdminCommands.parse(name, rest))
+                : refusal(KVCommands.parse(words.map { Array($0.utf8) }))
+            if let error {
                 #expect(!error.message.hasPrefix("ERR unknown command"), "\(command.name) is listed but unknown")
             }
         }

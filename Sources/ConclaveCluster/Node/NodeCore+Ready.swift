@@ -109,9 +109,15 @@ extension NodeCore {
     /// log, keeping `compactionKeepEntries` entries for followers that are only a little behind.
     private mutating func takeSnapshotIfDue() {
         guard config.snapshotEveryEntries > 0, isRunning else { return }
+        guard stateMachine.appliedIndex >= snapshotIndex + config.snapshotEveryEntries else { return }
+        takeSnapshot()
+    }
+
+    /// Snapshots the state machine at its applied index and compacts the log behind it; an I/O
+    /// error stops the node.
+    mutating func takeSnapshot() {
         let applied = stateMachine.appliedIndex
         do {
-            guard applied >= snapshotIndex + config.snapshotEveryEntries else { return }
             let membership = raft.confState
             try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
                                        data: stateMachine.snapshotData())
