@@ -200,6 +200,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var nextNumber: UInt64 = 0
     private var nextToWrite: UInt64 = 0
     private var closeAfterFlush = false
+    private var flushScheduled = false
     private var readPaused = false
     private var unsentBytes = 0
     private var lastReadNanos = NIODeadline.now().uptimeNanoseconds
@@ -354,12 +355,27 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         promise.futureResult.whenComplete { _ in handler.value.unsentBytes -= written }
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
         if closeAfterFlush && nextToWrite == nextNumber {
+            context.flush()
             closeAfterReplies(context)
             return
         }
+        flushOncePerTurn(context)
         if readPaused { parseCommands(context: context) }
+    }
+
+    /// One flush (one `write` system call) for all the replies this connection got in one turn
+    /// of the event loop — a batch of applied entries answers many pipelined commands at once —
+    /// instead of one per reply.
+    private func flushOncePerTurn(_ context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            handler.value.flushScheduled = false
+            handler.value.context?.flush()
+        }
     }
 
     /// Closes once the replies written so far have left: the output first, so the client reads

@@ -63,12 +63,13 @@ struct BenchNode: ParsableCommand {
         var results: [BenchResult] = []
         results.append(try rawSyncReference(in: base))
         let address = cluster.clientAddress(of: leader)
+        // First, on processes no load has grown yet: what connections add, not what load left.
+        if workloadList.contains("idle") { results.append(try measureIdleConnections(1_000, node: leader, cluster: cluster)) }
         if workloadList.contains("set") {
             for count in clientCounts { results.append(try measure(clients: count, at: address)) }
         }
         if workloadList.contains("redis-benchmark"), let row = try runRedisBenchmark(port: address.port) { results.append(row) }
         if workloadList.contains("lock") { results.append(try measureLock(clients: 8, at: address)) }
-        if workloadList.contains("idle") { results.append(try measureIdleConnections(1_000, node: leader, cluster: cluster)) }
         BenchReport.emit(results, json: options.json)
     }
 
