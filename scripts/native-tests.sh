@@ -6,7 +6,9 @@
 #  2. redis-py (PyPI): scripts/native-client-test.py — sessions, a blocking lock with fencing
 #     tokens over 8 threads, one parked acquire per connection, lost-lock notices on RESP2 and
 #     RESP3, IDs unique across nodes, a throttle, a delay task fired and acknowledged, a config
-#     watch resuming on another node after its node is killed.
+#     watch resuming on another node after its node is killed;
+#  3. conclave status --connect: exit 0 with the leader on a healthy cluster, 1 naming the node
+#     the test killed.
 # Every wait polls with a deadline; every process started here is stopped here.
 # Usage: scripts/native-tests.sh [path/to/conclave]
 set -euo pipefail
@@ -158,8 +160,21 @@ check "bad native input" "$out" \
 \(error\) ERR syntax error: 'EXTRA' where TTL, DELAY is accepted¶"
 pass "redis-cli: bad native input answered with errors naming the argument and what is accepted"
 
+# --- conclave status: one look for scripts ---------------------------------------------------
+nodes="127.0.0.1:$p1,127.0.0.1:$p2,127.0.0.1:$p3"
+status_out=$("$bin" status --connect "$nodes") || fail "conclave status on a healthy cluster exited $?: $status_out"
+[[ $status_out == "leader: node "[1-3]", term "*" — 3/3 nodes answered"* ]] || fail "conclave status: $status_out"
+json=$("$bin" status --connect "$nodes" --json) || fail "conclave status --json"
+python3 -c 'import json, sys; s = json.loads(sys.argv[1]); assert s["healthy"] and s["leader"] > 0 and len(s["nodes"]) == 3 and all(n["locks_held"] >= 0 for n in s["nodes"]), s' "$json" \
+    || fail "conclave status --json: $json"
+pass "conclave status: the leader, every node's indexes and load; --json for scripts"
+
 # --- 2. redis-py -----------------------------------------------------------------------------
 python_env redis
 timeout 300 "$python" scripts/native-client-test.py "$dir/cluster" "$p1" "$p2" "$p3" || fail "redis-py native commands"
+rc=0
+status_out=$("$bin" status --connect "$nodes" --timeout-millis 500) || rc=$?
+[[ $rc -eq 1 && $status_out == *"2/3 nodes answered"*"unreachable: connect"* ]] || fail "conclave status with a node killed: exit $rc: $status_out"
+pass "conclave status with a node killed: exit 1, the node named unreachable with why"
 pass "redis-py: sessions, a blocking lock with fencing tokens over 8 threads, parked acquires, lost-lock notices, IDs, THROTTLE, a delay task, a config watch through a node kill"
 echo "native tests: all passed"

@@ -333,6 +333,7 @@ extension NodeDaemon {
 
     private func clusterStatus() -> RESPValue {
         let status = core.raft.status()
+        let machine = core.stateMachine
         let peers = transport.statistics
         var members: [RESPValue] = []
         for voter in status.voters.sorted() {
@@ -354,6 +355,11 @@ extension NodeDaemon {
             (.bulk("last_index"), .integer(Int64(clamping: status.lastIndex))),
             (.bulk("snapshot_index"), .integer(Int64(clamping: status.snapshotIndex))),
             (.bulk("cluster_time_ms"), .integer(Int64(clamping: core.stateMachine.nowMillis))),
+            (.bulk("sessions"), .integer(Int64(machine.sessions.sessions.count))),
+            (.bulk("locks_held"), .integer(Int64(machine.locks.locks.values.lazy.filter { !$0.holders.isEmpty }.count))),
+            (.bulk("lock_waiters"), .integer(Int64(machine.locks.locks.values.reduce(0) { $0 + $1.waiters.count }))),
+            (.bulk("tasks"), .integer(Int64(machine.tasks.tasks.count))),
+            (.bulk("keys"), .integer(Int64(machine.kv.values.count))),
             (.bulk("members"), .array(members)),
         ])
     }
