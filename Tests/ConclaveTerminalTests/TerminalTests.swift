@@ -64,6 +64,20 @@ import ConclaveConsole
         #expect(session.state.snapshot.nodes.allSatisfy { $0.health == .up })
     }
 
+    @Test("keys pressed while help is open do not reach the cluster: x behind help kills nothing")
+    func helpCapturesKeys() throws {
+        let (terminal, session, screen) = try Self.started()
+        let leader = try #require(session.state.snapshot.leader?.id)
+        terminal.enqueue([.character("?"), .character("x"), .character("2")])
+        Self.pump(terminal, session, screen)
+        #expect(session.state.snapshot.nodes[Int(leader) - 1].health != .crashed, "x acted behind the help overlay")
+        #expect(session.state.view == .cluster && session.state.overlay == .help)
+        #expect(session.state.message == "help is open: ? or Esc closes it")
+        terminal.enqueue([.character("?"), .character("2")])
+        Self.pump(terminal, session, screen)
+        #expect(session.state.overlay == .none && session.state.view == .locks, "closed, keys act again")
+    }
+
     @Test("? opens help generated from the keymap; Esc closes it")
     func help() throws {
         let (terminal, session, screen) = try Self.started()

@@ -31,10 +31,15 @@ public enum ConsoleApp {
             state.messageIsError = false
             return []
         case .help:
+            // The overlay owns the keyboard: a key meant for the cluster (x kills the leader) must
+            // not act behind a screen that hides what it did.
             if key == .escape || key == .character("?") || key == .character("q") {
                 state.overlay = .none
-                return []
+            } else {
+                state.message = "help is open: ? or Esc closes it"
+                state.messageIsError = false
             }
+            return []
         case .none:
             if key == .escape {
                 state.filter = ""
