@@ -12,7 +12,7 @@ enum IDsView {
         var inner = top.inset(1)
         table.drawHeader(&frame, x: inner.x + 1, y: inner.y, maxX: inner.maxX)
         for (offset, worker) in ids.workers.prefix(inner.height - 1).enumerated() {
-            let clock = worker.clockOffsetMillis == 0 ? "true" : "\(worker.clockOffsetMillis > 0 ? "+" : "")\(worker.clockOffsetMillis)ms"
+            let clock = "\(worker.clockOffsetMillis >= 0 ? "+" : "")\(worker.clockOffsetMillis)ms"
             table.drawRow(&frame, ["\(worker.node)", "\(worker.worker)", "\(worker.issued)", ConsoleRenderer.rate(worker.perSecond), clock,
                                    "\(worker.waits)", "\(worker.refusals)", worker.lastID.map(String.init) ?? "-"],
                           roles: [.text, .idWorker, .text, .text, worker.clockOffsetMillis < 0 ? .alert : .text, .hint, .alert],
