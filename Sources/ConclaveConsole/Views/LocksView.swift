@@ -13,12 +13,23 @@ enum LocksView {
         let detailHeight = min(8, rect.height / 3)
         let listRect = Rect(x: rect.x, y: rect.y, width: rect.width, height: rect.height - detailHeight)
         let contention = snapshot.contention
-        frame.box(listRect, title: "locks (\(locks.count) of \(snapshot.locks.count)) · \(snapshot.sessions) sessions · tokens only grow", focused: true)
+        let title = "locks (\(locks.count) of \(snapshot.locks.count)) · \(snapshot.sessions) sessions · tokens only grow"
+        frame.box(listRect, title: title, focused: true)
         // Fair queue against spinning try-lock, per second: attempts are work, grants are progress.
-        let summary = "fair: \(ConsoleRenderer.rate(contention.fairGrants)) grants / \(ConsoleRenderer.rate(contention.fairAttempts)) attempts · "
-            + "spinning (\(snapshot.workload.spinPercent)% of clients): \(ConsoleRenderer.rate(contention.spinGrants)) grants / "
-            + "\(ConsoleRenderer.rate(contention.spinAttempts)) attempts per s"
-        frame.put(" " + summary + " ", x: listRect.maxX - 2 - TextWidth.columns(summary) - 2, y: listRect.y, role: contention.spinAttempts > 4 * max(1, contention.spinGrants) ? .alert : .hint)
+        // Right of the title, in the longest form that fits without covering it.
+        let fair = "\(ConsoleRenderer.rate(contention.fairGrants)) grants / \(ConsoleRenderer.rate(contention.fairAttempts)) attempts"
+        let spin = "\(ConsoleRenderer.rate(contention.spinGrants)) grants / \(ConsoleRenderer.rate(contention.spinAttempts)) attempts"
+        let forms = [
+            "fair: \(fair) · spinning (\(snapshot.workload.spinPercent)% of clients): \(spin) per s",
+            "fair \(fair) · spin \(spin) /s",
+            "fair \(ConsoleRenderer.rate(contention.fairGrants))/\(ConsoleRenderer.rate(contention.fairAttempts)) · "
+                + "spin \(ConsoleRenderer.rate(contention.spinGrants))/\(ConsoleRenderer.rate(contention.spinAttempts))",
+        ]
+        let titleEnd = listRect.x + 2 + TextWidth.columns(" " + TextWidth.truncate(title, to: listRect.width - 6) + " ")
+        if let summary = forms.first(where: { listRect.maxX - 2 - TextWidth.columns($0) - 2 > titleEnd }) {
+            frame.put(" " + summary + " ", x: listRect.maxX - 2 - TextWidth.columns(summary) - 2, y: listRect.y,
+                      role: contention.spinAttempts > 4 * max(1, contention.spinGrants) ? .alert : .hint)
+        }
         let inner = listRect.inset(1)
         table.drawHeader(&frame, x: inner.x + 1, y: inner.y, maxX: inner.maxX)
         let selected = min(state.selected(in: .locks), max(0, locks.count - 1))
