@@ -67,13 +67,31 @@ enum LocksView {
         }
     }
 
+    /// The newest tokens that fit in `columns`, oldest first and newest last; older ones elided
+    /// at the left (`… → 41 → 42`), so the token just granted is always in view.
+    static func tokenTimeline(_ tokens: [UInt64], columns: Int) -> String {
+        guard !tokens.isEmpty else { return "none granted yet" }
+        var shown: [String] = []
+        var width = 0
+        for token in tokens.reversed() {
+            let text = String(token)
+            let added = text.count + (shown.isEmpty ? 0 : 3)
+            let elision = shown.count + 1 < tokens.count ? 4 : 0  // "… → " before the oldest shown
+            guard width + added + elision <= columns || shown.isEmpty else { break }
+            shown.append(text)
+            width += added
+        }
+        let line = shown.reversed().joined(separator: " → ")
+        return shown.count < tokens.count ? "… → " + line : line
+    }
+
     static func drawDetail(_ frame: inout Frame, _ lock: LockSnapshot?, in rect: Rect) {
         guard rect.height >= 3 else { return }
-        frame.box(rect, title: lock.map { "\($0.name): holder timeline (fencing tokens, oldest first) and queue" } ?? "no lock selected")
+        frame.box(rect, title: lock.map { "\($0.name): holder timeline (fencing tokens, newest last) and queue" } ?? "no lock selected")
         guard let lock else { return }
         let inner = rect.inset(1)
-        let tokens = lock.holderTimeline.map(String.init).joined(separator: " → ")
-        frame.put("tokens: " + (tokens.isEmpty ? "none granted yet" : tokens), x: inner.x + 1, y: inner.y, role: .lockHeld, maxX: inner.maxX)
+        frame.put("tokens: " + tokenTimeline(lock.holderTimeline, columns: inner.width - 1 - 8), x: inner.x + 1, y: inner.y,
+                  role: .lockHeld, maxX: inner.maxX)
         let holders = lock.holders.map { "session \($0.session) token \($0.token) held \($0.heldMillis)ms ×\($0.holdCount)" }
         frame.put("holding: " + (holders.isEmpty ? "nobody" : holders.joined(separator: "; ")), x: inner.x + 1, y: inner.y + 1, maxX: inner.maxX)
         let queue = lock.waiters.enumerated().map { "\($0.offset + 1). s\($0.element)" }.joined(separator: "  ")
