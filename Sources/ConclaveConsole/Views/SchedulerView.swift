@@ -31,24 +31,96 @@ enum SchedulerView {
         return millis >= 1_000 ? "+\(String(format1: Double(millis) / 1_000))s" : "+\(max(0, millis))ms"
     }
 
+    /// The heap as a tree: each level's nodes share the width equally, a child under its
+    /// parent's span, and one connector row per level joins each parent (┴) to its children
+    /// (┌ ┬ ┐). Levels are drawn while a node's span fits its label; what is deeper is counted.
     static func drawHeap(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, title: String, in rect: Rect) {
         frame.box(rect, title: title, focused: true)
         let inner = rect.inset(1)
-        for (level, deadlines) in scheduler.heapLevels.prefix(inner.height / 2).enumerated() {
-            let y = inner.y + level * 2
-            let cell = max(7, inner.width / max(1, deadlines.count))
-            let shown = deadlines.prefix(max(1, inner.width / 7))
-            let slotWidth = max(7, inner.width / max(1, shown.count))
-            for (index, deadline) in shown.enumerated() {
-                let text = relative(deadline, scheduler.nowMillis)
-                frame.put(TextWidth.pad(text, min(cell, slotWidth), right: false), x: inner.x + index * slotWidth + 1, y: y,
-                          role: level == 0 ? .title : .text, maxX: inner.maxX)
-            }
-            if deadlines.count > shown.count { frame.put("…", x: inner.maxX - 1, y: y, role: .dim) }
-            if level + 1 < scheduler.heapLevels.count, y + 1 < inner.maxY {
-                frame.put(String(repeating: "╲ ", count: min(shown.count * scheduler.heapArity, inner.width / 2)), x: inner.x + 1, y: y + 1, role: .dim, maxX: inner.maxX)
+        let rows = heapRows(scheduler.heapLevels, arity: scheduler.heapArity, width: inner.width - 2, height: inner.height - 1)
+        for (index, row) in rows.enumerated() {
+            let y = inner.y + index
+            if row.isConnector {
+                frame.put(row.text, x: inner.x + 1, y: y, role: .dim, maxX: inner.maxX)
+            } else {
+                for (x, deadline) in row.labels {
+                    frame.put(relative(deadline, scheduler.nowMillis), x: inner.x + 1 + x, y: y, role: index == 0 ? .title : .text, maxX: inner.maxX)
+                }
             }
         }
+        let shownLevels = rows.filter { !$0.isConnector }.count
+        let hidden = scheduler.heapLevels.dropFirst(shownLevels).reduce(0) { $0 + $1.count }
+        if hidden > 0 || scheduler.heapCount > scheduler.heapLevels.reduce(0, { $0 + $1.count }) {
+            let below = max(hidden, scheduler.heapCount - scheduler.heapLevels.prefix(shownLevels).reduce(0) { $0 + $1.count })
+            frame.put("… \(below) more wake-ups in deeper levels", x: inner.x + 1, y: inner.y + rows.count, role: .dim, maxX: inner.maxX)
+        }
+    }
+
+    struct HeapRow: Equatable {
+        var isConnector: Bool
+        /// Label rows: each node's deadline at its column.
+        var labels: [(x: Int, deadline: UInt64)]
+        /// Connector rows: the line itself.
+        var text: String
+
+        static func == (left: HeapRow, right: HeapRow) -> Bool {
+            left.isConnector == right.isConnector && left.text == right.text
+                && left.labels.map(\.x) == right.labels.map(\.x) && left.labels.map(\.deadline) == right.labels.map(\.deadline)
+        }
+    }
+
+    /// The box-drawing character joining the lines that leave a cell up, down, left and right.
+    static func junction(up: Bool, down: Bool, left: Bool, right: Bool) -> Character {
+        switch (up, down, left, right) {
+        case (true, true, true, true): return "┼"
+        case (true, true, true, false): return "┤"
+        case (true, true, false, true): return "├"
+        case (true, true, false, false), (false, true, false, false), (true, false, false, false): return "│"
+        case (false, true, true, true): return "┬"
+        case (false, true, false, true): return "┌"
+        case (false, true, true, false): return "┐"
+        case (true, false, true, true): return "┴"
+        case (true, false, false, true): return "└"
+        case (true, false, true, false): return "┘"
+        default: return "─"
+        }
+    }
+
+    /// The rows of the tree for `levels` (in heap order: level L's node i has children i·arity …
+    /// i·arity + arity − 1 in level L + 1) in `width` columns and at most `height` rows.
+    static func heapRows(_ levels: [[UInt64]], arity: Int, width: Int, height: Int) -> [HeapRow] {
+        let labelWidth = 6
+        let arity = max(2, arity)
+        var rows: [HeapRow] = []
+        var span = Double(width)
+        for (level, deadlines) in levels.enumerated() {
+            guard span >= Double(labelWidth), rows.count < height else { break }
+            func center(_ index: Int, _ span: Double) -> Int { Int(Double(index) * span + span / 2) }
+            if level > 0 {
+                // Joins each parent of the level above to its children here.
+                var line = Array(repeating: Character(" "), count: width)
+                let parentSpan = span * Double(arity)
+                for parent in 0..<levels[level - 1].count {
+                    let children = (parent * arity)..<min((parent + 1) * arity, deadlines.count)
+                    guard let first = children.first, let last = children.last else { continue }
+                    let top = center(parent, parentSpan)
+                    let below = Set(children.map { center($0, span) })
+                    let low = min(center(first, span), top), high = max(center(last, span), top)
+                    for x in low...high where x < width {
+                        line[x] = junction(up: x == top, down: below.contains(x), left: x > low, right: x < high)
+                    }
+                }
+                rows.append(HeapRow(isConnector: true, labels: [], text: String(line)))
+                guard rows.count < height else { break }
+            }
+            let labels = deadlines.enumerated().map { index, deadline in
+                (x: max(0, center(index, span) - labelWidth / 2 + 1), deadline: deadline)
+            }
+            rows.append(HeapRow(isConnector: false, labels: labels, text: ""))
+            span /= Double(arity)
+        }
+        if rows.last?.isConnector == true { rows.removeLast() }
+        return rows
     }
 
     static func drawWheel(_ frame: inout Frame, _ scheduler: SchedulerSnapshot, in rect: Rect) {
