@@ -45,7 +45,7 @@ expect "console no tty"      1 "needs a terminal .*use --headless"      -- conso
 expect "console keys"        2 "--keys: unknown key <Nope>; accepted: <Enter>" -- console --headless --keys "<Nope>"
 expect "console keys no tty" 2 "--keys needs --headless"               -- console --keys 2
 expect "console size"        2 "--size must be WIDTHxHEIGHT"           -- console --headless --size huge
-expect "console headless"    0 "leader node [0-9].*"                    -- console --headless --seed 2 --run 3s --keys "2 :kill<Space>leader<Enter> 1" --size 100x30
+expect "console headless"    0 "leader node [0-9].*"                    -- console --headless --seed 2 --run 3s --keys "2 :kill<Space>leader<Enter> y 1" --size 100x30
 expect "console palette err" 0 "'nine' is not a node: give a node number" -- console --headless --run 2s --keys ":kill<Space>nine<Enter>"
 expect "console bad theme"   0 "bad theme: .*bad.toml:2: key 'node.leeder': unknown role; accepted: text, .*; using default" -- console --headless --run 1s --theme "$work/bad.toml"
 expect "console theme name"  0 "unknown theme 'neon'; built-in: default, dark" -- console --headless --run 1s --theme neon

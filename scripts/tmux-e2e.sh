@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end test of the live console in a real terminal: start conclave in a 160x48 tmux session,
-# switch tabs, kill the leader, see a new leader elected, open help, quit, and check the terminal
+# switch tabs, kill the leader (confirming with y), see a new leader elected, open help, quit, and check the terminal
 # is restored. Every wait polls capture-pane in a bounded loop; none is a bare sleep.
 set -euo pipefail
 binary=${1:-.build/debug/conclave}
@@ -35,7 +35,9 @@ tmux send-keys -t "$session" 1
 wait_for "leader timeline" "1 shows the Cluster view"
 first=$(leader)
 tmux send-keys -t "$session" x
-wait_for "killed node $first" "x kills the leader (node $first)"
+wait_for "y to confirm, any other key cancels" "x asks before killing the leader"
+tmux send-keys -t "$session" y
+wait_for "killed node $first" "y confirms: the leader (node $first) is killed"
 for _ in $(seq 1 150); do
     now=$(leader)
     if [ -n "$now" ] && [ "$now" != "$first" ]; then break; fi

@@ -30,8 +30,8 @@ struct ConsoleCommand: ParsableCommand {
     @Flag(name: .customLong("read-only"), help: "Remove every key and command that changes the cluster.")
     var readOnly = false
 
-    @Flag(help: "Ask before actions that change the cluster (always on for remote clusters).")
-    var confirm = false
+    @Flag(inversion: .prefixedNo, help: "Ask (y/n) before an action that changes the cluster: a kill, a partition, a pause. On by default; --no-confirm for demos.")
+    var confirm = true
 
     @Flag(help: "Render frames without a terminal (for scripts, tests and the README).")
     var headless = false
