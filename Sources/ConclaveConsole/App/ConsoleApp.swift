@@ -6,6 +6,11 @@ public enum ConsoleApp {
         case .snapshot(let snapshot):
             state.snapshot = snapshot
             state.snapshot.readOnly = state.readOnly
+            let added = state.log.absorb(snapshot.events)
+            if state.logScroll > 0 {
+                // Scrolled back: the lines in view stay in view as new ones arrive below.
+                state.logScroll += added.filter { ConsoleFilter.matches(state.filter, $0.text) }.count
+            }
             return []
         case .controlResult(let text, let isError):
             state.message = text
@@ -79,6 +84,14 @@ public enum ConsoleApp {
             state.selection[state.view] = min(state.selected(in: state.view) + 1, max(0, rowCount(state) - 1))
         case .selectPrevious:
             state.selection[state.view] = max(0, state.selected(in: state.view) - 1)
+        case .scrollLog(let step):
+            let lines = state.log.matching(state.filter).count
+            switch step {
+            case .pageUp: state.logScroll = min(state.logScroll + logPage, max(0, lines - 1))
+            case .pageDown: state.logScroll = max(0, state.logScroll - logPage)
+            case .oldest: state.logScroll = max(0, lines - 1)
+            case .newest: state.logScroll = 0
+            }
         case .control(let control):
             return request(&state, control, describing: binding.help)
         case .onSelected(let action):
@@ -105,6 +118,9 @@ public enum ConsoleApp {
         }
         return [.control(control)]
     }
+
+    /// Lines one PgUp / PgDn moves the event log.
+    static let logPage = 8
 
     static func quit(_ state: inout ConsoleState) -> [ConsoleCommand] {
         state.isQuitting = true

@@ -13,6 +13,10 @@ public struct ConsoleState: Equatable, Sendable {
     public var overlay: Overlay = .none
     public var palette = PaletteInput()
     public var filter = ""
+    /// Every event the snapshots brought, indexed for `/` (see `EventLog`).
+    public var log = EventLog()
+    /// Rows the event log is scrolled back from its newest line (0: it follows new events).
+    public var logScroll = 0
     /// Row selected per view (nodes, locks, breakers, …).
     public var selection: [ViewID: Int] = [:]
     public var message: String?
@@ -27,6 +31,7 @@ public struct ConsoleState: Equatable, Sendable {
 
     public init(snapshot: ClusterSnapshot = ClusterSnapshot(), readOnly: Bool = false, confirmDangerous: Bool = false) {
         self.snapshot = snapshot
+        self.log.absorb(snapshot.events)
         self.readOnly = readOnly
         self.confirmDangerous = confirmDangerous
         self.keymap = readOnly ? Keymap.standard.readOnly() : Keymap.standard

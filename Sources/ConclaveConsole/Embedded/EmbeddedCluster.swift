@@ -25,6 +25,8 @@ public final class EmbeddedCluster {
     var random: SeededGenerator
     var services: ServiceModels
     var events: [ClusterEvent] = []
+    /// Events recorded so far: each one's sequence number.
+    var eventsRecorded: UInt64 = 0
     var timeline: [LeaderSpan] = []
     var lockTimelines: [String: [UInt64]] = [:]
     /// Grants and refusals the workload saw per lock (the table forgets a lock once it is free).
@@ -169,7 +171,8 @@ public final class EmbeddedCluster {
     }
 
     func record(_ kind: ClusterEvent.Kind, _ text: String) {
-        events.append(ClusterEvent(nanos: simulator.now, kind: kind, text: text))
+        eventsRecorded += 1
+        events.append(ClusterEvent(nanos: simulator.now, kind: kind, text: text, sequence: eventsRecorded))
         if events.count > ClusterSnapshot.eventsMax { events.removeFirst(events.count - ClusterSnapshot.eventsMax) }
     }
 

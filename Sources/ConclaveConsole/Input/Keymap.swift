@@ -22,9 +22,14 @@ public enum KeyAction: Equatable, Sendable {
     case nextView, previousView
     case quit, help, palette, filter
     case selectNext, selectPrevious
+    case scrollLog(LogStep)
     case control(ClusterControl)
     /// An action on the node (or breaker) selected in the current view.
     case onSelected(SelectedAction)
+}
+
+public enum LogStep: Equatable, Sendable {
+    case pageUp, pageDown, oldest, newest
 }
 
 public enum SelectedAction: String, Equatable, Sendable {
@@ -76,6 +81,10 @@ public struct Keymap: Equatable, Sendable {
             KeyBinding(.character("j"), .selectNext, "select next row"),
             KeyBinding(.up, .selectPrevious, "select previous row"),
             KeyBinding(.character("k"), .selectPrevious, "select previous row"),
+            KeyBinding(.pageUp, .scrollLog(.pageUp), "event log: back a page"),
+            KeyBinding(.pageDown, .scrollLog(.pageDown), "event log: forward a page"),
+            KeyBinding(.home, .scrollLog(.oldest), "event log: the oldest kept"),
+            KeyBinding(.end, .scrollLog(.newest), "event log: follow the newest"),
             KeyBinding(.character(" "), .control(.time(.toggle)), "pause / resume time"),
             KeyBinding(.character("."), .control(.time(.step)), "step one event (pauses)"),
             KeyBinding(.character("+"), .control(.time(.faster)), "speed × 2"),

@@ -185,10 +185,13 @@ public struct ClusterEvent: Equatable, Sendable {
     public var nanos: UInt64
     public var kind: Kind
     public var text: String
-    public init(nanos: UInt64, kind: Kind, text: String) {
+    /// Increasing per source: what tells the console's log an event it has not seen yet.
+    public var sequence: UInt64
+    public init(nanos: UInt64, kind: Kind, text: String, sequence: UInt64 = 0) {
         self.nanos = nanos
         self.kind = kind
         self.text = text
+        self.sequence = sequence
     }
 }
 

@@ -29,10 +29,14 @@ enum Chrome {
     }
 
     static func eventLog(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
-        let lines = state.snapshot.events.filter { ConsoleFilter.matches(state.filter, $0.text) }
-        frame.box(rect, title: "events" + (state.filter.isEmpty ? "" : " matching '\(state.filter)'") + " (\(lines.count))")
+        let lines = state.log.matching(state.filter)
         let inner = rect.inset(1)
-        for (offset, event) in lines.suffix(inner.height).enumerated() {
+        let scroll = min(state.logScroll, max(0, lines.count - 1))
+        let end = lines.count - scroll
+        let shown = lines[max(0, end - inner.height)..<end]
+        let position = scroll == 0 ? "" : " · lines \(shown.startIndex + 1)–\(end) of \(lines.count), End follows"
+        frame.box(rect, title: "events" + (state.filter.isEmpty ? "" : " matching '\(state.filter)'") + " (\(lines.count))" + position)
+        for (offset, event) in shown.enumerated() {
             let role: Role = event.kind == .fault ? .logFault : event.kind == .election ? .logElection : .logInfo
             let stamp = TextWidth.pad(ConsoleRenderer.time(event.nanos), 9, right: true)
             frame.put(stamp, x: inner.x, y: inner.y + offset, role: .dim)

@@ -13,20 +13,31 @@ enum LocksView {
         let detailHeight = min(8, rect.height / 3)
         let listRect = Rect(x: rect.x, y: rect.y, width: rect.width, height: rect.height - detailHeight)
         let contention = snapshot.contention
-        let title = "locks (\(locks.count) of \(snapshot.locks.count)) · \(snapshot.sessions) sessions · tokens only grow"
-        frame.box(listRect, title: title, focused: true)
         // Fair queue against spinning try-lock, per second: attempts are work, grants are progress.
         // Right of the title, in the longest form that fits without covering it.
         let fair = "\(ConsoleRenderer.rate(contention.fairGrants)) grants / \(ConsoleRenderer.rate(contention.fairAttempts)) attempts"
         let spin = "\(ConsoleRenderer.rate(contention.spinGrants)) grants / \(ConsoleRenderer.rate(contention.spinAttempts)) attempts"
+        let rate = ConsoleRenderer.rate
+        let spinning = "spinning (\(snapshot.workload.spinPercent)% of clients)"
         let forms = [
-            "fair: \(fair) · spinning (\(snapshot.workload.spinPercent)% of clients): \(spin) per s",
-            "fair \(fair) · spin \(spin) /s",
-            "fair \(ConsoleRenderer.rate(contention.fairGrants))/\(ConsoleRenderer.rate(contention.fairAttempts)) · "
-                + "spin \(ConsoleRenderer.rate(contention.spinGrants))/\(ConsoleRenderer.rate(contention.spinAttempts))",
+            "fair: \(fair) · \(spinning): \(spin) per s",
+            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · \(spinning) "
+                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts)) grants/attempts per s",
+            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · \(spinning) "
+                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts))",
+            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · spin \(snapshot.workload.spinPercent)% "
+                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts))",
         ]
-        let titleEnd = listRect.x + 2 + TextWidth.columns(" " + TextWidth.truncate(title, to: listRect.width - 6) + " ")
-        if let summary = forms.first(where: { listRect.maxX - 2 - TextWidth.columns($0) - 2 > titleEnd }) {
+        // The summary teaches (the lock-contention demo reads it); the title's tail gives way first.
+        let short = "locks (\(locks.count) of \(snapshot.locks.count)) · \(snapshot.sessions) sessions"
+        let titles = [short + " · tokens only grow", short]
+        func fits(_ title: String, _ summary: String) -> Bool {
+            let titleEnd = listRect.x + 2 + TextWidth.columns(" " + TextWidth.truncate(title, to: listRect.width - 6) + " ")
+            return listRect.maxX - 2 - TextWidth.columns(summary) - 2 > titleEnd
+        }
+        let choice = forms.lazy.compactMap { summary in titles.first { fits($0, summary) }.map { ($0, summary) } }.first
+        frame.box(listRect, title: choice?.0 ?? titles[0], focused: true)
+        if let summary = choice?.1 {
             frame.put(" " + summary + " ", x: listRect.maxX - 2 - TextWidth.columns(summary) - 2, y: listRect.y,
                       role: contention.spinAttempts > 4 * max(1, contention.spinGrants) ? .alert : .hint)
         }
