@@ -1,3 +1,5 @@
+import ConclaveCore
+
 /// Redis's argument syntax for the KV commands the store runs, shared by the client port (RESP) and
 /// by scripts (`redis.call`), so that a command means the same, and is refused in the same words,
 /// from both. Pure.
@@ -48,7 +50,7 @@ public enum KVCommandParser {
     /// The command `arguments` spell (`arguments[0]` is its name, any case).
     public static func parse(_ arguments: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, Refusal> {
         guard let first = arguments.first else { return .failure(.unknownCommand) }
-        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        let name = CommandName.uppercased(first)
         let rest = Array(arguments.dropFirst())
         do throws(Refusal) {
             if let command = try parseString(name, rest, limits) { return .success(Parsed(command)) }

@@ -204,7 +204,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var readPaused = false
     private var unsentBytes = 0
     private var lastReadNanos = NIODeadline.now().uptimeNanoseconds
-    private weak var context: ChannelHandlerContext?
+    /// Held strongly (a weak reference would give the context a side table and slow every retain
+    /// of it on the hot path); dropped in `handlerRemoved`, which breaks the cycle.
+    private var context: ChannelHandlerContext?
 
     init(port: ClientPort, connection: ClientConnection) {
         self.port = port
@@ -214,7 +216,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        connection.push = { [weak self] value in self?.push(value) }
+        connection.push = { [self] value in push(value) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        connection.push = nil
     }
 
     /// Writes `value` now, ahead of replies still owed (a RESP3 client tells pushes from replies by
@@ -321,7 +328,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         // A reply takes the protocol in effect when its command came (a HELLO later changes
         // only the replies to the commands after it).
         let version = connection.version
-        port.executor.execute(arguments, on: connection) { [weak self] reply in self?.answer(number, reply, version: version) }
+        // Held strongly until answered (each waiter ends by its deadline): a weak capture would
+        // put a side table on the handler and slow every retain of it.
+        port.executor.execute(arguments, on: connection) { [self] reply in answer(number, reply, version: version) }
     }
 
     /// Records a reply (encoded at once, so its bytes count against `outputBytesMax` while it

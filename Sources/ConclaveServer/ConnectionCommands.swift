@@ -1,3 +1,4 @@
+import ConclaveCore
 import ConclaveWire
 
 /// The commands a connection answers itself, without the node: HELLO, AUTH, PING, ECHO, QUIT,
@@ -19,7 +20,7 @@ enum ConnectionCommands {
 
     /// nil when the command is not a connection command (the node runs it).
     static func handle(_ arguments: [[UInt8]], connection: ClientConnection, password: String?) -> Outcome? {
-        let name = String(decoding: arguments[0].prefix(16), as: UTF8.self).uppercased()
+        let name = CommandName.uppercased(arguments[0], limit: 16)
         // The node's commands pass through untouched (their arguments not decoded here).
         guard names.contains(name) || !connection.authenticated else { return nil }
         let rest = arguments.dropFirst().map { String(decoding: $0, as: UTF8.self) }

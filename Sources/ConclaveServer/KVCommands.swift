@@ -1,3 +1,4 @@
+import ConclaveCore
 import ConclaveCoordination
 import ConclaveScript
 import ConclaveWire
@@ -26,7 +27,7 @@ public enum KVCommands {
     /// Parses a command (`arguments[0]` is its name). A failure is the error reply to send.
     public static func parse(_ arguments: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, RESPError> {
         guard let first = arguments.first else { return .failure(RESPError("ERR empty command")) }
-        let name = String(decoding: first.prefix(32), as: UTF8.self).uppercased()
+        let name = CommandName.uppercased(first)
         let rest = Array(arguments.dropFirst())
         do throws(RESPError) {
             switch name {

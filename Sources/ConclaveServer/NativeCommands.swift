@@ -72,7 +72,9 @@ public enum NativeCommands {
     static let prefixes = ["SESSION.", "LOCK.", "RWLOCK.", "SEMAPHORE.", "FENCED.", "ID.", "SCHED.", "QUEUE.", "CFG.", "CLUSTER."]
 
     public static func handles(_ name: String) -> Bool {
-        name == "THROTTLE" || prefixes.contains { name.hasPrefix($0) }
+        // Every KV command (the hot path) is answered by the first test: no dot in its name.
+        guard name.utf8.contains(UInt8(ascii: ".")) else { return name == "THROTTLE" }
+        return prefixes.contains { name.hasPrefix($0) }
     }
 
     /// Parses a native command (`arguments[0]` is its name, upper-cased in `name`).

@@ -43,6 +43,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         /// is unknown (it may still apply), so no client waits forever.
         public var requestTimeoutMillis: UInt64 = 5_000
         public var snapshotEveryEntries: UInt64 = 10_000
+        /// See `NodeConfig.snapshotLogRatio`: a daemon snapshots once the log since the last
+        /// snapshot is 4 × its size, so a large store is not serialized every 10,000 writes.
+        public var snapshotLogRatio: UInt64 = 4
         public var compactionKeepEntries: UInt64 = 1_000
         public var commandLimits = KVCommands.Limits()
         /// How long a stopping node waits for the commands in flight.
@@ -130,6 +133,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         nodeConfig.tickNanos = settings.tickMillis * 1_000_000
         nodeConfig.clockIntervalTicks = max(1, 100 / settings.tickMillis)
         nodeConfig.snapshotEveryEntries = settings.snapshotEveryEntries
+        nodeConfig.snapshotLogRatio = settings.snapshotLogRatio
         nodeConfig.compactionKeepEntries = settings.compactionKeepEntries
         nodeConfig.asyncStorageWrites = true
         let seed = UInt64.random(in: 1...UInt64.max)
@@ -190,8 +194,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         clientPort = ClientPort(configuration: port, eventLoop: loop, logger: logger, executor: self)
         // The WAL's writer thread reports each write; the core takes it in on its own thread.
         let loop = self.loop
-        self.core.writeCompleted = { [weak self] completion in
-            guard let daemon = self else { return }
+        // Strong, not weak (a side table would slow every retain of the daemon); the cycle is
+        // broken when the daemon closes (`closeEverything`).
+        self.core.writeCompleted = { [self] completion in
+            let daemon = self
             loop.execute {
                 daemon.core.persisted(completion, at: daemon.now())
                 daemon.afterInput()
@@ -276,7 +282,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     public func execute(_ arguments: [[UInt8]], on connection: ClientConnection, reply: @escaping (RESPValue) -> Void) {
-        let name = String(decoding: arguments[0].prefix(32), as: UTF8.self).uppercased()
+        let name = CommandName.uppercased(arguments[0])
         if AdminCommands.handles(name) { return executeAdmin(name, arguments, on: connection, reply: reply) }
         if holdWhilePaused({ [unowned self] in execute(arguments, on: connection, reply: reply) }, reply: reply) { return }
         if NativeCommands.handles(name) {
@@ -492,6 +498,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         storage.close()
         dataLock.release()
         try? group.syncShutdownGracefully()
+        core.writeCompleted = nil
     }
 }
 

@@ -15,6 +15,12 @@ public struct NodeConfig: Sendable {
     /// entries before it for followers that are a little behind.
     public var snapshotEveryEntries: UInt64 = 2_000
     public var compactionKeepEntries: UInt64 = 200
+    /// And only once the entries applied since the last snapshot hold this many times its size
+    /// (0: no such rule): a snapshot costs O(state), so with a large state a count alone would
+    /// snapshot the whole store every few thousand small writes. With 4, snapshotting costs at most
+    /// a quarter of what writing the log does (LogCabin's rule); the log a restart replays stays
+    /// within 4 × the state.
+    public var snapshotLogRatio: UInt64 = 0
     /// Serve gets by proposing them through the log instead of ReadIndex.
     public var readsThroughLog = false
     /// Gets waiting for their ReadIndex confirmation, at most; past this a get is refused.

@@ -8,6 +8,7 @@ extension NodeCore {
     /// applied index; a normal one may answer a request this node accepted, move cluster time,
     /// start a callback this node claimed, and grant or end queued acquires.
     mutating func apply(_ entry: Entry) {
+        appliedBytesSinceSnapshot &+= UInt64(entry.data.count)
         guard entry.kind == .normal else {
             stateMachine.skip(index: entry.index)
             outputs.append(.applied(entry, digest: stateMachine.combinedDigest))

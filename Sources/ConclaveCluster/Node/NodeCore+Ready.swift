@@ -84,6 +84,7 @@ extension NodeCore {
             try storage.applySnapshot(snapshot)
         }
         snapshotIndex = max(snapshotIndex, snapshot.index)
+        appliedBytesSinceSnapshot = 0
         stateMachine = loaded
         resyncScheduler()
         outputs.append(.snapshotInstalled(index: snapshot.index, digest: stateMachine.combinedDigest))
@@ -105,11 +106,14 @@ extension NodeCore {
         outputs.append(.becameLeader(term: raft.term))
     }
 
-    /// Every `snapshotEveryEntries` applied entries, snapshot the state machine and compact the
+    /// Every `snapshotEveryEntries` applied entries — and, with `snapshotLogRatio`, once they
+    /// hold that many times the last snapshot's bytes — snapshot the state machine and compact the
     /// log, keeping `compactionKeepEntries` entries for followers that are only a little behind.
     private mutating func takeSnapshotIfDue() {
         guard config.snapshotEveryEntries > 0, isRunning else { return }
         guard stateMachine.appliedIndex >= snapshotIndex + config.snapshotEveryEntries else { return }
+        let (due, overflow) = config.snapshotLogRatio.multipliedReportingOverflow(by: lastSnapshotBytes)
+        guard !overflow, appliedBytesSinceSnapshot >= due else { return }
         takeSnapshot()
     }
 
@@ -119,9 +123,11 @@ extension NodeCore {
         let applied = stateMachine.appliedIndex
         do {
             let membership = raft.confState
-            try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners,
-                                       data: stateMachine.snapshotData())
+            let data = stateMachine.snapshotData()
+            try storage.createSnapshot(index: applied, voters: membership.voters, learners: membership.learners, data: data)
             snapshotIndex = applied
+            lastSnapshotBytes = UInt64(data.count)
+            appliedBytesSinceSnapshot = 0
             if applied > config.compactionKeepEntries {
                 try storage.compact(through: applied - config.compactionKeepEntries)
             }

@@ -69,6 +69,9 @@ public struct NodeCore {
     /// The index of the newest snapshot in storage (its own or its leader's), kept here because
     /// reading it from storage can mean reading the snapshot file back (the WAL's storage does).
     var snapshotIndex: LogIndex = 0
+    /// The size of the last snapshot taken, and the entry bytes applied since (`snapshotLogRatio`).
+    var lastSnapshotBytes: UInt64 = 0
+    var appliedBytesSinceSnapshot: UInt64 = 0
     /// Why the node stopped itself (an I/O error); nil while it runs.
     public internal(set) var stopReason: String?
     /// The time of the input being handled (the clocks as it arrived).
