@@ -2,16 +2,20 @@ import Testing
 @testable import ConclaveConsole
 
 @Suite struct FrameTests {
-    @Test("text is clipped at the right edge and at maxX")
+    @Test("text is clipped at the right edge and at maxX, and a clipped text ends with …")
     func clipping() {
         var frame = Frame(size: Size(width: 6, height: 2))
         let end = frame.put("abcdefgh", x: 2, y: 0)
-        #expect(frame.line(0) == "  abcd")
+        #expect(frame.line(0) == "  abc…")
         #expect(end == 6)
         frame.put("xyz", x: 0, y: 1, maxX: 2)
-        #expect(frame.line(1) == "xy    ")
+        #expect(frame.line(1) == "x…    ")
         frame.put("off", x: 0, y: 5)
-        #expect(frame.text == "  abcd\nxy    ")
+        #expect(frame.text == "  abc…\nx…    ")
+        frame.put("abcd", x: 2, y: 1)
+        #expect(frame.line(1) == "x…abcd", "text that fits exactly is whole")
+        frame.put("ab   ", x: 0, y: 0, maxX: 3)
+        #expect(frame.line(0) == "ab bc…", "only padding cut off: no mark")
     }
 
     @Test("a wide glyph takes two cells and never straddles the edge")
@@ -23,7 +27,7 @@ import Testing
         #expect(frame.line(0) == "a漢b ")
         var edge = Frame(size: Size(width: 3, height: 1))
         edge.put("ab漢", x: 0, y: 0)
-        #expect(edge.line(0) == "ab ")
+        #expect(edge.line(0) == "a… ", "cut before the wide glyph: marked")
         #expect(TextWidth.columns("漢字ok") == 6)
         #expect(TextWidth.pad("漢字ok", 5) == "漢字…")
     }

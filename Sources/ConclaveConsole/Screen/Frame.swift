@@ -23,17 +23,25 @@ public struct Frame: Equatable, Sendable {
         set { cells[y * width + x] = newValue }
     }
 
-    /// Writes `text` from column `x` on row `y`, clipped to `maxX` (exclusive) and the frame. Returns
-    /// the column after the last glyph written.
+    /// Writes `text` from column `x` on row `y`, clipped to `maxX` (exclusive) and the frame; clipped
+    /// text ends with `…` in its last cell (unless only spaces were cut), so a cut is never mistaken
+    /// for the whole. Returns the
+    /// column after the last glyph written.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, role: Role = .text, maxX: Int? = nil) -> Int {
         guard y >= 0, y < height else { return x }
         let limit = min(maxX ?? width, width)
         var column = x
-        for scalar in text.unicodeScalars {
+        let scalars = text.unicodeScalars
+        for index in scalars.indices {
+            let scalar = scalars[index]
             let cost = TextWidth.columns(scalar)
             if cost == 0 { continue }
-            if column + cost > limit { break }
+            if column + cost > limit {
+                // Only padding cut off is not a cut.
+                if scalars[index...].contains(where: { $0 != " " }) { markCut(before: column, from: x, y: y, role: role) }
+                break
+            }
             if column >= 0 {
                 self[column, y] = Cell(scalar, role: role)
                 if cost == 2 { self[column + 1, y] = Cell(" ", role: role, isContinuation: true) }
@@ -41,6 +49,18 @@ public struct Frame: Equatable, Sendable {
             column += cost
         }
         return column
+    }
+
+    /// The last cell written (before `column`, not before `start`) becomes `…`; a wide glyph's
+    /// two cells become `…` and a space.
+    private mutating func markCut(before column: Int, from start: Int, y: Int, role: Role) {
+        var last = column - 1
+        guard last >= max(0, start), last < width else { return }
+        if self[last, y].isContinuation, last - 1 >= max(0, start) {
+            self[last, y] = Cell(" ", role: role)
+            last -= 1
+        }
+        self[last, y] = Cell("…", role: role)
     }
 
     /// Sets the role of `count` cells from (x, y) without changing their glyphs.
