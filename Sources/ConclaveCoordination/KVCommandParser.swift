@@ -50,8 +50,12 @@ public enum KVCommandParser {
     /// The command `arguments` spell (`arguments[0]` is its name, any case).
     public static func parse(_ arguments: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, Refusal> {
         guard let first = arguments.first else { return .failure(.unknownCommand) }
-        let name = CommandName.uppercased(first)
-        let rest = Array(arguments.dropFirst())
+        return parse(name: CommandName.uppercased(first), rest: Array(arguments.dropFirst()), limits: limits)
+    }
+
+    /// The same, for a caller that has the name (`CommandName.uppercased`) and the arguments
+    /// after it already: they are not worked out again on the path every command takes.
+    public static func parse(name: String, rest: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, Refusal> {
         do throws(Refusal) {
             if let command = try parseString(name, rest, limits) { return .success(Parsed(command)) }
             if let parsed = try parseKey(name, rest, limits) { return .success(parsed) }

@@ -24,10 +24,11 @@ public enum KVCommands {
         case evalSHA(sha: String, keys: [[UInt8]], arguments: [[UInt8]])
     }
 
-    /// Parses a command (`arguments[0]` is its name). A failure is the error reply to send.
-    public static func parse(_ arguments: [[UInt8]], limits: Limits = Limits()) -> Result<Parsed, RESPError> {
+    /// Parses a command (`arguments[0]` is its name; `name`, when given, is it as
+    /// `CommandName.uppercased` has it). A failure is the error reply to send.
+    public static func parse(_ arguments: [[UInt8]], name: String? = nil, limits: Limits = Limits()) -> Result<Parsed, RESPError> {
         guard let first = arguments.first else { return .failure(RESPError("ERR empty command")) }
-        let name = CommandName.uppercased(first)
+        let name = name ?? CommandName.uppercased(first)
         let rest = Array(arguments.dropFirst())
         do throws(RESPError) {
             switch name {
@@ -40,7 +41,7 @@ public enum KVCommands {
             case "SCRIPT":
                 return .success(.kv(try script(rest)))
             default:
-                switch KVCommandParser.parse(arguments, limits: limits) {
+                switch KVCommandParser.parse(name: name, rest: rest, limits: limits) {
                 case .success(let parsed): return .success(.kv(parsed.command, reply: parsed.form))
                 case .failure(.unknownCommand): throw unknown(name: first, rest: rest)
                 case .failure(.wrongArity): throw arityError(name)

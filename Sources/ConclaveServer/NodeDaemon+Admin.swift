@@ -20,10 +20,6 @@ final class AdminState {
     static let heldCommandsMax = 10_000
     /// How long a membership change may take (a learner catching up included).
     static let membershipMillisMax: UInt64 = 30_000
-
-    func skewed(wallMillis: UInt64) -> UInt64 {
-        UInt64(max(0, Int64(clamping: wallMillis) + skewMillis))
-    }
 }
 
 /// A leadership or membership change this node started and answers once it is done.

@@ -192,8 +192,8 @@ extension NodeDaemon {
     // MARK: - Lost locks
 
     /// A holder lost its lock (its session expired, its TTL ran out, it was revoked; not when its
-    /// client closed the session) or is asked to let go: every connection of that session on this node hears of it — a push on RESP3, an
-    /// error to its next command on RESP2.
+    /// client closed the session) or is asked to let go: every connection of that session on this
+    /// node hears of it — a push on RESP3, an error to its next command on RESP2.
     func deliverLockEvent(session: UInt64, event: LockEvent) {
         let text: String
         switch event {
@@ -354,7 +354,7 @@ extension NodeDaemon {
             (.bulk("applied_index"), .integer(Int64(clamping: core.stateMachine.appliedIndex))),
             (.bulk("last_index"), .integer(Int64(clamping: status.lastIndex))),
             (.bulk("snapshot_index"), .integer(Int64(clamping: status.snapshotIndex))),
-            (.bulk("cluster_time_ms"), .integer(Int64(clamping: core.stateMachine.nowMillis))),
+            (.bulk("cluster_time_ms"), .integer(Int64(clamping: machine.nowMillis))),
             (.bulk("sessions"), .integer(Int64(machine.sessions.sessions.count))),
             (.bulk("locks_held"), .integer(Int64(machine.locks.locks.values.lazy.filter { !$0.holders.isEmpty }.count))),
             (.bulk("lock_waiters"), .integer(Int64(machine.locks.locks.values.reduce(0) { $0 + $1.waiters.count }))),

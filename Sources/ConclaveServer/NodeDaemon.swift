@@ -197,7 +197,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         // Strong, not weak (a side table would slow every retain of the daemon); the cycle is
         // broken when the daemon closes (`closeEverything`).
         self.core.writeCompleted = { [self] completion in
-            let daemon = self
+            let daemon = self  // a reference the closure may mutate through (captured in init)
             loop.execute {
                 daemon.core.persisted(completion, at: daemon.now())
                 daemon.afterInput()
@@ -234,11 +234,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     // MARK: - Inputs
 
+    /// The monotonic clock, and the wall clock with the operator's skew (`wallMillis()`).
     func now() -> NodeTime {
-        var wall = timespec()
-        clock_gettime(CLOCK_REALTIME, &wall)
-        return NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds,
-                        wallMillis: admin.skewed(wallMillis: UInt64(wall.tv_sec) * 1_000 + UInt64(wall.tv_nsec) / 1_000_000))
+        NodeTime(monotonicNanos: NIODeadline.now().uptimeNanoseconds, wallMillis: wallMillis())
     }
 
     private func tick() {
@@ -292,7 +290,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 executeNative(name, Array(arguments.dropFirst()), on: connection, reply: answer)
             }
         }
-        switch KVCommands.parse(arguments, limits: settings.commandLimits) {
+        switch KVCommands.parse(arguments, name: name, limits: settings.commandLimits) {
         case .failure(let error):
             reply(error.reply)
         case .success(.info(let sections)):
