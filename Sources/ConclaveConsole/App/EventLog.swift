@@ -63,12 +63,13 @@ public struct EventLog: Equatable, Sendable {
         headSequence += 1
     }
 
-    /// The kept events matching `filter` (ConsoleFilter's rules), oldest first.
-    public func matching(_ filter: String) -> [ClusterEvent] {
-        guard !filter.isEmpty else { return Array(all) }
+    /// The kept events matching `filter` (ConsoleFilter's rules), oldest first. No filter: the
+    /// log itself, not a copy (the view draws a page of it every frame).
+    public func matching(_ filter: String) -> ArraySlice<ClusterEvent> {
+        guard !filter.isEmpty else { return all }
         let query = Self.trigrams(of: filter)
         guard !filter.hasPrefix("~"), !query.isEmpty else {
-            return all.filter { ConsoleFilter.matches(filter, $0.text) }
+            return ArraySlice(all.filter { ConsoleFilter.matches(filter, $0.text) })
         }
         var lists = query.map { postings[$0] ?? [] }
         lists.sort { $0.count < $1.count }
@@ -76,10 +77,10 @@ public struct EventLog: Equatable, Sendable {
         for list in lists.dropFirst() where !candidates.isEmpty {
             candidates = Self.intersect(candidates, list)
         }
-        return candidates.compactMap { sequence in
+        return ArraySlice(candidates.compactMap { sequence in
             let event = events[head + Int(sequence - headSequence)]
             return ConsoleFilter.matches(filter, event.text) ? event : nil
-        }
+        })
     }
 
     /// How many postings the index holds (for the tests' bound on memory).

@@ -25,8 +25,7 @@ public struct Frame: Equatable, Sendable {
 
     /// Writes `text` from column `x` on row `y`, clipped to `maxX` (exclusive) and the frame; clipped
     /// text ends with `…` in its last cell (unless only spaces were cut), so a cut is never mistaken
-    /// for the whole. Returns the
-    /// column after the last glyph written.
+    /// for the whole. Returns the column after the last glyph written.
     @discardableResult
     public mutating func put(_ text: String, x: Int, y: Int, role: Role = .text, maxX: Int? = nil) -> Int {
         guard y >= 0, y < height else { return x }

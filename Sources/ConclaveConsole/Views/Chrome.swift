@@ -32,9 +32,10 @@ enum Chrome {
         let lines = state.log.matching(state.filter)
         let inner = rect.inset(1)
         let scroll = min(state.logScroll, max(0, lines.count - 1))
-        let end = lines.count - scroll
-        let shown = lines[max(0, end - inner.height)..<end]
-        let position = scroll == 0 ? "" : " · lines \(shown.startIndex + 1)–\(end) of \(lines.count), End follows"
+        let end = lines.count - scroll  // counted from the oldest matching line, as the title shows it
+        let first = max(0, end - inner.height)
+        let shown = lines.dropFirst(first).prefix(end - first)
+        let position = scroll == 0 ? "" : " · lines \(first + 1)–\(end) of \(lines.count), End follows"
         frame.box(rect, title: "events" + (state.filter.isEmpty ? "" : " matching '\(state.filter)'") + " (\(lines.count))" + position)
         for (offset, event) in shown.enumerated() {
             let role: Role = event.kind == .fault ? .logFault : event.kind == .election ? .logElection : .logInfo

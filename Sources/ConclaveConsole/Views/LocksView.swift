@@ -15,18 +15,15 @@ enum LocksView {
         let contention = snapshot.contention
         // Fair queue against spinning try-lock, per second: attempts are work, grants are progress.
         // Right of the title, in the longest form that fits without covering it.
-        let fair = "\(ConsoleRenderer.rate(contention.fairGrants)) grants / \(ConsoleRenderer.rate(contention.fairAttempts)) attempts"
-        let spin = "\(ConsoleRenderer.rate(contention.spinGrants)) grants / \(ConsoleRenderer.rate(contention.spinAttempts)) attempts"
         let rate = ConsoleRenderer.rate
+        let fair = (grants: rate(contention.fairGrants), attempts: rate(contention.fairAttempts))
+        let spin = (grants: rate(contention.spinGrants), attempts: rate(contention.spinAttempts))
         let spinning = "spinning (\(snapshot.workload.spinPercent)% of clients)"
         let forms = [
-            "fair: \(fair) · \(spinning): \(spin) per s",
-            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · \(spinning) "
-                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts)) grants/attempts per s",
-            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · \(spinning) "
-                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts))",
-            "fair \(rate(contention.fairGrants))/\(rate(contention.fairAttempts)) · spin \(snapshot.workload.spinPercent)% "
-                + "\(rate(contention.spinGrants))/\(rate(contention.spinAttempts))",
+            "fair: \(fair.grants) grants / \(fair.attempts) attempts · \(spinning): \(spin.grants) grants / \(spin.attempts) attempts per s",
+            "fair \(fair.grants)/\(fair.attempts) · \(spinning) \(spin.grants)/\(spin.attempts) grants/attempts per s",
+            "fair \(fair.grants)/\(fair.attempts) · \(spinning) \(spin.grants)/\(spin.attempts)",
+            "fair \(fair.grants)/\(fair.attempts) · spin \(snapshot.workload.spinPercent)% \(spin.grants)/\(spin.attempts)",
         ]
         // The summary teaches (the lock-contention demo reads it); the title's tail gives way first.
         let short = "locks (\(locks.count) of \(snapshot.locks.count)) · \(snapshot.sessions) sessions"
