@@ -98,10 +98,7 @@ struct NodeCommand: ParsableCommand {
             tokenPath = tokenFile ?? fileToken
         }
         if let tokenPath {
-            guard let token = try? String(contentsOfFile: tokenPath, encoding: .utf8) else {
-                throw ServerInputError("--token-file \(tokenPath): cannot read the file")
-            }
-            settings.token = token.trimmingCharacters(in: .whitespacesAndNewlines)
+            settings.token = try readTokenFile(tokenPath)
         }
         return try NodeConfiguration(validating: settings)
     }
@@ -110,4 +107,13 @@ struct NodeCommand: ParsableCommand {
         FileHandle.standardError.write(Data((message + "\n").utf8))
         Foundation.exit(status)
     }
+}
+
+/// The cluster token in `path` (surrounding whitespace and the final newline dropped), for
+/// `--token-file` wherever a command takes it.
+func readTokenFile(_ path: String) throws(ServerInputError) -> String {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw ServerInputError("--token-file \(path): cannot read the file")
+    }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }

@@ -42,10 +42,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         var token: String?
         if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("--token-file \(tokenFile): cannot read the file")
-            }
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            do throws(ServerInputError) { token = try readTokenFile(tokenFile) } catch { throw ValidationError(error.description) }
         }
         let summary = ClusterProbe.look(at: try addresses(), token: token, timeoutMillis: timeoutMillis)
         print(json ? Self.json(summary) : Self.table(summary))

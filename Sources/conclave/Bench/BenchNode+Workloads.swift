@@ -24,42 +24,49 @@ extension BenchNode {
         var histogram = BenchClock.latencyHistogram()
         var releaseSentAt: UInt64?
         var grants: UInt64 = 0
-        var pollSet = connections.map { pollfd(fd: $0.socketDescriptor, events: Int16(POLLIN), revents: 0) }
         let start = BenchClock.nanoseconds()
         let end = start + UInt64(seconds * 1e9)
         for connection in connections { try connection.send([["LOCK.ACQUIRE", lock, "10000"]]) }
-        var inFlight = count
-        while inFlight > 0 {
-            let ready = poll(&pollSet, nfds_t(pollSet.count), 10_000)
-            guard ready > 0 else { throw ValidationError("bench node: no lock reply for 10 s (\(inFlight) in flight)") }
-            for client in 0..<count where pollSet[client].revents != 0 {
-                pollSet[client].revents = 0
-                for reply in try connections[client].receiveAvailable() {
-                    let now = BenchClock.nanoseconds()
-                    inFlight -= 1
-                    switch (steps[client], reply) {
-                    case (.acquiring, .integer):
-                        grants += 1
-                        if let sent = releaseSentAt { _ = histogram.record(now - sent) }
-                        releaseSentAt = now
-                        steps[client] = .releasing
-                        try connections[client].send([["LOCK.RELEASE", lock]])
-                        inFlight += 1
-                    case (.releasing, .simpleString("OK")):
-                        steps[client] = .acquiring
-                        if now < end {
-                            try connections[client].send([["LOCK.ACQUIRE", lock, "10000"]])
-                            inFlight += 1
-                        }
-                    default:
-                        throw ValidationError("bench node: \(steps[client] == .acquiring ? "LOCK.ACQUIRE" : "LOCK.RELEASE") answered \(reply)")
-                    }
-                }
+        try Self.drive(connections, owed: count, what: "lock") { client, reply, now in
+            switch (steps[client], reply) {
+            case (.acquiring, .integer):
+                grants += 1
+                if let sent = releaseSentAt { _ = histogram.record(now - sent) }
+                releaseSentAt = now
+                steps[client] = .releasing
+                try connections[client].send([["LOCK.RELEASE", lock]])
+                return 1
+            case (.releasing, .simpleString("OK")):
+                steps[client] = .acquiring
+                guard now < end else { return 0 }
+                try connections[client].send([["LOCK.ACQUIRE", lock, "10000"]])
+                return 1
+            default:
+                throw ValidationError("bench node: \(steps[client] == .acquiring ? "LOCK.ACQUIRE" : "LOCK.RELEASE") answered \(reply)")
             }
         }
         let elapsed = BenchClock.nanoseconds() - start
         return BenchResult(name: "contended lock: \(count) clients, ACQUIRE+RELEASE of one name (latency: hand-off)",
                            unit: "handoffs/s", value: Double(grants) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+
+    /// Reads the replies of `connections` as they come, on this one thread (`poll`), until none
+    /// is owed: `handle(client, reply, now)` takes each and returns how many commands it sent in
+    /// answer. Fails when no reply comes for 10 s.
+    static func drive(_ connections: [RESPClient], owed: Int, what: String,
+                      _ handle: (Int, RESPValue, UInt64) throws -> Int) throws {
+        var pollSet = connections.map { pollfd(fd: $0.socketDescriptor, events: Int16(POLLIN), revents: 0) }
+        var owed = owed
+        while owed > 0 {
+            let ready = poll(&pollSet, nfds_t(pollSet.count), 10_000)
+            guard ready > 0 else { throw ValidationError("bench node: no \(what) reply for 10 s (\(owed) in flight)") }
+            for client in pollSet.indices where pollSet[client].revents != 0 {
+                pollSet[client].revents = 0
+                for reply in try connections[client].receiveAvailable() {
+                    owed += try handle(client, reply, BenchClock.nanoseconds()) - 1
+                }
+            }
+        }
     }
 
     /// The growth of a node's resident memory over `count` idle connections (each said PING and

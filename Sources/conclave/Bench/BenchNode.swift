@@ -87,31 +87,19 @@ struct BenchNode: ParsableCommand {
             try connections[client].send([["SET", "bench:\(client):\(sequence % 10_000)", value]])
         }
         var histogram = BenchClock.latencyHistogram()
-        var pollSet = connections.map { pollfd(fd: $0.socketDescriptor, events: Int16(POLLIN), revents: 0) }
         let start = BenchClock.nanoseconds()
         let end = start + UInt64(seconds * 1e9)
         for client in 0..<count {
             for _ in 0..<pipeline { try sendOne(client) }
         }
         var completed: UInt64 = 0
-        var inFlight = count * pipeline
-        while inFlight > 0 {
-            let ready = poll(&pollSet, nfds_t(pollSet.count), 10_000)
-            guard ready > 0 else { throw ValidationError("bench node: no reply for 10 s (\(inFlight) SETs in flight)") }
-            for client in 0..<count where pollSet[client].revents != 0 {
-                pollSet[client].revents = 0
-                for reply in try connections[client].receiveAvailable() {
-                    guard reply == .simpleString("OK") else { throw ValidationError("bench node: SET answered \(reply)") }
-                    let now = BenchClock.nanoseconds()
-                    _ = histogram.record(now - sentAt[client].removeFirst())
-                    completed += 1
-                    inFlight -= 1
-                    if now < end {
-                        try sendOne(client)
-                        inFlight += 1
-                    }
-                }
-            }
+        try Self.drive(connections, owed: count * pipeline, what: "SET") { client, reply, now in
+            guard reply == .simpleString("OK") else { throw ValidationError("bench node: SET answered \(reply)") }
+            _ = histogram.record(now - sentAt[client].removeFirst())
+            completed += 1
+            guard now < end else { return 0 }
+            try sendOne(client)
+            return 1
         }
         let elapsed = BenchClock.nanoseconds() - start
         let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes, fsync"
