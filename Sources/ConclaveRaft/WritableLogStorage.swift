@@ -50,4 +50,10 @@ extension MemoryStorage: WritableLogStorage {}
 /// and are ordered after every save made before them.
 public protocol AsyncWritableLogStorage: WritableLogStorage {
     func save(hardState: HardState?, entries: [Entry], onDurable: @escaping @Sendable ((any Error)?) -> Void)
+    /// Records a hard state whose term and vote are those of the last one saved — only the commit
+    /// index moved — without syncing for it (etcd-io/raft's `MustSync` is false for it): it is
+    /// ordered with the saves and becomes durable with the next one. Losing it to a crash costs
+    /// nothing a node needs: the commit index is relearned from the leader, and nothing was
+    /// promised on it. `onWritten` reports the write (with an error, the node stops).
+    func saveCommit(_ hardState: HardState, onWritten: @escaping @Sendable ((any Error)?) -> Void)
 }

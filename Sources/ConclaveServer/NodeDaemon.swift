@@ -74,6 +74,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private var deadlinesHead = 0
     var readNumbers: UInt64 = 0
     private var flushScheduled = false
+    private var writeHereScheduled = false
     private var tickTask: RepeatedTask?
     /// Ticks given since `startedNanos` (`giveMissedTicks`).
     private var ticksGiven: UInt64 = 0
@@ -201,6 +202,19 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             loop.execute {
                 daemon.core.persisted(completion, at: daemon.now())
                 daemon.afterInput()
+            }
+        }
+        // A Ready's write is synced on the event loop once its messages are out (a leader's
+        // appends first, so the followers' syncs overlap ours), not handed to the writer thread:
+        // a commit on a quiet node then costs no thread wake-up and no hop back.
+        storage.writeQueued = { [self] in
+            let daemon = self
+            guard !daemon.writeHereScheduled else { return }
+            daemon.writeHereScheduled = true
+            loop.execute {
+                daemon.writeHereScheduled = false
+                daemon.transport.flushQueued()
+                daemon.storage.writeQueuedHere()
             }
         }
     }
@@ -497,6 +511,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         dataLock.release()
         try? group.syncShutdownGracefully()
         core.writeCompleted = nil
+        storage.writeQueued = nil
     }
 }
 

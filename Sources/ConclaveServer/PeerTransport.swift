@@ -180,6 +180,13 @@ public final class PeerTransport: @unchecked Sendable {
         }
     }
 
+    /// Writes every peer's queued messages now rather than at the flush already scheduled (which
+    /// then finds nothing): the daemon does this before it blocks in a WAL sync.
+    public func flushQueued() {
+        eventLoop.preconditionInEventLoop()
+        for (peer, state) in outbound where state.flushScheduled { flush(peer) }
+    }
+
     private func flush(_ peer: NodeID) {
         guard var state = outbound[peer] else { return }
         state.flushScheduled = false

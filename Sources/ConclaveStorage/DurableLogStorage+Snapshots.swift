@@ -102,4 +102,8 @@ extension DurableLogStorage: AsyncWritableLogStorage {
     public func save(hardState: HardState?, entries: [Entry], onDurable: @escaping @Sendable ((any Error)?) -> Void) {
         save(hardState: hardState, entries: entries, completion: { onDurable($0) })
     }
+
+    public func saveCommit(_ hardState: HardState, onWritten: @escaping @Sendable ((any Error)?) -> Void) {
+        saveUnsynced(hardState: hardState, completion: { onWritten($0) })
+    }
 }

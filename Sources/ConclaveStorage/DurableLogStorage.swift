@@ -25,6 +25,11 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
     public let recovery: RecoveryReport
     let options: WALOptions
     let writer: WALWriter
+    /// When set (before the first save), a save without waiting is queued and the writer thread
+    /// is not woken: this is called instead, and the caller must call `writeQueuedHere()` soon —
+    /// the daemon does it after its event loop sent the Ready's messages, so the sync overlaps
+    /// the replication and costs no thread hand-off when nothing else is writing.
+    public var writeQueued: (@Sendable () -> Void)?
     let snapshots: SnapshotStore
     let view: Mutex<View>
     /// Where the latest chunk reads of snapshot files stopped, least recently used first, at most
@@ -216,8 +221,27 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
             completion(error)
             return
         }
-        writer.append(records) { [self] error in
+        let done: WALWriter.Completion = { [self] error in
             if error == nil { apply(hardState: hardState, entries: entries) }
+            completion(error)
+        }
+        if let writeQueued {
+            writer.appendQueued(records, completion: done)
+            writeQueued()
+        } else {
+            writer.append(records, completion: done)
+        }
+    }
+
+    /// Writes and syncs the saves queued for the caller (`writeQueued`) on this thread when the
+    /// log is free; hands them to the writer thread otherwise.
+    public func writeQueuedHere() { writer.writeQueuedHere() }
+
+    /// Writes a hard state that changes only the commit index, without a sync of its own
+    /// (`WALWriter.appendWithoutSync`); `completion` reports the write, on whichever thread made it.
+    public func saveUnsynced(hardState: HardState, completion: @escaping @Sendable (DurableStorageError?) -> Void) {
+        writer.appendWithoutSync([.hardState(hardState)]) { [self] error in
+            if error == nil { apply(hardState: hardState, entries: []) }
             completion(error)
         }
     }

@@ -25,7 +25,9 @@ public final class WALWriter: @unchecked Sendable {
     public typealias Completion = @Sendable (DurableStorageError?) -> Void
 
     private enum Job {
-        case records([WALRecord], Completion)
+        /// Records to append; with `sync` false they complete once written to the file (and after
+        /// every earlier job's sync), and become durable with the next sync.
+        case records([WALRecord], sync: Bool, Completion)
         /// Work on the log itself (cut, delete segments), run in order with the records.
         case operation((WriteAheadLog) throws(DurableStorageError) -> Void, Completion)
     }
@@ -73,7 +75,54 @@ public final class WALWriter: @unchecked Sendable {
             completion(.recordTooLarge(bytes: record.payloadBytes, limit: log.options.recordBytesMax))
             return
         }
-        submit(.records(records, completion))
+        submit(.records(records, sync: true, completion))
+    }
+
+    /// Queues `records` like `append(_:completion:)` but leaves the writer thread asleep: the
+    /// caller promises to call `writeQueuedHere()` soon (the same event-loop turn, once it has sent
+    /// what should overlap the sync). That call writes and syncs on the caller's thread when the log
+    /// is free — no wake-up of the writer and no hop back — and hands the queue to the writer
+    /// otherwise.
+    public func appendQueued(_ records: [WALRecord], completion: @escaping Completion) {
+        for record in records where record.payloadBytes > log.options.recordBytesMax {
+            completion(.recordTooLarge(bytes: record.payloadBytes, limit: log.options.recordBytesMax))
+            return
+        }
+        submit(.records(records, sync: true, completion), wake: false)
+    }
+
+    /// Writes and syncs everything queued on this thread if the log is free; otherwise wakes the
+    /// writer (whoever holds the log hands the queue on when it is done).
+    public func writeQueuedHere() {
+        condition.lock()
+        guard !queue.isEmpty else { return condition.unlock() }
+        guard !flushing, !closing, stoppedBy == nil else {
+            condition.broadcast()
+            return condition.unlock()
+        }
+        flushing = true
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        if batch.count >= queuedJobsMax { condition.broadcast() }  // submitters blocked on a full queue
+        condition.unlock()
+        process(batch)
+        condition.lock()
+        finishFlush()
+        condition.unlock()
+    }
+
+    /// Appends `records` without a sync of their own: they are written to the file in order with
+    /// everything else (a crash of the process keeps them) and become durable with the next sync — etcd's rule for a hard state whose only change is the commit index, which a
+    /// node relearns from its leader if a power loss drops it. `completion` reports the write (nil
+    /// once written). Written on the calling thread when the log is free (a pwrite, no hand-off);
+    /// queued behind the others otherwise.
+    public func appendWithoutSync(_ records: [WALRecord], completion: @escaping Completion) {
+        for record in records where record.payloadBytes > log.options.recordBytesMax {
+            completion(.recordTooLarge(bytes: record.payloadBytes, limit: log.options.recordBytesMax))
+            return
+        }
+        let job = Job.records(records, sync: false, completion)
+        if !runIfFree(job) { submit(job) }
     }
 
     /// Appends `records` and waits until they are durable; on the calling thread when nothing else
@@ -82,7 +131,7 @@ public final class WALWriter: @unchecked Sendable {
         for record in records where record.payloadBytes > log.options.recordBytesMax {
             throw .recordTooLarge(bytes: record.payloadBytes, limit: log.options.recordBytesMax)
         }
-        if let error = submitAndWait({ .records(records, $0) }) { throw error }
+        if let error = submitAndWait({ .records(records, sync: true, $0) }) { throw error }
     }
 
     /// Appends `records` and suspends until they are durable. (The calling thread may block briefly
@@ -112,18 +161,8 @@ public final class WALWriter: @unchecked Sendable {
     /// Runs `job` on this thread if the log is free and nothing is queued (no hand-off, no wake-up);
     /// otherwise queues it and waits for its completion.
     private func submitAndWait(_ job: (@escaping Completion) -> Job) -> DurableStorageError? {
-        condition.lock()
-        if !flushing, queue.isEmpty, !closing, stoppedBy == nil {
-            flushing = true
-            condition.unlock()
-            let outcome = Outcome()
-            process([job { outcome.error = $0 }])
-            condition.lock()
-            finishFlush()
-            condition.unlock()
-            return outcome.error
-        }
-        condition.unlock()
+        let outcome = Outcome()
+        if runIfFree(job({ outcome.error = $0 })) { return outcome.error }
         let waiter = Waiter()
         submit(job { error in
             waiter.error = error
@@ -131,6 +170,23 @@ public final class WALWriter: @unchecked Sendable {
         })
         waiter.done.wait()
         return waiter.error
+    }
+
+    /// Runs `job` on this thread and returns true if the log is free and nothing is queued;
+    /// false (nothing done) otherwise.
+    private func runIfFree(_ job: Job) -> Bool {
+        condition.lock()
+        guard !flushing, queue.isEmpty, !closing, stoppedBy == nil else {
+            condition.unlock()
+            return false
+        }
+        flushing = true
+        condition.unlock()
+        process([job])
+        condition.lock()
+        finishFlush()
+        condition.unlock()
+        return true
     }
 
     /// A completion's result, set on one thread and read after a hand-over (the semaphore, or
@@ -143,9 +199,12 @@ public final class WALWriter: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
     }
 
-    private func submit(_ job: Job) {
+    private func submit(_ job: Job, wake: Bool = true) {
         condition.lock()
-        while queue.count >= queuedJobsMax, !closing { condition.wait() }
+        while queue.count >= queuedJobsMax, !closing {
+            condition.broadcast()  // a full queue is the writer's to empty, queued quietly or not
+            condition.wait()
+        }
         if closing || stoppedBy != nil {
             let error: DurableStorageError = closing ? .closed : .stopped(stoppedBy!)
             condition.unlock()
@@ -153,7 +212,7 @@ public final class WALWriter: @unchecked Sendable {
             return
         }
         queue.append(job)
-        condition.broadcast()
+        if wake { condition.broadcast() }
         condition.unlock()
     }
 
@@ -205,11 +264,13 @@ public final class WALWriter: @unchecked Sendable {
         }
         for job in batch {
             switch job {
-            case .records(let records, let completion):
+            case .records(let records, let sync, let completion):
                 if let error = attempt({ () throws(DurableStorageError) in for record in records { try log.append(record) } }) {
                     completion(error)
+                } else if sync || !waiting.isEmpty {
+                    waiting.append(completion)  // in order: after the earlier jobs' sync
                 } else {
-                    waiting.append(completion)
+                    completion(attempt { () throws(DurableStorageError) in try log.write() })
                 }
             case .operation(let operation, let completion):
                 syncWaiting()
@@ -234,7 +295,7 @@ public final class WALWriter: @unchecked Sendable {
 
     private func complete(_ job: Job, _ error: DurableStorageError) {
         switch job {
-        case .records(_, let completion), .operation(_, let completion): completion(error)
+        case .records(_, _, let completion), .operation(_, let completion): completion(error)
         }
     }
 }

@@ -102,6 +102,13 @@ public final class WriteAheadLog {
         unsynced = false
     }
 
+    /// Writes what is buffered to the file without a sync: it survives a crash of the process,
+    /// not of the machine, until the next `sync()`.
+    public func write() throws(DurableStorageError) {
+        try checkRunning()
+        try flush()
+    }
+
     private func flush() throws(DurableStorageError) {
         guard !buffer.isEmpty else { return }
         do throws(FileSystemError) {

@@ -17,6 +17,13 @@ import Testing
             saves.append((hardState, entries, onDurable))
         }
 
+        /// A commit-only hard state: written at once when nothing waits, else in order behind.
+        func saveCommit(_ hardState: HardState, onWritten: @escaping @Sendable ((any Error)?) -> Void) {
+            guard saves.isEmpty else { return saves.append((hardState, [], onWritten)) }
+            memory.setHardState(hardState)
+            onWritten(nil)
+        }
+
         /// Makes the `count` oldest saves durable and calls their completions, in order.
         func complete(_ count: Int) {
             for save in saves.prefix(count) {

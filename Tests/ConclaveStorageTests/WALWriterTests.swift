@@ -192,4 +192,59 @@ import Testing
         #expect(writer.syncCount == 1)
         writer.close()
     }
+
+    @Test("a commit-only hard state is written without a sync: at once on an idle writer; durable with the next sync; a crash before it loses only that")
+    func writeWithoutSync() throws {
+        let disk = quietDisk()
+        var storage = try openStorage(disk)
+        try storage.append(makeEntries(1...3, term: 1))
+        let syncs = storage.syncCount
+        let written = Mutex<[DurableStorageError?]>([])
+        storage.saveUnsynced(hardState: HardState(term: 1, commit: 3)) { error in written.withLock { $0.append(error) } }
+        #expect(written.withLock { $0 } == [nil])  // on this thread, before returning
+        #expect(storage.syncCount == syncs)
+        #expect(storage.initialState().0.commit == 3)
+        disk.crash()
+        storage.close()
+        disk.restart()
+        storage = try openStorage(disk)
+        #expect(storage.initialState().0.commit == 0)  // the machine lost it; the entries stay
+        #expect(storage.lastIndex == 3)
+        storage.saveUnsynced(hardState: HardState(term: 1, commit: 2)) { _ in }
+        try storage.append(makeEntries(4...4, term: 1))  // its sync covers the hard state before it
+        disk.crash()
+        storage.close()
+        disk.restart()
+        storage = try openStorage(disk)
+        defer { storage.close() }
+        #expect(storage.initialState().0.commit == 2)
+        #expect(storage.lastIndex == 4)
+    }
+
+    @Test("queued appends leave the writer asleep; writeQueuedHere syncs them together on the calling thread")
+    func queuedAppends() throws {
+        let writer = WALWriter(log: try openLog(quietDisk()))
+        defer { writer.close() }
+        let completions = Completions()
+        for tag in 0..<3 {
+            writer.appendQueued([.entries(makeEntries(LogIndex(tag + 1)...LogIndex(tag + 1), term: 1))], completion: completions.callback(tag))
+        }
+        writer.writeQueuedHere()
+        #expect(completions.wait(for: 3).values.allSatisfy { $0 == nil })
+        #expect(writer.syncCount == 1)
+    }
+
+    @Test("queued appends past a full queue wake the writer instead of waiting for a caller that is blocked")
+    func queuedAppendsPastFullQueue() throws {
+        var options = smallOptions()
+        options.queuedJobsMax = 4
+        let writer = WALWriter(log: try openLog(quietDisk(), options: options))
+        defer { writer.close() }
+        let completions = Completions()
+        for tag in 0..<10 {
+            writer.appendQueued([.hardState(HardState(term: UInt64(tag + 1)))], completion: completions.callback(tag))
+        }
+        writer.writeQueuedHere()
+        #expect(completions.wait(for: 10).values.allSatisfy { $0 == nil })
+    }
 }

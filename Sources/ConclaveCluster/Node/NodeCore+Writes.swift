@@ -60,14 +60,27 @@ extension NodeCore {
         let number = nextWriteNumber
         nextWriteNumber += 1
         let saves = !ready.entries.isEmpty || ready.hardState != nil
+        // A hard state that only moved the commit index is written without a sync and counts as
+        // done at once; a vote, a term or an entry is a promise and waits for its sync.
+        let commitOnly = ready.entries.isEmpty && ready.snapshot == nil && ready.hardState.map {
+            $0.term == savedHardState.term && $0.vote == savedHardState.vote
+        } == true
         let held = ready.messagesAfterPersist.map { stamped($0, asLeader: leading) }
-        pendingWrites.append(PendingWrite(number: number, ticket: ready.write, entries: ready.entries, messages: held, done: !saves))
+        pendingWrites.append(PendingWrite(number: number, ticket: ready.write, entries: ready.entries, messages: held,
+                                          done: !saves || commitOnly))
         guard saves else { return true }
         guard let asyncStorage, let writeCompleted else {
             preconditionFailure("node \(id): asyncStorageWrites without an asynchronous storage and a writeCompleted handler")
         }
-        asyncStorage.save(hardState: ready.hardState, entries: ready.entries) { error in
+        if let hardState = ready.hardState { savedHardState = hardState }
+        let report: @Sendable ((any Error)?) -> Void = { error in
             writeCompleted(WriteCompletion(number: number, failure: error.map { "\($0)" }))
+        }
+        if commitOnly, let hardState = ready.hardState {
+            // Only a failure is reported (it stops the node); success needs no hop back.
+            asyncStorage.saveCommit(hardState) { error in if error != nil { report(error) } }
+        } else {
+            asyncStorage.save(hardState: ready.hardState, entries: ready.entries, onDurable: report)
         }
         return true
     }

@@ -47,6 +47,9 @@ public struct NodeCore {
     /// Background writes not yet taken back in, oldest first (NodeCore+Writes).
     var pendingWrites: [PendingWrite] = []
     var nextWriteNumber: UInt64 = 1
+    /// The hard state most recently handed to the storage (NodeCore+Writes): a Ready whose hard
+    /// state differs from it only in the commit index needs no sync.
+    var savedHardState: HardState
     let callbackTargets: any CallbackTargets
     public internal(set) var raft: Raft
     /// The replicated state: KV, cluster time, sessions, locks, counters, tasks, throttles.
@@ -114,6 +117,7 @@ public struct NodeCore {
         }
         self.config = config
         self.storage = storage
+        savedHardState = storage.initialState().0
         self.callbackTargets = callbackTargets
         self.stateMachine = stateMachine
         self.snapshotIndex = snapshot.index
