@@ -3,7 +3,9 @@ import ConclaveServer
 import ConclaveStorage
 import ConclaveWire
 import Foundation
+import Dispatch
 import Histogram
+import Synchronization
 
 /// `conclave bench node`: a real cluster of node processes on loopback, fsync on, driven over RESP.
 struct BenchNode: ParsableCommand {
@@ -61,7 +63,8 @@ struct BenchNode: ParsableCommand {
         }
         let leader = try cluster.waitForLeader(seconds: 60)
         var results: [BenchResult] = []
-        results.append(try rawSyncReference(in: base))
+        results.append(try rawSyncReference(in: base, loops: 1))
+        if nodes > 1 { results.append(try rawSyncReference(in: base, loops: nodes)) }
         let address = cluster.clientAddress(of: leader)
         // First, on processes no load has grown yet: what connections add, not what load left.
         if workloadList.contains("idle") { results.append(try measureIdleConnections(1_000, node: leader, cluster: cluster)) }
@@ -106,17 +109,37 @@ struct BenchNode: ParsableCommand {
         return BenchResult(name: name, unit: "ops/s", value: Double(completed) / (Double(elapsed) / 1e9), histogram: histogram)
     }
 
-    /// The physical limit on this file system: one 128 B pwrite + fdatasync after another.
-    private func rawSyncReference(in base: String) throws -> BenchResult {
+    /// The physical limit on this file system: one 128 B pwrite + fdatasync after another — from
+    /// one loop, and from one loop per node at once (every node of a cluster syncs each commit,
+    /// on one disk here: its latency is the floor under a commit, hence under a lock hand-off).
+    private func rawSyncReference(in base: String, loops: Int) throws -> BenchResult {
         let fileSystem = PosixFileSystem()
-        let path = base + "/raw-sync.dat"
-        let loop = try RawSyncLoop(path: path, preallocate: true, fileSystem: fileSystem)
-        var histogram = BenchClock.latencyHistogram()
-        let elapsed = try loop.run(for: UInt64(min(seconds, 2) * 1e9), into: &histogram)
-        fileSystem.close(loop.file)
-        try? FileManager.default.removeItem(atPath: path)
-        return BenchResult(name: "raw pwrite+fdatasync loop, 128 B (reference)", unit: "syncs/s",
-                           value: Double(histogram.totalCount) / (Double(elapsed) / 1e9), histogram: histogram)
+        let paths = (0..<loops).map { base + "/raw-sync-\($0).dat" }
+        let syncLoops = try paths.map { try RawSyncLoop(path: $0, preallocate: true, fileSystem: fileSystem) }
+        let histograms = Mutex<[Histogram<UInt64>]>([])
+        let elapsed = Mutex<UInt64>(0)
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: loops) { index in
+            var histogram = BenchClock.latencyHistogram()
+            do {
+                let took = try syncLoops[index].run(for: UInt64(min(seconds, 2) * 1e9), into: &histogram)
+                elapsed.withLock { $0 = max($0, took) }
+                histograms.withLock { $0.append(histogram) }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+        for (loop, path) in zip(syncLoops, paths) {
+            fileSystem.close(loop.file)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        var merged = BenchClock.latencyHistogram()
+        for histogram in histograms.withLock({ $0 }) { merged.add(histogram) }
+        let name = loops == 1 ? "raw pwrite+fdatasync loop, 128 B (reference)"
+                              : "raw pwrite+fdatasync, \(loops) loops at once (one per node), 128 B (reference)"
+        return BenchResult(name: name, unit: "syncs/s", value: Double(merged.totalCount) / (Double(elapsed.withLock { $0 }) / 1e9),
+                           histogram: merged)
     }
 }
 

@@ -314,7 +314,8 @@ final class ProposerLoop: @unchecked Sendable {
 
 /// A raw pwrite+fdatasync loop on one file: 128 B at the end, sync, repeat — the physical limit of a
 /// sync on this file system, with the same calls the WAL makes.
-struct RawSyncLoop {
+/// Sendable so that loops can run side by side; each loop is run by one thread at a time.
+struct RawSyncLoop: @unchecked Sendable {
     let file: OpenFile
     let fileSystem: PosixFileSystem
     private let offset = Offset()
