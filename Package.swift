@@ -86,7 +86,7 @@ let package = Package(
             name: "ConclaveConsole",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
-                "ConclaveTimers", "ConclaveResilience",
+                "ConclaveTimers", "ConclaveResilience", "ConclaveWire",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
@@ -104,7 +104,7 @@ let package = Package(
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
-                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer",
+                "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer", "ConclaveWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",
-            dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole"],
+            dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole", "ConclaveWire"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),

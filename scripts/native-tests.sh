@@ -169,6 +169,28 @@ python3 -c 'import json, sys; s = json.loads(sys.argv[1]); assert s["healthy"] a
     || fail "conclave status --json: $json"
 pass "conclave status: the leader, every node's indexes and load; --json for scripts"
 
+# CLUSTER.WATCH: the node pushes its status report (JSON) every interval until UNWATCH.
+python3 - "$p1" <<'PY' || fail "CLUSTER.WATCH"
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
+s.sendall(b"CLUSTER.WATCH 5\r\n")
+reply = s.recv(4096)
+assert reply.startswith(b"-ERR CLUSTER.WATCH interval 5 ms: accepted 20") , reply
+s.sendall(b"CLUSTER.WATCH 50\r\n")
+buf, reports, deadline = b"", [], time.time() + 5
+while len(reports) < 3 and time.time() < deadline:
+    buf += s.recv(1 << 20)
+    while b"{" in buf and b"\r\n" in buf[buf.index(b"{"):]:
+        start = buf.index(b"{"); end = buf.index(b"\r\n", start)
+        reports.append(json.loads(buf[start:end])); buf = buf[end + 2:]
+assert len(reports) >= 3, reports
+first = reports[0]
+assert first["node"] >= 1 and first["leader"] >= 1 and len(first["peers"]) == 2 and first["pid"] > 0, first
+assert all(key in first for key in ("locks", "tasks", "ids", "faults", "config", "throttles")), sorted(first)
+s.sendall(b"CLUSTER.UNWATCH\r\n")
+PY
+pass "CLUSTER.WATCH: interval checked; JSON status reports pushed every interval (node, leader, peers, services)"
+
 # --- 2. redis-py -----------------------------------------------------------------------------
 python_env redis
 timeout 300 "$python" scripts/native-client-test.py "$dir/cluster" "$p1" "$p2" "$p3" || fail "redis-py native commands"

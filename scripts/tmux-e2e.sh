@@ -76,5 +76,34 @@ wait_for "after-crash-42" "a crash restores the terminal too"
 if out=$("$binary" console </dev/null 2>&1 >/dev/null); then echo "FAIL console without a tty succeeded"; failures=$((failures + 1));
 elif echo "$out" | grep -q -- "--headless"; then echo "ok   no tty: error suggests --headless"; else echo "FAIL no-tty error: $out"; failures=$((failures + 1)); fi
 
+# Remote: the same console on 3 real node processes (--connect): see the leader, kill it through
+# the palette (confirmed), see another node lead within the election timeout, quit, terminal back.
+cluster_dir=$(mktemp -d /tmp/conclave-e2e-cluster.XXXXXX)
+base=$((20000 + RANDOM % 12000))
+stop_cluster() { scripts/cluster down --dir "$cluster_dir" >/dev/null 2>&1 || true; rm -rf "$cluster_dir"; }
+trap 'cleanup; stop_cluster' EXIT
+CONCLAVE_BIN=$binary scripts/cluster up --dir "$cluster_dir" --base-port "$base" --client-port $((base + 100)) >/dev/null
+addresses="127.0.0.1:$((base + 101)),127.0.0.1:$((base + 102)),127.0.0.1:$((base + 103))"
+tmux send-keys -t "$session" "clear; $binary console --connect $addresses; echo REMOTE-EXITED-\$?" Enter
+wait_for "remote · 3 nodes at" "the console connects to 3 node processes"
+wait_for "leader node [0-9]" "it shows the real cluster's leader"
+first=$(leader)
+tmux send-keys -t "$session" ":kill leader" Enter
+wait_for "y to confirm, any other key cancels" "the palette's kill asks first"
+tmux send-keys -t "$session" y
+wait_for "killed node $first \\(pid" "y confirms: node $first's process is killed"
+wait_for "unreachable" "the killed node is marked unreachable"
+for _ in $(seq 1 150); do
+    now=$(leader)
+    if [ -n "$now" ] && [ "$now" != "$first" ]; then break; fi
+    sleep 0.1
+done
+if [ -n "${now:-}" ] && [ "$now" != "$first" ]; then echo "ok   node $now leads the real cluster now"; else echo "FAIL no new leader among the real nodes after killing $first"; screen | sed 's/^/     | /'; failures=$((failures + 1)); fi
+tmux send-keys -t "$session" q
+wait_for "REMOTE-EXITED-0" "q quits the remote console with status 0"
+tmux send-keys -t "$session" "stty -a | grep -qw icanon && echo remote-restored-\$((6*7))" Enter
+wait_for "remote-restored-42" "the terminal is restored after the remote console"
+stop_cluster
+
 if [ "$failures" -ne 0 ]; then echo "tmux-e2e: $failures failed"; exit 1; fi
 echo "tmux-e2e: all passed"

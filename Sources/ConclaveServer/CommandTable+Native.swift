@@ -91,5 +91,9 @@ extension CommandTable {
         native("cfg.unwatch", 1, ["pubsub"], "config", "Ends this connection's watch."),
         native("cluster.status", 1, ["readonly", "loading", "stale"], "cluster",
                "Members, roles, terms, indexes and the leader, as this node sees them."),
+        native("cluster.watch", -1, ["pubsub", "loading", "stale"], "cluster",
+               "Streams this node's status report (JSON) every interval (RESP3 pushes; arrays on RESP2).",
+               [.integer("interval-ms", optional: true)]),
+        native("cluster.unwatch", 1, ["pubsub"], "cluster", "Ends this connection's status stream."),
     ]
 }

@@ -37,6 +37,10 @@ public enum NativeCommands {
         case unwatch
         /// CLUSTER.STATUS: members, roles, terms, indexes, leader.
         case clusterStatus
+        /// CLUSTER.WATCH [interval-ms]: push this node's status report every interval.
+        case clusterWatch(intervalMillis: UInt64)
+        /// CLUSTER.UNWATCH: stop this connection's status pushes.
+        case clusterUnwatch
     }
 
     /// How a coordination answer becomes a reply.
@@ -173,6 +177,10 @@ public enum NativeCommands {
 
         case "CLUSTER.STATUS":
             return .clusterStatus
+        case "CLUSTER.WATCH":
+            return .clusterWatch(intervalMillis: a.isEmpty ? StatusWatch.defaultIntervalMillis : try a.unsigned("interval-ms"))
+        case "CLUSTER.UNWATCH":
+            return .clusterUnwatch
 
         case "THROTTLE":
             // redis-cell: CL.THROTTLE key max_burst count_per_period period_seconds [quantity]

@@ -1,4 +1,5 @@
 import ConclaveCore
+import ConclaveWire
 import TOMLKit
 
 /// Everything `conclave node` needs, validated: from flags, a TOML file (`--config`), or both

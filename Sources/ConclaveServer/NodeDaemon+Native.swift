@@ -36,6 +36,8 @@ final class NativeState {
     /// The config revision watches were last brought up to.
     var watchedRevision: UInt64 = 0
     var ids = NodeIDService()
+    /// CLUSTER.WATCH subscribers, by connection.
+    var statusWatches: [UInt64: StatusWatch] = [:]
 }
 
 /// The node's Snowflake generator: its worker ID is leased through the log under the node's own
@@ -53,6 +55,9 @@ struct NodeIDService {
     var sessionOpen = false
     var requestInFlight: (sequence: UInt64, deadlineMillis: UInt64, sentNanos: UInt64)?
     var lastRefusal: String?
+    /// IDs this node has handed out, and the newest (for status reports).
+    var issued: UInt64 = 0
+    var lastID: UInt64?
 }
 
 extension NodeDaemon {
@@ -108,6 +113,11 @@ extension NodeDaemon {
             reply(.simpleString("OK"))
         case .success(.clusterStatus):
             reply(clusterStatus())
+        case .success(.clusterWatch(let intervalMillis)):
+            startStatusWatch(intervalMillis: intervalMillis, on: connection, reply: reply)
+        case .success(.clusterUnwatch):
+            native.statusWatches[connection.id] = nil
+            reply(.simpleString("OK"))
         }
     }
 
@@ -178,6 +188,7 @@ extension NodeDaemon {
     /// waiter), its watches end. Its session lives on until its TTL, for SESSION.ATTACH elsewhere.
     func nativeConnectionClosed(_ connection: ClientConnection) {
         native.watches[connection.id] = nil
+        native.statusWatches[connection.id] = nil
         guard let parked = native.parked.removeValue(forKey: connection.id) else { return }
         native.waiting[parked.key] = nil
         let request = CoordinationRequest(client: parked.key.client, sequence: parked.key.sequence + 1_000_000_000,
@@ -264,6 +275,8 @@ extension NodeDaemon {
             ids += more
         }
         native.ids.generator = generator
+        native.ids.issued += UInt64(ids.count)
+        if let last = ids.last { native.ids.lastID = last }
         if case .refused(_, let refusal) = result, ids.count < count {
             return .error("ERR IDs refused after \(ids.count): \(refusal)")
         }

@@ -262,6 +262,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         expireWaiting()
         expireNative(nowNanos: time.timerNanos)
         tickIDService()
+        pushStatusReports(nowNanos: time.timerNanos)
         afterInput()
     }
 

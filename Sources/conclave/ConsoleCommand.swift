@@ -2,6 +2,7 @@ import ArgumentParser
 import ConclaveCluster
 import ConclaveConsole
 import ConclaveTerminal
+import ConclaveWire
 import Foundation
 
 /// `conclave` / `conclave console`: the ncurses console over an embedded five-node cluster with a
@@ -33,6 +34,12 @@ struct ConsoleCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Ask (y/n) before an action that changes the cluster: a kill, a partition, a pause. On by default; --no-confirm for demos.")
     var confirm = true
 
+    @Option(help: "Real nodes' client addresses, comma-separated host:port: show that cluster instead of the embedded one.")
+    var connect: String?
+
+    @Option(help: "With --connect: a file holding the cluster token, sent with AUTH.")
+    var tokenFile: String?
+
     @Flag(help: "Render frames without a terminal (for scripts, tests and the README).")
     var headless = false
 
@@ -57,6 +64,12 @@ struct ConsoleCommand: ParsableCommand {
             }
         }
         _ = try frameSize()
+        if let connect {
+            _ = try connectAddresses(connect)
+            if headless { throw ValidationError("--connect shows a live cluster; --headless renders the embedded one") }
+        } else if tokenFile != nil {
+            throw ValidationError("--token-file needs --connect")
+        }
         do { _ = try HeadlessRun.parse(keys) } catch { throw ValidationError("--keys: \(error.description)") }
     }
 
@@ -65,6 +78,14 @@ struct ConsoleCommand: ParsableCommand {
     func run() throws {
         let chosen = ThemeLoader.load(theme)
         if let warning = chosen.warning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        if let connect {
+            let remote = RemoteCluster(addresses: try connectAddresses(connect), token: try tokenFile.map(readTokenOption))
+            let terminal = try TerminalSupport.openTerminal()
+            // Changing a real cluster always asks first (--read-only removes the keys altogether).
+            LiveConsole(source: RemoteSource(remote), initial: remote.snapshot(), terminal: terminal, theme: chosen.theme,
+                        readOnly: readOnly, confirm: true, stopAfterNanos: runFor?.nanoseconds).run()
+            return
+        }
         let cluster = try makeCluster()
         if headless {
             try runHeadless(cluster)
@@ -72,8 +93,8 @@ struct ConsoleCommand: ParsableCommand {
         }
         _ = cluster.apply(.time(.speed(speed)))
         let terminal = try TerminalSupport.openTerminal()
-        LiveConsole(cluster: cluster, terminal: terminal, theme: chosen.theme, readOnly: readOnly, confirm: confirm,
-                    stopAfterNanos: runFor?.nanoseconds).run()
+        LiveConsole(source: SimulationThread(cluster: cluster), initial: cluster.snapshot(), terminal: terminal, theme: chosen.theme,
+                    readOnly: readOnly, confirm: confirm, stopAfterNanos: runFor?.nanoseconds).run()
     }
 
     func makeCluster() throws -> EmbeddedCluster {

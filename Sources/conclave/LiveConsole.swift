@@ -8,7 +8,7 @@ import Foundation
 /// changed, at most ~30 frames a second. The terminal is restored on q, on SIGINT/SIGTERM and when
 /// the run ends.
 final class LiveConsole {
-    let simulation: SimulationThread
+    let simulation: any LiveSource
     let terminal: CursesTerminal
     let theme: Theme
     var state: ConsoleState
@@ -18,12 +18,13 @@ final class LiveConsole {
 
     static let frameMillis = 33
 
-    init(cluster: EmbeddedCluster, terminal: CursesTerminal, theme: Theme, readOnly: Bool, confirm: Bool, stopAfterNanos: UInt64?) {
-        simulation = SimulationThread(cluster: cluster)
+    init(source: any LiveSource, initial: ClusterSnapshot, terminal: CursesTerminal, theme: Theme, readOnly: Bool, confirm: Bool,
+         stopAfterNanos: UInt64?) {
+        simulation = source
         self.terminal = terminal
         self.theme = theme
         self.stopAfterNanos = stopAfterNanos
-        state = ConsoleState(snapshot: cluster.snapshot(), readOnly: readOnly, confirmDangerous: confirm)
+        state = ConsoleState(snapshot: initial, readOnly: readOnly, confirmDangerous: confirm)
     }
 
     func run() {
@@ -68,9 +69,32 @@ final class LiveConsole {
     }
 }
 
+/// Where the live console's snapshots come from and its controls go: the embedded simulation on
+/// its own thread, or real nodes (`RemoteCluster`). The UI loop never knows which.
+protocol LiveSource: AnyObject {
+    func start()
+    func stop()
+    func submit(_ control: ClusterControl)
+    /// The newest snapshot (nil before the first), its version, and control results since the last call.
+    func take() -> (ClusterSnapshot?, Int, [(String, Bool)])
+}
+
+/// Real nodes as a live source.
+final class RemoteSource: LiveSource {
+    let remote: RemoteCluster
+    init(_ remote: RemoteCluster) { self.remote = remote }
+    func start() { remote.start() }
+    func stop() { remote.stop() }
+    func submit(_ control: ClusterControl) { remote.submit(control) }
+    func take() -> (ClusterSnapshot?, Int, [(String, Bool)]) {
+        let (snapshot, version, results) = remote.take()
+        return (snapshot, version, results)
+    }
+}
+
 /// Owns the embedded cluster on its own thread: applies submitted controls, advances virtual time
 /// by wall time × speed, and publishes a snapshot about 30 times a second while time moves.
-final class SimulationThread: @unchecked Sendable {
+final class SimulationThread: LiveSource, @unchecked Sendable {
     private let cluster: EmbeddedCluster
     private let lock = NSLock()
     private var controls: [ClusterControl] = []

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConclaveServer
+import ConclaveWire
 import Dispatch
 import Foundation
 import Logging

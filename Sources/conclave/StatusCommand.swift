@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConclaveServer
+import ConclaveWire
 import Foundation
 
 /// `conclave status --connect A,B,C`: one look at a cluster of node processes, for people and
@@ -29,21 +30,10 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    func addresses() throws -> [PeerAddress] {
-        let parts = connect.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !parts.isEmpty, parts.count <= 31 else {
-            throw ValidationError("--connect '\(connect)': accepted: 1…31 comma-separated host:port addresses")
-        }
-        return try parts.map { (part) throws -> PeerAddress in
-            do throws(ServerInputError) { return try PeerAddress(parsing: part) } catch { throw ValidationError("--connect: \(error)") }
-        }
-    }
+    func addresses() throws -> [PeerAddress] { try connectAddresses(connect) }
 
     func run() throws {
-        var token: String?
-        if let tokenFile {
-            do throws(ServerInputError) { token = try readTokenFile(tokenFile) } catch { throw ValidationError(error.description) }
-        }
+        let token = try tokenFile.map(readTokenOption)
         let summary = ClusterProbe.look(at: try addresses(), token: token, timeoutMillis: timeoutMillis)
         print(json ? Self.json(summary) : Self.table(summary))
         if !summary.healthy { throw ExitCode(1) }
@@ -99,4 +89,20 @@ struct StatusCommand: ParsableCommand {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// `--connect A,B,C`: 1…31 comma-separated host:port addresses.
+func connectAddresses(_ text: String) throws -> [PeerAddress] {
+    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !parts.isEmpty, parts.count <= 31 else {
+        throw ValidationError("--connect '\(text)': accepted: 1…31 comma-separated host:port addresses")
+    }
+    return try parts.map { (part) throws -> PeerAddress in
+        do throws(ServerInputError) { return try PeerAddress(parsing: part) } catch { throw ValidationError("--connect: \(error)") }
+    }
+}
+
+/// `--token-file F` for a client command: the token, or a validation error naming the file.
+func readTokenOption(_ path: String) throws -> String {
+    do throws(ServerInputError) { return try readTokenFile(path) } catch { throw ValidationError(error.description) }
 }

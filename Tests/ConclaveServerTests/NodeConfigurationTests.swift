@@ -1,5 +1,6 @@
-import Testing
 @testable import ConclaveServer
+import ConclaveWire
+import Testing
 
 @Suite struct NodeConfigurationTests {
     static func flags(_ pairs: [String: String]) -> NodeConfiguration.Settings {

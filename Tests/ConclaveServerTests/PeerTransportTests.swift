@@ -1,11 +1,12 @@
 import ConclaveCore
 import ConclaveRaft
+@testable import ConclaveServer
+import ConclaveWire
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import Testing
-@testable import ConclaveServer
 
 /// Real sockets on 127.0.0.1: two or three transports exchange Raft messages. Every wait polls with
 /// a deadline; every transport and event loop a test starts, it stops.

@@ -186,4 +186,7 @@ extension NodeCore {
         // Reported at the node's next tick (its wake-up is due now), and again until the log shows it.
         scheduler.setWakeUp(id, at: stateMachine.nowMillis)
     }
+
+    /// This node's delay-task wake-up heap (for status reports): its tree, the first `entriesMax`.
+    public func wakeUpHeap(entriesMax: Int) -> TimerQueueSnapshot { scheduler.wakeUps.snapshot(entriesMax: entriesMax) }
 }

@@ -4,6 +4,8 @@
 /// Every collection in it is bounded (see the `…Max` limits) so a long run keeps memory flat.
 public struct ClusterSnapshot: Equatable, Sendable {
     public var mode = "embedded"
+    /// Remote: what the console is connected to ("3 nodes at 127.0.0.1:6381…").
+    public var source = ""
     public var seed: UInt64 = 0
     public var nowNanos: UInt64 = 0
     public var speed = 1.0
@@ -56,7 +58,8 @@ public struct ClusterSnapshot: Equatable, Sendable {
 
 public struct NodeSnapshot: Equatable, Sendable {
     public enum Role: String, Sendable { case leader, follower, candidate, preCandidate = "pre-candidate", learner, none = "-" }
-    public enum Health: String, Sendable { case up, crashed, paused }
+    /// `unreachable`: a remote node the console has not heard from lately (`silentMillis`).
+    public enum Health: String, Sendable { case up, crashed, paused, unreachable }
 
     public var id: UInt64
     public var role: Role
@@ -74,6 +77,8 @@ public struct NodeSnapshot: Equatable, Sendable {
     public var electionElapsedTicks = 0
     public var electionTimeoutTicks = 1
     public var pausedForMillis: UInt64 = 0
+    /// Remote: how long since the node's last status report.
+    public var silentMillis: UInt64 = 0
 
     public init(id: UInt64, role: Role, health: Health) {
         self.id = id

@@ -3,6 +3,12 @@
 enum BalancerView {
     static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         let balancers = state.snapshot.balancers
+        if state.snapshot.mode == "remote" {
+            return Chrome.absent(&frame, in: rect, title: "balancers: a console-local teaching model (embedded mode only)", [
+                "The balancer playground runs on the embedded cluster's demo workload; real nodes have no balancer to show.",
+                "Run `conclave` without --connect to compare round robin, random, least-loaded and the naive shuffle.",
+            ])
+        }
         frame.box(rect, title: "balancers: picks per node on the workload's requests · χ² vs uniform (p = 0.001)", focused: true)
         let inner = rect.inset(1)
         guard let backends = balancers.first?.picks.count, backends > 0 else { return }

@@ -5,6 +5,12 @@ enum BreakersView {
 
     static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         let breakers = state.snapshot.breakers
+        if state.snapshot.mode == "remote" && breakers.isEmpty {
+            return Chrome.absent(&frame, in: rect, title: "circuit breakers: none reported", [
+                "The nodes report no breaker state: a daemon's delay-task callbacks are logged only, so no callback",
+                "breaker exists yet, and the console's breakers belong to the embedded cluster's demo workload.",
+            ])
+        }
         let listHeight = min(rect.height - 6, breakers.count + 3)
         let list = Rect(x: rect.x, y: rect.y, width: rect.width, height: listHeight)
         frame.box(list, title: "circuit breakers, one per node (o force open · d disable · c reset)", focused: true)

@@ -5,13 +5,25 @@ enum Chrome {
         frame.fill(Rect(x: 0, y: 0, width: frame.width, height: 1), role: .header)
         let leader = snapshot.leader.map { "node \($0.id)" } ?? "none"
         let speed = snapshot.isPaused ? "PAUSED" : "\(EmbeddedSpeed.text(snapshot.speed))×"
-        var left = " conclave · \(snapshot.mode)\(state.readOnly ? " (read-only)" : "") · seed \(snapshot.seed) · t=\(ConsoleRenderer.time(snapshot.nowNanos)) · \(speed)"
+        // A remote cluster runs on real time: no seed, no speed; its source line names the nodes.
+        let place = snapshot.mode == "remote" ? "\(snapshot.source) · t=\(ConsoleRenderer.time(snapshot.nowNanos))"
+            : "seed \(snapshot.seed) · t=\(ConsoleRenderer.time(snapshot.nowNanos)) · \(speed)"
+        var left = " conclave · \(snapshot.mode)\(state.readOnly ? " (read-only)" : "") · \(place)"
         left += " · leader \(leader) · term \(snapshot.term) · \(ConsoleRenderer.rate(snapshot.messagesPerSecond)) msg/s"
         frame.put(left, x: 0, y: 0, role: .header)
         let health = " \(snapshot.health) "
         let x = frame.width - TextWidth.columns(health)
         if x > TextWidth.columns(left) {
             frame.put(health, x: x, y: 0, role: snapshot.health == "healthy" ? .header : .alert)
+        }
+    }
+
+    /// What a source cannot show, said in place of the view: absent, never faked.
+    static func absent(_ frame: inout Frame, in rect: Rect, title: String, _ lines: [String]) {
+        frame.box(rect, title: title, focused: true)
+        let inner = rect.inset(1)
+        for (offset, line) in lines.enumerated() where offset < inner.height {
+            frame.put(line, x: inner.x + 1, y: inner.y + offset, role: .dim, maxX: inner.maxX)
         }
     }
 

@@ -28,7 +28,7 @@ enum ClusterView {
 
     static func role(of node: NodeSnapshot) -> Role {
         switch (node.health, node.role) {
-        case (.crashed, _): return .nodeDown
+        case (.crashed, _), (.unreachable, _): return .nodeDown
         case (.paused, _): return .nodePaused
         case (_, .leader): return .nodeLeader
         case (_, .candidate), (_, .preCandidate): return .nodeCandidate
@@ -47,14 +47,21 @@ enum ClusterView {
         let state: String
         switch node.health {
         case .crashed: state = "CRASHED"
+        case .unreachable: state = "silent \(node.silentMillis / 100 / 10).\(node.silentMillis / 100 % 10)s"
         case .paused: state = "PAUSED \(node.pausedForMillis / 100 / 10).\(node.pausedForMillis / 100 % 10)s"
         case .up: state = node.partitionGroup > 0 ? "up · group \(node.partitionGroup)" : "up"
         }
-        frame.put(TextWidth.pad(marker + (node.health == .crashed ? "down" : node.role.rawValue), width), x: x, y: inner.y, role: nodeRole)
+        let label = node.health == .crashed ? "down" : node.health == .unreachable ? "unreachable" : node.role.rawValue
+        frame.put(TextWidth.pad(marker + label, width), x: x, y: inner.y, role: nodeRole)
         frame.put(state, x: x, y: inner.y + 1, role: node.health == .up ? (node.partitionGroup > 0 ? .linkCut : .text) : nodeRole, maxX: inner.maxX)
         guard node.health != .crashed else {
             frame.put("memory lost,", x: x, y: inner.y + 3, role: .dim, maxX: inner.maxX)
             frame.put("disk kept", x: x, y: inner.y + 4, role: .dim, maxX: inner.maxX)
+            return
+        }
+        guard node.health != .unreachable else {
+            frame.put("no report since;", x: x, y: inner.y + 3, role: .dim, maxX: inner.maxX)
+            frame.put("reconnecting", x: x, y: inner.y + 4, role: .dim, maxX: inner.maxX)
             return
         }
         frame.put("term \(node.term)  vote \(node.vote == 0 ? "-" : "\(node.vote)")", x: x, y: inner.y + 2, maxX: inner.maxX)

@@ -12,8 +12,13 @@ enum LimitsView {
             let inner = box.inset(1)
             let total = limiter.allowed + limiter.refused
             let refusedShare = total == 0 ? 0 : Double(limiter.refused) * 100 / Double(total)
-            frame.put(TextWidth.pad("left \(limiter.available)/\(limiter.capacity)", 14), x: inner.x + 1, y: inner.y)
-            frame.bar(x: inner.x + 16, y: inner.y, width: max(4, inner.width / 3), fraction: Double(limiter.available) / Double(max(1, limiter.capacity)))
+            if limiter.capacity > 0 {
+                frame.put(TextWidth.pad("left \(limiter.available)/\(limiter.capacity)", 14), x: inner.x + 1, y: inner.y)
+                frame.bar(x: inner.x + 16, y: inner.y, width: max(4, inner.width / 3),
+                          fraction: Double(limiter.available) / Double(max(1, limiter.capacity)))
+            } else {
+                frame.put("left: not reported", x: inner.x + 1, y: inner.y, role: .dim)  // a replicated throttle reports counts only
+            }
             frame.put("allowed \(limiter.allowed) · refused \(limiter.refused) (\(String(format1: refusedShare))%)",
                       x: inner.x + 18 + inner.width / 3, y: inner.y, role: .dim, maxX: inner.maxX)
             let sparkWidth = inner.width - 12

@@ -1,5 +1,3 @@
-import ConclaveWire
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -99,6 +97,9 @@ public final class RESPClient {
             sent += count
         }
     }
+
+    /// Reads the next reply or push (blocking up to the timeout): for a subscription's stream.
+    public func next() throws(Failure) -> RESPValue { try readReply() }
 
     private func readReply() throws(Failure) -> RESPValue {
         while true {
