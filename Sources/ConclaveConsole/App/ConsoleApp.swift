@@ -6,6 +6,7 @@ public enum ConsoleApp {
         case .snapshot(let snapshot):
             state.snapshot = snapshot
             state.snapshot.readOnly = state.readOnly
+            state.trends.absorb(snapshot)
             let added = state.log.absorb(snapshot.events)
             if state.logScroll > 0 {
                 // Scrolled back: the lines in view stay in view as new ones arrive below.

@@ -15,6 +15,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var filter = ""
     /// Every event the snapshots brought, indexed for `/` (see `EventLog`).
     public var log = EventLog()
+    /// Commit rate, message rate and lock wait over time, for the sparklines.
+    public var trends = Trends()
     /// Rows the event log is scrolled back from its newest line (0: it follows new events).
     public var logScroll = 0
     /// Row selected per view (nodes, locks, breakers, …).

@@ -22,7 +22,9 @@ enum ClusterView {
         let lower = Rect(x: rect.x, y: lowerTop, width: rect.width, height: rect.maxY - lowerTop)
         guard lower.height >= 3 else { return }
         let matrixWidth = min(lower.width / 2, 12 + 5 * nodes.count + 2)
-        drawLinks(&frame, snapshot, in: Rect(x: lower.x, y: lower.y, width: matrixWidth, height: lower.height))
+        let links = Rect(x: lower.x, y: lower.y, width: matrixWidth, height: lower.height)
+        drawLinks(&frame, snapshot, in: links)
+        if links.height >= snapshot.nodes.count + 10 { drawTrends(&frame, state.trends, in: links) }
         drawTimeline(&frame, snapshot, in: Rect(x: lower.x + matrixWidth, y: lower.y, width: lower.width - matrixWidth, height: lower.height))
     }
 
@@ -115,6 +117,19 @@ enum ClusterView {
         }
         if let step = snapshot.lastStep, y + 1 < rect.maxY - 1 {
             frame.put("last step: " + step, x: rect.x + 2, y: y + 1, role: .hint, maxX: rect.maxX - 1)
+        }
+    }
+
+    /// Commits/s and msg/s over the last minutes, one column a second, newest right.
+    static func drawTrends(_ frame: inout Frame, _ trends: Trends, in rect: Rect) {
+        let rows: [(String, [Double])] = [("commits/s", trends.commitsPerSecond), ("msg/s", trends.messagesPerSecond)]
+        var y = rect.maxY - 1 - 2 * rows.count
+        for (label, points) in rows {
+            guard y > rect.y else { y += 2; continue }
+            let latest = points.last.map { ConsoleRenderer.rate($0) } ?? "-"
+            frame.put("\(label) \(latest)", x: rect.x + 2, y: y, role: .dim, maxX: rect.maxX - 1)
+            frame.sparkline(points, x: rect.x + 2, y: y + 1, width: max(1, rect.width - 4), role: .linkOK)
+            y += 2
         }
     }
 

@@ -52,6 +52,14 @@ enum LocksView {
         }
         let detail = Rect(x: rect.x, y: listRect.maxY, width: rect.width, height: detailHeight)
         drawDetail(&frame, locks.indices.contains(selected) ? locks[selected] : nil, in: detail)
+        let waits = state.trends.lockWaitMillis
+        let detailInner = detail.inset(1)
+        if detailInner.height > 4 {
+            let label = "wait p50, worst lock, per s: \(waits.last.map { "\(Int($0))ms" } ?? "-") "
+            frame.put(label, x: detailInner.x + 1, y: detailInner.y + 4, role: .dim, maxX: detailInner.maxX)
+            let x = detailInner.x + 1 + TextWidth.columns(label)
+            frame.sparkline(waits, x: x, y: detailInner.y + 4, width: max(1, detailInner.maxX - x - 1), role: .lockWaiting)
+        }
     }
 
     static func drawRow(_ frame: inout Frame, _ lock: LockSnapshot, x: Int, y: Int, maxX: Int, selected: Bool) {
