@@ -72,10 +72,31 @@ import ConclaveConsole
         Self.pump(terminal, session, screen)
         #expect(session.state.snapshot.nodes[Int(leader) - 1].health != .crashed, "x acted behind the help overlay")
         #expect(session.state.view == .cluster && session.state.overlay == .help)
-        #expect(session.state.message == "help is open: ? or Esc closes it")
+        #expect(session.state.message == "help is open: ↓/↑ PgDn/PgUp scroll, ? or Esc closes it")
         terminal.enqueue([.character("?"), .character("2")])
         Self.pump(terminal, session, screen)
         #expect(session.state.overlay == .none && session.state.view == .locks, "closed, keys act again")
+    }
+
+    @Test("help fits 80×24 by scrolling: its title says which lines show; ↓, PgDn and End move through it, every line reachable")
+    func helpScrollsAt80x24() throws {
+        let session = ConsoleSession(cluster: try EmbeddedCluster(seed: 3))
+        let terminal = MemoryTerminal(size: Size(width: 80, height: 24))
+        let screen = Screen()
+        terminal.enqueue([.character("?")])
+        Self.pump(terminal, session, screen)
+        #expect(terminal.text.contains("lines 1–20 of"), "the title names the lines in view")
+        terminal.enqueue([.down])
+        Self.pump(terminal, session, screen)
+        #expect(terminal.text.contains("lines 2–21 of"))
+        terminal.enqueue([.end])
+        Self.pump(terminal, session, screen)
+        let last = try #require(PaletteParser.usage.last?.1)
+        #expect(terminal.text.contains(":" + last), "End shows the last line of help")
+        #expect(!terminal.text.contains("…│"), "no help line is cut at 80 columns")
+        terminal.enqueue([.home])
+        Self.pump(terminal, session, screen)
+        #expect(terminal.text.contains("lines 1–20 of"))
     }
 
     @Test("? opens help generated from the keymap; Esc closes it")

@@ -39,10 +39,18 @@ public enum ConsoleApp {
         case .help:
             // The overlay owns the keyboard: a key meant for the cluster (x kills the leader) must
             // not act behind a screen that hides what it did.
-            if key == .escape || key == .character("?") || key == .character("q") {
+            let page = 10
+            switch key {
+            case .escape, .character("?"), .character("q"):
                 state.overlay = .none
-            } else {
-                state.message = "help is open: ? or Esc closes it"
+            case .down, .character("j"): state.helpScroll += 1
+            case .up, .character("k"): state.helpScroll = max(0, state.helpScroll - 1)
+            case .pageDown, .character(" "): state.helpScroll += page
+            case .pageUp: state.helpScroll = max(0, state.helpScroll - page)
+            case .home: state.helpScroll = 0
+            case .end: state.helpScroll = Int.max / 2
+            default:
+                state.message = "help is open: ↓/↑ PgDn/PgUp scroll, ? or Esc closes it"
                 state.messageIsError = false
             }
             return []
@@ -75,6 +83,7 @@ public enum ConsoleApp {
             return quit(&state)
         case .help:
             state.overlay = state.overlay == .help ? .none : .help
+            state.helpScroll = 0
         case .palette:
             state.overlay = .palette
             state.palette.text = ""

@@ -11,6 +11,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var keymap: Keymap
     public var view: ViewID = .cluster
     public var overlay: Overlay = .none
+    /// The help overlay's first line shown, when it does not fit (clamped when drawn).
+    public var helpScroll = 0
     public var palette = PaletteInput()
     public var filter = ""
     /// Every event the snapshots brought, indexed for `/` (see `EventLog`).

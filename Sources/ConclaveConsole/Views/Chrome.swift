@@ -97,13 +97,22 @@ enum Chrome {
         let height = min(frame.height - 2, lines.count + 2)
         let rect = Rect(x: (frame.width - width) / 2, y: 1, width: width, height: height)
         frame.fill(rect)
-        frame.box(rect, title: "help — ? or Esc closes", focused: true)
-        let columns = lines.count > height - 2 ? 2 : 1
-        let perColumn = height - 2
+        let rows = height - 2
+        // Two columns when everything fits in them at a readable width; otherwise one column that
+        // scrolls (↓/↑, PgDn/PgUp, Home/End), its position in the title.
+        let longest = lines.map { TextWidth.columns($0.0) }.max() ?? 0
+        let twoColumns = lines.count > rows && lines.count <= 2 * rows && (width - 2) / 2 >= min(longest + 1, 56)
+        let columns = twoColumns ? 2 : 1
+        let scroll = columns == 1 ? min(state.helpScroll, max(0, lines.count - rows)) : 0
+        var title = "help — ? or Esc closes"
+        if columns == 1 && lines.count > rows {
+            title += " · lines \(scroll + 1)–\(scroll + rows) of \(lines.count), ↓/↑ PgDn/PgUp scroll"
+        }
+        frame.box(rect, title: title, focused: true)
         let columnWidth = (width - 2) / columns
-        for (index, (line, role)) in lines.enumerated() where index < perColumn * columns {
-            let column = index / perColumn
-            frame.put(line, x: rect.x + 1 + column * columnWidth, y: rect.y + 1 + index % perColumn, role: role,
+        for (index, (line, role)) in lines.dropFirst(scroll).prefix(rows * columns).enumerated() {
+            let column = index / rows
+            frame.put(line, x: rect.x + 1 + column * columnWidth, y: rect.y + 1 + index % rows, role: role,
                       maxX: rect.x + 1 + (column + 1) * columnWidth - 1)
         }
     }
