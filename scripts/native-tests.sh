@@ -176,6 +176,9 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.settimeout(5)
 s.sendall(b"CLUSTER.WATCH 5\r\n")
 reply = s.recv(4096)
 assert reply.startswith(b"-ERR CLUSTER.WATCH interval 5 ms: accepted 20") , reply
+s.sendall(b"CLUSTER.WATCH 50 XML\r\n")
+reply = s.recv(4096)
+assert reply.startswith(b"-ERR CLUSTER.WATCH format 'XML': accepted JSON or BINARY"), reply
 s.sendall(b"CLUSTER.WATCH 50\r\n")
 buf, reports, deadline = b"", [], time.time() + 5
 while len(reports) < 3 and time.time() < deadline:

@@ -93,7 +93,7 @@ extension CommandTable {
                "Members, roles, terms, indexes and the leader, as this node sees them."),
         native("cluster.watch", -1, ["pubsub", "loading", "stale"], "cluster",
                "Streams this node's status report (JSON) every interval (RESP3 pushes; arrays on RESP2).",
-               [.integer("interval-ms", optional: true)]),
+               [.integer("interval-ms", optional: true), .string("format", optional: true)]),
         native("cluster.unwatch", 1, ["pubsub"], "cluster", "Ends this connection's status stream."),
     ]
 }

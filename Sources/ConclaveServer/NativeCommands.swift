@@ -38,7 +38,7 @@ public enum NativeCommands {
         /// CLUSTER.STATUS: members, roles, terms, indexes, leader.
         case clusterStatus
         /// CLUSTER.WATCH [interval-ms]: push this node's status report every interval.
-        case clusterWatch(intervalMillis: UInt64)
+        case clusterWatch(intervalMillis: UInt64, binary: Bool)
         /// CLUSTER.UNWATCH: stop this connection's status pushes.
         case clusterUnwatch
     }
@@ -178,7 +178,16 @@ public enum NativeCommands {
         case "CLUSTER.STATUS":
             return .clusterStatus
         case "CLUSTER.WATCH":
-            return .clusterWatch(intervalMillis: a.isEmpty ? StatusWatch.defaultIntervalMillis : try a.unsigned("interval-ms"))
+            let interval = a.isEmpty ? StatusWatch.defaultIntervalMillis : try a.unsigned("interval-ms")
+            var binary = false
+            if !a.isEmpty {
+                switch try a.text("format").uppercased() {
+                case "JSON": binary = false
+                case "BINARY": binary = true
+                case let other: throw RESPError("ERR CLUSTER.WATCH format '\(other.prefix(32))': accepted JSON or BINARY")
+                }
+            }
+            return .clusterWatch(intervalMillis: interval, binary: binary)
         case "CLUSTER.UNWATCH":
             return .clusterUnwatch
 

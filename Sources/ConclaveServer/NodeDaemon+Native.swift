@@ -113,8 +113,8 @@ extension NodeDaemon {
             reply(.simpleString("OK"))
         case .success(.clusterStatus):
             reply(clusterStatus())
-        case .success(.clusterWatch(let intervalMillis)):
-            startStatusWatch(intervalMillis: intervalMillis, on: connection, reply: reply)
+        case .success(.clusterWatch(let intervalMillis, let binary)):
+            startStatusWatch(intervalMillis: intervalMillis, binary: binary, on: connection, reply: reply)
         case .success(.clusterUnwatch):
             native.statusWatches[connection.id] = nil
             reply(.simpleString("OK"))

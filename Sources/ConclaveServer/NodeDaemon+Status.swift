@@ -9,7 +9,7 @@ import NIOCore
 import Glibc
 #endif
 
-/// `CLUSTER.WATCH [interval-ms]`: the node pushes its `NodeStatusReport` (JSON) to the connection
+/// `CLUSTER.WATCH [interval-ms [JSON|BINARY]]`: the node pushes its `NodeStatusReport` to the connection
 /// every interval, until `CLUSTER.UNWATCH` or the connection closes — the console's remote source
 /// subscribes instead of polling. The report is built once per tick for every watcher due, and a
 /// slow watcher is cut off by the client port's output limit like any slow reader.
@@ -17,6 +17,8 @@ struct StatusWatch {
     var connection: ClientConnection
     var intervalNanos: UInt64
     var nextNanos: UInt64
+    /// The report's binary form (`NodeStatusReport.binaryEncoded`) instead of JSON.
+    var binary: Bool
 
     static let intervalMillisRange: ClosedRange<UInt64> = 20...10_000
     static let defaultIntervalMillis: UInt64 = 100
@@ -25,27 +27,32 @@ struct StatusWatch {
 }
 
 extension NodeDaemon {
-    func startStatusWatch(intervalMillis: UInt64, on connection: ClientConnection, reply: (RESPValue) -> Void) {
+    func startStatusWatch(intervalMillis: UInt64, binary: Bool, on connection: ClientConnection, reply: (RESPValue) -> Void) {
         guard StatusWatch.intervalMillisRange.contains(intervalMillis) else {
             return reply(.error("ERR CLUSTER.WATCH interval \(intervalMillis) ms: accepted \(StatusWatch.intervalMillisRange.lowerBound)…\(StatusWatch.intervalMillisRange.upperBound)"))
         }
         guard native.statusWatches.count < StatusWatch.watchersMax || native.statusWatches[connection.id] != nil else {
             return reply(.error("LIMIT this node serves at most \(StatusWatch.watchersMax) status watchers"))
         }
-        reply(.array([.bulk("cluster.watch"), .integer(Int64(intervalMillis))]))
+        reply(.array([.bulk("cluster.watch"), .integer(Int64(intervalMillis)), .bulk(binary ? "binary" : "json")]))
         let now = now().timerNanos
         native.statusWatches[connection.id] = StatusWatch(connection: connection, intervalNanos: intervalMillis * 1_000_000,
-                                                          nextNanos: now)
+                                                          nextNanos: now, binary: binary)
         pushStatusReports(nowNanos: now)
     }
 
     /// Pushes a report to every watcher whose interval has come round (called every tick).
     func pushStatusReports(nowNanos: UInt64) {
         guard !native.statusWatches.isEmpty else { return }
-        var encoded: RESPValue?
+        var report: NodeStatusReport?
+        var encoded: [Bool: RESPValue] = [:]  // by format, each built once per tick
         for (id, var watch) in native.statusWatches where watch.nextNanos <= nowNanos {
-            if encoded == nil { encoded = .push([.bulk("cluster.status"), .bulkString(statusReport().encoded())]) }
-            watch.connection.push?(encoded!)
+            if report == nil { report = statusReport() }
+            if encoded[watch.binary] == nil {
+                let body = watch.binary ? report!.binaryEncoded() : report!.encoded()
+                encoded[watch.binary] = .push([.bulk("cluster.status"), .bulkString(body)])
+            }
+            watch.connection.push?(encoded[watch.binary]!)
             watch.nextNanos = max(watch.nextNanos + watch.intervalNanos, nowNanos)
             native.statusWatches[id] = watch
         }

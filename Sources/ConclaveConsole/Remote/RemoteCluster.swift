@@ -81,7 +81,7 @@ public final class RemoteCluster: @unchecked Sendable {
         while !isStopped {
             do throws(RESPClient.Failure) {
                 let client = try connect(address)
-                try client.send([["CLUSTER.WATCH", "\(settings.intervalMillis)"]])
+                try client.send([["CLUSTER.WATCH", "\(settings.intervalMillis)", "BINARY"]])
                 let first = try client.next()
                 if case .error(let message) = first { throw RESPClient.Failure(description: message) }
                 backoff = settings.backoffMillisMin
@@ -89,7 +89,7 @@ public final class RemoteCluster: @unchecked Sendable {
                     let value = try client.next()
                     guard case .array(let parts) = value, parts.count == 2, case .bulkString(let body) = parts[1] else { continue }
                     do {
-                        let report = try NodeStatusReport(decoding: body)
+                        let report = try NodeStatusReport(binary: body)
                         let now = Self.monotonicNanos()
                         lock.withLock {
                             builder.take(report, from: index, atNanos: now)

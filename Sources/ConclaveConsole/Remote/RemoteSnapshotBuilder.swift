@@ -6,7 +6,7 @@ import ConclaveWire
 /// most; a leader timeline and an event log from what changed between reports. Pure and
 /// deterministic: feed it reports with their arrival times (a recorded stream gives the same
 /// frames every time).
-struct RemoteSnapshotBuilder {
+public struct RemoteSnapshotBuilder {
     struct Node {
         var report: NodeStatusReport?
         var heardNanos: UInt64?
@@ -28,7 +28,7 @@ struct RemoteSnapshotBuilder {
     /// A node unheard for this many intervals (and at least a second) counts as unreachable.
     static let silentIntervals: UInt64 = 5
 
-    init(addresses: [PeerAddress], intervalMillis: UInt64) {
+    public init(addresses: [PeerAddress], intervalMillis: UInt64) {
         self.addresses = addresses
         self.intervalMillis = intervalMillis
         nodes = Array(repeating: Node(), count: addresses.count)
@@ -36,7 +36,7 @@ struct RemoteSnapshotBuilder {
 
     // MARK: - Input
 
-    mutating func take(_ report: NodeStatusReport, from index: Int, atNanos now: UInt64) {
+    public mutating func take(_ report: NodeStatusReport, from index: Int, atNanos now: UInt64) {
         if firstNanos == nil { firstNanos = now }
         var node = nodes[index]
         if !node.reachable { record(.info, "node \(report.node) at \(addresses[index]) reporting", atNanos: now) }
@@ -124,7 +124,7 @@ struct RemoteSnapshotBuilder {
 
     // MARK: - The snapshot
 
-    func snapshot(nowNanos now: UInt64) -> ClusterSnapshot {
+    public func snapshot(nowNanos now: UInt64) -> ClusterSnapshot {
         var snapshot = ClusterSnapshot()
         snapshot.mode = "remote"
         snapshot.source = "\(addresses.count) node\(addresses.count == 1 ? "" : "s") at \(addresses.first.map { "\($0)" } ?? "")\(addresses.count > 1 ? "…" : "")"
