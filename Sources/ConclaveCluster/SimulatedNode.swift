@@ -10,7 +10,7 @@ import ConclaveRaft
 /// drops the core (observers still see what it held, `lastCore`, until the node restarts); a
 /// restart builds a new one from storage (replaying the committed log).
 struct SimulatedNode {
-    enum Health: String, Sendable { case up, crashed, paused }
+    typealias Health = SimulatedHealth
 
     /// Work that reached a paused node, done in order when it resumes.
     enum Pending {
@@ -55,3 +55,6 @@ struct SimulatedNode {
     /// The node's memory as an observer sees it: the running core, or the last one while crashed.
     var memory: NodeCore? { core ?? lastCore }
 }
+
+/// A simulated node's state as its observers see it.
+public enum SimulatedHealth: String, Sendable { case up, crashed, paused }

@@ -5,7 +5,7 @@ import ConclaveRaft
 /// One node as an observer sees it.
 public struct SimulatedNodeStatus: Equatable, Sendable {
     public var id: NodeID
-    public var health: String
+    public var health: SimulatedHealth
     /// Nil while the node is crashed.
     public var raft: RaftStatus?
     /// Why the node stopped itself (an I/O error), if it did, until it is restarted.
@@ -18,7 +18,7 @@ extension Simulator {
     public func status(of node: NodeID) -> SimulatedNodeStatus {
         let simulated = nodes[index(of: node)]
         return SimulatedNodeStatus(
-            id: node, health: simulated.health.rawValue, raft: simulated.core?.raft.status(), stopReason: simulated.stopReason,
+            id: node, health: simulated.health, raft: simulated.core?.raft.status(), stopReason: simulated.stopReason,
             clockOffsetMillis: simulated.clockOffsetMillis, clockRatePermille: simulated.clockRatePermille)
     }
 

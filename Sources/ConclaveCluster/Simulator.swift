@@ -57,6 +57,9 @@ public final class Simulator {
     public internal(set) var monitor: InvariantMonitor
     public internal(set) var trace: SimulationTrace
     public internal(set) var statistics = SimulationStatistics()
+    /// Messages that reached each link's far end (delivered, or dropped there by a crash or held
+    /// by a pause), by `from << 32 | to`: what the console turns into per-link rates.
+    public private(set) var linkArrivals: [UInt64: Int] = [:]
     var nodes: [SimulatedNode]
     var network: SimulatedNetwork
     var queue = EventQueue<Event>()
@@ -136,6 +139,7 @@ public final class Simulator {
             tick(node, incarnation: incarnation)
         case .deliver(let message):
             trace.record(now, message)
+            linkArrivals[message.from << 32 | message.to, default: 0] += 1
             deliver(message)
         case .resume(let node, let incarnation):
             trace.record(now, "resume \(node)", hash: node &+ 0x100)

@@ -9,7 +9,7 @@ import Testing
         node.commit = commit
         snapshot.nodes = [node]
         snapshot.messagesPerSecond = messages
-        var lock = LockSnapshot(name: "a", kind: "mutex")
+        var lock = LockSnapshot(name: "a", kind: .mutex)
         lock.waitP50Millis = wait
         snapshot.locks = [lock]
         return snapshot

@@ -38,7 +38,12 @@ extension EmbeddedCluster {
         let groups = simulator.isPartitioned ? simulator.partitionGroups : []
         return simulator.nodeIDs.map { id in
             let status = simulator.status(of: id)
-            let health = NodeSnapshot.Health(rawValue: status.health) ?? .up
+            let health: NodeSnapshot.Health
+            switch status.health {
+            case .up: health = .up
+            case .crashed: health = .crashed
+            case .paused: health = .paused
+            }
             var node = NodeSnapshot(id: id, role: .none, health: health)
             if let raft = status.raft {
                 let isLearner = raft.learners.contains(id)
@@ -80,7 +85,7 @@ extension EmbeddedCluster {
         let names = Set(machine.locks.locks.keys).union(knownLocks).sorted()
         snapshot.locks = names.map { name in
             guard let lock = machine.locks.locks[name] else {
-                var free = LockSnapshot(name: name, kind: "-")
+                var free = LockSnapshot(name: name, kind: nil)
                 free.acquires = lockCounts[name]?.acquires ?? 0
                 free.refusals = lockCounts[name]?.refusals ?? 0
                 free.acquiresPerSecond = max(0, lockRates[name]?.perSecond.0 ?? 0)
@@ -88,7 +93,7 @@ extension EmbeddedCluster {
                 free.holderTimeline = lockTimelines[name] ?? []
                 return free
             }
-            var view = LockSnapshot(name: name, kind: lock.kind.description)
+            var view = LockSnapshot(name: name, kind: lock.kind)
             view.holders = lock.holders.map { holder in
                 let session = machine.sessions.sessions[holder.session]
                 let leaseEnd = holder.expiresAtMillis ?? session?.expiresAtMillis
@@ -142,7 +147,7 @@ extension EmbeddedCluster {
         snapshot.breakers = services.breakers.enumerated().map { index, breaker in
             let state = breaker.snapshot(atNanos: now)
             return BreakerSnapshot(
-                name: "node-\(index + 1)", state: state.state.rawValue, failureRatePercent: state.failureRatePercent,
+                name: "node-\(index + 1)", state: state.state, failureRatePercent: state.failureRatePercent,
                 thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
                 probesIssued: state.probesIssued, probesAllowed: breaker.configuration.halfOpenProbes,
                 notPermitted: state.totals.notPermittedCalls,

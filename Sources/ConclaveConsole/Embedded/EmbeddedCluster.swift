@@ -41,10 +41,12 @@ public final class EmbeddedCluster {
     var lastRateSampleNanos: UInt64 = 0
     var lastDelivered = 0
     var messagesPerSecond = 0.0
-    /// Messages delivered per (source << 32 | target) since the last sample, and per second over it.
-    var pairCounts: [UInt64: Int] = [:]
+    /// The simulator's per-link arrival counters at the last sample, and the rates since, by
+    /// `source << 32 | target`.
+    var arrivalsMark: [UInt64: Int] = [:]
     var pairRates: [UInt64: Double] = [:]
-    static let traceLinesMax = 50_000
+    /// A single step shows the first lines of what it ran.
+    static let stepTraceLinesMax = 1_000
     let seed: UInt64
 
     static let clientTimerTag: UInt64 = 1 << 62
@@ -82,8 +84,7 @@ public final class EmbeddedCluster {
     @discardableResult
     public func step() -> String {
         guard let time = simulator.nextEventTime else { return "nothing scheduled" }
-        let lines = simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: time) }
-        countMessages(lines)
+        let lines = simulator.traced(lines: Self.stepTraceLinesMax) { driveOutputs(until: time) }
         let text = lines.prefix(8).map { line in line.split(separator: " ", maxSplits: 1).dropFirst().joined() }.joined(separator: "; ")
         let shown = text.isEmpty ? "(no event)" : text
         lastStep = shown
@@ -91,26 +92,11 @@ public final class EmbeddedCluster {
         return shown
     }
 
-    /// Runs to `deadline` in slices of at most 100 ms, reading each slice's trace to count messages
-    /// per pair of nodes (the simulator counts only totals). Slicing keeps the trace text small.
+    /// Runs to `deadline` in slices of at most 100 ms of virtual time.
     func drive(until deadline: UInt64) {
         repeat {
-            let slice = min(deadline, simulator.now + Self.serviceIntervalNanos)
-            countMessages(simulator.traced(lines: Self.traceLinesMax) { driveOutputs(until: slice) })
+            driveOutputs(until: min(deadline, simulator.now + Self.serviceIntervalNanos))
         } while simulator.now < deadline
-    }
-
-    /// Trace lines of delivered messages read "12.345ms 1->3 append t2 …": count them by pair.
-    func countMessages(_ lines: [String]) {
-        for line in lines {
-            guard let space = line.firstIndex(of: " ") else { continue }
-            let rest = line[line.index(after: space)...]
-            guard let arrow = rest.firstIndex(of: "-"), rest[rest.index(after: arrow)...].first == ">",
-                  let source = UInt64(rest[..<arrow]) else { continue }
-            let targetText = rest[rest.index(arrow, offsetBy: 2)...].prefix { $0 != " " }
-            guard let target = UInt64(targetText) else { continue }
-            pairCounts[source << 32 | target, default: 0] += 1
-        }
     }
 
     func driveOutputs(until deadline: UInt64) {
@@ -155,8 +141,10 @@ public final class EmbeddedCluster {
             messagesPerSecond = Double(delivered - lastDelivered) * 1e9 / Double(now - lastRateSampleNanos)
             lastDelivered = delivered
             let seconds = Double(now - lastRateSampleNanos) / 1e9
-            pairRates = pairCounts.mapValues { Double($0) / seconds }
-            pairCounts.removeAll()
+            let arrivals = simulator.linkArrivals
+            pairRates = arrivals.mapValues { Double($0) / seconds }
+            for (link, count) in arrivalsMark { pairRates[link, default: 0] -= Double(count) / seconds }
+            arrivalsMark = arrivals
             lastRateSampleNanos = now
         }
     }

@@ -1,3 +1,5 @@
+import ConclaveCoordination
+
 /// Everything the console shows, as one value: views are functions of it, so a frame is reproducible
 /// from a snapshot alone and no view knows whether the cluster is embedded or remote.
 ///
@@ -143,7 +145,8 @@ public struct LockSnapshot: Equatable, Sendable {
     }
 
     public var name: String
-    public var kind: String
+    /// Nil for a lock that is free now (the table forgets a free lock's kind).
+    public var kind: LockKind?
     public var holders: [Holder] = []
     public var waiters: [UInt64] = []
     public var lastToken: UInt64 = 0
@@ -156,7 +159,7 @@ public struct LockSnapshot: Equatable, Sendable {
     /// Recent holders, oldest first: (session, token).
     public var holderTimeline: [UInt64] = []
 
-    public init(name: String, kind: String) {
+    public init(name: String, kind: LockKind?) {
         self.name = name
         self.kind = kind
     }

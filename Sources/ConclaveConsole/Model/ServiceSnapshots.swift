@@ -1,3 +1,4 @@
+import ConclaveResilience
 import ConclaveTimers
 
 /// The IDs view's data: generators on each node's clock.
@@ -47,8 +48,7 @@ public struct LimiterSnapshot: Equatable, Sendable {
 
 public struct BreakerSnapshot: Equatable, Sendable {
     public var name: String
-    /// closed, open, half-open, forced-open, disabled.
-    public var state: String
+    public var state: CircuitBreakerState
     public var failureRatePercent: Double?
     public var thresholdPercent: Double
     public var calls: Int

@@ -1,3 +1,5 @@
+import ConclaveCoordination
+import ConclaveResilience
 import ConclaveWire
 
 /// Turns the newest status report of each node into a `ClusterSnapshot`: roles, terms and indexes
@@ -211,7 +213,7 @@ public struct RemoteSnapshotBuilder {
     private func fillServices(_ snapshot: inout ClusterSnapshot, from report: NodeStatusReport) {
         snapshot.sessions = report.sessions
         snapshot.locks = report.locks.map { lock in
-            var view = LockSnapshot(name: lock.name, kind: lock.kind)
+            var view = LockSnapshot(name: lock.name, kind: LockKind(description: lock.kind))
             view.holders = lock.holders.map {
                 LockSnapshot.Holder(session: $0.session, token: $0.token, holdCount: $0.holdCount, heldMillis: $0.heldMillis,
                                     leaseLeftMillis: $0.leaseLeftMillis, leaseMillis: $0.leaseMillis)
@@ -242,8 +244,9 @@ public struct RemoteSnapshotBuilder {
             LimiterSnapshot(name: $0.key, kind: "throttle (GCRA, replicated)", available: 0, capacity: 0, allowed: $0.allowed,
                             refused: $0.refused, allowedHistory: [], refusedHistory: [])
         }
-        snapshot.breakers = report.breakers.map {
-            BreakerSnapshot(name: $0.name, state: $0.state, failureRatePercent: $0.failureRatePercent, thresholdPercent: $0.thresholdPercent,
+        snapshot.breakers = report.breakers.compactMap {
+            guard let state = CircuitBreakerState(rawValue: $0.state) else { return nil }
+            return BreakerSnapshot(name: $0.name, state: state, failureRatePercent: $0.failureRatePercent, thresholdPercent: $0.thresholdPercent,
                             calls: $0.calls, probesIssued: 0, probesAllowed: 0, notPermitted: $0.notPermitted, transitions: [])
         }
         var distributed = SchedulerSnapshot.Distributed()

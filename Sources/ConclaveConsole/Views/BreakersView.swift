@@ -1,7 +1,9 @@
+import ConclaveResilience
+
 /// View 6: a breaker per node on the workload's calls: its state diagram with the current state
 /// lit, failure rate against the threshold, half-open probes, and the transition log with reasons.
 enum BreakersView {
-    static let states = ["closed", "open", "half-open", "forced-open", "disabled"]
+    static let states: [CircuitBreakerState] = [.closed, .open, .halfOpen, .forcedOpen, .disabled]
 
     static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         let breakers = state.snapshot.breakers
@@ -20,9 +22,17 @@ enum BreakersView {
             let y = inner.y + offset
             var x = frame.put(TextWidth.pad((offset == selected ? "▸ " : "  ") + breaker.name, 10), x: inner.x, y: y,
                               role: offset == selected ? .focus : .text)
-            for name in states {
-                let lit = name == breaker.state
-                let role: Role = !lit ? .dim : name == "closed" ? .breakerClosed : name == "half-open" ? .breakerHalfOpen : name == "disabled" ? .hint : .breakerOpen
+            for state in states {
+                let lit = state == breaker.state
+                let role: Role
+                switch state {
+                case _ where !lit: role = .dim
+                case .closed: role = .breakerClosed
+                case .halfOpen: role = .breakerHalfOpen
+                case .disabled: role = .hint
+                case .open, .forcedOpen: role = .breakerOpen
+                }
+                let name = state.rawValue
                 x = frame.put(lit ? "[\(name)]" : " \(name) ", x: x, y: y, role: role, maxX: inner.maxX)
             }
             x += 2

@@ -69,7 +69,7 @@ enum LocksView {
         let holds: String = holder.map { "\($0.holdCount)" } ?? "-"
         let p50: String = lock.waitP50Millis.map { "\($0)ms" } ?? "-"
         let p99: String = lock.waitP99Millis.map { "\($0)ms" } ?? "-"
-        var cells: [String] = [lock.name, lock.kind, holderText, token, holds, "", "\(lock.waiters.count)", p50, p99]
+        var cells: [String] = [lock.name, lock.kind?.description ?? "-", holderText, token, holds, "", "\(lock.waiters.count)", p50, p99]
         cells.append(ConsoleRenderer.rate(lock.acquiresPerSecond))
         cells.append(ConsoleRenderer.rate(lock.refusalsPerSecond))
         let roles: [Role] = [.text, .dim, lock.holders.isEmpty ? .lockFree : .lockHeld, .lockHeld, .text, .text,

@@ -23,6 +23,18 @@ public enum LockKind: Equatable, Sendable, CustomStringConvertible {
         case .semaphore(let permits): return "semaphore(\(permits))"
         }
     }
+
+    /// The kind a `description` names (as status reports carry it); nil for anything else.
+    public init?(description: String) {
+        switch description {
+        case "mutex": self = .mutex
+        case "read/write": self = .readWrite
+        default:
+            guard description.hasPrefix("semaphore("), description.hasSuffix(")"),
+                  let permits = Int(description.dropFirst(10).dropLast()), permits > 0 else { return nil }
+            self = .semaphore(permits: permits)
+        }
+    }
 }
 
 /// How a holder holds a lock.

@@ -167,7 +167,7 @@ struct BenchRender: ParsableCommand {
         }
         snapshot.links = (0..<5).map { row in (0..<5).map { LinkSnapshot(isOpen: $0 != row, inFlight: row == 0 ? 2 : 0) } }
         snapshot.locks = (0..<locks).map { index in
-            var lock = LockSnapshot(name: "lock-\(index)", kind: "mutex")
+            var lock = LockSnapshot(name: "lock-\(index)", kind: .mutex)
             lock.holders = [.init(session: UInt64(1_000 + index), token: UInt64(index), holdCount: 1, heldMillis: 10,
                                   leaseLeftMillis: 1_000, leaseMillis: 3_000)]
             lock.waiters = [UInt64(index), UInt64(index + 1)]
