@@ -126,12 +126,12 @@ extension EmbeddedCluster {
         guard range.contains(value) else { throw ControlError("\(knob.rawValue) must be in \(range.lowerBound)…\(range.upperBound), got \(value)") }
         switch knob {
         case .clients:
-            knobs.clients = value
+            workload.knobs.clients = value
             resizeWorkload()
-        case .rate: knobs.rate = value
-        case .contention: knobs.contentionPercent = value
-        case .spin: knobs.spinPercent = value
-        case .locks: knobs.locks = value
+        case .rate: workload.knobs.rate = value
+        case .contention: workload.knobs.contentionPercent = value
+        case .spin: workload.knobs.spinPercent = value
+        case .locks: workload.knobs.locks = value
         }
         return "workload \(knob.rawValue) = \(value)"
     }
@@ -188,34 +188,34 @@ extension EmbeddedCluster {
         switch control {
         case .lockAcquire(let name, let client, let ttl):
             let session = try consoleSession(client)
-            if consoleSessions[client] == nil {
+            if workload.consoleSessions[client] == nil {
                 submitConsole(.openSession(ttlMillis: 10_000), session: session, to: node)
-                consoleSessions[client] = session
+                workload.consoleSessions[client] = session
             }
             try submitConsoleChecked(.acquire(lock: name, kind: .mutex, mode: .exclusive, waitMillis: 10_000, ttlMillis: ttl, lockDelayMillis: 0),
                                      session: session, to: node)
-            consoleAsked[client] = name
+            workload.consoleAsked[client] = name
             return "console client \(client) asks for \(name)" + (ttl.map { " (TTL \($0) ms)" } ?? "")
         case .lockRelease(let name, let client):
             let session = try consoleSession(client)
-            guard consoleSessions[client] != nil else { throw ControlError("console client \(client) has no session; acquire first") }
+            guard workload.consoleSessions[client] != nil else { throw ControlError("console client \(client) has no session; acquire first") }
             try submitConsoleChecked(.release(lock: name), session: session, to: node)
             return "console client \(client) releases \(name)"
         case .lockWrite(let name, let key, let value, let client):
             _ = try consoleSession(client)
-            guard let token = consoleTokens["\(client)/\(name)"] else {
+            guard let token = workload.consoleTokens["\(client)/\(name)"] else {
                 throw ControlError("console client \(client) was never granted \(name), so it has no token to write with")
             }
             try submitConsoleChecked(.fencedPut(key: key, value: value, lock: name, token: token), session: try consoleSession(client), to: node)
             return "console client \(client) writes \(key)=\(value) with token \(token) of \(name)"
         case .expireSession(let client):
             let session: UInt64
-            if let console = consoleSessions.removeValue(forKey: client) {
+            if let console = workload.consoleSessions.removeValue(forKey: client) {
                 session = console
-            } else if client >= 0, client < clients.count, !clients[client].isConfigWriter {
-                session = clients[client].session
+            } else if client >= 0, client < workload.clients.count, !workload.clients[client].isConfigWriter {
+                session = workload.clients[client].session
             } else {
-                throw ControlError("no session for client \(client): workload lock clients are 0…\(max(0, clients.count - 1)), console clients those that acquired")
+                throw ControlError("no session for client \(client): workload lock clients are 0…\(max(0, workload.clients.count - 1)), console clients those that acquired")
             }
             try submitConsoleChecked(.closeSession, session: session, to: node)
             return "expired session \(session): its locks and waits go"
@@ -225,13 +225,13 @@ extension EmbeddedCluster {
     }
 
     private func submitConsole(_ command: CoordinationCommand, session: UInt64, to node: NodeID) {
-        consoleSequence += 1
-        _ = simulator.submit(CoordinationRequest(client: session, sequence: consoleSequence, command: command), to: node)
+        workload.consoleSequence += 1
+        _ = simulator.submit(CoordinationRequest(client: session, sequence: workload.consoleSequence, command: command), to: node)
     }
 
     private func submitConsoleChecked(_ command: CoordinationCommand, session: UInt64, to node: NodeID) throws(ControlError) {
-        consoleSequence += 1
-        if case .refused(let reason) = simulator.submit(CoordinationRequest(client: session, sequence: consoleSequence, command: command), to: node) {
+        workload.consoleSequence += 1
+        if case .refused(let reason) = simulator.submit(CoordinationRequest(client: session, sequence: workload.consoleSequence, command: command), to: node) {
             throw ControlError("node \(node) refused: \(reason)")
         }
     }
@@ -240,8 +240,8 @@ extension EmbeddedCluster {
         let client = session - Self.consoleSessionBase
         switch result {
         case .acquire(.granted(let token, _)):
-            let lock = consoleAsked[Int(client)] ?? "?"
-            consoleTokens["\(client)/\(lock)"] = token
+            let lock = workload.consoleAsked[Int(client)] ?? "?"
+            workload.consoleTokens["\(client)/\(lock)"] = token
             record(.lock, "console client \(client) holds \(lock), token \(token)")
         case .fenced(let accepted, let reason):
             record(.lock, "console client \(client): write " + (accepted ? "accepted" : "REFUSED: \(reason)"))
@@ -254,7 +254,7 @@ extension EmbeddedCluster {
     /// Console sessions stay alive until expired from the palette.
     func keepConsoleSessionsAlive() {
         guard simulator.now % 2_000_000_000 < Self.serviceIntervalNanos, let node = simulator.leader else { return }
-        for session in consoleSessions.values.sorted() { submitConsole(.keepAlive, session: session, to: node) }
+        for session in workload.consoleSessions.values.sorted() { submitConsole(.keepAlive, session: session, to: node) }
     }
 }
 

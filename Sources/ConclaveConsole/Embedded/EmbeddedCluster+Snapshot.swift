@@ -21,11 +21,11 @@ extension EmbeddedCluster {
         snapshot.network.duplicatePercent = Int((rates.duplicateProbability * 100).rounded())
         snapshot.network.delayMillis = rates.extraDelayMaxNanos / 1_000_000
         snapshot.network.groups = simulator.isPartitioned ? simulator.partitionGroups : []
-        snapshot.leaderTimeline = timeline
-        snapshot.messagesPerSecond = messagesPerSecond
-        snapshot.workload = knobs
-        snapshot.contention = contention
-        snapshot.events = events
+        snapshot.leaderTimeline = observed.timeline
+        snapshot.messagesPerSecond = observed.messagesPerSecond
+        snapshot.workload = workload.knobs
+        snapshot.contention = observed.contention
+        snapshot.events = observed.events
         fillServices(&snapshot)
         if let node = viewNode {
             fillState(&snapshot, from: simulator.coordination(of: node))
@@ -74,7 +74,7 @@ extension EmbeddedCluster {
                 let open = source != target && !simulator.isCrashed(source) && !simulator.isCrashed(target)
                     && simulator.linkIsOpen(from: source, to: target)
                 let inFlight = leaderStatus?.id == source ? leaderStatus?.followers.first { $0.node == target }?.inFlight ?? 0 : 0
-                return LinkSnapshot(isOpen: open, inFlight: inFlight, messagesPerSecond: pairRates[source << 32 | target] ?? 0)
+                return LinkSnapshot(isOpen: open, inFlight: inFlight, messagesPerSecond: observed.pairRates[source << 32 | target] ?? 0)
             }
         }
     }
@@ -82,15 +82,15 @@ extension EmbeddedCluster {
     private func fillState(_ snapshot: inout ClusterSnapshot, from machine: CoordinationStateMachine) {
         let now = machine.nowMillis
         snapshot.sessions = machine.sessions.sessions.count
-        let names = Set(machine.locks.locks.keys).union(knownLocks).sorted()
+        let names = Set(machine.locks.locks.keys).union(observed.knownLocks).sorted()
         snapshot.locks = names.map { name in
             guard let lock = machine.locks.locks[name] else {
                 var free = LockSnapshot(name: name, kind: nil)
-                free.acquires = lockCounts[name]?.acquires ?? 0
-                free.refusals = lockCounts[name]?.refusals ?? 0
-                free.acquiresPerSecond = max(0, lockRates[name]?.perSecond.0 ?? 0)
-                free.refusalsPerSecond = max(0, lockRates[name]?.perSecond.1 ?? 0)
-                free.holderTimeline = lockTimelines[name] ?? []
+                free.acquires = workload.lockCounts[name]?.acquires ?? 0
+                free.refusals = workload.lockCounts[name]?.refusals ?? 0
+                free.acquiresPerSecond = max(0, observed.lockRates[name]?.perSecond.0 ?? 0)
+                free.refusalsPerSecond = max(0, observed.lockRates[name]?.perSecond.1 ?? 0)
+                free.holderTimeline = observed.lockTimelines[name] ?? []
                 return free
             }
             var view = LockSnapshot(name: name, kind: lock.kind)
@@ -104,15 +104,15 @@ extension EmbeddedCluster {
             }
             view.waiters = lock.waiters.map(\.session)
             view.lastToken = lock.lastToken
-            view.acquires = lockCounts[name]?.acquires ?? lock.acquires
-            view.refusals = lockCounts[name]?.refusals ?? lock.refusals
+            view.acquires = workload.lockCounts[name]?.acquires ?? lock.acquires
+            view.refusals = workload.lockCounts[name]?.refusals ?? lock.refusals
             view.waitP50Millis = lock.waitMillis(atPercentile: 50)
             view.waitP99Millis = lock.waitMillis(atPercentile: 99)
-            if let rates = lockRates[name] {
+            if let rates = observed.lockRates[name] {
                 view.acquiresPerSecond = max(0, rates.perSecond.0)
                 view.refusalsPerSecond = max(0, rates.perSecond.1)
             }
-            view.holderTimeline = lockTimelines[name] ?? []
+            view.holderTimeline = observed.lockTimelines[name] ?? []
             return view
         }
         snapshot.kv = machine.kv.values.keys.sorted().prefix(200).map { KeyValue(key: $0, value: machine.kv.values[$0]!) }

@@ -12,13 +12,13 @@ extension EmbeddedCluster {
     static let jobsQueue = "jobs"
 
     func taskTick() {
-        guard knobs.rate > 0, let node = simulator.leader else { return }
+        guard workload.knobs.rate > 0, let node = simulator.leader else { return }
         for _ in 0..<Self.tasksPerTick {
-            let delay = 100 + random.next() % 8_000
-            nextTaskName += 1
-            let spec = TaskSpec(name: "job-\(nextTaskName)", timing: .after(millis: delay), target: .queue(Self.jobsQueue))
+            let delay = 100 + workload.random.next() % 8_000
+            workload.nextTaskName += 1
+            let spec = TaskSpec(name: "job-\(workload.nextTaskName)", timing: .after(millis: delay), target: .queue(Self.jobsQueue))
             if submitTask(.schedule(spec), to: node) {
-                services.mirrorTask(id: nextTaskName, deadlineMillis: simulator.now / 1_000_000 + delay)
+                services.mirrorTask(id: workload.nextTaskName, deadlineMillis: simulator.now / 1_000_000 + delay)
             }
         }
         _ = submitTask(.pull(queue: Self.jobsQueue, max: 50, visibilityMillis: 5_000), to: node)
@@ -26,8 +26,8 @@ extension EmbeddedCluster {
 
     @discardableResult
     func submitTask(_ command: TaskCommand, to node: NodeID) -> Bool {
-        taskSequence += 1
-        let request = CoordinationRequest(client: Self.taskClient, sequence: taskSequence, command: .task(command))
+        workload.taskSequence += 1
+        let request = CoordinationRequest(client: Self.taskClient, sequence: workload.taskSequence, command: .task(command))
         if case .accepted = simulator.submit(request, to: node) { return true }
         return false
     }

@@ -10,42 +10,17 @@ import ConclaveRaft
 /// console calls `advance` from its own thread against wall time × speed.
 public final class EmbeddedCluster {
     public let simulator: Simulator
-    public internal(set) var knobs: WorkloadKnobs
+    /// The knobs of the demo workload (the palette sets them).
+    public var knobs: WorkloadKnobs { workload.knobs }
     public internal(set) var speed = 1.0
     public internal(set) var isPaused = false
     public internal(set) var lastStep: String?
-    var clients: [WorkloadClient] = []
-    var consoleSessions: [Int: UInt64] = [:]
-    var consoleSequence: UInt64 = 0
-    var taskSequence: UInt64 = 0
-    var nextTaskName: UInt64 = 0
-    /// The lock each console client last asked for, and the tokens it was granted (for fenced writes).
-    var consoleAsked: [Int: String] = [:]
-    var consoleTokens: [String: UInt64] = [:]
-    var random: SeededGenerator
+    /// The demo workload: its clients, the console's own lock clients, their counters.
+    var workload: DemoWorkload
     var services: ServiceModels
-    var events: [ClusterEvent] = []
-    /// Events recorded so far: each one's sequence number.
-    var eventsRecorded: UInt64 = 0
-    var timeline: [LeaderSpan] = []
-    var lockTimelines: [String: [UInt64]] = [:]
-    /// Grants and refusals the workload saw per lock (the table forgets a lock once it is free).
-    var lockCounts: [String: (acquires: Int, refusals: Int)] = [:]
-    var lockRates: [String: (acquires: Int, refusals: Int, perSecond: (Double, Double))] = [:]
-    /// Every lock name seen, so a free lock keeps its row, statistics and timeline.
-    var knownLocks: [String] = []
-    var contentionCounts = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
-    var contentionMark = (fairAttempts: 0, fairGrants: 0, spinAttempts: 0, spinGrants: 0)
-    var contention = ContentionStats()
+    /// What the console measures of the running cluster (rates, timelines, the event log).
+    var observed = ClusterObservations()
     static let knownLocksMax = 10_000
-    var lastRateSampleNanos: UInt64 = 0
-    var lastDelivered = 0
-    var messagesPerSecond = 0.0
-    /// The simulator's per-link arrival counters at the last sample, and the rates since, by
-    /// `source << 32 | target`.
-    var arrivalsMark: [UInt64: Int] = [:]
-    var pairRates: [UInt64: Double] = [:]
-    /// A single step shows the first lines of what it ran.
     static let stepTraceLinesMax = 1_000
     let seed: UInt64
 
@@ -63,8 +38,7 @@ public final class EmbeddedCluster {
         config.scheduler.deliveriesKept = 1_000
         simulator = try Simulator(config: config)
         self.seed = seed
-        self.knobs = knobs
-        random = SeededGenerator(seed: seed, stream: 0xC0_50_1E)
+        workload = DemoWorkload(knobs: knobs, random: SeededGenerator(seed: seed, stream: 0xC0_50_1E))
         services = ServiceModels(nodes: nodes, seed: seed)
         resizeWorkload()
         simulator.schedule(timer: Self.serviceTimerTag, at: Self.serviceIntervalNanos)
@@ -115,7 +89,7 @@ public final class EmbeddedCluster {
         switch token & Self.tagMask {
         case Self.clientTimerTag:
             let slot = Int((token >> 32) & 0xFFFF)
-            guard slot < clients.count, clients[slot].timerGeneration == token & 0xFFFF_FFFF else { return }
+            guard slot < workload.clients.count, workload.clients[slot].timerGeneration == token & 0xFFFF_FFFF else { return }
             clientTimerFired(slot)
         case Self.serviceTimerTag:
             serviceTick()
@@ -136,32 +110,32 @@ public final class EmbeddedCluster {
         sampleLocks()
         taskTick()
         keepConsoleSessionsAlive()
-        if now - lastRateSampleNanos >= 1_000_000_000 {
+        if now - observed.lastRateSampleNanos >= 1_000_000_000 {
             let delivered = simulator.statistics.messagesDelivered
-            messagesPerSecond = Double(delivered - lastDelivered) * 1e9 / Double(now - lastRateSampleNanos)
-            lastDelivered = delivered
-            let seconds = Double(now - lastRateSampleNanos) / 1e9
+            observed.messagesPerSecond = Double(delivered - observed.lastDelivered) * 1e9 / Double(now - observed.lastRateSampleNanos)
+            observed.lastDelivered = delivered
+            let seconds = Double(now - observed.lastRateSampleNanos) / 1e9
             let arrivals = simulator.linkArrivals
-            pairRates = arrivals.mapValues { Double($0) / seconds }
-            for (link, count) in arrivalsMark { pairRates[link, default: 0] -= Double(count) / seconds }
-            arrivalsMark = arrivals
-            lastRateSampleNanos = now
+            observed.pairRates = arrivals.mapValues { Double($0) / seconds }
+            for (link, count) in observed.arrivalsMark { observed.pairRates[link, default: 0] -= Double(count) / seconds }
+            observed.arrivalsMark = arrivals
+            observed.lastRateSampleNanos = now
         }
     }
 
     func noteLeader() {
         let leader = simulator.leader
         let term = leader.map { simulator.term(of: $0) } ?? simulator.nodeIDs.map { simulator.term(of: $0) }.max() ?? 0
-        if let last = timeline.last, last.leader == leader, last.leader == nil || last.term == term { return }
-        timeline.append(LeaderSpan(startNanos: simulator.now, leader: leader, term: term))
-        if timeline.count > ClusterSnapshot.timelineMax { timeline.removeFirst(timeline.count - ClusterSnapshot.timelineMax) }
+        if let last = observed.timeline.last, last.leader == leader, last.leader == nil || last.term == term { return }
+        observed.timeline.append(LeaderSpan(startNanos: simulator.now, leader: leader, term: term))
+        if observed.timeline.count > ClusterSnapshot.timelineMax { observed.timeline.removeFirst(observed.timeline.count - ClusterSnapshot.timelineMax) }
         record(.election, leader.map { "node \($0) leads term \(term)" } ?? "no leader (term \(term))")
     }
 
     func record(_ kind: ClusterEvent.Kind, _ text: String) {
-        eventsRecorded += 1
-        events.append(ClusterEvent(nanos: simulator.now, kind: kind, text: text, sequence: eventsRecorded))
-        if events.count > ClusterSnapshot.eventsMax { events.removeFirst(events.count - ClusterSnapshot.eventsMax) }
+        observed.eventsRecorded += 1
+        observed.events.append(ClusterEvent(nanos: simulator.now, kind: kind, text: text, sequence: observed.eventsRecorded))
+        if observed.events.count > ClusterSnapshot.eventsMax { observed.events.removeFirst(observed.events.count - ClusterSnapshot.eventsMax) }
     }
 
     /// The node whose state machine the console shows: the leader, else the most applied live node.
@@ -175,32 +149,32 @@ public final class EmbeddedCluster {
         guard let node = viewNode else { return }
         let machine = simulator.coordination(of: node)
         let now = simulator.now
-        let sampleDue = now - lastRateSampleNanos >= 1_000_000_000
+        let sampleDue = now - observed.lastRateSampleNanos >= 1_000_000_000
         for name in machine.locks.locks.keys.sorted() {
             let lock = machine.locks.locks[name]!
-            if !knownLocks.contains(name) && knownLocks.count < Self.knownLocksMax {
-                knownLocks.append(name)
-                knownLocks.sort()
+            if !observed.knownLocks.contains(name) && observed.knownLocks.count < Self.knownLocksMax {
+                observed.knownLocks.append(name)
+                observed.knownLocks.sort()
             }
-            if let token = lock.holders.map(\.token).max(), lockTimelines[name]?.last != token {
-                lockTimelines[name, default: []].append(token)
-                if lockTimelines[name]!.count > Self.lockTimelineMax { lockTimelines[name]!.removeFirst() }
+            if let token = lock.holders.map(\.token).max(), observed.lockTimelines[name]?.last != token {
+                observed.lockTimelines[name, default: []].append(token)
+                if observed.lockTimelines[name]!.count > Self.lockTimelineMax { observed.lockTimelines[name]!.removeFirst() }
             }
         }
         guard sampleDue else { return }
-        let seconds = Double(now - lastRateSampleNanos) / 1e9
-        for name in knownLocks {
-            let counts = lockCounts[name] ?? (0, 0)
-            let previous = lockRates[name] ?? (counts.acquires, counts.refusals, (0, 0))
-            lockRates[name] = (counts.acquires, counts.refusals,
+        let seconds = Double(now - observed.lastRateSampleNanos) / 1e9
+        for name in observed.knownLocks {
+            let counts = workload.lockCounts[name] ?? (0, 0)
+            let previous = observed.lockRates[name] ?? (counts.acquires, counts.refusals, (0, 0))
+            observed.lockRates[name] = (counts.acquires, counts.refusals,
                                (Double(counts.acquires - previous.acquires) / seconds, Double(counts.refusals - previous.refusals) / seconds))
         }
-        let counts = contentionCounts
-        contention = ContentionStats()
-        contention.fairAttempts = Double(counts.fairAttempts - contentionMark.fairAttempts) / seconds
-        contention.fairGrants = Double(counts.fairGrants - contentionMark.fairGrants) / seconds
-        contention.spinAttempts = Double(counts.spinAttempts - contentionMark.spinAttempts) / seconds
-        contention.spinGrants = Double(counts.spinGrants - contentionMark.spinGrants) / seconds
-        contentionMark = counts
+        let counts = workload.contentionCounts
+        observed.contention = ContentionStats()
+        observed.contention.fairAttempts = Double(counts.fairAttempts - observed.contentionMark.fairAttempts) / seconds
+        observed.contention.fairGrants = Double(counts.fairGrants - observed.contentionMark.fairGrants) / seconds
+        observed.contention.spinAttempts = Double(counts.spinAttempts - observed.contentionMark.spinAttempts) / seconds
+        observed.contention.spinGrants = Double(counts.spinGrants - observed.contentionMark.spinGrants) / seconds
+        observed.contentionMark = counts
     }
 }
