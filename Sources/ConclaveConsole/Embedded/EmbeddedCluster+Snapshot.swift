@@ -7,13 +7,32 @@ import ConclaveTimers
 
 extension EmbeddedCluster {
     /// The whole console model as a value. O(nodes² + locks + keys); called once per frame at most.
-    public func snapshot() -> ClusterSnapshot {
+    public func snapshot() -> ClusterSnapshot { EmbeddedSnapshotBuilder(cluster: self).snapshot() }
+
+    static func seconds(_ nanos: UInt64) -> String {
+        let tenths = nanos / 100_000_000
+        return "\(tenths / 10).\(tenths % 10)s"
+    }
+}
+
+/// The embedded cluster as the console shows it: the simulator's nodes and links, the workload's
+/// knobs and counters, what the console measured (rates, timelines, events) and the service
+/// models, turned into one `ClusterSnapshot`. It only reads; the remote source has its own
+/// builder (`RemoteSnapshotBuilder`) over status reports.
+struct EmbeddedSnapshotBuilder {
+    let cluster: EmbeddedCluster
+    private var simulator: Simulator { cluster.simulator }
+    private var observed: ClusterObservations { cluster.observed }
+    private var workload: DemoWorkload { cluster.workload }
+    private var services: ServiceModels { cluster.services }
+
+    func snapshot() -> ClusterSnapshot {
         var snapshot = ClusterSnapshot()
-        snapshot.seed = seed
+        snapshot.seed = cluster.seed
         snapshot.nowNanos = simulator.now
-        snapshot.speed = speed
-        snapshot.isPaused = isPaused
-        snapshot.lastStep = lastStep
+        snapshot.speed = cluster.speed
+        snapshot.isPaused = cluster.isPaused
+        snapshot.lastStep = cluster.lastStep
         snapshot.nodes = nodeSnapshots()
         snapshot.links = linkSnapshots()
         let rates = simulator.networkFaultRates
@@ -27,9 +46,9 @@ extension EmbeddedCluster {
         snapshot.contention = observed.contention
         snapshot.events = observed.events
         fillServices(&snapshot)
-        if let node = viewNode {
+        if let node = cluster.viewNode {
             fillState(&snapshot, from: simulator.coordination(of: node))
-            snapshot.scheduler.distributed = distributedScheduler(from: simulator.coordination(of: node))
+            snapshot.scheduler.distributed = cluster.distributedScheduler(from: simulator.coordination(of: node))
         }
         return snapshot
     }
@@ -152,7 +171,7 @@ extension EmbeddedCluster {
                 probesIssued: state.probesIssued, probesAllowed: breaker.configuration.halfOpenProbes,
                 notPermitted: state.totals.notPermittedCalls,
                 transitions: state.recentTransitions.suffix(8).map { transition in
-                    "\(Self.seconds(transition.atNanos)) \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
+                    "\(EmbeddedCluster.seconds(transition.atNanos)) \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
                 })
         }
         snapshot.balancers = services.balancers.snapshots()
@@ -166,10 +185,5 @@ extension EmbeddedCluster {
         scheduler.latenessBuckets = services.latenessBuckets
         scheduler.fired = services.fired
         return scheduler
-    }
-
-    static func seconds(_ nanos: UInt64) -> String {
-        let tenths = nanos / 100_000_000
-        return "\(tenths / 10).\(tenths % 10)s"
     }
 }
