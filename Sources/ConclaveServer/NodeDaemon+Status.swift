@@ -125,12 +125,9 @@ extension NodeDaemon {
             NodeStatusReport.Lock(
                 name: lock.name, kind: lock.kind.description,
                 holders: lock.holders.map { holder in
-                    let session = machine.sessions.sessions[holder.session]
-                    let leaseEnd = holder.expiresAtMillis ?? session?.expiresAtMillis
-                    let leaseLength = holder.expiresAtMillis.map { $0 - min($0, holder.grantedAtMillis) } ?? session?.ttlMillis
+                    let lease = holder.lease(sessions: machine.sessions, nowMillis: now)
                     return .init(session: holder.session, token: holder.token, holdCount: holder.holdCount,
-                                 heldMillis: now - min(now, holder.grantedAtMillis),
-                                 leaseLeftMillis: leaseEnd.map { $0 - min($0, now) }, leaseMillis: leaseLength)
+                                 heldMillis: lease.heldMillis, leaseLeftMillis: lease.leftMillis, leaseMillis: lease.lengthMillis)
                 },
                 waiters: lock.waiters.map(\.session), lastToken: lock.lastToken, acquires: lock.acquires,
                 refusals: lock.refusals, waitP50Millis: lock.waitMillis(atPercentile: 50),

@@ -114,12 +114,9 @@ struct EmbeddedSnapshotBuilder {
             }
             var view = LockSnapshot(name: name, kind: lock.kind)
             view.holders = lock.holders.map { holder in
-                let session = machine.sessions.sessions[holder.session]
-                let leaseEnd = holder.expiresAtMillis ?? session?.expiresAtMillis
-                let leaseLength = holder.expiresAtMillis.map { $0 - min($0, holder.grantedAtMillis) } ?? session?.ttlMillis
+                let lease = holder.lease(sessions: machine.sessions, nowMillis: now)
                 return LockSnapshot.Holder(session: holder.session, token: holder.token, holdCount: holder.holdCount,
-                                           heldMillis: now - min(now, holder.grantedAtMillis),
-                                           leaseLeftMillis: leaseEnd.map { $0 - min($0, now) }, leaseMillis: leaseLength)
+                                           heldMillis: lease.heldMillis, leaseLeftMillis: lease.leftMillis, leaseMillis: lease.lengthMillis)
             }
             view.waiters = lock.waiters.map(\.session)
             view.lastToken = lock.lastToken

@@ -168,3 +168,21 @@ extension LockMode {
         }
     }
 }
+
+/// How a holder's lease stands at a moment, for views (the console, status reports): how long it
+/// has held, and what is left of its lease and the lease's length — the hold's own TTL when it has
+/// one, else its session's.
+public struct HolderLease: Equatable, Sendable {
+    public var heldMillis: UInt64
+    public var leftMillis: UInt64?
+    public var lengthMillis: UInt64?
+}
+
+extension LockHolder {
+    public func lease(sessions: SessionTable, nowMillis now: UInt64) -> HolderLease {
+        let session = sessions.sessions[self.session]
+        let end = expiresAtMillis ?? session?.expiresAtMillis
+        let length = expiresAtMillis.map { $0 - min($0, grantedAtMillis) } ?? session?.ttlMillis
+        return HolderLease(heldMillis: now - min(now, grantedAtMillis), leftMillis: end.map { $0 - min($0, now) }, lengthMillis: length)
+    }
+}
