@@ -135,4 +135,27 @@ import Testing
             #expect(error.message.contains("not on this machine"))
         }
     }
+
+    @Test("routing breakers: failed connects open a node's route, it is left alone, then probed once and closed by a report")
+    func routeBreakers() throws {
+        var builder = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)
+        for attempt in 0..<3 {
+            let admitted = builder.admitConnect(0, atNanos: UInt64(attempt) * 100_000_000)
+            let permit = try #require(admitted)
+            builder.connected(0, permit, succeeded: false, atNanos: UInt64(attempt) * 100_000_000 + 1)
+        }
+        #expect(builder.snapshot(nowNanos: 300_000_000).breakers.first?.state == .open)
+        #expect(builder.admitConnect(0, atNanos: 1_000_000_000) == nil, "an open route is not tried")
+        let admitted = builder.admitConnect(0, atNanos: 2_400_000_000)
+        let probe = try #require(admitted, "half-open after 2 s: one probe")
+        #expect(builder.admitConnect(0, atNanos: 2_400_000_001) == nil, "one probe at a time")
+        builder.connected(0, probe, succeeded: true, atNanos: 2_500_000_000)
+        let snapshot = builder.snapshot(nowNanos: 2_500_000_000)
+        #expect(snapshot.breakers.map(\.name) == ["→127.0.0.1:6381", "→127.0.0.1:6382", "→127.0.0.1:6383"])
+        #expect(snapshot.breakers.first?.state == .closed)
+        #expect(snapshot.events.filter { $0.text.hasPrefix("route 127.0.0.1:6381:") }.count == 3, "closed → open → half-open → closed, logged")
+        #expect(try builder.operate("→127.0.0.1:6382", .open, atNanos: 3_000_000_000) == "open →127.0.0.1:6382")
+        #expect(builder.admitConnect(1, atNanos: 3_000_000_001) == nil, "forced open: the operator's until reset")
+        #expect(throws: ControlError.self) { try builder.operate("node-1", .reset, atNanos: 3_000_000_002) }
+    }
 }

@@ -8,11 +8,6 @@ import ConclaveTimers
 extension EmbeddedCluster {
     /// The whole console model as a value. O(nodes² + locks + keys); called once per frame at most.
     public func snapshot() -> ClusterSnapshot { EmbeddedSnapshotBuilder(cluster: self).snapshot() }
-
-    static func seconds(_ nanos: UInt64) -> String {
-        let tenths = nanos / 100_000_000
-        return "\(tenths / 10).\(tenths % 10)s"
-    }
 }
 
 /// The embedded cluster as the console shows it: the simulator's nodes and links, the workload's
@@ -161,15 +156,7 @@ struct EmbeddedSnapshotBuilder {
                                    allowedHistory: entry.history.map(\.0), refusedHistory: entry.history.map(\.1))
         }
         snapshot.breakers = services.breakers.enumerated().map { index, breaker in
-            let state = breaker.snapshot(atNanos: now)
-            return BreakerSnapshot(
-                name: "node-\(index + 1)", state: state.state, failureRatePercent: state.failureRatePercent,
-                thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
-                probesIssued: state.probesIssued, probesAllowed: breaker.configuration.halfOpenProbes,
-                notPermitted: state.totals.notPermittedCalls,
-                transitions: state.recentTransitions.suffix(8).map { transition in
-                    "\(EmbeddedCluster.seconds(transition.atNanos)) \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
-                })
+            BreakerSnapshot(name: "node-\(index + 1)", breaker: breaker, atNanos: now)
         }
         snapshot.balancers = services.balancers.snapshots()
         snapshot.scheduler = schedulerSnapshot()

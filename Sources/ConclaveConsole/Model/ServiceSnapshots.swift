@@ -134,3 +134,20 @@ public struct SchedulerSnapshot: Equatable, Sendable {
             && left.latenessBuckets == right.latenessBuckets && left.fired == right.fired && left.distributed == right.distributed
     }
 }
+
+extension BreakerSnapshot {
+    /// A breaker as the Breakers view shows it: its state, window and probes now, and its last
+    /// transitions timed from `originNanos` ("12.3s closed → open: failure rate 60% ≥ 50%").
+    init(name: String, breaker: CircuitBreaker, atNanos now: UInt64, originNanos: UInt64 = 0) {
+        let state = breaker.snapshot(atNanos: now)
+        self.init(
+            name: name, state: state.state, failureRatePercent: state.failureRatePercent,
+            thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
+            probesIssued: state.probesIssued, probesAllowed: breaker.configuration.halfOpenProbes,
+            notPermitted: state.totals.notPermittedCalls,
+            transitions: state.recentTransitions.suffix(8).map { transition in
+                let tenths = (transition.atNanos - min(transition.atNanos, originNanos)) / 100_000_000
+                return "\(tenths / 10).\(tenths % 10)s \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
+            })
+    }
+}

@@ -79,6 +79,12 @@ public final class RemoteCluster: @unchecked Sendable {
         let address = addresses[index]
         var backoff = settings.backoffMillisMin
         while !isStopped {
+            // The route's breaker decides whether to try at all: while it is open the node is left alone.
+            guard let permit = lock.withLock({ builder.admitConnect(index, atNanos: Self.monotonicNanos()) }) else {
+                usleep(50_000)
+                continue
+            }
+            var reported = false
             do throws(RESPClient.Failure) {
                 let client = try connect(address)
                 try client.send([["CLUSTER.WATCH", "\(settings.intervalMillis)", "BINARY"]])
@@ -92,9 +98,11 @@ public final class RemoteCluster: @unchecked Sendable {
                         let report = try NodeStatusReport(binary: body)
                         let now = Self.monotonicNanos()
                         lock.withLock {
+                            if !reported { builder.connected(index, permit, succeeded: true, atNanos: now) }
                             builder.take(report, from: index, atNanos: now)
                             version += 1
                         }
+                        reported = true
                     } catch {
                         note(index, problem: "\(error)")
                     }
@@ -102,6 +110,7 @@ public final class RemoteCluster: @unchecked Sendable {
             } catch {
                 note(index, problem: error.description)
             }
+            if !reported { lock.withLock { builder.connected(index, permit, succeeded: false, atNanos: Self.monotonicNanos()) } }
             // Back off before reconnecting (doubling, bounded), waking often enough to stop quickly.
             let until = Self.monotonicNanos() + backoff * 1_000_000
             while !isStopped && Self.monotonicNanos() < until { usleep(20_000) }
@@ -130,6 +139,20 @@ public final class RemoteCluster: @unchecked Sendable {
 
     /// Carries out `control` in the background; its result arrives with a later `take()`.
     public func submit(_ control: ClusterControl) {
+        if case .breaker(let name, let action) = control {
+            // The console's own routing breakers: carried out here, on no node.
+            let outcome: Result<String, ControlError> = lock.withLock {
+                do throws(ControlError) {
+                    return .success(try builder.operate(name, action, atNanos: Self.monotonicNanos()))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            switch outcome {
+            case .success(let text): return record(text, isError: false)
+            case .failure(let error): return record(error.message, isError: true)
+            }
+        }
         let plan: RemoteControlPlan
         do {
             plan = try RemoteControlPlan.make(control, cluster: lock.withLock { builder })

@@ -99,7 +99,7 @@ struct RemoteControlPlan: Equatable {
         case .time:
             throw ControlError("real nodes run on real time; time controls are for the embedded cluster")
         case .breaker:
-            throw ControlError("the console's breakers are the embedded cluster's; real nodes' breakers are not remotely controllable")
+            throw ControlError("a breaker is the console's own (its routes to the nodes), operated where it lives, not on a node")
         }
     }
 }

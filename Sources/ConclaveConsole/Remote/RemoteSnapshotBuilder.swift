@@ -26,6 +26,14 @@ public struct RemoteSnapshotBuilder {
     private var lastLeader: (id: UInt64, term: UInt64)?
     private var lockTimelines: [String: [UInt64]] = [:]
     private var firstNanos: UInt64?
+    /// The console's client routing breakers, one per node: each connection attempt is a call
+    /// (a success once the node's first report arrives), so a node that keeps refusing is left
+    /// alone while its breaker is open, and probed again when it half-opens.
+    private(set) var routes: [CircuitBreaker]
+
+    static let routeBreaker = CircuitBreakerConfiguration(
+        window: .countBased(calls: 10), minimumCalls: 3, failureRateThresholdPercent: 50, waitInOpenNanos: 2_000_000_000,
+        halfOpenProbes: 1, transitionHistoryMax: 16)
 
     /// A node unheard for this many intervals (and at least a second) counts as unreachable.
     static let silentIntervals: UInt64 = 5
@@ -34,6 +42,45 @@ public struct RemoteSnapshotBuilder {
         self.addresses = addresses
         self.intervalMillis = intervalMillis
         nodes = Array(repeating: Node(), count: addresses.count)
+        routes = addresses.map { _ in try! CircuitBreaker(configuration: Self.routeBreaker, nowNanos: 0) }
+    }
+
+    // MARK: - Routes
+
+    /// A permit to connect to node `index` now, or nil while its breaker refuses.
+    mutating func admitConnect(_ index: Int, atNanos now: UInt64) -> CircuitBreakerPermit? {
+        let admission = routes[index].acquire(nowNanos: now)
+        if let transition = admission.transition { noteRoute(index, transition, atNanos: now) }
+        return admission.permit
+    }
+
+    /// How a connection attempt went: a success once a report arrived through it.
+    mutating func connected(_ index: Int, _ permit: CircuitBreakerPermit, succeeded: Bool, atNanos now: UInt64) {
+        if let transition = routes[index].record(succeeded ? .success : .failure, permit: permit, durationNanos: 0, nowNanos: now) {
+            noteRoute(index, transition, atNanos: now)
+        }
+    }
+
+    /// The operator's breaker keys (o, d, c) on a route.
+    mutating func operate(_ name: String, _ action: BreakerAction, atNanos now: UInt64) throws(ControlError) -> String {
+        guard let index = addresses.indices.first(where: { Self.routeName(addresses[$0]) == name }) else {
+            throw ControlError("no breaker '\(name)': the routes are \(addresses.map(Self.routeName).joined(separator: ", "))")
+        }
+        let transition: CircuitBreakerTransition?
+        switch action {
+        case .open: transition = routes[index].forceOpen(nowNanos: now)
+        case .disable: transition = routes[index].disable(nowNanos: now)
+        case .reset: transition = routes[index].reset(nowNanos: now)
+        }
+        if let transition { noteRoute(index, transition, atNanos: now) }
+        return "\(action.rawValue) \(name)"
+    }
+
+    static func routeName(_ address: PeerAddress) -> String { "→\(address)" }
+
+    private mutating func noteRoute(_ index: Int, _ transition: CircuitBreakerTransition, atNanos now: UInt64) {
+        record(.fault, "route \(addresses[index]): \(transition.source.rawValue) → \(transition.target.rawValue) (\(transition.reason))",
+               atNanos: now)
     }
 
     // MARK: - Input
@@ -140,8 +187,18 @@ public struct RemoteSnapshotBuilder {
         snapshot.network.delayMillis = faults.map(\.delayMillis).max() ?? 0
         snapshot.leaderTimeline = timeline
         snapshot.events = events
-        if let source = servicesSource { fillServices(&snapshot, from: source) }
+        if let source = servicesSource {
+            fillServices(&snapshot, from: source, nowNanos: now)
+        } else {
+            snapshot.breakers = routeBreakers(nowNanos: now)
+        }
         return snapshot
+    }
+
+    private func routeBreakers(nowNanos now: UInt64) -> [BreakerSnapshot] {
+        routes.enumerated().map { index, breaker in
+            BreakerSnapshot(name: Self.routeName(addresses[index]), breaker: breaker, atNanos: now, originNanos: firstNanos ?? 0)
+        }
     }
 
     private func nodeSnapshot(_ index: Int, _ node: Node, nowNanos now: UInt64) -> NodeSnapshot {
@@ -210,7 +267,7 @@ public struct RemoteSnapshotBuilder {
         return groups.count > 1 ? groups : []
     }
 
-    private func fillServices(_ snapshot: inout ClusterSnapshot, from report: NodeStatusReport) {
+    private func fillServices(_ snapshot: inout ClusterSnapshot, from report: NodeStatusReport, nowNanos now: UInt64) {
         snapshot.sessions = report.sessions
         snapshot.locks = report.locks.map { lock in
             var view = LockSnapshot(name: lock.name, kind: LockKind(description: lock.kind))
@@ -244,7 +301,7 @@ public struct RemoteSnapshotBuilder {
             LimiterSnapshot(name: $0.key, kind: "throttle (GCRA, replicated)", available: 0, capacity: 0, allowed: $0.allowed,
                             refused: $0.refused, allowedHistory: [], refusedHistory: [])
         }
-        snapshot.breakers = report.breakers.compactMap {
+        snapshot.breakers = routeBreakers(nowNanos: now) + report.breakers.compactMap {
             guard let state = CircuitBreakerState(rawValue: $0.state) else { return nil }
             return BreakerSnapshot(name: $0.name, state: state, failureRatePercent: $0.failureRatePercent, thresholdPercent: $0.thresholdPercent,
                             calls: $0.calls, probesIssued: 0, probesAllowed: 0, notPermitted: $0.notPermitted, transitions: [])

@@ -15,12 +15,14 @@ enum BreakersView {
         }
         let listHeight = min(rect.height - 6, breakers.count + 3)
         let list = Rect(x: rect.x, y: rect.y, width: rect.width, height: listHeight)
-        frame.box(list, title: "circuit breakers, one per node (o force open · d disable · c reset)", focused: true)
+        frame.box(list, title: state.snapshot.mode == "remote" ? "the console's routing breakers, one per node (o force open · d disable · c reset)"
+                  : "circuit breakers, one per node (o force open · d disable · c reset)", focused: true)
         let inner = list.inset(1)
         let selected = min(state.selected(in: .breakers), max(0, breakers.count - 1))
+        let nameWidth = max(10, (breakers.map { TextWidth.columns($0.name) }.max() ?? 0) + 3)
         for (offset, breaker) in breakers.prefix(inner.height).enumerated() {
             let y = inner.y + offset
-            var x = frame.put(TextWidth.pad((offset == selected ? "▸ " : "  ") + breaker.name, 10), x: inner.x, y: y,
+            var x = frame.put(TextWidth.pad((offset == selected ? "▸ " : "  ") + breaker.name, nameWidth), x: inner.x, y: y,
                               role: offset == selected ? .focus : .text)
             for state in states {
                 let lit = state == breaker.state
