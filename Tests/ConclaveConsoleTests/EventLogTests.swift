@@ -42,6 +42,25 @@ struct EventLogTests {
         #expect(log.postingCount <= bound, "evicted events leave no postings behind")
     }
 
+    @Test("a filter the index cannot answer (regex, < 3 characters) is memoized: kept up to date as events arrive and are evicted, equal to a scan")
+    func memoizedScan() {
+        var random: UInt64 = 7
+        var log = EventLog(capacity: 200)
+        var sequence: UInt64 = 0
+        for round in 0..<30 {
+            var batch: [ClusterEvent] = []
+            for _ in 0..<17 {
+                sequence += 1
+                batch.append(Self.event(sequence, &random))
+            }
+            log.absorb(batch)
+            let filter = round < 15 ? "~^lock|token$" : "5"  // changes halfway: the memo starts over
+            log.memoize(filter)
+            let expected = log.all.filter { ConsoleFilter.matches(filter, $0.text) }.map(\.text)
+            #expect(log.matching(filter).map(\.text) == expected, "round \(round)")
+        }
+    }
+
     @Test("an event is taken in once; a source restarting its numbers is not mistaken for old events")
     func once() {
         var log = EventLog(capacity: 10)

@@ -2,6 +2,14 @@
 /// out. Pure: no I/O, no clock; hosts carry out the commands and feed results back as events.
 public enum ConsoleApp {
     public static func update(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [ConsoleCommand] {
+        let commands = handle(&state, event)
+        // A filter the index cannot answer (a regex, under 3 characters) keeps its matches up to
+        // date here, once per update, instead of scanning the whole log in every frame.
+        state.log.memoize(state.filter)
+        return commands
+    }
+
+    private static func handle(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [ConsoleCommand] {
         switch event {
         case .snapshot(let snapshot):
             state.snapshot = snapshot

@@ -18,6 +18,16 @@ public struct EventLog: Equatable, Sendable {
     private var lastSequence: UInt64?
     /// Trigram → sequence numbers of the events whose lowercased text holds it, ascending.
     private var postings: [String: [UInt64]] = [:]
+    /// The matches of the last filter that needs a scan, kept up to date as events arrive
+    /// (`memoize`), so a regex or a short filter costs one test per new event, not per frame.
+    private var memo: Memo?
+
+    private struct Memo: Equatable {
+        var filter: String
+        /// The sequence number after the newest event scanned.
+        var through: UInt64
+        var matches: [UInt64]
+    }
 
     public init(capacity: Int = capacityDefault) {
         self.capacity = max(1, capacity)
@@ -69,6 +79,9 @@ public struct EventLog: Equatable, Sendable {
         guard !filter.isEmpty else { return all }
         let query = Self.trigrams(of: filter)
         guard !filter.hasPrefix("~"), !query.isEmpty else {
+            if let memo, memo.filter == filter, memo.through == endSequence {
+                return ArraySlice(memo.matches.lazy.filter { $0 >= headSequence }.map { event(at: $0) })
+            }
             return ArraySlice(all.filter { ConsoleFilter.matches(filter, $0.text) })
         }
         var lists = query.map { postings[$0] ?? [] }
@@ -78,10 +91,38 @@ public struct EventLog: Equatable, Sendable {
             candidates = Self.intersect(candidates, list)
         }
         return ArraySlice(candidates.compactMap { sequence in
-            let event = events[head + Int(sequence - headSequence)]
+            let event = event(at: sequence)
             return ConsoleFilter.matches(filter, event.text) ? event : nil
         })
     }
+
+    /// Brings the scan filter's matches up to date: only the events that arrived since the last
+    /// call are tested (all of them when the filter changed). A filter the index answers needs
+    /// nothing; the console calls this after every update.
+    public mutating func memoize(_ filter: String) {
+        guard !filter.isEmpty, filter.hasPrefix("~") || Self.trigrams(of: filter).isEmpty else {
+            memo = nil
+            return
+        }
+        var current = memo?.filter == filter ? memo! : Memo(filter: filter, through: headSequence, matches: [])
+        if let stale = current.matches.firstIndex(where: { $0 >= headSequence }) {
+            current.matches.removeFirst(stale)
+        } else {
+            current.matches.removeAll()
+        }
+        var sequence = max(current.through, headSequence)
+        while sequence < endSequence {
+            if ConsoleFilter.matches(filter, event(at: sequence).text) { current.matches.append(sequence) }
+            sequence += 1
+        }
+        current.through = endSequence
+        memo = current
+    }
+
+    /// The sequence number the next event kept will get.
+    private var endSequence: UInt64 { headSequence + UInt64(count) }
+
+    private func event(at sequence: UInt64) -> ClusterEvent { events[head + Int(sequence - headSequence)] }
 
     /// How many postings the index holds (for the tests' bound on memory).
     var postingCount: Int { postings.values.reduce(0) { $0 + $1.count } }
