@@ -87,8 +87,10 @@ struct EmbeddedSnapshotBuilder {
             ids.map { target in
                 let open = source != target && !simulator.isCrashed(source) && !simulator.isCrashed(target)
                     && simulator.linkIsOpen(from: source, to: target)
-                let inFlight = leaderStatus?.id == source ? leaderStatus?.followers.first { $0.node == target }?.inFlight ?? 0 : 0
-                return LinkSnapshot(isOpen: open, inFlight: inFlight, messagesPerSecond: observed.pairRates[source << 32 | target] ?? 0)
+                let follower = leaderStatus?.id == source ? leaderStatus?.followers.first { $0.node == target } : nil
+                return LinkSnapshot(isOpen: open, inFlight: follower?.inFlight ?? 0,
+                                    messagesPerSecond: observed.pairRates[source << 32 | target] ?? 0, match: follower?.match,
+                                    next: follower?.next)
             }
         }
     }

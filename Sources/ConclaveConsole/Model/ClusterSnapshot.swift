@@ -96,11 +96,17 @@ public struct LinkSnapshot: Equatable, Sendable {
     public var inFlight: Int
     /// Messages delivered from source to target per second, over the last second.
     public var messagesPerSecond: Double
+    /// Leader rows only: the follower's replication progress (highest index known to match, next
+    /// index to send).
+    public var match: UInt64?
+    public var next: UInt64?
 
-    public init(isOpen: Bool, inFlight: Int, messagesPerSecond: Double = 0) {
+    public init(isOpen: Bool, inFlight: Int, messagesPerSecond: Double = 0, match: UInt64? = nil, next: UInt64? = nil) {
         self.isOpen = isOpen
         self.inFlight = inFlight
         self.messagesPerSecond = messagesPerSecond
+        self.match = match
+        self.next = next
     }
 }
 

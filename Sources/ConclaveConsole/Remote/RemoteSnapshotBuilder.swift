@@ -245,7 +245,8 @@ public struct RemoteSnapshotBuilder {
                    let heard = node.heardNanos, heard > then, peer.messagesSent >= before.messagesSent {
                     rate = Double(peer.messagesSent - before.messagesSent) / (Double(heard - then) / 1e9)
                 }
-                return LinkSnapshot(isOpen: peer.connected && !peer.cut, inFlight: peer.inFlight ?? 0, messagesPerSecond: rate)
+                return LinkSnapshot(isOpen: peer.connected && !peer.cut, inFlight: peer.inFlight ?? 0, messagesPerSecond: rate,
+                                    match: peer.match, next: peer.next)
             }
         }
     }

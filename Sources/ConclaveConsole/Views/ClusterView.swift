@@ -117,6 +117,16 @@ enum ClusterView {
         }
         if let step = snapshot.lastStep, y + 1 < rect.maxY - 1 {
             frame.put("last step: " + step, x: rect.x + 2, y: y + 1, role: .hint, maxX: rect.maxX - 1)
+            y += 1
+        }
+        // The leader's view of each follower: match / next (and appends in flight).
+        guard let row = nodes.firstIndex(where: { $0.role == .leader && $0.health == .up }), snapshot.links.indices.contains(row) else { return }
+        let progress = zip(nodes, snapshot.links[row]).compactMap { node, link -> String? in
+            guard let match = link.match, let next = link.next else { return nil }
+            return "\(node.id): m\(match) n\(next)" + (link.inFlight > 0 ? " +\(link.inFlight)" : "")
+        }
+        for (offset, line) in progress.enumerated() where y + 2 + offset < rect.maxY - 1 {
+            frame.put((offset == 0 ? "progress " : "         ") + line, x: rect.x + 2, y: y + 2 + offset, role: .dim, maxX: rect.maxX - 1)
         }
     }
 
