@@ -1,5 +1,6 @@
 import ConclaveCoordination
 import ConclaveResilience
+import ConclaveTimers
 import ConclaveWire
 
 /// Turns the newest status report of each node into a `ClusterSnapshot`: roles, terms and indexes
@@ -317,9 +318,11 @@ public struct RemoteSnapshotBuilder {
         distributed.latenessLabels = report.tasks.latenessLabels
         distributed.firedByNode = snapshot.nodes.map { report.tasks.firedByNode[$0.id] ?? 0 }
         distributed.heapNode = report.node
+        // The node's own wake-up heap, in cluster time.
+        distributed.heap = TimerQueueSnapshot(
+            kind: "\(report.tasks.heapArity)-ary heap", count: report.tasks.heapCount, nowMillis: report.clusterTimeMillis,
+            nextDeadlineMillis: report.tasks.heapLevels.first?.first, dueCount: 0,
+            layout: .tree(arity: report.tasks.heapArity, levels: report.tasks.heapLevels))
         snapshot.scheduler.distributed = distributed
-        snapshot.scheduler.heapArity = report.tasks.heapArity
-        snapshot.scheduler.heapLevels = report.tasks.heapLevels
-        snapshot.scheduler.heapCount = report.tasks.heapCount
     }
 }

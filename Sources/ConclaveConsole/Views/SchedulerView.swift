@@ -21,7 +21,15 @@ enum SchedulerView {
         } else {
             drawHeap(&frame, scheduler, title: "\(scheduler.heapArity)-ary heap: \(scheduler.heapCount) delay tasks (top levels)", in: heapRect)
         }
-        drawWheel(&frame, scheduler, in: Rect(x: rect.x + leftWidth, y: rect.y, width: rect.width - leftWidth, height: topHeight))
+        let wheelRect = Rect(x: rect.x + leftWidth, y: rect.y, width: rect.width - leftWidth, height: topHeight)
+        if state.snapshot.mode == "remote" {
+            Chrome.absent(&frame, in: wheelRect, title: "timing wheel: embedded only", [
+                "The wheel is the embedded console's mirror of its tasks.",
+                "A node keeps its wake-ups in the heap at left.",
+            ])
+        } else {
+            drawWheel(&frame, scheduler, in: wheelRect)
+        }
         drawPartitions(&frame, state.snapshot, in: Rect(x: rect.x, y: rect.y + topHeight, width: leftWidth, height: rect.height - topHeight))
         drawLateness(&frame, scheduler, in: Rect(x: rect.x + leftWidth, y: rect.y + topHeight, width: rect.width - leftWidth, height: rect.height - topHeight))
     }
