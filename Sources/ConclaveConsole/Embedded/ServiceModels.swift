@@ -113,3 +113,21 @@ struct BreakerPermit {
     var index: Int
     var permit: CircuitBreakerPermit
 }
+
+extension ServiceModels {
+    /// An operator's action on the breaker named `name` ("node-2"); its transition goes to `log`.
+    mutating func perform(_ action: BreakerAction, onBreaker name: String, nowNanos now: UInt64) throws(ControlError) -> String {
+        let names = (1...breakers.count).map { "node-\($0)" }
+        guard let index = names.firstIndex(of: name) else {
+            throw ControlError("no breaker '\(name)'; breakers are \(names.joined(separator: ", "))")
+        }
+        let transition: CircuitBreakerTransition?
+        switch action {
+        case .open: transition = breakers[index].forceOpen(nowNanos: now)
+        case .disable: transition = breakers[index].disable(nowNanos: now)
+        case .reset: transition = breakers[index].reset(nowNanos: now)
+        }
+        note(transition, breaker: index)
+        return "breaker \(name): \(action.rawValue)"
+    }
+}

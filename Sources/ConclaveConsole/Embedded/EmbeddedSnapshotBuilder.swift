@@ -2,32 +2,26 @@ import ConclaveCluster
 import ConclaveCoordination
 import ConclaveCore
 import ConclaveRaft
-import ConclaveResilience
-import ConclaveTimers
 
-extension EmbeddedCluster {
-    /// The whole console model as a value. O(nodes² + locks + keys); called once per frame at most.
-    public func snapshot() -> ClusterSnapshot { EmbeddedSnapshotBuilder(cluster: self).snapshot() }
-}
-
-/// The embedded cluster as the console shows it: the simulator's nodes and links, the workload's
-/// knobs and counters, what the console measured (rates, timelines, events) and the service
-/// models, turned into one `ClusterSnapshot`. It only reads; the remote source has its own
+/// The embedded cluster as the console shows it: the driver's simulator (nodes, links, network),
+/// the workload's knobs and counters, what the console measured (rates, timelines, events) and the
+/// service models, turned into one `ClusterSnapshot`. It only reads; the remote source has its own
 /// builder (`RemoteSnapshotBuilder`) over status reports.
 struct EmbeddedSnapshotBuilder {
-    let cluster: EmbeddedCluster
-    private var simulator: Simulator { cluster.simulator }
-    private var observed: ClusterObservations { cluster.observed }
-    private var workload: DemoWorkload { cluster.workload }
-    private var services: ServiceModels { cluster.services }
+    let seed: UInt64
+    let driver: SimulationDriver
+    let workload: DemoWorkload
+    let services: ServiceModels
+    let observed: ClusterObservations
+    private var simulator: Simulator { driver.simulator }
 
     func snapshot() -> ClusterSnapshot {
         var snapshot = ClusterSnapshot()
-        snapshot.seed = cluster.seed
+        snapshot.seed = seed
         snapshot.nowNanos = simulator.now
-        snapshot.speed = cluster.speed
-        snapshot.isPaused = cluster.isPaused
-        snapshot.lastStep = cluster.lastStep
+        snapshot.speed = driver.speed
+        snapshot.isPaused = driver.isPaused
+        snapshot.lastStep = driver.lastStep
         snapshot.nodes = nodeSnapshots()
         snapshot.links = linkSnapshots()
         let rates = simulator.networkFaultRates
@@ -41,9 +35,9 @@ struct EmbeddedSnapshotBuilder {
         snapshot.contention = observed.contention
         snapshot.events = observed.events
         fillServices(&snapshot)
-        if let node = cluster.viewNode {
+        if let node = driver.viewNode {
             fillState(&snapshot, from: simulator.coordination(of: node))
-            snapshot.scheduler.distributed = cluster.distributedScheduler(from: simulator.coordination(of: node))
+            snapshot.scheduler.distributed = distributedScheduler(from: simulator.coordination(of: node), viewNode: node)
         }
         return snapshot
     }
@@ -171,5 +165,24 @@ struct EmbeddedSnapshotBuilder {
         scheduler.latenessBuckets = services.latenessBuckets
         scheduler.fired = services.fired
         return scheduler
+    }
+
+    /// The distributed scheduler as the view node's replicated table and its own scheduler see it.
+    private func distributedScheduler(from machine: CoordinationStateMachine, viewNode node: NodeID) -> SchedulerSnapshot.Distributed? {
+        let table = machine.tasks
+        guard !table.tasks.isEmpty || table.stats.fired > 0 else { return nil }
+        var distributed = SchedulerSnapshot.Distributed()
+        distributed.owners = table.owners.map { $0.map { UInt64($0) } }
+        distributed.pending = table.tasks.count
+        distributed.fired = table.stats.fired
+        distributed.late = table.stats.late
+        distributed.reclaims = table.stats.reclaims
+        distributed.latenessBuckets = table.stats.latenessBuckets
+        distributed.latenessLabels = TaskLimits.latenessBucketsMillis.map { "≤\($0)" } + [">\(TaskLimits.latenessBucketsMillis.last!)"]
+        distributed.firedByNode = simulator.nodeIDs.map { table.stats.firedByNode[$0] ?? 0 }
+        let status = simulator.schedulerStatus(of: node, entriesMax: 85)
+        distributed.heapNode = node
+        distributed.heap = status.timers
+        return distributed
     }
 }
