@@ -74,10 +74,10 @@ extension DemoWorkload {
         let admission = services.admit(key: key, nowNanos: now, nodes: simulator.nodeIDs)
         clients[slot].inFlight = WorkloadClient.InFlight(request: request, node: admission.node, sentNanos: now,
                                                          firstSentNanos: firstSent, permit: admission.permit)
-        if case .refused(let reason) = simulator.submit(request, to: admission.node) {
-            // A node that is down or overloaded failed the call; one that answers "no leader" at
-            // once is healthy (the cluster is electing), so its breaker counts a success.
-            let nodeFailed = reason.contains("down") || reason.contains("overloaded")
+        if case .refused = simulator.submit(request, to: admission.node) {
+            // A node that is down (or paused with its backlog full) failed the call; one that is up
+            // and answers "no leader" at once is healthy (the cluster is electing): a success.
+            let nodeFailed = !simulator.isUp(admission.node)
             services.recordOutcome(permit: admission.permit, failed: nodeFailed, durationNanos: 0, nowNanos: now)
             clients[slot].inFlight?.permit = nil
             scheduleClient(slot, after: 20_000_000)
