@@ -96,7 +96,7 @@ import Testing
         #expect(snapshot.links[0][1].messagesPerSecond == 100)
         #expect(snapshot.links[1][2].isOpen == false && snapshot.links[1][0].isOpen)
         #expect(snapshot.network.groups == [[1, 2], [3]])
-        #expect(snapshot.health == "partitioned")
+        #expect(snapshot.health == .partitioned)
     }
 
     @Test("leader changes become election events and timeline spans")

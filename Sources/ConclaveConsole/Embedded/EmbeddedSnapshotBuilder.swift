@@ -54,8 +54,7 @@ struct EmbeddedSnapshotBuilder {
             }
             var node = NodeSnapshot(id: id, role: .none, health: health)
             if let raft = status.raft {
-                let isLearner = raft.learners.contains(id)
-                node.role = isLearner ? .learner : NodeSnapshot.Role(rawValue: raft.role == .preCandidate ? "pre-candidate" : raft.role.rawValue) ?? .follower
+                node.role = raft.learners.contains(id) ? .learner : NodeSnapshot.Role(raft.role)
                 node.isVoter = raft.voters.contains(id)
                 node.term = raft.term
                 node.vote = raft.vote
@@ -184,5 +183,17 @@ struct EmbeddedSnapshotBuilder {
         distributed.heapNode = node
         distributed.heap = status.timers
         return distributed
+    }
+}
+
+extension NodeSnapshot.Role {
+    /// A voter's role as its Raft core states it (learners are told apart by the caller).
+    init(_ role: Raft.Role) {
+        switch role {
+        case .leader: self = .leader
+        case .follower: self = .follower
+        case .candidate: self = .candidate
+        case .preCandidate: self = .preCandidate
+        }
     }
 }

@@ -48,13 +48,31 @@ public struct ClusterSnapshot: Equatable, Sendable {
 
     public var term: UInt64 { nodes.map(\.term).max() ?? 0 }
 
-    /// "healthy", or what is wrong, worst first.
-    public var health: String {
+    /// Healthy, or the worst of what is wrong.
+    public var health: Health {
         let down = nodes.filter { $0.health != .up }.count
-        if leader == nil { return "no leader" }
-        if !network.groups.isEmpty && network.groups.count > 1 { return "partitioned" }
-        if down > 0 { return "\(down) node\(down == 1 ? "" : "s") down" }
-        return "healthy"
+        if leader == nil { return .noLeader }
+        if !network.groups.isEmpty && network.groups.count > 1 { return .partitioned }
+        if down > 0 { return .nodesDown(down) }
+        return .healthy
+    }
+
+    /// The cluster's health as the title bar shows it, worst first.
+    public enum Health: Equatable, Sendable, CustomStringConvertible {
+        case noLeader
+        case partitioned
+        /// Nodes crashed, paused or unreachable; at least one.
+        case nodesDown(Int)
+        case healthy
+
+        public var description: String {
+            switch self {
+            case .noLeader: return "no leader"
+            case .partitioned: return "partitioned"
+            case .nodesDown(let count): return "\(count) node\(count == 1 ? "" : "s") down"
+            case .healthy: return "healthy"
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ enum Chrome {
         let health = " \(snapshot.health) "
         let x = frame.width - TextWidth.columns(health)
         if x > TextWidth.columns(left) {
-            frame.put(health, x: x, y: 0, role: snapshot.health == "healthy" ? .header : .alert)
+            frame.put(health, x: x, y: 0, role: snapshot.health == .healthy ? .header : .alert)
         }
     }
 
