@@ -121,13 +121,7 @@ extension ServiceModels {
         guard let index = names.firstIndex(of: name) else {
             throw ControlError("no breaker '\(name)'; breakers are \(names.joined(separator: ", "))")
         }
-        let transition: CircuitBreakerTransition?
-        switch action {
-        case .open: transition = breakers[index].forceOpen(nowNanos: now)
-        case .disable: transition = breakers[index].disable(nowNanos: now)
-        case .reset: transition = breakers[index].reset(nowNanos: now)
-        }
-        note(transition, breaker: index)
+        note(breakers[index].perform(action, nowNanos: now), breaker: index)
         return "breaker \(name): \(action.rawValue)"
     }
 }

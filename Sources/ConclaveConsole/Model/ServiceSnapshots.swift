@@ -151,3 +151,15 @@ extension BreakerSnapshot {
             })
     }
 }
+
+extension CircuitBreaker {
+    /// An operator's action from the Breakers view (o, d, c), for the embedded breakers and the
+    /// remote console's routes alike; returns the transition it made, if any.
+    mutating func perform(_ action: BreakerAction, nowNanos now: UInt64) -> CircuitBreakerTransition? {
+        switch action {
+        case .open: return forceOpen(nowNanos: now)
+        case .disable: return disable(nowNanos: now)
+        case .reset: return reset(nowNanos: now)
+        }
+    }
+}
