@@ -67,13 +67,7 @@ public struct RemoteSnapshotBuilder {
         guard let index = addresses.indices.first(where: { Self.routeName(addresses[$0]) == name }) else {
             throw ControlError("no breaker '\(name)': the routes are \(addresses.map(Self.routeName).joined(separator: ", "))")
         }
-        let transition: CircuitBreakerTransition?
-        switch action {
-        case .open: transition = routes[index].forceOpen(nowNanos: now)
-        case .disable: transition = routes[index].disable(nowNanos: now)
-        case .reset: transition = routes[index].reset(nowNanos: now)
-        }
-        if let transition { noteRoute(index, transition, atNanos: now) }
+        if let transition = routes[index].perform(action, nowNanos: now) { noteRoute(index, transition, atNanos: now) }
         return "\(action.rawValue) \(name)"
     }
 
