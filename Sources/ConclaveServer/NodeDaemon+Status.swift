@@ -101,6 +101,12 @@ extension NodeDaemon {
             report.tasks.heapLevels = levels
         }
         report.tasks.heapCount = heap.count
+        report.breakers = core.callbackBreakers.sorted { $0.key < $1.key }.prefix(NodeStatusReport.Limits.breakersMax).map { name, breaker in
+            let state = breaker.snapshot(atNanos: time.timerNanos)
+            return NodeStatusReport.Breaker(name: "callback:\(name)", state: state.state.rawValue, failureRatePercent: state.failureRatePercent,
+                                            thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
+                                            notPermitted: state.totals.notPermittedCalls)
+        }
         if let generator = native.ids.generator {
             report.ids.worker = generator.configuration.workerID
             report.ids.lastID = native.ids.lastID

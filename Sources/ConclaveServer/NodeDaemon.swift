@@ -141,7 +141,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         var core: NodeCore
         do {
             core = try NodeCore(config: nodeConfig, storage: storage, random: SeededGenerator(seed: seed),
-                                callbackTargets: LoggedCallbackTargets(logger: logger))
+                                callbackTargets: HTTPCallbackTargets(node: configuration.id, endpoints: configuration.callbacks))
         } catch {
             storage.close()
             lock.release()
@@ -404,6 +404,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 appliedSome = true
             case .persisted:
                 break
+            case .callback(let request):
+                call(request)
             case .callbackDelivered(let delivery):
                 logger.info("callback delivered", metadata: ["delivery": "\(delivery)"])
             case .callbackPoolDue(let atNanos):
@@ -424,6 +426,19 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         if !messages.isEmpty { transport.send(messages) }
         if appliedSome { deliverWatches() }
         noteRole()
+    }
+
+    /// A callback try: an HTTP POST to the target's endpoint; its answer goes back to the core.
+    private func call(_ request: CallbackRequest) {
+        guard let endpoint = configuration.callbacks[request.target] else {
+            return at(0) { $0.callbackAnswered(tag: request.tag, failure: "no endpoint for '\(request.target)'", at: $1) }
+        }
+        HTTPCallbackClient.post(request, to: endpoint, on: loop) { [self] failure in
+            if let failure {
+                logger.info("callback failed", metadata: ["task": "\(request.task)", "attempt": "\(request.attempt)", "why": "\(failure)"])
+            }
+            at(0) { $0.callbackAnswered(tag: request.tag, failure: failure, at: $1) }
+        }
     }
 
     private func at(_ nanos: UInt64, _ input: @escaping @Sendable (inout NodeCore, NodeTime) -> Void) {
@@ -556,16 +571,3 @@ public struct NodeStartError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Delay-task callbacks of a daemon: each call is logged and counts as delivered at once. Real
-/// callback transports (HTTP, RESP) come with the full command surface; until then no RESP command
-/// schedules a task, so none is called.
-final class LoggedCallbackTargets: CallbackTargets {
-    let logger: Logger
-
-    init(logger: Logger) { self.logger = logger }
-
-    func call(_ target: String) -> CallbackCall {
-        logger.info("callback", metadata: ["target": "\(target)"])
-        return CallbackCall(durationNanos: 0, fails: false)
-    }
-}

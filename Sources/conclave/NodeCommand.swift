@@ -34,7 +34,9 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
     @Option(help: "Client connections at once; one more is told and closed (default 10000).") var maxClients: String?
     @Option(help: "Close a client idle this many seconds; 0: never (default 0, as Redis).") var clientIdleTimeoutSeconds: String?
-    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, [peers]).")
+    @Option(help: "Delay-task callback targets: name=http://host:port/path, comma-separated (SCHED.ADD … CALLBACK name POSTs there).")
+    var callbacks: String?
+    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, [peers], [callbacks]).")
     var config: String?
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
 
@@ -88,6 +90,7 @@ struct NodeCommand: ParsableCommand {
         flags.logLevel = logLevel
         flags.maxClients = maxClients
         flags.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
+        flags.callbacks = callbacks
         var settings = flags
         var tokenPath = tokenFile
         if let config {

@@ -153,6 +153,12 @@ struct EmbeddedSnapshotBuilder {
         snapshot.breakers = services.breakers.enumerated().map { index, breaker in
             BreakerSnapshot(name: "node-\(index + 1)", breaker: breaker, atNanos: now)
         }
+        for node in simulator.nodeIDs {
+            for (target, breaker) in simulator.callbackBreakers(of: node).sorted(by: { $0.key < $1.key }) {
+                snapshot.breakers.append(BreakerSnapshot(name: BreakerSnapshot.callbackName(node: UInt64(node), target: target),
+                                                         breaker: breaker, atNanos: now))
+            }
+        }
         snapshot.balancers = services.balancers.snapshots()
         snapshot.scheduler = schedulerSnapshot()
     }

@@ -152,6 +152,18 @@ extension BreakerSnapshot {
     }
 }
 
+extension BreakerSnapshot {
+    /// A node's delay-task callback breaker as the Breakers view names it: `n2 callback:billing`.
+    static func callbackName(node: UInt64, target: String) -> String { "n\(node) callback:\(target)" }
+
+    /// The console operates only its own breakers; a node's callback breakers are its scheduler's.
+    static func refuseOperating(_ name: String) throws(ControlError) {
+        guard name.contains(" callback:") else { return }
+        throw ControlError("'\(name)' is node \(name.prefix { $0 != " " }.dropFirst())'s own callback breaker: it opens and closes "
+            + "by the calls its scheduler makes; the console shows it but operates only its own breakers")
+    }
+}
+
 extension CircuitBreaker {
     /// An operator's action from the Breakers view (o, d, c), for the embedded breakers and the
     /// remote console's routes alike; returns the transition it made, if any.
