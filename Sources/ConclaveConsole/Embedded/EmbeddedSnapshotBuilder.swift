@@ -185,9 +185,10 @@ struct EmbeddedSnapshotBuilder {
         distributed.latenessBuckets = table.stats.latenessBuckets
         distributed.latenessLabels = TaskLimits.latenessBucketsMillis.map { "≤\($0)" } + [">\(TaskLimits.latenessBucketsMillis.last!)"]
         distributed.firedByNode = simulator.nodeIDs.map { table.stats.firedByNode[$0] ?? 0 }
-        let status = simulator.schedulerStatus(of: node, entriesMax: 85)
-        distributed.heapNode = node
-        distributed.heap = status.timers
+        distributed.heaps = simulator.nodeIDs.map {
+            SchedulerSnapshot.NodeHeap(node: UInt64($0), heap: simulator.schedulerStatus(of: $0, entriesMax: 85).timers)
+        }
+        distributed.defaultHeapNode = UInt64(node)
         return distributed
     }
 }

@@ -107,9 +107,28 @@ public struct SchedulerSnapshot: Equatable, Sendable {
         public var latenessBuckets: [Int] = []
         public var latenessLabels: [String] = []
         public var firedByNode: [Int] = []
-        public var heapNode: UInt64 = 0
-        public var heap: TimerQueueSnapshot?
+        /// Each node's own wake-up heap (in cluster time), by node ID.
+        public var heaps: [NodeHeap] = []
+        /// The node whose heap is shown until the operator picks another (↑/↓): the view node.
+        public var defaultHeapNode: UInt64 = 0
         public init() {}
+
+        /// The heap at `row` of `heaps`, or the default node's when no row was picked.
+        public func heap(at row: Int?) -> NodeHeap? {
+            if let row, heaps.indices.contains(row) { return heaps[row] }
+            return heaps.first { $0.node == defaultHeapNode } ?? heaps.first
+        }
+
+        public var defaultHeapRow: Int { heaps.firstIndex { $0.node == defaultHeapNode } ?? 0 }
+    }
+
+    public struct NodeHeap: Equatable, Sendable {
+        public var node: UInt64
+        public var heap: TimerQueueSnapshot
+        public init(node: UInt64, heap: TimerQueueSnapshot) {
+            self.node = node
+            self.heap = heap
+        }
     }
 
     /// Takes a heap's tree and a wheel's rings from timer-queue snapshots.

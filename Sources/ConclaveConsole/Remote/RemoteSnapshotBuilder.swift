@@ -317,12 +317,15 @@ public struct RemoteSnapshotBuilder {
         distributed.latenessBuckets = report.tasks.latenessBuckets
         distributed.latenessLabels = report.tasks.latenessLabels
         distributed.firedByNode = snapshot.nodes.map { report.tasks.firedByNode[$0.id] ?? 0 }
-        distributed.heapNode = report.node
-        // The node's own wake-up heap, in cluster time.
-        distributed.heap = TimerQueueSnapshot(
-            kind: "\(report.tasks.heapArity)-ary heap", count: report.tasks.heapCount, nowMillis: report.clusterTimeMillis,
-            nextDeadlineMillis: report.tasks.heapLevels.first?.first, dueCount: 0,
-            layout: .tree(arity: report.tasks.heapArity, levels: report.tasks.heapLevels))
+        // Each node's own wake-up heap, in cluster time, as its last report had it.
+        distributed.heaps = nodes.compactMap(\.report).sorted { $0.node < $1.node }.map { node in
+            SchedulerSnapshot.NodeHeap(node: node.node, heap: TimerQueueSnapshot(
+                kind: "\(node.tasks.heapArity)-ary heap", count: node.tasks.heapCount, nowMillis: node.clusterTimeMillis,
+                nextDeadlineMillis: node.tasks.heapLevels.first?.first, dueCount: 0,
+                layout: .tree(arity: node.tasks.heapArity, levels: node.tasks.heapLevels)))
+        }
+        // The leader's first, as the embedded console shows its view node's.
+        distributed.defaultHeapNode = nodes.compactMap(\.report).first { $0.role == "leader" && $0.leader == $0.node }?.node ?? report.node
         snapshot.scheduler.distributed = distributed
     }
 }
