@@ -73,11 +73,11 @@ extension NodeDaemon {
         report.pid = getpid()
         let statistics = transport.statistics
         let links = transport.faults.links
-        let members = Set(status.voters + status.learners).union(configuration.peers.keys).subtracting([configuration.id])
+        let members = Set(status.voters + status.learners).union(peerAddresses.keys).subtracting([configuration.id])
         report.peers = members.sorted().map { peer in
             let link = statistics[peer] ?? PeerLinkStatistics()
             let rule = links[peer]
-            var entry = NodeStatusReport.Peer(id: peer, address: configuration.peers[peer].map { "\($0)" }, connected: link.connected,
+            var entry = NodeStatusReport.Peer(id: peer, address: peerAddresses[peer].map { "\($0)" }, connected: link.connected,
                                               messagesSent: link.messagesSent, messagesReceived: link.messagesReceived,
                                               faultDrops: link.faultDrops,
                                               cut: rule?.partitioned == true || rule?.dropPercent == 100)

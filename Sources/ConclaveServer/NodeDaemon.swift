@@ -101,6 +101,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
 
+    /// Every member's peer address this node knows: its `--peers`, and those the log recorded.
+    var peerAddresses: [NodeID: PeerAddress] { transport.configuration.peers }
+
     // MARK: - Starting
 
     /// Locks and opens the data directory (bootstrapping a new one with `--peers` as the voters,
@@ -112,7 +115,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         let storage: DurableLogStorage
         do {
             storage = try DurableLogStorage.open(directory: configuration.dataDirectory, identity: identity,
-                                                 membership: ConfState(voters: Array(configuration.peers.keys)), options: settings.wal)
+                                                 membership: ConfState(voters: configuration.join ? [] : Array(configuration.peers.keys)),
+                                                 options: settings.wal)
         } catch {
             lock.release()
             throw NodeStartError(storageError: error, directory: configuration.dataDirectory)
@@ -122,7 +126,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             "dir": "\(configuration.dataDirectory)", "recovery": "\(recovery)",
         ])
         let stored = storage.initialState().1
-        if Set(stored.voters) != Set(configuration.peers.keys) {
+        if configuration.join && stored.voters.isEmpty {
+            logger.notice("joining: a member of no configuration until the leader adds it (ADMIN.ADD-MEMBER \(configuration.id) \(configuration.peerListen))")
+        } else if Set(stored.voters) != Set(configuration.peers.keys) {
             logger.warning("the data directory's members differ from --peers; the stored membership wins",
                            metadata: ["stored": "\(stored.voters)", "peers": "\(configuration.peers.keys.sorted())"])
         }
@@ -229,6 +235,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 clientPort.start().flatMapErrorThrowing { throw ListenError(description: "client port \(clientAddress): \($0)") }
             }
             .map { [self] in
+                syncMemberAddresses()  // those a restored snapshot recorded
                 let interval = TimeAmount.nanoseconds(Int64(settings.tickMillis * 1_000_000))
                 tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in tick() }
             }
@@ -424,7 +431,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
         }
         if !messages.isEmpty { transport.send(messages) }
-        if appliedSome { deliverWatches() }
+        if appliedSome {
+            deliverWatches()
+            syncMemberAddresses()
+        }
         noteRole()
     }
 

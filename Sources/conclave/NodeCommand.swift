@@ -36,7 +36,9 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "Close a client idle this many seconds; 0: never (default 0, as Redis).") var clientIdleTimeoutSeconds: String?
     @Option(help: "Delay-task callback targets: name=http://host:port/path, comma-separated (SCHED.ADD … CALLBACK name POSTs there).")
     var callbacks: String?
-    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, [peers], [callbacks]).")
+    @Flag(help: "Start a new data directory as a member of no configuration and wait to be added (ADMIN.ADD-MEMBER id host:port on the leader).")
+    var join = false
+    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, join, [peers], [callbacks]).")
     var config: String?
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
 
@@ -91,6 +93,7 @@ struct NodeCommand: ParsableCommand {
         flags.maxClients = maxClients
         flags.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
         flags.callbacks = callbacks
+        if join { flags.join = "true" }
         var settings = flags
         var tokenPath = tokenFile
         if let config {
