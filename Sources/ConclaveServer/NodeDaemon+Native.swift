@@ -311,7 +311,9 @@ extension NodeDaemon {
         guard let inFlight = native.ids.requestInFlight, inFlight.sequence == sequence else { return }
         native.ids.requestInFlight = nil
         switch result {
-        case .sessionOpened:
+        case .sessionOpened, .refused(.sessionExists):
+            // Already open: an earlier open of this node's session applied but its answer was lost
+            // (a timeout, a leader change) — the session is ours; asking again would only repeat.
             native.ids.sessionOpen = true
             native.ids.lastRenewalNanos = 0  // lease at once
         case .workerLeased(let worker, let startAfter):
