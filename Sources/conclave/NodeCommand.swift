@@ -41,6 +41,9 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, join, [peers], [callbacks]).")
     var config: String?
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
+    @Option(help: "WAL segment size in MiB, each preallocated when opened (1…16384; default 64).") var walSegmentMib = 64
+
+    static let walSegmentMibRange = 1...16_384
 
     func run() throws {
         let configuration: NodeConfiguration
@@ -52,6 +55,9 @@ struct NodeCommand: ParsableCommand {
         guard (1...1_000).contains(tickMillis) else {
             fail("conclave node: --tick-millis \(tickMillis): accepted: 1…1000", status: NodeExit.usage.rawValue)
         }
+        guard Self.walSegmentMibRange.contains(walSegmentMib) else {
+            fail("conclave node: --wal-segment-mib \(walSegmentMib): accepted: 1…16384", status: NodeExit.usage.rawValue)
+        }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -62,6 +68,7 @@ struct NodeCommand: ParsableCommand {
         logger[metadataKey: "node"] = "\(configuration.id)"
         var settings = NodeDaemon.Settings()
         settings.tickMillis = tickMillis
+        settings.wal.segmentBytes = walSegmentMib << 20
         let daemon: NodeDaemon
         do {
             daemon = try NodeDaemon.start(configuration, settings: settings, logger: logger)
