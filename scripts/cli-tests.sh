@@ -60,6 +60,10 @@ expect "bench lock cycles"   2 "--cycles must be in 1000…10000000"     -- benc
 expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- bench timers --timers 5
 expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
 expect "bench ids count"     2 "--ids must be in 40960…1000000000, got 5" -- bench ids --ids 5
+expect "race seconds"         2 "--seconds 0.1: accepted: 0.5…600"       -- bench compare --seconds 0.1
+expect "race systems"         2 "--systems 'mysql': accepted: a comma-separated subset of conclave,etcd,redis" -- bench compare --systems mysql
+expect "race clients"         2 "--contended '0': accepted: comma-separated client counts in 1…256" -- bench compare --contended 0
+expect "node WAL segments"    2 "--wal-segment-mib 0: accepted: 1…16384" -- node --id 1 --data /tmp/x --peer-listen 127.0.0.1:1 --client-listen 127.0.0.1:2 --peers 1=127.0.0.1:1 --wal-segment-mib 0
 
 # Snowflake IDs: 4194766890 is (1000 ms after the epoch, datacenter 3, worker 17, sequence 42) in 41,5,5,12.
 expect "id decode timestamp" 0 "timestamp +1704067201000 ms \(2024-01-01T00:00:01.000Z\), 1000 ms after the epoch" -- id decode 4194766890

@@ -38,14 +38,6 @@ final class ChaosLedger: Sendable {
     }
 }
 
-/// The monotonic clock the history's times are on.
-enum ChaosClock {
-    static func nanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-}
 
 /// One client of a process-chaos run, on its own thread: a connection to one node (any node serves
 /// any key; followers forward), blocking calls with a timeout, one operation at a time — KV
@@ -93,7 +85,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
     }
 
     func run() {
-        while ChaosClock.nanoseconds() < stopNanos {
+        while BenchClock.nanoseconds() < stopNanos {
             guard connected() else {
                 Thread.sleep(forTimeInterval: 0.05)
                 continue
@@ -121,7 +113,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
                   case .integer? = try? candidate.call(["SESSION.OPEN", "\(Self.sessionTTLMillis)"]) else { continue }
             node = target
             connection = candidate
-            lastKeepAliveNanos = ChaosClock.nanoseconds()
+            lastKeepAliveNanos = BenchClock.nanoseconds()
             return true
         }
         node = (node + 1) % addresses.count
@@ -129,7 +121,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
     }
 
     private func keepSessionAlive() {
-        let now = ChaosClock.nanoseconds()
+        let now = BenchClock.nanoseconds()
         guard now - lastKeepAliveNanos > 1_000_000_000, let connection else { return }
         lastKeepAliveNanos = now
         switch try? connection.call(["SESSION.KEEPALIVE"]) {
@@ -180,7 +172,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
         }
     }
 
-    private var generation: UInt64 { (ChaosClock.nanoseconds() - startNanos) / (Self.generationMillis * 1_000_000) }
+    private var generation: UInt64 { (BenchClock.nanoseconds() - startNanos) / (Self.generationMillis * 1_000_000) }
 
     private func step() {
         sequence += 1
@@ -210,7 +202,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
         switch perform(arguments) {
         case .reply(let reply):
             guard answered(reply, &operation) else { return }
-            operation.returnTime = ChaosClock.nanoseconds()
+            operation.returnTime = BenchClock.nanoseconds()
             ledger.record(operation)
         case .unknown:
             if operation.kind != .get { ledger.record(operation) }
@@ -223,7 +215,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
 
     private func put(_ key: String) {
         let value = "c\(client)-\(sequence)"
-        let operation = HistoryOperation(client: client, kind: .put, key: key, value: value, call: ChaosClock.nanoseconds())
+        let operation = HistoryOperation(client: client, kind: .put, key: key, value: value, call: BenchClock.nanoseconds())
         run(operation, ["SET", key, value]) { reply, _ in
             guard reply == .simpleString("OK") else { return false }
             lastSeen[key] = value
@@ -232,7 +224,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
     }
 
     private func get(_ key: String) {
-        run(HistoryOperation(client: client, kind: .get, key: key, call: ChaosClock.nanoseconds()), ["GET", key]) { reply, operation in
+        run(HistoryOperation(client: client, kind: .get, key: key, call: BenchClock.nanoseconds()), ["GET", key]) { reply, operation in
             switch reply {
             case .bulkString(let bytes): operation.output = String(decoding: bytes, as: UTF8.self)
             case .null: operation.output = nil
@@ -249,7 +241,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
         let value = "c\(client)-\(sequence)"
         let expected = lastSeen[key]
         let operation = HistoryOperation(client: client, kind: .cas, key: key, value: value, expected: expected,
-                                         call: ChaosClock.nanoseconds())
+                                         call: BenchClock.nanoseconds())
         let arguments = expected.map { ["EVAL", Self.casScript, "1", key, $0, value] } ?? ["EVAL", Self.casAbsentScript, "1", key, value]
         run(operation, arguments) { reply, operation in
             guard case .integer(let swapped) = reply else { return false }
@@ -261,7 +253,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
 
     private func acquire(_ lock: String) {
         let operation = HistoryOperation(client: client, kind: .acquire, key: lock, waitMillis: Self.acquireWaitMillis,
-                                         call: ChaosClock.nanoseconds())
+                                         call: BenchClock.nanoseconds())
         run(operation, ["LOCK.ACQUIRE", lock, "\(Self.acquireWaitMillis)"], mayHold: lock) { reply, operation in
             switch reply {
             case .integer(let token):
@@ -277,7 +269,7 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
     }
 
     private func release(_ lock: String) {
-        let operation = HistoryOperation(client: client, kind: .release, key: lock, call: ChaosClock.nanoseconds())
+        let operation = HistoryOperation(client: client, kind: .release, key: lock, call: BenchClock.nanoseconds())
         run(operation, ["LOCK.RELEASE", lock], mayHold: lock) { reply, operation in
             switch reply {
             case .simpleString("OK"): break
@@ -296,18 +288,18 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
             ledger.state.withLock { $0.increments.append(value) }
         case .unknown:
             ledger.state.withLock { $0.unknownIncrements += 1 }
-            unknown(at: ChaosClock.nanoseconds())
+            unknown(at: BenchClock.nanoseconds())
         default:
             break
         }
     }
 
     private func nextID() {
-        let call = ChaosClock.nanoseconds()
+        let call = BenchClock.nanoseconds()
         let count = 1 + Int(random.next() % 3)
         switch perform(count == 1 ? ["ID.NEXT"] : ["ID.NEXT", "\(count)"]) {
         case .reply(let reply) where Self.ids(in: reply) != nil:
-            let returned = ChaosClock.nanoseconds()
+            let returned = BenchClock.nanoseconds()
             let ids = Self.ids(in: reply) ?? []
             ledger.state.withLock { state in
                 for id in ids { state.ids.append(ChaosLedger.IssuedID(node: node + 1, id: id, call: call, returned: returned)) }

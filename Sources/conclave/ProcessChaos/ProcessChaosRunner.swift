@@ -70,7 +70,7 @@ final class ProcessChaosRunner {
         _ = try cluster.waitForLeader(seconds: 60)
 
         let addresses = (1...options.nodes).map(cluster.clientAddress(of:))
-        let start = ChaosClock.nanoseconds()
+        let start = BenchClock.nanoseconds()
         let stop = start + options.durationMillis * 1_000_000
         let finished = DispatchGroup()
         for index in 0..<options.clients {
@@ -86,7 +86,7 @@ final class ProcessChaosRunner {
         }
         for step in schedule.steps {
             let due = start + step.atMillis * 1_000_000
-            let now = ChaosClock.nanoseconds()
+            let now = BenchClock.nanoseconds()
             if due > now { Thread.sleep(forTimeInterval: Double(due - now) / 1e9) }
             faultLog.append(String(format: "%6.1fs  ", Double(step.atMillis) / 1_000) + perform(step.action, on: cluster))
         }
@@ -97,7 +97,7 @@ final class ProcessChaosRunner {
         repairEverything(on: cluster)
         let leader = try cluster.waitForLeader(seconds: 60)
         try finalReads(from: leader)
-        return summarize(elapsedMillis: (ChaosClock.nanoseconds() - start) / 1_000_000)
+        return summarize(elapsedMillis: (BenchClock.nanoseconds() - start) / 1_000_000)
     }
 
     /// Removes the data directory (after a passing run; a failing one is kept to look at).
@@ -172,14 +172,14 @@ final class ProcessChaosRunner {
         let keys = ledger.state.withLock { $0.keys }.sorted()
         var reader = ledger.newClient()
         for key in keys {
-            let call = ChaosClock.nanoseconds()
+            let call = BenchClock.nanoseconds()
             var operation = HistoryOperation(client: reader, kind: .get, key: key, call: call, returnTime: nil)
             switch try client.call(["GET", key]) {
             case .bulkString(let bytes): operation.output = String(decoding: bytes, as: UTF8.self)
             case .null: operation.output = nil
             case let other: throw ValidationError("chaos: the final GET \(key) answered \(other)")
             }
-            operation.returnTime = ChaosClock.nanoseconds()
+            operation.returnTime = BenchClock.nanoseconds()
             ledger.record(operation)
             reader = ledger.newClient()
         }
