@@ -14,6 +14,8 @@ public enum ProcessFault: String, CaseIterable, Sendable {
     case transfer
     /// Drop a share of one node's peer messages (ADMIN.DROP), heal later.
     case drop
+    /// Remove a node from the membership (ADMIN.REMOVE-MEMBER on the leader), add it back later.
+    case membership
 
     public static func parseList(_ text: String) throws(ChaosError) -> [ProcessFault] {
         if text == "all" { return allCases }
@@ -43,6 +45,7 @@ public struct FaultSchedule: Equatable, Sendable {
         case skew(Int, millis: Int64)
         case transfer(to: Int)
         case drop(Int, percent: Int)
+        case removeMember(Int), addMember(Int)
 
         public var description: String {
             switch self {
@@ -55,6 +58,8 @@ public struct FaultSchedule: Equatable, Sendable {
             case .skew(let node, let millis): "skew node \(node)'s clock \(millis > 0 ? "+" : "")\(millis) ms"
             case .transfer(let node): "transfer leadership to node \(node)"
             case .drop(let node, let percent): "drop \(percent)% of node \(node)'s peer messages"
+            case .removeMember(let node): "remove node \(node) from the membership"
+            case .addMember(let node): "add node \(node) back to the membership"
             }
         }
     }
@@ -88,6 +93,8 @@ public struct FaultSchedule: Equatable, Sendable {
             case .drop:
                 let percent = 10 + Int(random.next() % 41)
                 steps += [Step(atMillis: at, action: .drop(node, percent: percent)), Step(atMillis: at + lasting, action: .heal)]
+            case .membership:
+                steps += [Step(atMillis: at, action: .removeMember(node)), Step(atMillis: at + lasting, action: .addMember(node))]
             }
             at += lasting + 1_500 + random.next() % 1_500
         }

@@ -109,8 +109,12 @@ final class ProcessChaosRunner {
     private func perform(_ action: FaultSchedule.Action, on cluster: LocalCluster) -> String {
         let all = Array(1...options.nodes)
         var notes: [String] = []
-        func admin(_ node: Int, _ arguments: [String]) {
-            if let failure = adminCall(node, arguments) { notes.append("node \(node): \(failure)") }
+        func admin(_ node: Int, _ arguments: [String], timeoutMillis: Int = 3_000) {
+            if let failure = adminCall(node, arguments, timeoutMillis: timeoutMillis) { notes.append("node \(node): \(failure)") }
+        }
+        func onLeader(_ arguments: [String]) {
+            guard let leader = currentLeader() else { return notes.append("skipped: no leader is known") }
+            admin(leader, arguments, timeoutMillis: 35_000)  // a membership change answers once it applied
         }
         switch action {
         case .kill(let node): cluster.kill(node)
@@ -132,15 +136,17 @@ final class ProcessChaosRunner {
             }
         case .drop(let node, let percent):
             admin(node, ["ADMIN.DROP", "\(percent)", "SEED", "\(options.seed)"])
+        case .removeMember(let node): onLeader(["ADMIN.REMOVE-MEMBER", "\(node)"])
+        case .addMember(let node): onLeader(["ADMIN.ADD-MEMBER", "\(node)"])
         }
         return action.description + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
     }
 
     /// One ADMIN command, authenticated; nil when it answered OK, else what went wrong.
-    private func adminCall(_ node: Int, _ arguments: [String]) -> String? {
+    private func adminCall(_ node: Int, _ arguments: [String], timeoutMillis: Int = 3_000) -> String? {
         guard let cluster else { return "no cluster" }
         do {
-            if case .error(let text) = try cluster.client(of: node, timeoutMillis: 3_000).call(arguments) { return text }
+            if case .error(let text) = try cluster.client(of: node, timeoutMillis: timeoutMillis).call(arguments) { return text }
             return nil
         } catch {
             return "\(error)"
@@ -150,6 +156,20 @@ final class ProcessChaosRunner {
     private func currentLeader() -> Int? {
         guard let cluster else { return nil }
         return (1...options.nodes).lazy.filter(cluster.isRunning).compactMap(cluster.leader(seenBy:)).first
+    }
+
+    /// The leader most nodes name (a removed node may still name an old one), polled for up to
+    /// `seconds`.
+    private func majorityLeader(within seconds: Double) -> Int? {
+        guard let cluster else { return nil }
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let named = (1...options.nodes).compactMap(cluster.leader(seenBy:))
+            let counts = Dictionary(named.map { ($0, 1) }, uniquingKeysWith: +)
+            if let (leader, count) = counts.max(by: { $0.value < $1.value }), count > options.nodes / 2 { return leader }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return nil
     }
 
     /// The final heal: every process running and thawed, every link rule and clock skew gone.
@@ -162,7 +182,16 @@ final class ProcessChaosRunner {
             _ = adminCall(node, ["ADMIN.HEAL"])
             _ = adminCall(node, ["ADMIN.SKEW", "0"])
         }
-        faultLog.append("   end  healed: every node running, no link rules, no skew")
+        // A member whose re-add failed (a leader change in between) is added back now.
+        if let leader = majorityLeader(within: 30),
+           case .bulkString(let bytes)? = try? cluster.client(of: leader).call(["INFO", "replication"]),
+           let voters = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("voters:") }) {
+            let members = Set(voters.dropFirst("voters:".count).split(separator: ",").compactMap { Int($0) })
+            for node in 1...options.nodes where !members.contains(node) {
+                _ = adminCall(leader, ["ADMIN.ADD-MEMBER", "\(node)"], timeoutMillis: 35_000)
+            }
+        }
+        faultLog.append("   end  healed: every node running and a member, no link rules, no skew")
     }
 
     /// After the heal, a fresh client reads every key once more: an acknowledged write that was
