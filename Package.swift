@@ -112,6 +112,7 @@ let package = Package(
                 "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
                 "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer", "ConclaveWire",
+                "ConclaveLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

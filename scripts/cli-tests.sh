@@ -61,6 +61,18 @@ expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- benc
 expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
 expect "bench ids count"     2 "--ids must be in 40960…1000000000, got 5" -- bench ids --ids 5
 
+# The lock lab: bounded runs (tens of milliseconds per strategy) and its ranges.
+expect "lab locks smoke"     0 "^ticket lock \(fair spin\) +4 .* ok"     -- lab locks --threads 4 --duration 30ms
+expect "lab unlocked label"  0 "^UNLOCKED \(lost updates expected\) +2 " -- lab locks --strategy unlocked --threads 2 --duration 20ms
+expect "lab locks json"      0 '^\{"name": "lab mutex 1 threads", "unit": "ops/s"' -- lab locks --strategy mutex --threads 1 --duration 10ms --json
+expect "lab threads range"   2 "--threads must be in 1…64, got 65"      -- lab locks --threads 65
+expect "lab critical range"  2 "--critical-ns must be in 0…1000000, got 2000000" -- lab locks --critical-ns 2000000
+expect "lab think range"     2 "--think-ns must be in 0…10000000, got 20000000" -- lab locks --think-ns 20000000
+expect "lab duration range"  2 "--duration must be in 10ms…60s, got 90s" -- lab locks --duration 90s
+expect "lab strategy"        2 "--strategy: unknown strategy 'fifo'; accepted: all, mutex, channel" -- lab locks --strategy mutex,fifo
+expect "bench lab ratios"    0 '^\{"name": "CAS spin ÷ mutex, 1 thread \(uncontended\)", "unit": "×"' -- bench lab --json --duration 10ms
+expect "bench lab duration"  2 "--duration must be in 10ms…60s, got 5ms" -- bench lab --duration 5ms
+
 # Snowflake IDs: 4194766890 is (1000 ms after the epoch, datacenter 3, worker 17, sequence 42) in 41,5,5,12.
 expect "id decode timestamp" 0 "timestamp +1704067201000 ms \(2024-01-01T00:00:01.000Z\), 1000 ms after the epoch" -- id decode 4194766890
 expect "id decode datacenter" 0 "^datacenter +3$"                      -- id decode 4194766890
