@@ -33,6 +33,28 @@ public enum LabRunner {
         return shared.result(configuration: configuration, elapsedNanos: LabClock.nanoseconds() - start, cpuNanos: nil)
     }
 
+    /// The cost of one acquire+release pair on a lock nobody else wants, in nanoseconds: one
+    /// thread, `pairs` pairs per batch, no clock read inside a batch. Returns each batch's mean,
+    /// so the spread of the batches is visible too. The async lock is measured by its try path
+    /// (what `acquire()` does first, without suspending).
+    public static func uncontendedPairNanos(_ strategy: LabStrategy, batches: Int, pairs: Int) -> [Double] {
+        precondition(batches > 0 && pairs > 0)
+        let lock = strategy.makeLock()
+        let asyncLock = AsyncLock()
+        return (0..<batches).map { _ in
+            let start = LabClock.nanoseconds()
+            if let lock {
+                for _ in 0..<pairs {
+                    _ = lock.acquire(until: .max)
+                    lock.release()
+                }
+            } else {
+                for _ in 0..<pairs where asyncLock.tryAcquire() { asyncLock.release() }
+            }
+            return Double(LabClock.nanoseconds() - start) / Double(pairs)
+        }
+    }
+
     /// The async lock's run: tasks on the cooperative pool; the calling thread waits for the group.
     private static func runTasks(_ configuration: LabConfiguration) -> LabResult {
         let lock = AsyncLock()

@@ -30,7 +30,7 @@ public final class SpinLock: LabLock, Sendable {
     public func acquire(until deadlineNanos: UInt64) -> LabAcquireOutcome {
         var failed = 0
         var limit = 4
-        var jitter = LabClock.nanoseconds() | 1
+        var jitter: UInt64 = 0
         while !tryAcquire() {
             failed += 1
             if failed & 63 == 0, LabClock.nanoseconds() >= deadlineNanos { return .timedOut(failedAttempts: failed) }
@@ -40,7 +40,9 @@ public final class SpinLock: LabLock, Sendable {
             case .yield:
                 sched_yield()
             case .exponential:
-                // xorshift: a waiter's own cheap jitter, no shared generator to contend on.
+                // xorshift: a waiter's own cheap jitter, no shared generator to contend on; seeded
+                // from the clock on the first failure only, so the uncontended path reads no clock.
+                if jitter == 0 { jitter = LabClock.nanoseconds() | 1 }
                 jitter ^= jitter << 13
                 jitter ^= jitter >> 7
                 jitter ^= jitter << 17

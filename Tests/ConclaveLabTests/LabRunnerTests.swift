@@ -101,3 +101,12 @@ enum LabThreadProbe {
         return box.spent
     }
 }
+
+@Suite struct LabUncontendedTests {
+    @Test("uncontended pairs are measured per batch", arguments: LabStrategy.allCases)
+    func uncontended(strategy: LabStrategy) throws {
+        let means = LabRunner.uncontendedPairNanos(strategy, batches: 3, pairs: 1_000)
+        #expect(means.count == 3)
+        #expect(means.allSatisfy { $0 > 0 && $0 < 1_000_000 })
+    }
+}

@@ -28,14 +28,31 @@ struct BenchLab: ParsableCommand {
         for threads in Self.threadCounts {
             for strategy in LabStrategy.allCases { results.append(LabRunner.run(configuration(strategy, threads: threads))) }
         }
-        let ratios = Self.ratios(results)
+        let pairs = LabStrategy.allCases.map(Self.uncontendedPair)
+        let ratios = Self.ratios(results) + [Self.pairRatio(pairs, .spin, over: .mutex)]
         if options.json {
-            BenchReport.emit(results.flatMap(LabReport.benchResults) + ratios, json: true)
+            BenchReport.emit(results.flatMap(LabReport.benchResults) + pairs + ratios, json: true)
         } else {
             LabReport.printTable(results)
             print("")
-            BenchReport.emit(ratios, json: false)
+            BenchReport.emit(pairs + ratios, json: false)
         }
+    }
+
+    /// One thread taking and giving back a lock nobody else wants, no clocks in the loop: what the
+    /// lock itself costs (the workload's per-operation clock reads dwarf it in the table).
+    static func uncontendedPair(_ strategy: LabStrategy) -> BenchResult {
+        let means = LabRunner.uncontendedPairNanos(strategy, batches: 50, pairs: 20_000).sorted()
+        return BenchResult(name: "uncontended acquire+release, \(strategy.rawValue) (per pair, 50 batches)", unit: "ns",
+                           value: means[means.count / 2], p50: means[means.count / 2], p99: means[means.count * 99 / 100],
+                           n: UInt64(means.count * 20_000))
+    }
+
+    static func pairRatio(_ pairs: [BenchResult], _ first: LabStrategy, over second: LabStrategy) -> BenchResult {
+        let cost = { (strategy: LabStrategy) in pairs[LabStrategy.allCases.firstIndex(of: strategy)!] }
+        let (a, b) = (cost(first), cost(second))
+        return BenchResult(name: "\(second.rawValue) ÷ \(first.rawValue) cost, uncontended acquire+release", unit: "×",
+                           value: b.value / a.value, p50: b.p50 / a.p50, p99: b.p99 / a.p99, n: a.n + b.n, percentileUnit: "×")
     }
 
     private func configuration(_ strategy: LabStrategy, threads: Int) -> LabConfiguration {
