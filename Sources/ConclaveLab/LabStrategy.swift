@@ -23,6 +23,20 @@ public enum LabStrategy: String, CaseIterable, Sendable {
         }
     }
 
+    /// Why it costs what it costs, in one line (the console's Local view shows it).
+    public var note: String {
+        switch self {
+        case .mutex: "waiters sleep on a futex: no CPU burnt, a wake-up per hand-off; the releaser often takes it straight back (unfair)"
+        case .channel: "every waiter retries its try in a loop: with more threads than cores, CPU goes to failed tries (livelock)"
+        case .spin: "one CAS when free; under contention waiters burn the quantum the preempted holder needs"
+        case .spinBackoff: "random, growing pauses cut the failed CAS, not the preempted-holder problem"
+        case .spinYield: "a failed CAS gives the core away, so the holder runs: cheap and fast, but unfair"
+        case .ticket: "served in arrival order, so fair; each hand-off waits for one particular thread to be scheduled"
+        case .async: "waiters suspend in a FIFO; a hand-off resumes a continuation (µs), no spinning"
+        case .unlocked: "no exclusion: read-work-write increments overlap and the counter loses updates"
+        }
+    }
+
     /// Whether the strategy claims mutual exclusion (all but `unlocked`).
     public var excludes: Bool { self != .unlocked }
 

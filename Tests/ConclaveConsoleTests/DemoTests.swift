@@ -31,7 +31,7 @@ import Testing
         ("title x\nwait 3s", 2, "unknown step 'wait'; accepted: title, seed"),
         ("run soon", 1, "run needs a duration like 500ms or 3s"),
         ("do kill nine", 1, "do kill nine: 'nine' is not a node"),
-        ("view 12", 1, "view must be 1…8"),
+        ("view 12", 1, "view must be 1…9"),
         ("seed -1", 1, "seed must be a whole number"),
         ("\n\nkeys <Nope>", 3, "unknown key <Nope>"),
         ("expect", 1, "'expect' needs text to look for"),

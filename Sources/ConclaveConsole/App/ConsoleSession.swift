@@ -20,7 +20,8 @@ public final class ConsoleSession {
 
     public func carryOut(_ command: ConsoleCommand) {
         switch command {
-        case .quit:
+        case .quit, .lab:
+            // No lab here: a session is one thread; the live console's host measures locks.
             break
         case .control(let control):
             switch cluster.apply(control) {

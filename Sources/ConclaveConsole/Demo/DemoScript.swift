@@ -39,7 +39,7 @@ public struct DemoScript: Equatable, Sendable {
             && left.steps.map(\.line) == right.steps.map(\.line) && left.steps.map(\.step) == right.steps.map(\.step)
     }
 
-    public static let accepted = "title, seed, nodes, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…8, pause [TEXT], expect TEXT"
+    public static let accepted = "title, seed, nodes, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…9, pause [TEXT], expect TEXT"
 
     /// Parses a demo file; errors name the file, the line and what is accepted.
     public static func parse(_ text: String, name: String, file: String) throws(DemoError) -> DemoScript {
@@ -77,7 +77,7 @@ public struct DemoScript: Equatable, Sendable {
                 try need("keys")
                 do throws(KeyParseError) { script.steps.append((number, .keys(try HeadlessRun.parse(rest)))) } catch { throw fail(error.description) }
             case "view":
-                guard let viewNumber = Int(rest), let view = ViewID(rawValue: viewNumber) else { throw fail("view must be 1…8, got '\(rest)'") }
+                guard let viewNumber = Int(rest), let view = ViewID(rawValue: viewNumber) else { throw fail("view must be 1…\(ViewID.allCases.count), got '\(rest)'") }
                 script.steps.append((number, .view(view)))
             case "pause": script.steps.append((number, .pause(rest.isEmpty ? "Space continues" : rest)))
             case "expect": try need("text to look for"); script.steps.append((number, .expect(rest)))
