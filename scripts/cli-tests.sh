@@ -9,6 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '[roles]\n"node.leeder" = "red"\n' >"$work/bad.toml"
 printf 'title x\nwait 3s\n' >"$work/bad.demo"
+printf 'lab fifo 8 100ms\n' >"$work/bad-lab.demo"
 passed=0
 failed=0
 
@@ -53,6 +54,8 @@ expect "bench render frames" 2 "--frames must be in 10…100000"          -- ben
 expect "demo list"           0 "split-brain +Split brain"               -- demo --list
 expect "demo unknown"        2 "no demo 'dance'; demos: biased-shuffle" -- demo dance
 expect "demo headless"       0 "REFUSED: stale token"                   -- demo fencing --headless
+expect "demo local lab"      0 "async lock \(Swift tasks\) +[0-9.]+k? .* ok"  -- demo local-vs-distributed --headless
+expect "demo bad strategy"   2 "bad demo: .*bad-lab.demo:1: lab: unknown strategy 'fifo'; accepted: mutex" -- demo "$work/bad-lab.demo"
 expect "demo no tty"         1 "needs a terminal"                       -- demo election
 expect "demo bad file"       2 "bad demo: .*bad.demo:2: unknown step 'wait'" -- demo "$work/bad.demo"
 expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything

@@ -41,6 +41,12 @@ public final class ConsoleSession {
         _ = ConsoleApp.update(&state, .snapshot(cluster.snapshot()))
     }
 
+    /// What the Local view should show as measured (demos set it for their `lab` steps).
+    public func setLocalSettings(_ settings: LocalLabSettings) { state.local.settings = settings }
+
+    /// Figures the host measured for the Local view.
+    public func measured(_ figures: LocalLabFigures) { _ = ConsoleApp.update(&state, .localLab(figures)) }
+
     /// Replaces the narration pane (demos).
     public func narrate(title: String, lines: [String]) {
         state.narrationTitle = title
