@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The try-lock from the notes, made from a one-slot bounded queue (Go's `make(chan struct{}, 1)`):
 /// locking is putting a token into the slot, unlocking is taking it out, and a try is a put that
 /// gives up when the slot is full (`select` with `default`). Acquiring spins on tries, as the
@@ -23,30 +21,5 @@ public final class ChannelTryLock: LabLock, Sendable {
     public func release() {
         let taken: Void? = slot.poll()
         precondition(taken != nil, "released a channel lock that was not held")
-    }
-}
-
-/// A bounded queue of capacity one, guarded by a mutex: the channel's shape without its blocking
-/// operations (the lab only needs offer and poll).
-public final class OneSlotQueue<Element: Sendable>: Sendable {
-    private let slot = Mutex<Element?>(nil)
-
-    public init() {}
-
-    /// Puts `element` in the slot if it is empty; false when full.
-    public func offer(_ element: Element) -> Bool {
-        slot.withLock { slot in
-            guard slot == nil else { return false }
-            slot = element
-            return true
-        }
-    }
-
-    /// Takes what the slot holds, or nil when it is empty.
-    public func poll() -> Element? {
-        slot.withLock { slot in
-            defer { slot = nil }
-            return slot
-        }
     }
 }

@@ -12,7 +12,10 @@ import Synchronization
 /// is up. The runner lets them all go at once, waits for every one to finish (threads are joined,
 /// tasks awaited) and returns what they measured.
 public enum LabRunner {
+    /// Precondition: `configuration` is in range (`validated()`): the thread count bounds what a
+    /// run may start.
     public static func run(_ configuration: LabConfiguration) -> LabResult {
+        precondition((try? configuration.validated()) != nil, "lab configuration out of range: \(configuration)")
         if configuration.strategy.runsOnTasks { return runTasks(configuration) }
         guard let lock = configuration.strategy.makeLock() else { preconditionFailure("\(configuration.strategy) has no thread lock") }
         let shared = SharedRun(workers: configuration.threads)
