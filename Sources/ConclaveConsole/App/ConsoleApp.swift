@@ -106,9 +106,9 @@ public enum ConsoleApp {
         case .filter:
             state.overlay = .filter
         case .selectNext:
-            state.selection[state.view] = min(state.selected(in: state.view) + 1, max(0, rowCount(state) - 1))
+            state.selection[state.view] = min(currentRow(state) + 1, max(0, rowCount(state) - 1))
         case .selectPrevious:
-            state.selection[state.view] = max(0, state.selected(in: state.view) - 1)
+            state.selection[state.view] = max(0, currentRow(state) - 1)
         case .scrollLog(let step):
             let lines = state.log.matching(state.filter).count
             switch step {
@@ -154,9 +154,18 @@ public enum ConsoleApp {
         return [.quit]
     }
 
+    /// The selected row, or the row a view starts from before any was picked (the Scheduler view's
+    /// heap: the view node's).
+    static func currentRow(_ state: ConsoleState) -> Int {
+        if let row = state.selection[state.view] { return row }
+        if state.view == .scheduler, let distributed = state.snapshot.scheduler.distributed { return distributed.defaultHeapRow }
+        return 0
+    }
+
     static func rowCount(_ state: ConsoleState) -> Int {
         switch state.view {
         case .cluster: return state.snapshot.nodes.count
+        case .scheduler: return state.snapshot.scheduler.distributed?.heaps.count ?? 0
         case .locks: return ConsoleFilter.apply(state.filter, to: state.snapshot.locks.map(\.name)).count
         case .breakers: return state.snapshot.breakers.count
         case .kv: return state.snapshot.config.count

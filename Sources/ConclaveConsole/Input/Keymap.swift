@@ -80,6 +80,8 @@ public struct Keymap: Equatable, Sendable {
             KeyBinding(.character(":"), .palette, "command palette"),
             KeyBinding(.character("/"), .filter, "filter tables and log (~ for a regex)"),
             KeyBinding(.character("q"), .quit, "quit"),
+            KeyBinding(.down, .selectNext, "next node's heap", view: .scheduler),
+            KeyBinding(.up, .selectPrevious, "previous node's heap", view: .scheduler),
             KeyBinding(.down, .selectNext, "select next row"),
             KeyBinding(.character("j"), .selectNext, "select next row"),
             KeyBinding(.up, .selectPrevious, "select previous row"),
