@@ -2,7 +2,11 @@
 /// out. Pure: no I/O, no clock; hosts carry out the commands and feed results back as events.
 public enum ConsoleApp {
     public static func update(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [ConsoleCommand] {
-        let commands = handle(&state, event)
+        let demand = state.labDemand
+        var commands = handle(&state, event)
+        // Whatever the event (a view key, Tab, the palette, a lab key), the host hears once when
+        // what it should measure changed.
+        if state.labDemand != demand { commands.append(.lab(state.labDemand)) }
         // A filter the index cannot answer (a regex, under 3 characters) keeps its matches up to
         // date here, once per update, instead of scanning the whole log in every frame.
         state.log.memoize(state.filter)
@@ -27,6 +31,9 @@ public enum ConsoleApp {
             return []
         case .key(let key):
             return handleKey(&state, key)
+        case .localLab(let figures):
+            state.local.absorb(figures)
+            return []
         }
     }
 
@@ -118,6 +125,8 @@ public enum ConsoleApp {
                 return []
             }
             return request(&state, control, describing: binding.help)
+        case .lab(let adjustment):
+            state.local.settings.step(adjustment)
         }
         return []
     }
@@ -160,6 +169,7 @@ public enum ConsoleApp {
         case .locks: return ConsoleFilter.apply(state.filter, to: state.snapshot.locks.map(\.name)).count
         case .breakers: return state.snapshot.breakers.count
         case .kv: return state.snapshot.config.count
+        case .local: return state.local.figures.count
         default: return 0
         }
     }
