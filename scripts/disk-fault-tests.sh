@@ -7,7 +7,10 @@
 #     committing; every acknowledged write reads back; with room again it restarts and catches up.
 #     Needs mount(2) (root): skipped, saying so, where tmpfs cannot be mounted;
 #  3. kill -9 of a node in the middle of taking a snapshot: it restarts from what is on disk and
-#     serves every acknowledged key.
+#     serves every acknowledged key;
+#  4. an fsync that fails (ADMIN.DISK-FAULT FSYNC) on a follower, then on the leader: each stops
+#     itself (exit 74) at its next write, no client is told OK for what that sync held, a new
+#     leader takes over, every acknowledged write reads back, and the restarted nodes catch up.
 # Every wait polls with a deadline; every process started here is stopped here.
 # Usage: scripts/disk-fault-tests.sh [path/to/conclave]
 set -euo pipefail
@@ -126,6 +129,39 @@ for attempt in 1 2 3; do
 done
 until_true 20 writes after-snap 20 "$lead" || fail "the cluster stopped committing"
 pass "kill -9 mid-snapshot, three times: node $victim restarts from disk and serves every acknowledged key"
+
+# --- 4. An fsync that fails -------------------------------------------------------------------
+syncfail() { # node: arms its next sync to fail, writes through the leader until it stops itself
+    local node=$1 pid acked=0 rc=0
+    pid=$(cat "$dir/cluster/$node.pid")
+    [[ $(cli "$node" ADMIN.DISK-FAULT FSYNC) == "OK node $node's next sync fails with EIO"* ]] || fail "ADMIN.DISK-FAULT on node $node"
+    for i in $(seq 1 200); do
+        stopped "$pid" && break
+        for candidate in 1 2 3; do
+            [[ $(cli "$candidate" SET "fsync$node:$i" "v$i") == OK ]] && { acked=$((acked + 1)); echo "fsync$node:$i" >>"$dir/acked"; break; }
+        done
+    done
+    until_true 20 stopped "$pid" || fail "node $node did not stop after its sync failed"
+    wait "$pid" || rc=$?
+    [[ $rc -eq 74 ]] || fail "a failed sync: node $node exited $rc, expected 74"
+    grep -q "injected: ADMIN.DISK-FAULT FSYNC" "$dir/cluster/$node.log" || fail "node $node's log does not name the failed sync"
+}
+: >"$dir/acked"
+lead=$(leader)
+other=$(for n in 1 2 3; do if [[ $n -ne $lead ]]; then echo "$n"; fi; done | head -1)
+syncfail "$other"
+until_true 20 writes after-sync-follower 20 "$lead" || fail "the others stopped committing after node $other's sync failed"
+start_node "$other" --wal-segment-mib 1  # small segments: it may be the node on the small disk
+syncfail "$lead"
+until_true 30 eval '[[ $(cli "$other" INFO replication | field leader_id) =~ ^[1-3]$ && $(cli "$other" INFO replication | field leader_id) != "$lead" ]]' \
+    || fail "no new leader after leader $lead's sync failed"
+new_lead=$(cli "$other" INFO replication | field leader_id)
+until_true 20 writes after-sync-leader 20 "$new_lead" || fail "no commits after leader $lead's sync failed"
+got=$(sed 's/^/GET /' "$dir/acked" | timeout 20 redis-cli -p "$(port "$new_lead")" | grep -c '^v' || true)
+[[ $got -eq $(wc -l <"$dir/acked") ]] || fail "$got of $(wc -l <"$dir/acked") writes acknowledged around the failed syncs read back"
+start_node "$lead" --wal-segment-mib 1
+until_true 60 reads after-sync-leader 20 "$lead" || fail "node $lead did not catch up after its restart"
+pass "a failed fsync stops the node (exit 74) on a follower and on the leader; $(wc -l <"$dir/acked") acknowledged writes around them all read back; both restart and catch up"
 
 for node in 1 2 3; do pid=$(cat "$dir/cluster/$node.pid"); kill -TERM "$pid" 2>/dev/null || true; done
 for node in 1 2 3; do pid=$(cat "$dir/cluster/$node.pid"); until_true 15 stopped "$pid" || kill -KILL "$pid" 2>/dev/null || true; done

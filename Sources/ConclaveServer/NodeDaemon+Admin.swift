@@ -141,6 +141,9 @@ extension NodeDaemon {
                 answer(.integer(Int64(clamping: index)))
             case .faults:
                 answer(.array(faultLines.map { .bulk($0) }))
+            case .diskFaultSync:
+                fileSystem.failNextSync()
+                answer(.simpleString("OK node \(me)'s next sync fails with EIO: it will stop (exit 74) without acknowledging what that sync held"))
             }
         } catch {
             answer(error.reply)

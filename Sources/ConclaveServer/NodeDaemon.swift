@@ -63,6 +63,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
     let storage: DurableLogStorage
+    /// The storage's file system, which ADMIN.DISK-FAULT FSYNC arms.
+    let fileSystem: SyncFaultFileSystem
     let dataLock: DataDirectoryLock
     var core: NodeCore
     var transport: PeerTransport!
@@ -113,10 +115,11 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         let identity = StorageIdentity(clusterID: configuration.clusterID, nodeID: configuration.id)
         let storage: DurableLogStorage
+        let fileSystem = SyncFaultFileSystem()
         do {
             storage = try DurableLogStorage.open(directory: configuration.dataDirectory, identity: identity,
                                                  membership: ConfState(voters: configuration.join ? [] : Array(configuration.peers.keys)),
-                                                 options: settings.wal)
+                                                 fileSystem: fileSystem, options: settings.wal)
         } catch {
             lock.release()
             throw NodeStartError(storageError: error, directory: configuration.dataDirectory)
@@ -156,7 +159,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         core.drainsEachInput = false
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let daemon = NodeDaemon(configuration: configuration, settings: settings, logger: logger, group: group,
-                                storage: storage, lock: lock, core: core)
+                                storage: storage, fileSystem: fileSystem, lock: lock, core: core)
         do {
             try daemon.loop.flatSubmit { daemon.bind() }.wait()
         } catch {
@@ -172,13 +175,14 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     private init(configuration: NodeConfiguration, settings: Settings, logger: Logger, group: MultiThreadedEventLoopGroup,
-                 storage: DurableLogStorage, lock: DataDirectoryLock, core: NodeCore) {
+                 storage: DurableLogStorage, fileSystem: SyncFaultFileSystem, lock: DataDirectoryLock, core: NodeCore) {
         self.configuration = configuration
         self.settings = settings
         self.logger = logger
         self.group = group
         self.loop = group.next()
         self.storage = storage
+        self.fileSystem = fileSystem
         self.dataLock = lock
         self.core = core
         clientBase = UInt64(configuration.id) << 56 | UInt64.random(in: 1..<(1 << 24)) << 32
