@@ -19,6 +19,9 @@ extension Simulator {
             case .lockEvent(let session, let event):
                 guard nodes[position].sessionsHere.contains(session) else { continue }
                 queue.push(.lockEvent(node, event), at: now + replyLatency())
+            case .snapshotDue:
+                // Never asked: the simulator's nodes take their snapshots inline.
+                break
             case .callback:
                 // Never asked: the simulator's targets know each answer in advance
                 // (SimulatedCallbackTargets), so every try runs on the pool's virtual time.

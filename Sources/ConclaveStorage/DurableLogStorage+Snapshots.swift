@@ -53,6 +53,20 @@ extension DurableLogStorage {
         try commit(metadata, replacesLog: replacesLog)
     }
 
+    /// Makes a snapshot file written and synced elsewhere (`beginSnapshot`…`finish`, off the
+    /// node's thread) the current snapshot: its index must still be in the log with that term and
+    /// past the current snapshot. False when a newer snapshot (a leader's, installed meanwhile)
+    /// made it stale: the file is left for the next prune.
+    public func commitWrittenSnapshot(_ metadata: SnapshotMetadata) throws(DurableStorageError) -> Bool {
+        guard metadata.index > snapshotMetadata.index else { return false }
+        let term = try logTerm(at: metadata.index)
+        guard term == metadata.term else {
+            throw .snapshotMismatch("the log has term \(term) at index \(metadata.index), the snapshot says \(metadata.term)")
+        }
+        try commit(metadata, replacesLog: false)
+        return true
+    }
+
     /// Drops entries through `index` (which the snapshot must cover) from memory, and deletes the
     /// WAL segments whose entries all lie at or below it.
     public func compact(through index: LogIndex) throws(DurableStorageError) {

@@ -30,8 +30,9 @@ import Glibc
         var port: Int { daemon.boundPorts.client ?? 0 }
     }
 
-    static func start(token: String? = nil, callbacks: String? = nil) throws -> Node {
-        let directory = NSTemporaryDirectory() + "conclave-daemon-\(UUID().uuidString)"
+    static func start(token: String? = nil, callbacks: String? = nil, directory given: String? = nil,
+                      tune: (inout NodeDaemon.Settings) -> Void = { _ in }) throws -> Node {
+        let directory = given ?? NSTemporaryDirectory() + "conclave-daemon-\(UUID().uuidString)"
         let peer = freePort()
         var settings = NodeConfiguration.Settings()
         settings.id = "1"
@@ -45,6 +46,7 @@ import Glibc
         var timing = NodeDaemon.Settings()
         timing.electionTimeoutTicks = 10
         timing.heartbeatTicks = 2
+        tune(&timing)
         var logger = Logger(label: "test.daemon")
         logger.logLevel = .critical
         let daemon = try NodeDaemon.start(configuration, settings: timing, logger: logger)

@@ -38,6 +38,11 @@ public struct NodeConfig: Sendable {
     /// With `asyncStorageWrites`: at most this many writes in flight; past it the node takes no
     /// new Ready until one completes (back-pressure, not a queue without bound).
     public var writesInFlightMax = 64
+    /// Encode and write the node's own snapshots off its thread (the storage must be
+    /// `BackgroundSnapshotStorage`): the node asks its driver to (`NodeOutput.snapshotDue`) and
+    /// hears back through `NodeCore.snapshotWritten`. Off: a snapshot is one step of the node (the
+    /// simulator). ADMIN.SNAPSHOT (`snapshotNow`) is always inline: it answers the index taken.
+    public var snapshotsInBackground = false
 
     public init(raft: RaftConfig) {
         self.raft = raft

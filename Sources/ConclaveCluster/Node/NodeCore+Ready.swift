@@ -114,6 +114,7 @@ extension NodeCore {
         guard stateMachine.appliedIndex >= snapshotIndex + config.snapshotEveryEntries else { return }
         let (due, overflow) = config.snapshotLogRatio.multipliedReportingOverflow(by: lastSnapshotBytes)
         guard !overflow, appliedBytesSinceSnapshot >= due else { return }
+        if startBackgroundSnapshot() { return }
         takeSnapshot()
     }
 

@@ -75,6 +75,8 @@ public struct NodeCore {
     /// The size of the last snapshot taken, and the entry bytes applied since (`snapshotLogRatio`).
     var lastSnapshotBytes: UInt64 = 0
     var appliedBytesSinceSnapshot: UInt64 = 0
+    /// The index of the snapshot being written off the node's thread (`snapshotsInBackground`).
+    var snapshotInFlight: LogIndex?
     /// Why the node stopped itself (an I/O error); nil while it runs.
     public internal(set) var stopReason: String?
     /// The time of the input being handled (the clocks as it arrived).

@@ -32,6 +32,9 @@ public enum NodeOutput: Sendable {
     case callbackPoolDue(atNanos: UInt64)
     /// Call `NodeCore.retryCallback(task:at:)` at this time (`NodeTime.timerNanos`).
     case callbackRetryDue(task: UInt64, atNanos: UInt64)
+    /// Encode and write this snapshot off the node's thread (`BackgroundSnapshotStorage`), then
+    /// call `NodeCore.snapshotWritten(_:bytes:failure:at:)` (`NodeConfig.snapshotsInBackground`).
+    case snapshotDue(SnapshotJob)
 
     // MARK: Stopping
 
