@@ -18,21 +18,38 @@ struct StatusCommand: ParsableCommand {
     )
 
     @Option(help: "The nodes' client addresses, comma-separated host:port (e.g. 127.0.0.1:6381,127.0.0.1:6382).")
-    var connect: String
+    var connect: String?
+    @Option(help: "An etcd cluster instead: its members' client URLs, comma-separated (http://127.0.0.1:2379,…).")
+    var etcd: String?
+    @Option(help: "Redis instances instead: comma-separated redis://host:port URLs (one, replicas, or Redlock's independent ones).")
+    var redis: String?
     @Option(help: "A file holding the cluster token, sent with AUTH.") var tokenFile: String?
     @Option(help: "Milliseconds to wait for each node (1…60000).") var timeoutMillis = 1_000
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
-        _ = try addresses()
+        guard [connect, etcd, redis].compactMap({ $0 }).count == 1 else {
+            throw ValidationError("name one cluster: --connect (Conclave nodes), --etcd or --redis")
+        }
+        if let etcd { _ = try EngineStatus.endpoints(etcd, scheme: "http", flag: "--etcd") }
+        if let redis { _ = try EngineStatus.endpoints(redis, scheme: "redis", flag: "--redis") }
+        if connect != nil { _ = try addresses() }
         guard (1...60_000).contains(timeoutMillis) else {
             throw ValidationError("--timeout-millis must be in 1…60000, got \(timeoutMillis)")
         }
     }
 
-    func addresses() throws -> [PeerAddress] { try connectAddresses(connect) }
+    func addresses() throws -> [PeerAddress] { try connectAddresses(connect ?? "") }
 
     func run() throws {
+        if etcd != nil || redis != nil {
+            let summary = etcd != nil
+                ? EngineStatus.etcd(try EngineStatus.endpoints(etcd!, scheme: "http", flag: "--etcd"), timeoutMillis: timeoutMillis)
+                : EngineStatus.redis(try EngineStatus.endpoints(redis!, scheme: "redis", flag: "--redis"), timeoutMillis: timeoutMillis)
+            print(json ? EngineStatus.json(summary) : EngineStatus.table(summary))
+            if !summary.healthy { throw ExitCode(1) }
+            return
+        }
         let token = try tokenFile.map(readTokenOption)
         let summary = ClusterProbe.look(at: try addresses(), token: token, timeoutMillis: timeoutMillis)
         print(json ? Self.json(summary) : Self.table(summary))

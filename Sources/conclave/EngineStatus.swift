@@ -1,0 +1,135 @@
+import ArgumentParser
+import ConclaveWire
+import Foundation
+
+/// `conclave status --etcd URL,…` and `--redis URL,…`: one look at an existing engine, as
+/// `--connect` gives of Conclave's own nodes. Each endpoint answers or is named unreachable with
+/// why; healthy means every endpoint answered and (etcd) they agree on one leader.
+enum EngineStatus {
+    struct Endpoint {
+        var url: String
+        var fields: [(String, String)] = []
+        var problem: String?
+    }
+
+    struct Summary {
+        var engine: String
+        var endpoints: [Endpoint]
+        var leader: String?
+        var healthy: Bool
+    }
+
+    /// `http://host:port` (etcd) or `redis://host:port` (Redis), comma-separated, 1…31 of them.
+    static func endpoints(_ text: String, scheme: String, flag: String) throws -> [(url: String, address: PeerAddress)] {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty, parts.count <= 31 else {
+            throw ValidationError("\(flag) '\(text.prefix(200))': accepted: 1…31 comma-separated \(scheme)://host:port URLs")
+        }
+        return try parts.map { part in
+            guard part.lowercased().hasPrefix(scheme + "://") else {
+                throw ValidationError("\(flag) '\(part.prefix(200))': accepted: \(scheme)://host:port (plain \(scheme)://; TLS is not supported)")
+            }
+            let authority = part.dropFirst(scheme.count + 3).prefix { $0 != "/" }
+            do throws(ServerInputError) {
+                return (part, try PeerAddress(parsing: String(authority)))
+            } catch {
+                throw ValidationError("\(flag): \(error)")
+            }
+        }
+    }
+
+    /// Every etcd member's view (maintenance status): its ID, the leader it names, Raft term and
+    /// index, database size, version.
+    static func etcd(_ endpoints: [(url: String, address: PeerAddress)], timeoutMillis: Int) -> Summary {
+        var leaders: Set<String> = []
+        let probed = endpoints.map { endpoint -> Endpoint in
+            var probe = Endpoint(url: endpoint.url)
+            do {
+                let client = try HTTPClient(endpoint.address, timeoutMillis: timeoutMillis)
+                let answer = try client.post("/v3/maintenance/status", "{}")
+                guard answer.status == 200,
+                      let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {
+                    probe.problem = "HTTP \(answer.status) from /v3/maintenance/status: \(answer.body.prefix(120))"
+                    return probe
+                }
+                let header = object["header"] as? [String: Any] ?? [:]
+                let member = "\(header["member_id"] ?? "?")"
+                let leader = "\(object["leader"] ?? "0")"
+                if leader != "0" { leaders.insert(leader) }
+                probe.fields = [("member", member), ("role", member == leader ? "leader" : "follower"), ("leader", leader),
+                                ("raft_term", "\(object["raftTerm"] ?? "?")"), ("raft_index", "\(object["raftIndex"] ?? "?")"),
+                                ("db_size", "\(object["dbSize"] ?? "?")"), ("version", "\(object["version"] ?? "?")")]
+                if let errors = object["errors"] as? [Any], !errors.isEmpty { probe.fields.append(("errors", "\(errors)")) }
+            } catch {
+                probe.problem = "\(error)"
+            }
+            return probe
+        }
+        let healthy = probed.allSatisfy { $0.problem == nil } && leaders.count == 1
+        return Summary(engine: "etcd", endpoints: probed, leader: leaders.count == 1 ? leaders.first : nil, healthy: healthy)
+    }
+
+    /// Every Redis instance's replication role, memory and version (INFO); for independent
+    /// instances (Redlock's) each answers on its own.
+    static func redis(_ endpoints: [(url: String, address: PeerAddress)], timeoutMillis: Int) -> Summary {
+        let probed = endpoints.map { endpoint -> Endpoint in
+            var probe = Endpoint(url: endpoint.url)
+            do {
+                let client = try RESPClient(endpoint.address, timeoutMillis: timeoutMillis)
+                var info: [Substring: Substring] = [:]
+                for section in ["server", "replication", "memory", "keyspace"] {
+                    let reply = try client.call(["INFO", section])
+                    if case .error(let text) = reply { throw ValidationError(text) }
+                    guard case .bulkString(let bytes) = reply else { throw ValidationError("INFO \(section) answered \(reply)") }
+                    for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
+                        let parts = line.split(separator: ":", maxSplits: 1)
+                        if parts.count == 2 { info[parts[0]] = parts[1] }
+                    }
+                }
+                probe.fields = [("role", String(info["role"] ?? "?")), ("connected_slaves", String(info["connected_slaves"] ?? "0")),
+                                ("used_memory", String(info["used_memory_human"] ?? "?")), ("keys", String(info["db0"].map { $0.split(separator: ",").first ?? "" } ?? "keys=0").replacingOccurrences(of: "keys=", with: "")),
+                                ("version", String(info["redis_version"] ?? "?"))]
+            } catch {
+                probe.problem = "\(error)"
+            }
+            return probe
+        }
+        return Summary(engine: "redis", endpoints: probed, leader: nil, healthy: probed.allSatisfy { $0.problem == nil })
+    }
+
+    static func table(_ summary: Summary) -> String {
+        let answered = summary.endpoints.filter { $0.problem == nil }.count
+        var lines = ["\(summary.engine): " + (summary.engine == "etcd" ? (summary.leader.map { "leader \($0)" } ?? "no agreed leader") + " — " : "")
+            + "\(answered)/\(summary.endpoints.count) endpoints answered"]
+        let names = summary.endpoints.first { $0.problem == nil }?.fields.map(\.0) ?? []
+        let headers = ["endpoint"] + names
+        let rows = summary.endpoints.map { endpoint in
+            endpoint.problem.map { [endpoint.url, "unreachable: \($0)"] } ?? [endpoint.url] + endpoint.fields.map(\.1)
+        }
+        var widths = headers.map(\.count)
+        for row in rows where row.count == headers.count {
+            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column + 1 == cells.count || column >= widths.count ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        lines.append(line(headers))
+        lines += rows.map(line)
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ summary: Summary) -> String {
+        let endpoints: [[String: Any]] = summary.endpoints.map { endpoint in
+            var object: [String: Any] = ["url": endpoint.url, "reachable": endpoint.problem == nil]
+            if let problem = endpoint.problem { object["problem"] = problem }
+            for (name, value) in endpoint.fields { object[name] = value }
+            return object
+        }
+        var object: [String: Any] = ["engine": summary.engine, "healthy": summary.healthy, "endpoints": endpoints]
+        if let leader = summary.leader { object["leader"] = leader }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

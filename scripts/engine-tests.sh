@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Existing engines (#16's first piece): `conclave status --etcd` against a real 3-member etcd and
+# `conclave status --redis` against three real Redis instances, all on 127.0.0.1 in a temporary
+# directory: healthy clusters answer 0 with the leader and each member's term and index (etcd) or
+# role and memory (Redis); a stopped member makes it 1, naming the endpoint and why; bad URLs are
+# refused with what is accepted (2). Every process started here is stopped here.
+# Usage: scripts/engine-tests.sh [path/to/conclave]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-.build/debug/conclave}
+for tool in etcd redis-server redis-cli; do
+    command -v "$tool" >/dev/null || { echo "engine-tests: needs $tool (apt-get install etcd-server redis-server redis-tools)" >&2; exit 1; }
+done
+name=engine-tests
+source scripts/node-test-lib.sh
+
+etcd_peers=""
+for m in 1 2 3; do etcd_peers+="${etcd_peers:+,}e$m=http://127.0.0.1:$((base + 10 + m))"; done
+etcd_urls=""
+for m in 1 2 3; do
+    url="http://127.0.0.1:$((base + m))"
+    etcd_urls+="${etcd_urls:+,}$url"
+    etcd --name "e$m" --data-dir "$dir/etcd-$m" --listen-client-urls "$url" --advertise-client-urls "$url" \
+        --listen-peer-urls "http://127.0.0.1:$((base + 10 + m))" --initial-advertise-peer-urls "http://127.0.0.1:$((base + 10 + m))" \
+        --initial-cluster "$etcd_peers" --initial-cluster-state new --log-level error >"$dir/etcd-$m.log" 2>&1 &
+    children+=($!)
+    eval "etcd_pid_$m=$!"
+done
+redis_urls=""
+for r in 1 2 3; do
+    port=$((client + r))
+    redis_urls+="${redis_urls:+,}redis://127.0.0.1:$port"
+    mkdir -p "$dir/redis-$r"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir/redis-$r" --save "" --appendonly no >"$dir/redis-$r.log" 2>&1 &
+    children+=($!)
+    eval "redis_pid_$r=$!"
+done
+
+status() { "$bin" status "$@" 2>&1; }
+until_true 30 eval '"$bin" status --etcd "$etcd_urls" >/dev/null 2>&1' || fail "etcd did not become healthy: $(status --etcd "$etcd_urls")"
+out=$(status --etcd "$etcd_urls")
+echo "$out"
+[[ $(echo "$out" | head -1) == "etcd: leader "*" — 3/3 endpoints answered" ]] || fail "etcd status: $out"
+[[ $(echo "$out" | grep -cE "^http[^ ]* +[0-9]+ +leader ") -eq 1 ]] || fail "not exactly one member says leader: $out"
+json=$(status --etcd "$etcd_urls" --json)
+[[ $json == *'"healthy":true'* && $json == *'"raft_term":'* ]] || fail "etcd --json: $json"
+pass "status --etcd: 3 members, one leader, term and index per member; --json healthy"
+
+kill -TERM "$etcd_pid_3"; until_true 10 eval '! kill -0 $etcd_pid_3 2>/dev/null'
+rc=0; out=$(status --etcd "$etcd_urls") || rc=$?
+[[ $rc -eq 1 ]] || fail "a stopped etcd member: exit $rc, expected 1"
+[[ $out == *"http://127.0.0.1:$((base + 3))  unreachable: connect 127.0.0.1:$((base + 3))"* ]] || fail "the stopped member is not named: $out"
+pass "status --etcd with a member stopped: exit 1, $(echo "$out" | head -1)"
+
+until_true 20 eval '"$bin" status --redis "$redis_urls" >/dev/null 2>&1' || fail "redis did not answer: $(status --redis "$redis_urls")"
+redis-cli -p $((client + 1)) SET lock:a owner-1 PX 60000 >/dev/null
+out=$(status --redis "$redis_urls")
+echo "$out"
+[[ $(echo "$out" | head -1) == "redis: 3/3 endpoints answered" ]] || fail "redis status: $out"
+[[ $(echo "$out" | grep -c "master") -eq 3 ]] || fail "three independent masters expected: $out"
+kill -TERM "$redis_pid_2"; until_true 10 eval '! kill -0 $redis_pid_2 2>/dev/null'
+rc=0; out=$(status --redis "$redis_urls") || rc=$?
+[[ $rc -eq 1 && $out == *"redis://127.0.0.1:$((client + 2))  unreachable:"* ]] || fail "a stopped redis: exit $rc: $out"
+pass "status --redis: 3 independent instances with role and memory; one stopped is named, exit 1"
+
+rc=0; out=$(status --etcd "https://127.0.0.1:2379") || rc=$?
+[[ $rc -eq 2 && $out == *"accepted: http://host:port (plain http://; TLS is not supported)"* ]] || fail "https URL: exit $rc: $out"
+rc=0; out=$(status --etcd "$etcd_urls" --redis "$redis_urls") || rc=$?
+[[ $rc -eq 2 && $out == *"name one cluster: --connect (Conclave nodes), --etcd or --redis"* ]] || fail "two engines: exit $rc: $out"
+pass "bad URLs and two engines at once are refused with what is accepted"
+echo "engine tests: all passed"
