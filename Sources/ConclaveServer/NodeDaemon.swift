@@ -544,7 +544,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
-        let stoppedReply = RESPValue.error("ERR node \(configuration.id) stopped before answering; the command may still take effect")
+        // Its own code, like TIMEOUT: not a refusal — what was proposed may still commit elsewhere.
+        let stoppedReply = RESPValue.error("STOPPED node \(configuration.id) stopped before answering; the command may still take effect")
         for waiter in waiting.values { waiter.answer(stoppedReply) }
         waiting.removeAll()
         for waiting in native.waiting.values { waiting.reply(stoppedReply) }

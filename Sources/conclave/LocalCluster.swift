@@ -9,7 +9,7 @@ import Glibc
 /// `conclave node` (peers on basePort + i, clients on basePort + 100 + i, data in directory/i, log
 /// in directory/i.log), killed, paused and restarted one at a time, stopped with SIGTERM (SIGKILL
 /// after 10 s). Every process it starts it stops.
-final class LocalCluster {
+final class LocalCluster: @unchecked Sendable {  // the signal handler only stops it
     let directory: String
     let nodes: Int
     let basePort: Int
@@ -118,5 +118,21 @@ final class LocalCluster {
     func logTail(_ node: Int) -> String {
         let text = (try? String(contentsOfFile: "\(directory)/\(node).log", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").suffix(3).joined(separator: " | ")
+    }
+}
+
+/// While the returned sources live, SIGINT and SIGTERM run `stop` (stopping the processes a
+/// command started) and then end this process with 128 + the signal, as the shell expects: a run
+/// interrupted by hand or by `timeout` leaves no node behind.
+func stoppingOnSignals(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { number in
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler {
+            stop()
+            exit(128 + number)
+        }
+        source.resume()
+        return source
     }
 }

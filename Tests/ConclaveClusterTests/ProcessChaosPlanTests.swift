@@ -20,6 +20,7 @@ import Testing
             case .pause(let node): #expect(open == nil); open = .resume(node)
             case .isolate, .drop: #expect(open == nil); open = .heal
             case .removeMember(let node): #expect(open == nil); open = .addMember(node)
+            case .failSync(let node): #expect(open == nil); open = .restart(node)
             case .skew(let node, let millis) where millis != 0:
                 #expect(open == nil)
                 #expect((1_000...5_000).contains(abs(millis)))
@@ -41,7 +42,7 @@ import Testing
         #expect(FaultSchedule(seed: 1, nodes: 3, durationMillis: 30_000, faults: []).steps.isEmpty)
         #expect(try ProcessFault.parseList("crash,pause") == [.kill, .pause], "crash is the simulator's name for kill")
         #expect(try ProcessFault.parseList("all") == ProcessFault.allCases)
-        #expect(throws: ChaosError.invalid("--nemesis: unknown fault 'flood' for --processes; accepted: kill,pause,partition,skew,transfer,drop,membership, all or none")) {
+        #expect(throws: ChaosError.invalid("--nemesis: unknown fault 'flood' for --processes; accepted: kill,pause,partition,skew,transfer,drop,membership,disk, all or none")) {
             try ProcessFault.parseList("kill,flood")
         }
     }

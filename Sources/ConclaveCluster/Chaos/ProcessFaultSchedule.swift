@@ -16,6 +16,8 @@ public enum ProcessFault: String, CaseIterable, Sendable {
     case drop
     /// Remove a node from the membership (ADMIN.REMOVE-MEMBER on the leader), add it back later.
     case membership
+    /// Fail a node's next fsync (ADMIN.DISK-FAULT FSYNC): it must stop itself; restart it later.
+    case disk
 
     public static func parseList(_ text: String) throws(ChaosError) -> [ProcessFault] {
         if text == "all" { return allCases }
@@ -46,6 +48,7 @@ public struct FaultSchedule: Equatable, Sendable {
         case transfer(to: Int)
         case drop(Int, percent: Int)
         case removeMember(Int), addMember(Int)
+        case failSync(Int)
 
         public var description: String {
             switch self {
@@ -60,6 +63,7 @@ public struct FaultSchedule: Equatable, Sendable {
             case .drop(let node, let percent): "drop \(percent)% of node \(node)'s peer messages"
             case .removeMember(let node): "remove node \(node) from the membership"
             case .addMember(let node): "add node \(node) back to the membership"
+            case .failSync(let node): "fail node \(node)'s next fsync"
             }
         }
     }
@@ -95,6 +99,8 @@ public struct FaultSchedule: Equatable, Sendable {
                 steps += [Step(atMillis: at, action: .drop(node, percent: percent)), Step(atMillis: at + lasting, action: .heal)]
             case .membership:
                 steps += [Step(atMillis: at, action: .removeMember(node)), Step(atMillis: at + lasting, action: .addMember(node))]
+            case .disk:
+                steps += [Step(atMillis: at, action: .failSync(node)), Step(atMillis: at + lasting, action: .restart(node))]
             }
             at += lasting + 1_500 + random.next() % 1_500
         }

@@ -60,7 +60,13 @@ struct BenchCompare: ParsableCommand {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let foreign = ForeignProcesses()
         var cluster: LocalCluster?
+        let clusterBox = ClusterBox()
+        let signals = stoppingOnSignals {
+            clusterBox.cluster?.stop()
+            foreign.stop()
+        }
         defer {
+            signals.forEach { $0.cancel() }
             cluster?.stop()
             foreign.stop()
             if dir == nil { try? FileManager.default.removeItem(atPath: base) }
@@ -71,6 +77,7 @@ struct BenchCompare: ParsableCommand {
         if chosen.contains(.conclave) {
             let nodes = try LocalCluster(directory: base + "/conclave", nodes: 3, basePort: port)
             cluster = nodes
+            clusterBox.cluster = nodes
             targets[.conclave] = .resp(nodes.clientAddress(of: try nodes.waitForLeader(seconds: 60)))
         }
         if chosen.contains(.etcd) {
@@ -283,4 +290,9 @@ struct RaceResult {
         }
         return rows
     }
+}
+
+/// The race's Conclave cluster, for the signal handler to stop.
+final class ClusterBox: @unchecked Sendable {
+    var cluster: LocalCluster?
 }

@@ -7,7 +7,7 @@ import Glibc
 
 /// Server processes for the race, each in its own directory under one temporary one, on
 /// loopback, stopped (SIGTERM, then SIGKILL) by `stop()`.
-final class ForeignProcesses {
+final class ForeignProcesses: @unchecked Sendable {  // the signal handler only stops it
     private var processes: [Process] = []
 
     /// Starts `executable` with `arguments`, its output to `log`.

@@ -160,7 +160,8 @@ final class ProcessChaosClient: @unchecked Sendable {  // used by its own thread
         do {
             let reply = try connection.call(arguments)
             if case .error(let text) = reply {
-                if text.hasPrefix("TIMEOUT") { return .unknown }
+                // Not answered in time, or the node stopped first: either may still take effect.
+                if text.hasPrefix("TIMEOUT") || text.hasPrefix("STOPPED") { return .unknown }
                 if text.hasPrefix("NOTOWNER") { return .reply(reply) }
                 ledger.state.withLock { $0.refused += 1 }
                 if text.hasPrefix("NOSESSION") { self.connection = nil }

@@ -66,7 +66,11 @@ final class ProcessChaosRunner {
         let cluster = try LocalCluster(directory: directory, nodes: options.nodes, basePort: Int.random(in: 20_000..<39_000),
                                        extraArguments: ["--token-file", tokenFile], token: token)
         self.cluster = cluster
-        defer { cluster.stop() }
+        let signals = stoppingOnSignals { cluster.stop() }
+        defer {
+            signals.forEach { $0.cancel() }
+            cluster.stop()
+        }
         _ = try cluster.waitForLeader(seconds: 60)
 
         let addresses = (1...options.nodes).map(cluster.clientAddress(of:))
@@ -136,6 +140,7 @@ final class ProcessChaosRunner {
             }
         case .drop(let node, let percent):
             admin(node, ["ADMIN.DROP", "\(percent)", "SEED", "\(options.seed)"])
+        case .failSync(let node): admin(node, ["ADMIN.DISK-FAULT", "FSYNC"])
         case .removeMember(let node): onLeader(["ADMIN.REMOVE-MEMBER", "\(node)"])
         case .addMember(let node): onLeader(["ADMIN.ADD-MEMBER", "\(node)"])
         }
