@@ -38,6 +38,8 @@ let package = Package(
         // script cache and SHA-1. Pure computation like the other cores.
         .target(name: "ConclaveScript", dependencies: ["ConclaveCore", "CLuaBridge"]),
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
+        // Paxos beside Raft (#17): single-decree and Multi-Paxos as a pure state machine.
+        .target(name: "ConclavePaxos", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
@@ -114,6 +116,7 @@ let package = Package(
         .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
         .testTarget(name: "ConclaveScriptTests", dependencies: ["ConclaveCore", "ConclaveScript"]),
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+        .testTarget(name: "ConclavePaxosTests", dependencies: ["ConclaveCore", "ConclavePaxos"]),
         .testTarget(
             name: "ConclaveCoordinationTests",
             dependencies: ["ConclaveCore", "ConclaveCoordination", "ConclaveTimers", "ConclaveResilience", "ConclaveScript"]
