@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "ConclaveCluster",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers",
                 "ConclaveResilience",
             ]
         ),
@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "ConclaveClusterTests",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers",
                 "ConclaveResilience",
             ]
         ),

@@ -29,7 +29,7 @@ struct ChaosCommand: ParsableCommand {
     var duration = DurationArgument(argument: "60s")!
 
     @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
-    var nemesis = "partition,crash,pause,skew,drop"
+    var nemesis = ChaosCommand.defaultNemesis
 
     @Option(help: "What the clients do: kv (registers), locks (the whole lock service: try and blocking acquires, cancels, reentrant holds, read/write locks, semaphores, revokes, lock-delay, fenced writes), mixed (kv and try-locks), ids (Snowflake generators on skewed node clocks, worker IDs leased through consensus), tasks (delay tasks), or trylocks (sessions and try-locks on three mutexes).")
     var workload = "kv"
@@ -46,13 +46,23 @@ struct ChaosCommand: ParsableCommand {
     @Flag(help: "Print only failing runs and the final tally.")
     var quiet = false
 
+    @Option(help: "The consensus engine: raft, or paxos (Multi-Paxos; the kv workload; nemesis \(PaxosChaosRunner.supportedNemesis.map(\.rawValue).joined(separator: ",")); the default nemesis without skew).")
+    var engine = "raft"
+
+    private static let defaultNemesis = "partition,crash,pause,skew,drop"
+
     func validate() throws {
         guard ChaosWorkload(rawValue: workload) != nil else {
             throw ValidationError("--workload: unknown workload '\(workload)'; accepted: \(ChaosWorkload.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard ["raft", "paxos"].contains(engine) else { throw ValidationError("--engine: unknown engine '\(engine)'; accepted: raft, paxos") }
         do {
             _ = try NemesisKind.parseList(nemesis)
             try options(seed: seed).validate()
+            if engine == "paxos" {
+                guard trace == nil, !leaseReads else { throw ValidationError("--engine paxos records no --trace and has no --lease-reads") }
+                _ = try PaxosChaosRunner(options: options(seed: seed), durationText: duration.text)
+            }
         } catch let error as ChaosError {
             throw ValidationError(error.description)
         }
@@ -63,7 +73,9 @@ struct ChaosCommand: ParsableCommand {
         options.nodes = nodes
         options.clients = clients
         options.durationNanos = duration.nanoseconds
-        options.nemesis = try NemesisKind.parseList(nemesis)
+        // Paxos nodes keep no clocks to skew: its default nemesis is Raft's without skew.
+        let faults = engine == "paxos" && nemesis == Self.defaultNemesis ? "partition,crash,pause,drop" : nemesis
+        options.nemesis = try NemesisKind.parseList(faults)
         options.workload = ChaosWorkload(rawValue: workload) ?? .kv
         options.leaseReads = leaseReads
         options.traceLinesMax = trace == nil ? 0 : 2_000_000
@@ -73,6 +85,10 @@ struct ChaosCommand: ParsableCommand {
     func run() throws {
         let range = seeds?.seeds ?? seed...seed
         var failures: [UInt64] = []
+        if engine == "paxos" {
+            try runPaxos(range)
+            return
+        }
         for runSeed in range {
             let runner = try ChaosRunner(options: options(seed: runSeed), durationText: duration.text)
             let summary = runner.run()
@@ -88,12 +104,35 @@ struct ChaosCommand: ParsableCommand {
                     throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
                 }
             }
-            if !summary.passed { failures.append(runSeed) }
-            if !quiet || !summary.passed {
-                print(summary)
-                if range.count > 1 { print("") }
-            }
+            report(summary, seed: runSeed, of: range, failures: &failures)
         }
+        try finish(range, failures: failures)
+    }
+
+    /// The same loop for Multi-Paxos: same history format, same checker, same summary.
+    private func runPaxos(_ range: ClosedRange<UInt64>) throws {
+        var failures: [UInt64] = []
+        for runSeed in range {
+            let runner = try PaxosChaosRunner(options: options(seed: runSeed), durationText: duration.text)
+            if runSeed == range.lowerBound { print("paxos: \(runner.faultToleranceNote)") }
+            let (summary, operations) = runner.run()
+            if let history { try writeHistory(operations, to: range.count == 1 ? history : "\(history).\(runSeed)") }
+            report(summary, seed: runSeed, of: range, failures: &failures)
+        }
+        try finish(range, failures: failures)
+    }
+
+    /// Prints a run's summary (only failures with --quiet) and notes a failing seed.
+    private func report(_ summary: ChaosSummary, seed runSeed: UInt64, of range: ClosedRange<UInt64>, failures: inout [UInt64]) {
+        if !summary.passed { failures.append(runSeed) }
+        if !quiet || !summary.passed {
+            print(summary)
+            if range.count > 1 { print("") }
+        }
+    }
+
+    /// The tally over a range of seeds, and exit status 1 if any failed.
+    private func finish(_ range: ClosedRange<UInt64>, failures: [UInt64]) throws {
         if range.count > 1 {
             print("\(range.count - failures.count) passed, \(failures.count) failed"
                   + (failures.isEmpty ? "" : " (seeds: \(failures.map(String.init).joined(separator: ", ")))"))
