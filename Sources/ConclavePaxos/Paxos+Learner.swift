@@ -7,6 +7,7 @@ extension Paxos {
     mutating func learn(_ slot: Slot, _ value: PaxosValue) {
         guard slot > 0, chosen[slot] == nil else { return }
         chosen[slot] = value
+        highestChosenSlot = max(highestChosenSlot, slot)
         if let commandID = value.commandID {
             chosenCommandIDs.insert(commandID)
             if !queued.isEmpty { queued.removeAll { $0.commandID == commandID } }
@@ -26,10 +27,10 @@ extension Paxos {
     /// Chosen values from `fromSlot` on that this node knows, in slot order, at most
     /// `catchUpEntriesPerMessageMax`; the learner asks again at the next heartbeat for more.
     mutating func receiveCatchUp(from learner: NodeID, fromSlot: Slot) {
-        guard let highest = chosen.keys.max(), highest >= fromSlot else { return }
+        guard highestChosenSlot >= fromSlot else { return }
         var entries: [ChosenEntry] = []
         var slot = fromSlot
-        while slot <= highest && entries.count < config.catchUpEntriesPerMessageMax {
+        while slot <= highestChosenSlot && entries.count < config.catchUpEntriesPerMessageMax {
             if let value = chosen[slot] { entries.append(ChosenEntry(slot: slot, value: value)) }
             slot += 1
         }

@@ -42,7 +42,7 @@ extension Paxos {
                 highest[entry.slot] = entry
             }
         }
-        let lastSlot = max(highest.keys.max() ?? 0, chosen.keys.max() ?? 0, prepareFromSlot - 1)
+        let lastSlot = max(highest.keys.max() ?? 0, highestChosenSlot, prepareFromSlot - 1)
         phase = .leading
         leader = id
         promises = [:]

@@ -22,6 +22,8 @@ public struct Paxos {
     public internal(set) var chosen: [Slot: PaxosValue] = [:]
     /// Every slot up to this one is chosen and known here.
     public internal(set) var chosenThrough: Slot = 0
+    /// The highest slot known chosen here (above `chosenThrough` while there are gaps).
+    public internal(set) var highestChosenSlot: Slot = 0
     public internal(set) var phase: Phase = .follower
     /// The ballot this node last prepared (or zero): its ballot while preparing or leading.
     public internal(set) var ballot: Ballot = .zero

@@ -201,3 +201,53 @@ import Testing
         #expect(cluster.log(2)[2] == command(2) || cluster.log(2).values.contains(command(2)))
     }
 }
+
+@Suite struct PaxosContractTests {
+    @Test("a promise goes out in the same Ready as the promised ballot to persist (persist before send)")
+    func promisePersistedWithMessage() {
+        var node = try! Paxos(config: PaxosConfig(id: 2, acceptors: [1, 2, 3]), random: SeededGenerator(seed: 1))
+        let ballot = Ballot(round: 1, node: 1)
+        node.step(PaxosMessage(from: 1, to: 2, kind: .prepare(ballot: ballot, fromSlot: 1)))
+        let ready = node.ready()
+        #expect(ready.promised == ballot)
+        #expect(ready.messages.map(\.kind) == [.promise(ballot: ballot, fromSlot: 1, accepted: [])])
+        node.step(PaxosMessage(from: 1, to: 2, kind: .accept(ballot: ballot, slot: 1, value: command(4))))
+        let second = node.ready()
+        #expect(second.accepted == [AcceptedEntry(slot: 1, ballot: ballot, value: command(4))])
+        #expect(second.messages.map(\.kind) == [.accepted(ballot: ballot, slot: 1)])
+        #expect(node.ready().isEmpty, "each piece of work is handed out once")
+    }
+
+    @Test("a duplicated prepare is answered with the same promise and changes nothing to persist")
+    func duplicatePrepare() {
+        var node = try! Paxos(config: PaxosConfig(id: 2, acceptors: [1, 2, 3]), random: SeededGenerator(seed: 1))
+        let prepare = PaxosMessage(from: 1, to: 2, kind: .prepare(ballot: Ballot(round: 1, node: 1), fromSlot: 1))
+        node.step(prepare)
+        let first = node.ready()
+        node.step(prepare)
+        let again = node.ready()
+        #expect(again.promised == nil)
+        #expect(again.messages == first.messages)
+    }
+
+    @Test("a leader re-sends accepts for at most retransmitSlotsMax slots per heartbeat, the oldest first")
+    func retransmitLimit() throws {
+        var cluster = PaxosHarness(acceptors: [1, 2, 3]) { $0.retransmitSlotsMax = 2 }
+        cluster.elect(1)
+        for value in 1...5 { try cluster.propose(command(UInt64(value)), at: 1) }
+        cluster.mailbox.removeAll()   // every accept lost
+        cluster.tick(1)
+        let resent = cluster.mailbox.compactMap { message -> Slot? in
+            if case .accept(_, let slot, _) = message.kind { return slot }
+            return nil
+        }
+        #expect(Set(resent) == [1, 2])
+        #expect(resent.count == 4, "two slots to each of two peers")
+        cluster.stabilize()
+        for _ in 0..<3 {
+            cluster.tick(1)
+            cluster.stabilize()
+        }
+        #expect(cluster.log(3).count == 5, "the rest follow at later heartbeats")
+    }
+}
