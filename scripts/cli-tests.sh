@@ -95,6 +95,8 @@ expect "paxos even count"    0 "4 acceptors, quorum 3: tolerates 1 failed accept
 expect "paxos two acceptors" 2 "needs at least 3 acceptors \\(--nodes 2\\)" -- chaos --engine paxos --nodes 2
 expect "paxos skew refused"  2 "--engine paxos supports the nemesis partition,crash,pause,drop,duplicate,delay; not skew" -- chaos --engine paxos --nemesis skew
 expect "paxos locks refused" 2 "runs the kv workload only"              -- chaos --engine paxos --workload locks
+expect "paxos trace"         0 "verdict: PASS"                         -- chaos --engine paxos --seed 2 --duration 2s --trace "$work/paxos-trace.txt"
+expect "paxos lease reads"   2 "has no --lease-reads"                   -- chaos --engine paxos --lease-reads
 expect "unknown engine"      2 "unknown engine 'zab'; accepted: raft, paxos" -- chaos --engine zab
 if grep -Eq "applied (add learner|promote|remove)" "$work/trace.txt" && grep -q "transfer" "$work/trace.txt"; then
     passed=$((passed + 1))

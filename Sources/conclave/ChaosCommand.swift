@@ -60,7 +60,7 @@ struct ChaosCommand: ParsableCommand {
             _ = try NemesisKind.parseList(nemesis)
             try options(seed: seed).validate()
             if engine == "paxos" {
-                guard trace == nil, !leaseReads else { throw ValidationError("--engine paxos records no --trace and has no --lease-reads") }
+                guard !leaseReads else { throw ValidationError("--engine paxos has no --lease-reads (its gets go through the log)") }
                 _ = try PaxosChaosRunner(options: options(seed: seed), durationText: duration.text)
             }
         } catch let error as ChaosError {
@@ -96,14 +96,7 @@ struct ChaosCommand: ParsableCommand {
                 let path = range.count == 1 ? history : "\(history).\(runSeed)"
                 try writeHistory(runner.history, to: path)
             }
-            if let trace {
-                let path = range.count == 1 ? trace : "\(trace).\(runSeed)"
-                do {
-                    try (runner.simulator.trace.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-                } catch {
-                    throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
-                }
-            }
+            try writeTrace(runner.simulator.trace, seed: runSeed, of: range)
             report(summary, seed: runSeed, of: range, failures: &failures)
         }
         try finish(range, failures: failures)
@@ -115,8 +108,9 @@ struct ChaosCommand: ParsableCommand {
         for runSeed in range {
             let runner = try PaxosChaosRunner(options: options(seed: runSeed), durationText: duration.text)
             if runSeed == range.lowerBound { print("paxos: \(runner.faultToleranceNote)") }
-            let (summary, operations) = runner.run()
+            let (summary, operations, runTrace) = runner.run()
             if let history { try writeHistory(operations, to: range.count == 1 ? history : "\(history).\(runSeed)") }
+            try writeTrace(runTrace, seed: runSeed, of: range)
             report(summary, seed: runSeed, of: range, failures: &failures)
         }
         try finish(range, failures: failures)
@@ -138,6 +132,17 @@ struct ChaosCommand: ParsableCommand {
                   + (failures.isEmpty ? "" : " (seeds: \(failures.map(String.init).joined(separator: ", ")))"))
         }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// With --trace, writes the run's trace lines (one file per seed with --seeds).
+    private func writeTrace(_ runTrace: SimulationTrace, seed runSeed: UInt64, of range: ClosedRange<UInt64>) throws {
+        guard let trace else { return }
+        let path = range.count == 1 ? trace : "\(trace).\(runSeed)"
+        do {
+            try (runTrace.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
+        }
     }
 
     private func writeHistory(_ operations: [HistoryOperation], to path: String) throws {

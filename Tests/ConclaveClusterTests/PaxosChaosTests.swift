@@ -16,17 +16,27 @@ import Testing
     @Test("chaos on Multi-Paxos: the history is linearizable, one value per slot, replicas agree, progress after healing",
           arguments: [(1, 3), (2, 3), (3, 5), (4, 4)] as [(UInt64, Int)])
     func passes(seed: UInt64, nodes: Int) throws {
-        let (summary, history) = try PaxosChaosRunner(options: Self.options(seed: seed, nodes: nodes), durationText: "10s").run()
+        let (summary, history, _) = try PaxosChaosRunner(options: Self.options(seed: seed, nodes: nodes), durationText: "10s").run()
         #expect(summary.passed, "seed \(seed): \(summary)")
         #expect(summary.succeededAfterHeal > 0)
         #expect(history.count == summary.operations && summary.operations > 100)
         #expect(summary.replayCommand.hasSuffix("--engine paxos"))
     }
 
-    @Test("the same seed gives the same history")
+    @Test("the same seed gives the same history and trace; the trace shows each message and fault, up to its limit")
     func deterministic() throws {
-        let runner = try PaxosChaosRunner(options: Self.options(seed: 9), durationText: "10s")
-        #expect(runner.run().history == runner.run().history)
+        var options = Self.options(seed: 9)
+        options.traceLinesMax = 500
+        let runner = try PaxosChaosRunner(options: options, durationText: "10s")
+        let (first, second) = (runner.run(), runner.run())
+        #expect(first.history == second.history)
+        #expect(first.summary.traceHash == second.summary.traceHash)
+        #expect(first.trace.lines == second.trace.lines)
+        #expect(first.trace.lines.count == 500 && first.trace.eventCount > 500)
+        #expect(first.trace.lines.contains { $0.contains(" prepare b") })
+        #expect(first.trace.lines.contains { $0.contains(" promise b") })
+        #expect(first.trace.lines.contains { $0.contains(" accept b") })
+        #expect(first.trace.lines.contains { $0.contains(" accepted b") })
     }
 
     @Test("fewer than 3 acceptors, Raft-only faults and other workloads are refused with the reason")

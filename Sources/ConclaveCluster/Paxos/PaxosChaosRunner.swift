@@ -38,7 +38,7 @@ public struct PaxosChaosRunner {
     }
 
     /// Runs the whole simulation; the same options give the same run.
-    public func run() -> (summary: ChaosSummary, history: [HistoryOperation]) {
+    public func run() -> (summary: ChaosSummary, history: [HistoryOperation], trace: SimulationTrace) {
         var world = PaxosChaosWorld(options: options, tickMillis: tickMillis, requestTimeoutMillis: requestTimeoutMillis)
         let durationMillis = max(1, options.durationNanos / 1_000_000)
         let faultsEndMillis = durationMillis * 8 / 10
@@ -61,6 +61,7 @@ public struct PaxosChaosRunner {
         summary.leaderChanges = world.leaderChanges
         summary.faults = world.faultCounts
         summary.events = world.events
-        return (summary, world.history)
+        summary.traceHash = world.trace.hash
+        return (summary, world.history, world.trace)
     }
 }

@@ -129,30 +129,39 @@ extension PaxosChaosWorld {
         case .partition:
             let shuffled = ids.shuffled(using: &random)
             let minority = Int.random(in: 1...max(1, (ids.count - 1) / 2), using: &random)
-            network.partition([Array(shuffled.prefix(minority)), Array(shuffled.dropFirst(minority))])
+            let groups = [Array(shuffled.prefix(minority)), Array(shuffled.dropFirst(minority))]
+            network.partition(groups)
             healMillis = nowMillis + lasting
+            trace.record(nowNanos, "fault partition \(groups) for \(lasting)ms", hash: StableHash.key("\(groups)"))
         case .crash:
             guard nodes[victim] != nil else { return }
             nodes[victim] = nil
             pausedUntil[victim] = nil
             crashedUntil[victim] = nowMillis + lasting
+            trace.record(nowNanos, "fault crash node \(victim) for \(lasting)ms", hash: victim)
         case .pause:
-            if nodes[victim] != nil { pausedUntil[victim] = nowMillis + lasting }
+            guard nodes[victim] != nil else { return }
+            pausedUntil[victim] = nowMillis + lasting
+            trace.record(nowNanos, "fault pause node \(victim) for \(lasting)ms", hash: victim << 8)
         case .drop:
             network.dropProbability = 0.05
             healMillis = nowMillis + lasting
+            trace.record(nowNanos, "fault drop for \(lasting)ms", hash: StableHash.key("drop"))
         case .duplicate:
             network.duplicateProbability = 0.05
             healMillis = nowMillis + lasting
+            trace.record(nowNanos, "fault duplicate for \(lasting)ms", hash: StableHash.key("duplicate"))
         case .delay:
             network.extraDelayMaxNanos = 20_000_000
             healMillis = nowMillis + lasting
+            trace.record(nowNanos, "fault delay for \(lasting)ms", hash: StableHash.key("delay"))
         default:
             break
         }
     }
 
     mutating func healNetwork() {
+        if healMillis != nil { trace.record(nowNanos, "heal network", hash: 0) }
         network.heal()
         network.dropProbability = 0
         network.duplicateProbability = 0

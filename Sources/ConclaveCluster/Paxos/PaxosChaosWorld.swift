@@ -62,6 +62,8 @@ struct PaxosChaosWorld {
     var lastLeader: NodeID = noNode
     var events = 0
     var replicasAgree = false
+    /// Every delivered message and fault, hashed; the first `traceLinesMax` as text (`--trace`).
+    var trace: SimulationTrace
 
     init(options: ChaosOptions, tickMillis: UInt64, requestTimeoutMillis: UInt64) {
         self.options = options
@@ -69,6 +71,7 @@ struct PaxosChaosWorld {
         self.requestTimeoutMillis = requestTimeoutMillis
         ids = (1...options.nodes).map { NodeID($0) }
         random = SeededGenerator(seed: options.seed, stream: 0x9A_0505)
+        trace = SimulationTrace(linesMax: options.traceLinesMax)
         for id in ids { start(id) }
         for _ in 0..<options.clients { newClient() }
     }
@@ -79,6 +82,7 @@ struct PaxosChaosWorld {
 
     mutating func start(_ id: NodeID) {
         restarts += 1
+        if disks[id] != nil { trace.record(nowNanos, "restart node \(id) from its acceptor state", hash: id) }
         var config = PaxosConfig(id: id, acceptors: ids)
         config.leaderTimeoutTicks = 15
         let acceptor = disks[id] ?? AcceptorState()
@@ -125,6 +129,7 @@ struct PaxosChaosWorld {
                 continue
             }
             events += 1
+            trace.record(nowNanos, "\(message)", hash: StableHash.key(message.description))
             nodes[message.to]!.paxos.step(message)
             processReady(message.to)
         }
