@@ -81,6 +81,13 @@ let package = Package(
             ]
         ),
 
+        // The lab: locks inside one process on real threads (mutex, try-lock, CAS, ticket, async),
+        // measured. Runtime, not a core: it starts threads and reads clocks.
+        .target(
+            name: "ConclaveLab",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+
         // Layer 3: the console. `ConclaveConsole` is pure (state, update, render, keymap, palette,
         // themes, the embedded cluster driven by virtual time); `ConclaveTerminal` holds the backends
         // and is the only importer of CNCurses.
@@ -107,6 +114,7 @@ let package = Package(
                 "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
                 "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer", "ConclaveWire",
+                "ConclaveLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -131,6 +139,7 @@ let package = Package(
                 "ConclaveResilience",
             ]
         ),
+        .testTarget(name: "ConclaveLabTests", dependencies: ["ConclaveLab"]),
         .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",

@@ -9,7 +9,9 @@
 #  5. SKEW shows in INFO server (clock_skew_ms, wall_clock_ms against another node's);
 #  6. PAUSE on the leader: it loses leadership, and comes back by itself as a follower;
 #  7. SNAPSHOT answers an index that INFO persistence then shows;
-#  8. REMOVE-MEMBER then ADD-MEMBER of a node: writes commit throughout, it catches up.
+#  8. REMOVE-MEMBER then ADD-MEMBER of a node: writes commit throughout, it catches up;
+#  9. a fourth process started with --join is added at its new address (ADMIN.ADD-MEMBER 4
+#     host:port), catches up, votes, and a member restarted with its old --peers still reaches it.
 # Every wait polls with a deadline; every process started here is stopped here.
 # Usage: scripts/admin-tests.sh [path/to/conclave]
 set -euo pipefail
@@ -75,7 +77,7 @@ expect "skew over a day" 1 ADMIN.SKEW 90000000 \
 expect "not a peer" 1 ADMIN.PARTITION 7 <<<"ERR node 7 is not a peer of node 1 (its peers: 2, 3)"
 expect "itself" 1 ADMIN.PARTITION 1 <<<"ERR node 1 is this node; name its peers: 2, 3"
 expect "no IDs" 1 ADMIN.PARTITION <<<"ERR wrong number of arguments for 'admin.partition' command: name at least one node ID"
-expect "unknown address" 1 ADMIN.ADD-MEMBER 4 <<<"ERR node 4 has no peer address in node 1's configuration; only nodes listed in every node's --peers can be added (adding a new address is not supported yet)"
+expect "unknown address" 1 ADMIN.ADD-MEMBER 4 <<<"ERR node 4 has no known peer address; give it: ADMIN.ADD-MEMBER 4 host:port (then start it with --join)"
 got=$(cli 1 ADMIN.NOPE)
 [[ $got == "ERR unknown command 'ADMIN.NOPE'; the admin commands are ADMIN.PARTITION,"* ]] || fail "unknown admin command: '$got'"
 [[ $(cli 1 COMMAND INFO admin.partition | head -1) == admin.partition ]] || fail "COMMAND INFO admin.partition"
@@ -164,6 +166,31 @@ caught_up() { [[ $(cli 3 GET with3) == yes && $(cli 3 GET without3:10) == 10 ]];
 until_true 30 caught_up || fail "node 3 did not catch up after ADD-MEMBER"
 until_true 10 agree 1 2 3 || fail "no agreement after ADD-MEMBER"
 pass "REMOVE-MEMBER 3 then ADD-MEMBER 3: writes committed throughout; node 3 caught up as a voter"
+
+# --- 9. A new member at a new address -----------------------------------------------------------
+peers4="1=127.0.0.1:$((base + 11)),2=127.0.0.1:$((base + 12)),3=127.0.0.1:$((base + 13)),4=127.0.0.1:$((base + 14))"
+"$bin" node --id 4 --data "$dir/cluster/4" --peer-listen 127.0.0.1:$((base + 14)) --client-listen 127.0.0.1:"$(port 4)" \
+    --peers "$peers4" --token-file "$dir/token" --join >"$dir/cluster/4.log" 2>&1 &
+children+=($!)
+joiner=$!
+until_true 30 eval '[[ $(cli 4 PING) == PONG ]]' || fail "node 4 does not answer"
+[[ $(cli 4 INFO replication | field voters) == "" ]] || fail "a joiner is a member of nothing until added: $(cli 4 INFO replication | field voters)"
+lead=$(leader_of 1)
+expect "add at a new address" "$lead" ADMIN.ADD-MEMBER 4 127.0.0.1:$((base + 14)) <<<"OK node 4 is a voter (voters 1, 2, 3, 4)"
+until_true 10 commits "$lead" with4 yes || fail "write after adding node 4"
+until_true 30 eval '[[ $(cli 4 GET with4) == yes && $(cli 4 GET without3:10) == 10 ]]' || fail "node 4 did not catch up"
+[[ $(cli 2 CFG.GET conclave/members/4/peer-address | tail -1) == 127.0.0.1:$((base + 14)) ]] || fail "node 4's address is not in the config"
+# A member restarted with its old --peers (1…3) learns node 4's address from its log.
+other=$(others "$lead" | head -1)
+pid=$(cat "$dir/cluster/$other.pid")
+kill -TERM "$pid"
+until_true 15 eval '! kill -0 "$pid" 2>/dev/null' || fail "node $other did not stop"
+scripts/cluster up "${cluster[@]}" -- --token-file "$dir/token" >/dev/null || fail "restarting node $other"
+until_true 30 eval '[[ $(cli "$other" CLUSTER.STATUS | grep -c "127.0.0.1:$((base + 14))") -ge 1 ]]' \
+    || fail "node $other did not learn node 4's address after a restart"
+until_true 30 agree 1 2 3 4 || fail "no agreement with four voters"
+pass "node 4 joined at 127.0.0.1:$((base + 14)) (--join, ADMIN.ADD-MEMBER 4 host:port): caught up, voting; restarted node $other found it from its log"
+kill -TERM "$joiner"; wait "$joiner" || true
 
 scripts/cluster down --dir "$dir/cluster" >/dev/null
 echo "admin tests: all passed"

@@ -9,6 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '[roles]\n"node.leeder" = "red"\n' >"$work/bad.toml"
 printf 'title x\nwait 3s\n' >"$work/bad.demo"
+printf 'lab fifo 8 100ms\n' >"$work/bad-lab.demo"
 passed=0
 failed=0
 
@@ -53,6 +54,8 @@ expect "bench render frames" 2 "--frames must be in 10…100000"          -- ben
 expect "demo list"           0 "split-brain +Split brain"               -- demo --list
 expect "demo unknown"        2 "no demo 'dance'; demos: biased-shuffle" -- demo dance
 expect "demo headless"       0 "REFUSED: stale token"                   -- demo fencing --headless
+expect "demo local lab"      0 "async lock \(Swift tasks\) +[0-9.]+k? .* ok"  -- demo local-vs-distributed --headless
+expect "demo bad strategy"   2 "bad demo: .*bad-lab.demo:1: lab: unknown strategy 'fifo'; accepted: mutex" -- demo "$work/bad-lab.demo"
 expect "demo no tty"         1 "needs a terminal"                       -- demo election
 expect "demo bad file"       2 "bad demo: .*bad.demo:2: unknown step 'wait'" -- demo "$work/bad.demo"
 expect "bench paxos values"  2 "--values must be in 1000…100000000, got 5" -- bench paxos --values 5
@@ -61,6 +64,22 @@ expect "bench lock cycles"   2 "--cycles must be in 1000…10000000"     -- benc
 expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- bench timers --timers 5
 expect "bench state size"    2 "--state-mb must be in 1…2000"          -- bench raft --state-mb 0
 expect "bench ids count"     2 "--ids must be in 40960…1000000000, got 5" -- bench ids --ids 5
+expect "race seconds"         2 "--seconds 0.1: accepted: 0.5…600"       -- bench compare --seconds 0.1
+expect "race systems"         2 "--systems 'mysql': accepted: a comma-separated subset of conclave,etcd,redis" -- bench compare --systems mysql
+expect "race clients"         2 "--contended '0': accepted: comma-separated client counts in 1…256" -- bench compare --contended 0
+expect "node WAL segments"    2 "--wal-segment-mib 0: accepted: 1…16384" -- node --id 1 --data /tmp/x --peer-listen 127.0.0.1:1 --client-listen 127.0.0.1:2 --peers 1=127.0.0.1:1 --wal-segment-mib 0
+
+# The lock lab: bounded runs (tens of milliseconds per strategy) and its ranges.
+expect "lab locks smoke"     0 "^ticket lock \(fair spin\) +4 .* ok"     -- lab locks --threads 4 --duration 30ms
+expect "lab unlocked label"  0 "^UNLOCKED \(lost updates expected\) +2 " -- lab locks --strategy unlocked --threads 2 --duration 20ms
+expect "lab locks json"      0 '^\{"name": "lab mutex 1 threads", "unit": "ops/s"' -- lab locks --strategy mutex --threads 1 --duration 10ms --json
+expect "lab threads range"   2 "--threads must be in 1…64, got 65"      -- lab locks --threads 65
+expect "lab critical range"  2 "--critical-ns must be in 0…1000000, got 2000000" -- lab locks --critical-ns 2000000
+expect "lab think range"     2 "--think-ns must be in 0…10000000, got 20000000" -- lab locks --think-ns 20000000
+expect "lab duration range"  2 "--duration must be in 10ms…60s, got 90s" -- lab locks --duration 90s
+expect "lab strategy"        2 "--strategy: unknown strategy 'fifo'; accepted: all, mutex, channel" -- lab locks --strategy mutex,fifo
+expect "bench lab ratios"    0 '^\{"name": "CAS spin ÷ mutex, 1 thread \(uncontended\)", "unit": "×"' -- bench lab --json --duration 10ms
+expect "bench lab duration"  2 "--duration must be in 10ms…60s, got 5ms" -- bench lab --duration 5ms
 
 # Snowflake IDs: 4194766890 is (1000 ms after the epoch, datacenter 3, worker 17, sequence 42) in 41,5,5,12.
 expect "id decode timestamp" 0 "timestamp +1704067201000 ms \(2024-01-01T00:00:01.000Z\), 1000 ms after the epoch" -- id decode 4194766890

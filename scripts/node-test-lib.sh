@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for log in "$dir"/*.log "$dir"/*/*.log; do [[ -f $log ]] && { echo "--- $log" >&2; tail -20 "$log" >&2; }; done; exit 1; }
-pass() { echo "PASS: $*"; }
+pass() { echo "PASS: $* [${SECONDS}s]"; }
 field() { tr -d '\r' | sed -n "s/^$1://p"; }
 until_true() { # deadline-seconds command...: polls until the command succeeds
     local deadline=$((SECONDS + $1)); shift

@@ -44,6 +44,12 @@ for _ in $(seq 1 150); do
     sleep 0.1
 done
 if [ -n "${now:-}" ] && [ "$now" != "$first" ]; then echo "ok   node $now is the new leader"; else echo "FAIL no new leader after killing $first"; failures=$((failures + 1)); fi
+tmux send-keys -t "$session" 9
+wait_for "mutex \\(pthread, sleeps\\) +[0-9.]+k? .* ok" "9 shows the Local view, measured on real threads: the mutex row, counter ok"
+wait_for "UNLOCKED \\(lost updates expected\\)" "the unlocked run is labelled in the Local view"
+tmux send-keys -t "$session" "]"
+wait_for "local: locks in this process on real threads · 16 threads" "] doubles the Local view's threads"
+tmux send-keys -t "$session" 1
 tmux send-keys -t "$session" "?"
 wait_for "help — \\? or Esc closes" "? opens help"
 tmux send-keys -t "$session" Escape

@@ -19,6 +19,10 @@ extension Simulator {
             case .lockEvent(let session, let event):
                 guard nodes[position].sessionsHere.contains(session) else { continue }
                 queue.push(.lockEvent(node, event), at: now + replyLatency())
+            case .callback:
+                // Never asked: the simulator's targets know each answer in advance
+                // (SimulatedCallbackTargets), so every try runs on the pool's virtual time.
+                break
             case .callbackDelivered(let delivery):
                 recordDelivery(delivery)
             case .callbackPoolDue(let atNanos):

@@ -30,6 +30,8 @@ public struct VirtualWorkerPool: Sendable {
     private var waiters: [Waiter] = []
     private var nextID: WorkerTaskID = 1
     private var isShutDown = false
+    /// Tags of `announcesStart` jobs that started since the last `takeStarted()`, in start order.
+    private var startedTags: [UInt64] = []
     public private(set) var totals = WorkerPoolTotals()
 
     struct Pending: Sendable {
@@ -156,6 +158,7 @@ public struct VirtualWorkerPool: Sendable {
             let pending = queue[queueHead]
             queueHead += 1
             totals.started &+= 1
+            if pending.job.announcesStart { startedTags.append(pending.job.tag) }
             var slot = start(pending, atNanos: now)
             if let report = slot.reportAtNanos, report <= now {
                 results.append(result(of: pending, slot.outcomeAtReport, started: now, at: now))
@@ -199,6 +202,35 @@ public struct VirtualWorkerPool: Sendable {
 
     private static func ordered(_ results: [WorkerTaskResult]) -> [WorkerTaskResult] {
         results.sorted { ($0.finishedAtNanos, $0.id) < ($1.finishedAtNanos, $1.id) }
+    }
+
+    // MARK: - Jobs that end from outside
+
+    /// The tags of `announcesStart` jobs that got a worker since the last call, in start order: the
+    /// caller starts the real work for each now.
+    public mutating func takeStarted() -> [UInt64] {
+        defer { startedTags.removeAll(keepingCapacity: true) }
+        return startedTags
+    }
+
+    /// The running job tagged `tag` ended at `nowNanos` (after advancing to it): completed, or failed
+    /// with `failure`. For work whose end is known only when it happens (a real call); the job's own
+    /// `durationNanos` and `failure` are what happens if it never ends this way (typically its
+    /// timeout). A job not running, or whose result was already reported (timed out, cancelled),
+    /// is left alone: a late answer changes nothing.
+    public mutating func finish(tag: UInt64, failure: String?, atNanos nowNanos: UInt64) -> [WorkerTaskResult] {
+        var results = advance(toNanos: nowNanos)
+        let now = self.nowNanos
+        guard let worker = slots.firstIndex(where: { $0?.pending.job.tag == tag && $0?.reportAtNanos != nil }) else {
+            return results
+        }
+        var slot = slots[worker]!
+        slot.outcomeAtReport = failure.map { .failed($0) } ?? .completed
+        slot.reportAtNanos = now
+        slot.freeAtNanos = now
+        slots[worker] = slot
+        runEvents(atNanos: now, into: &results)
+        return Self.ordered(results)
     }
 
     // MARK: - Cancelling and shutting down
@@ -279,12 +311,17 @@ public struct VirtualJob: Sendable, Equatable {
     /// Whether the job stops at once when asked (timeout, cancel), freeing its worker; otherwise it runs
     /// its whole `durationNanos`.
     public var stopsWhenAsked: Bool
+    /// The pool lists the job's tag in `takeStarted()` when it gets a worker: real work starts then
+    /// and may end sooner than `durationNanos` through `finish(tag:failure:atNanos:)`.
+    public var announcesStart: Bool
 
-    public init(tag: UInt64, durationNanos: UInt64, failure: String? = nil, stopsWhenAsked: Bool = true) {
+    public init(tag: UInt64, durationNanos: UInt64, failure: String? = nil, stopsWhenAsked: Bool = true,
+                announcesStart: Bool = false) {
         self.tag = tag
         self.durationNanos = durationNanos
         self.failure = failure
         self.stopsWhenAsked = stopsWhenAsked
+        self.announcesStart = announcesStart
     }
 }
 

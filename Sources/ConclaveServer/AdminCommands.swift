@@ -23,6 +23,8 @@ public enum AdminCommand: Equatable, Sendable {
     case removeMember(NodeID)
     case snapshot
     case faults
+    /// Make the node's next WAL or snapshot sync fail (EIO), as a dying disk would.
+    case diskFaultSync
 
     /// Whether the command steps the node's core (refused while the node is paused).
     var needsCore: Bool {
@@ -44,7 +46,7 @@ public enum AdminCommands {
     public static let skewMillisMax: Int64 = 86_400_000
     public static let names = [
         "ADMIN.PARTITION", "ADMIN.HEAL", "ADMIN.DROP", "ADMIN.DELAY", "ADMIN.PAUSE", "ADMIN.SKEW",
-        "ADMIN.TRANSFER-LEADER", "ADMIN.ADD-MEMBER", "ADMIN.REMOVE-MEMBER", "ADMIN.SNAPSHOT", "ADMIN.FAULTS",
+        "ADMIN.TRANSFER-LEADER", "ADMIN.ADD-MEMBER", "ADMIN.REMOVE-MEMBER", "ADMIN.SNAPSHOT", "ADMIN.FAULTS", "ADMIN.DISK-FAULT",
     ]
 
     public static func handles(_ name: String) -> Bool { name.hasPrefix("ADMIN.") }
@@ -102,6 +104,12 @@ public enum AdminCommands {
             return .snapshot
         case "ADMIN.FAULTS":
             return .faults
+        case "ADMIN.DISK-FAULT":
+            let kind = try a.text("fault").uppercased()
+            guard kind == "FSYNC" else {
+                throw RESPError("ERR unknown disk fault '\(kind.prefix(64))'; accepted: FSYNC (the next sync fails with EIO)")
+            }
+            return .diskFaultSync
         default:
             throw RESPError("ERR unknown command '\(name.prefix(64))'; the admin commands are \(names.joined(separator: ", "))")
         }
@@ -168,6 +176,7 @@ extension CommandTable {
             spec("admin.remove-member", 2, "Removes a node from the cluster's membership (on the leader).", [.integer("node-id")]),
             spec("admin.snapshot", 1, "Snapshots this node's state now and compacts its log; answers the index."),
             spec("admin.faults", 1, "Lists the fault rules in force on this node."),
+            spec("admin.disk-fault", 2, "Makes this node's next sync fail with EIO (FSYNC): the node must stop.", [.string("fault")]),
         ]
     }()
 }

@@ -159,15 +159,19 @@ public enum NativeCommands {
 
         case "CFG.SET":
             let key = try a.text("key")
+            try MemberAddresses.refuseClientWrite(key)
             return .coordination(.configSet(key: key, value: try a.text("value")), .revision)
         case "CFG.DEL":
-            return .coordination(.configSet(key: try a.text("key"), value: nil), .revision)
+            let key = try a.text("key")
+            try MemberAddresses.refuseClientWrite(key)
+            return .coordination(.configSet(key: key, value: nil), .revision)
         case "CFG.GET":
             return .coordination(.configGet(key: try a.text("key")), .configValue)
         case "CFG.HISTORY":
             return .coordination(.configHistory(key: try a.text("key")), .configHistory)
         case "CFG.ROLLBACK":
             let key = try a.text("key")
+            try MemberAddresses.refuseClientWrite(key)
             return .coordination(.configRollback(key: key, toRevision: try a.unsigned("revision")), .revision)
         case "CFG.WATCH":
             let prefix = try a.text("prefix", allowEmpty: true)

@@ -20,6 +20,9 @@ import TOMLKit
 /// 1 = "127.0.0.1:7101"
 /// 2 = "127.0.0.1:7102"
 /// 3 = "127.0.0.1:7103"
+///
+/// [callbacks]                       # delay-task callback targets by name (SCHED.ADD … CALLBACK name)
+/// billing = "http://127.0.0.1:8080/fire"
 /// ```
 public struct NodeConfiguration: Equatable, Sendable {
     public var id: NodeID
@@ -35,6 +38,12 @@ public struct NodeConfiguration: Equatable, Sendable {
     public var clientsMax = 10_000
     /// A client idle this long is closed; 0: never (the default, as Redis's `timeout 0`).
     public var clientIdleTimeoutSeconds: UInt64 = 0
+    /// Delay-task callback targets by name: each try is an HTTP POST there (`HTTPCallbackClient`).
+    public var callbacks: [String: CallbackEndpoint] = [:]
+    /// A new data directory starts as a member of no configuration (not with `peers` as voters): the
+    /// node waits for the leader to add it (ADMIN.ADD-MEMBER id host:port). Ignored once the
+    /// directory holds a membership.
+    public var join = false
 
     public static let clientsMaxRange = 1...100_000
     /// Up to a year.
@@ -57,6 +66,10 @@ public struct NodeConfiguration: Equatable, Sendable {
         public var logLevel: String?
         public var maxClients: String?
         public var clientIdleTimeoutSeconds: String?
+        /// `name=http://host:port/path`, comma-separated.
+        public var callbacks: String?
+        /// "true" or "false".
+        public var join: String?
 
         public init() {}
 
@@ -73,6 +86,8 @@ public struct NodeConfiguration: Equatable, Sendable {
             merged.logLevel = logLevel ?? base.logLevel
             merged.maxClients = maxClients ?? base.maxClients
             merged.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds ?? base.clientIdleTimeoutSeconds
+            merged.callbacks = callbacks ?? base.callbacks
+            merged.join = join ?? base.join
             return merged
         }
     }
@@ -91,7 +106,7 @@ public struct NodeConfiguration: Equatable, Sendable {
         var settings = Settings()
         var tokenFile: String?
         let accepted = ["id", "data", "peer-listen", "client-listen", "cluster", "token-file", "log-level", "peers", "max-clients",
-                        "client-idle-timeout-seconds"]
+                        "client-idle-timeout-seconds", "callbacks", "join"]
         for key in table.keys.sorted() {
             guard accepted.contains(key) else {
                 throw ServerInputError("\(file): unknown key '\(key)'; accepted: \(accepted.joined(separator: ", "))")
@@ -101,6 +116,7 @@ public struct NodeConfiguration: Equatable, Sendable {
             guard let value = table[key] else { return nil }
             if let string = value.string { return string }
             if let number = value.int { return String(number) }
+            if let flag = value.bool { return String(flag) }
             throw ServerInputError("\(file): '\(key)' must be a string")
         }
         settings.id = try string("id")
@@ -112,6 +128,7 @@ public struct NodeConfiguration: Equatable, Sendable {
         settings.maxClients = try string("max-clients")
         settings.clientIdleTimeoutSeconds = try string("client-idle-timeout-seconds")
         tokenFile = try string("token-file")
+        settings.join = try string("join")
         if let peers = table["peers"] {
             guard let peerTable = peers.table else { throw ServerInputError("\(file): [peers] must be a table of ID = \"host:port\"") }
             var entries: [String] = []
@@ -122,6 +139,19 @@ public struct NodeConfiguration: Equatable, Sendable {
                 entries.append("\(key)=\(address)")
             }
             settings.peers = entries.joined(separator: ",")
+        }
+        if let callbacks = table["callbacks"] {
+            guard let callbackTable = callbacks.table else {
+                throw ServerInputError("\(file): [callbacks] must be a table of name = \"http://host:port/path\"")
+            }
+            var entries: [String] = []
+            for key in callbackTable.keys.sorted() {
+                guard let url = callbackTable[key]?.string, !url.contains(",") else {
+                    throw ServerInputError("\(file): callbacks.\(key) must be an \"http://host:port/path\" string without commas")
+                }
+                entries.append("\(key)=\(url)")
+            }
+            settings.callbacks = entries.joined(separator: ",")
         }
         return (settings, tokenFile)
     }
@@ -180,6 +210,12 @@ public struct NodeConfiguration: Equatable, Sendable {
         self.logLevel = level
         self.clientsMax = clientsMax
         self.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
+        self.callbacks = try settings.callbacks.map(CallbackEndpoint.parseList) ?? [:]
+        switch settings.join?.lowercased() {
+        case nil, "false": join = false
+        case "true": join = true
+        case let other?: throw ServerInputError("join '\(other)': accepted: true, false")
+        }
     }
 
     static func parsePeers(_ text: String) throws(ServerInputError) -> [NodeID: PeerAddress] {

@@ -1,4 +1,5 @@
 import ConclaveCluster
+import ConclaveCoordination
 import ConclaveCore
 import ConclaveRaft
 import ConclaveWire
@@ -26,6 +27,8 @@ final class AdminState {
 struct AdminChange {
     enum Goal: CustomStringConvertible {
         case leader(NodeID)
+        /// The member's address is being written to the log; the learner is added once it applied here.
+        case address(NodeID, PeerAddress)
         case learner(NodeID)
         case voter(NodeID)
         case removed(NodeID)
@@ -33,6 +36,7 @@ struct AdminChange {
         var description: String {
             switch self {
             case .leader(let node): return "node \(node) to lead"
+            case .address(let node, let address): return "node \(node)'s address \(address) to be recorded in the log"
             case .learner(let node): return "node \(node) to join as a learner and catch up"
             case .voter(let node): return "node \(node) to become a voter"
             case .removed(let node): return "node \(node) to be removed"
@@ -112,9 +116,17 @@ extension NodeDaemon {
                     try core.transferLeadership(to: target, at: time)
                 }
             case .addMember(let node, let address):
-                try checkAddress(of: node, address)
-                try startChange(.learner(node), within: AdminState.membershipMillisMax, answer: answer) { core, time throws(RaftError) in
-                    try core.proposeConfChange(.addLearner(node), at: time)
+                let known = peerAddresses[node]
+                guard let target = address ?? known else {
+                    throw RESPError("ERR node \(node) has no known peer address; give it: ADMIN.ADD-MEMBER \(node) host:port "
+                        + "(then start it with --join)")
+                }
+                if target == known {
+                    try startChange(.learner(node), within: AdminState.membershipMillisMax, answer: answer) { core, time throws(RaftError) in
+                        try core.proposeConfChange(.addLearner(node), at: time)
+                    }
+                } else {
+                    try recordAddress(of: node, target, answer: answer)
                 }
             case .removeMember(let node):
                 try startChange(.removed(node), within: AdminState.membershipMillisMax, answer: answer) { core, time throws(RaftError) in
@@ -129,6 +141,9 @@ extension NodeDaemon {
                 answer(.integer(Int64(clamping: index)))
             case .faults:
                 answer(.array(faultLines.map { .bulk($0) }))
+            case .diskFaultSync:
+                fileSystem.failNextSync()
+                answer(.simpleString("OK node \(me)'s next sync fails with EIO: it will stop (exit 74) without acknowledging what that sync held"))
             }
         } catch {
             answer(error.reply)
@@ -137,7 +152,7 @@ extension NodeDaemon {
 
     // MARK: - Peers
 
-    private var allPeers: [NodeID] { configuration.peers.keys.filter { $0 != configuration.id }.sorted() }
+    private var allPeers: [NodeID] { peerAddresses.keys.filter { $0 != configuration.id }.sorted() }
 
     /// The nodes named, if each is a peer of this node.
     private func checkedPeers(_ nodes: [NodeID]) throws(RESPError) -> [NodeID] {
@@ -150,16 +165,6 @@ extension NodeDaemon {
         return nodes.sorted()
     }
 
-    /// A node is added at the address every node's configuration has for it: a new address
-    /// would have to reach every node's transport (through the log), which is not built yet.
-    private func checkAddress(of node: NodeID, _ address: PeerAddress?) throws(RESPError) {
-        guard let known = configuration.peers[node] else {
-            throw RESPError("ERR node \(node) has no peer address in node \(configuration.id)'s configuration; only nodes listed in every node's --peers can be added (adding a new address is not supported yet)")
-        }
-        if let address, address != known {
-            throw RESPError("ERR node \(node)'s peer address is \(known) in node \(configuration.id)'s configuration, not \(address); changing an address is not supported yet")
-        }
-    }
 
     /// An admin reply as one log line: its text, its number, or its lines joined.
     static func logText(_ value: RESPValue) -> String {
@@ -267,6 +272,43 @@ extension NodeDaemon {
         admin.change = AdminChange(goal: goal, from: core.raft.leader, deadlineNanos: time.timerNanos + millis * 1_000_000, answer: answer)
     }
 
+    /// Writes a new member's address to the replicated config (`MemberAddresses`) through the log;
+    /// `checkChange` adds the learner once the write applied here and the transport has the peer.
+    private func recordAddress(of node: NodeID, _ address: PeerAddress, answer: @escaping (RESPValue) -> Void) throws(RESPError) {
+        if let change = admin.change {
+            throw RESPError("ERR node \(configuration.id) is still waiting for \(change.goal); one leadership or membership change at a time")
+        }
+        guard core.raft.role == .leader else {
+            throw RESPError("ERR node \(configuration.id) is not the leader (node \(core.raft.leader) is); send ADMIN.ADD-MEMBER there")
+        }
+        if let holder = peerAddresses.first(where: { $0.value == address && $0.key != node }) {
+            throw RESPError("ERR \(address) is node \(holder.key)'s peer address")
+        }
+        native.ids.sequence += 1
+        let request = CoordinationRequest(client: clientBase, sequence: native.ids.sequence,
+                                          command: .configSet(key: MemberAddresses.key(node), value: "\(address)"))
+        let time = now()
+        switch core.prepare(request, at: time) {
+        case .success(let prepared):
+            if let refusal = core.submit(prepared, at: time) { throw RESPError(Self.refusalReply(refusal, leader: core.raft.leader)) }
+        case .failure(let refusal):
+            throw RESPError("ERR \(refusal.reason)")
+        }
+        afterInput()
+        admin.change = AdminChange(goal: .address(node, address), from: core.raft.leader,
+                                   deadlineNanos: time.timerNanos + AdminState.membershipMillisMax * 1_000_000, answer: answer)
+    }
+
+    /// After entries applied: the transport learns every member address the log recorded.
+    func syncMemberAddresses() {
+        let config = core.stateMachine.config
+        guard config.revision != native.memberAddressesRevision else { return }
+        native.memberAddressesRevision = config.revision
+        for (node, address) in MemberAddresses.recorded(in: config) where peerAddresses[node] != address && node != configuration.id {
+            transport.setPeer(node, address)
+        }
+    }
+
     /// Every tick: answers the change in progress once done, refused, or out of time. A learner
     /// that caught up with the leader's commit index is promoted (Raft thesis §4.2.1).
     private func checkChange() {
@@ -275,6 +317,18 @@ extension NodeDaemon {
         let me = configuration.id
         var outcome: RESPValue?
         switch change.goal {
+        case .address(let node, let address):
+            if status.role != .leader {
+                outcome = lostLeadership("recording node \(node)'s address")
+            } else if peerAddresses[node] == address {
+                do {
+                    try core.proposeConfChange(.addLearner(node), at: now())
+                    afterInput()
+                    admin.change?.goal = .learner(node)
+                } catch {
+                    outcome = .error("ERR node \(me): \(error)")
+                }
+            }
         case .leader(let target):
             if status.leader == target {
                 outcome = .simpleString("OK leadership moved from node \(change.from) to node \(target) (term \(status.term))")

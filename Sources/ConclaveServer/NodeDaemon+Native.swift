@@ -35,6 +35,8 @@ final class NativeState {
     var watches: [UInt64: Watch] = [:]
     /// The config revision watches were last brought up to.
     var watchedRevision: UInt64 = 0
+    /// The config revision whose member addresses the transport has (`syncMemberAddresses`).
+    var memberAddressesRevision: UInt64 = .max
     var ids = NodeIDService()
     /// CLUSTER.WATCH subscribers, by connection.
     var statusWatches: [UInt64: StatusWatch] = [:]
@@ -309,7 +311,9 @@ extension NodeDaemon {
         guard let inFlight = native.ids.requestInFlight, inFlight.sequence == sequence else { return }
         native.ids.requestInFlight = nil
         switch result {
-        case .sessionOpened:
+        case .sessionOpened, .refused(.sessionExists):
+            // Already open: an earlier open of this node's session applied but its answer was lost
+            // (a timeout, a leader change) — the session is ours; asking again would only repeat.
             native.ids.sessionOpen = true
             native.ids.lastRenewalNanos = 0  // lease at once
         case .workerLeased(let worker, let startAfter):
@@ -351,7 +355,7 @@ extension NodeDaemon {
         var members: [RESPValue] = []
         for voter in status.voters.sorted() {
             var pairs: [(RESPValue, RESPValue)] = [(.bulk("id"), .integer(Int64(voter)))]
-            if let address = configuration.peers[voter] { pairs.append((.bulk("peer_address"), .bulk("\(address)"))) }
+            if let address = peerAddresses[voter] { pairs.append((.bulk("peer_address"), .bulk("\(address)"))) }
             pairs.append((.bulk("role"), .bulk(voter == status.leader ? "leader" : voter == configuration.id ? "\(status.role)" : "voter")))
             if let follower = status.followers.first(where: { $0.node == voter }) {
                 pairs.append((.bulk("match"), .integer(Int64(clamping: follower.match))))

@@ -73,11 +73,11 @@ extension NodeDaemon {
         report.pid = getpid()
         let statistics = transport.statistics
         let links = transport.faults.links
-        let members = Set(status.voters + status.learners).union(configuration.peers.keys).subtracting([configuration.id])
+        let members = Set(status.voters + status.learners).union(peerAddresses.keys).subtracting([configuration.id])
         report.peers = members.sorted().map { peer in
             let link = statistics[peer] ?? PeerLinkStatistics()
             let rule = links[peer]
-            var entry = NodeStatusReport.Peer(id: peer, address: configuration.peers[peer].map { "\($0)" }, connected: link.connected,
+            var entry = NodeStatusReport.Peer(id: peer, address: peerAddresses[peer].map { "\($0)" }, connected: link.connected,
                                               messagesSent: link.messagesSent, messagesReceived: link.messagesReceived,
                                               faultDrops: link.faultDrops,
                                               cut: rule?.partitioned == true || rule?.dropPercent == 100)
@@ -101,6 +101,12 @@ extension NodeDaemon {
             report.tasks.heapLevels = levels
         }
         report.tasks.heapCount = heap.count
+        report.breakers = core.callbackBreakers.sorted { $0.key < $1.key }.prefix(NodeStatusReport.Limits.breakersMax).map { name, breaker in
+            let state = breaker.snapshot(atNanos: time.timerNanos)
+            return NodeStatusReport.Breaker(name: "callback:\(name)", state: state.state.rawValue, failureRatePercent: state.failureRatePercent,
+                                            thresholdPercent: breaker.configuration.failureRateThresholdPercent, calls: state.calls,
+                                            notPermitted: state.totals.notPermittedCalls)
+        }
         if let generator = native.ids.generator {
             report.ids.worker = generator.configuration.workerID
             report.ids.lastID = native.ids.lastID

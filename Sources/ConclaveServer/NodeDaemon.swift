@@ -63,6 +63,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
     let storage: DurableLogStorage
+    /// The storage's file system, which ADMIN.DISK-FAULT FSYNC arms.
+    let fileSystem: SyncFaultFileSystem
     let dataLock: DataDirectoryLock
     var core: NodeCore
     var transport: PeerTransport!
@@ -101,6 +103,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
 
+    /// Every member's peer address this node knows: its `--peers`, and those the log recorded.
+    var peerAddresses: [NodeID: PeerAddress] { transport.configuration.peers }
+
     // MARK: - Starting
 
     /// Locks and opens the data directory (bootstrapping a new one with `--peers` as the voters,
@@ -110,9 +115,11 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         let identity = StorageIdentity(clusterID: configuration.clusterID, nodeID: configuration.id)
         let storage: DurableLogStorage
+        let fileSystem = SyncFaultFileSystem()
         do {
             storage = try DurableLogStorage.open(directory: configuration.dataDirectory, identity: identity,
-                                                 membership: ConfState(voters: Array(configuration.peers.keys)), options: settings.wal)
+                                                 membership: ConfState(voters: configuration.join ? [] : Array(configuration.peers.keys)),
+                                                 fileSystem: fileSystem, options: settings.wal)
         } catch {
             lock.release()
             throw NodeStartError(storageError: error, directory: configuration.dataDirectory)
@@ -122,7 +129,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             "dir": "\(configuration.dataDirectory)", "recovery": "\(recovery)",
         ])
         let stored = storage.initialState().1
-        if Set(stored.voters) != Set(configuration.peers.keys) {
+        if configuration.join && stored.voters.isEmpty {
+            logger.notice("joining: a member of no configuration until the leader adds it (ADMIN.ADD-MEMBER \(configuration.id) \(configuration.peerListen))")
+        } else if Set(stored.voters) != Set(configuration.peers.keys) {
             logger.warning("the data directory's members differ from --peers; the stored membership wins",
                            metadata: ["stored": "\(stored.voters)", "peers": "\(configuration.peers.keys.sorted())"])
         }
@@ -141,7 +150,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         var core: NodeCore
         do {
             core = try NodeCore(config: nodeConfig, storage: storage, random: SeededGenerator(seed: seed),
-                                callbackTargets: LoggedCallbackTargets(logger: logger))
+                                callbackTargets: HTTPCallbackTargets(node: configuration.id, endpoints: configuration.callbacks))
         } catch {
             storage.close()
             lock.release()
@@ -150,7 +159,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         core.drainsEachInput = false
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let daemon = NodeDaemon(configuration: configuration, settings: settings, logger: logger, group: group,
-                                storage: storage, lock: lock, core: core)
+                                storage: storage, fileSystem: fileSystem, lock: lock, core: core)
         do {
             try daemon.loop.flatSubmit { daemon.bind() }.wait()
         } catch {
@@ -166,13 +175,14 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     }
 
     private init(configuration: NodeConfiguration, settings: Settings, logger: Logger, group: MultiThreadedEventLoopGroup,
-                 storage: DurableLogStorage, lock: DataDirectoryLock, core: NodeCore) {
+                 storage: DurableLogStorage, fileSystem: SyncFaultFileSystem, lock: DataDirectoryLock, core: NodeCore) {
         self.configuration = configuration
         self.settings = settings
         self.logger = logger
         self.group = group
         self.loop = group.next()
         self.storage = storage
+        self.fileSystem = fileSystem
         self.dataLock = lock
         self.core = core
         clientBase = UInt64(configuration.id) << 56 | UInt64.random(in: 1..<(1 << 24)) << 32
@@ -229,6 +239,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 clientPort.start().flatMapErrorThrowing { throw ListenError(description: "client port \(clientAddress): \($0)") }
             }
             .map { [self] in
+                syncMemberAddresses()  // those a restored snapshot recorded
                 let interval = TimeAmount.nanoseconds(Int64(settings.tickMillis * 1_000_000))
                 tickTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [unowned self] _ in tick() }
             }
@@ -404,6 +415,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 appliedSome = true
             case .persisted:
                 break
+            case .callback(let request):
+                call(request)
             case .callbackDelivered(let delivery):
                 logger.info("callback delivered", metadata: ["delivery": "\(delivery)"])
             case .callbackPoolDue(let atNanos):
@@ -422,8 +435,24 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             }
         }
         if !messages.isEmpty { transport.send(messages) }
-        if appliedSome { deliverWatches() }
+        if appliedSome {
+            deliverWatches()
+            syncMemberAddresses()
+        }
         noteRole()
+    }
+
+    /// A callback try: an HTTP POST to the target's endpoint; its answer goes back to the core.
+    private func call(_ request: CallbackRequest) {
+        guard let endpoint = configuration.callbacks[request.target] else {
+            return at(0) { $0.callbackAnswered(tag: request.tag, failure: "no endpoint for '\(request.target)'", at: $1) }
+        }
+        HTTPCallbackClient.post(request, to: endpoint, on: loop) { [self] failure in
+            if let failure {
+                logger.info("callback failed", metadata: ["task": "\(request.task)", "attempt": "\(request.attempt)", "why": "\(failure)"])
+            }
+            at(0) { $0.callbackAnswered(tag: request.tag, failure: failure, at: $1) }
+        }
     }
 
     private func at(_ nanos: UInt64, _ input: @escaping @Sendable (inout NodeCore, NodeTime) -> Void) {
@@ -556,16 +585,3 @@ public struct NodeStartError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Delay-task callbacks of a daemon: each call is logged and counts as delivered at once. Real
-/// callback transports (HTTP, RESP) come with the full command surface; until then no RESP command
-/// schedules a task, so none is called.
-final class LoggedCallbackTargets: CallbackTargets {
-    let logger: Logger
-
-    init(logger: Logger) { self.logger = logger }
-
-    func call(_ target: String) -> CallbackCall {
-        logger.info("callback", metadata: ["target": "\(target)"])
-        return CallbackCall(durationNanos: 0, fails: false)
-    }
-}

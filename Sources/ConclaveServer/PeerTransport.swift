@@ -57,7 +57,8 @@ public struct PeerLinkStatistics: Equatable, Sendable {
 /// Threading: every piece of mutable state is touched only on `eventLoop`, the node's loop (the
 /// core runs there too), so there are no locks. `send` and `deliver` run on it.
 public final class PeerTransport: @unchecked Sendable {
-    public let configuration: PeerTransportConfiguration
+    /// Its peers grow as members are added at new addresses (`setPeer`).
+    public private(set) var configuration: PeerTransportConfiguration
     public let eventLoop: EventLoop
     let logger: Logger
     /// Called on `eventLoop` with each batch of messages from an authenticated peer.
@@ -104,6 +105,26 @@ public final class PeerTransport: @unchecked Sendable {
             serverChannel = channel
             logger.info("peer listener up", metadata: ["address": "\(configuration.listen.host):\(channel.localAddress?.port ?? 0)"])
             for peer in outbound.keys.sorted() { dial(peer) }
+        }
+    }
+
+    /// Learns (or changes) a member's peer address — a member added at a new address, as the log
+    /// recorded it. A new peer is dialled at once and admitted when it dials us; a moved one is
+    /// redialled at its new address.
+    public func setPeer(_ peer: NodeID, _ address: PeerAddress) {
+        eventLoop.preconditionInEventLoop()
+        guard peer != configuration.node, configuration.peers[peer] != address else { return }
+        let moved = configuration.peers[peer] != nil
+        configuration.peers[peer] = address
+        logger.notice(moved ? "peer moved" : "peer added", metadata: ["peer": "\(peer)", "address": "\(address)"])
+        if outbound[peer] == nil {
+            outbound[peer] = OutboundPeer()
+            statistics[peer] = PeerLinkStatistics()
+        }
+        if let channel = outbound[peer]?.channel {
+            channel.close(promise: nil)  // outboundClosed redials, now at the new address
+        } else if serverChannel != nil {
+            dial(peer)
         }
     }
 

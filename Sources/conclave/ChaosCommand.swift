@@ -29,7 +29,7 @@ struct ChaosCommand: ParsableCommand {
     var duration = DurationArgument(argument: "60s")!
 
     @Option(help: "Faults to inject, comma-separated: \(NemesisKind.allCases.map(\.rawValue).joined(separator: ",")), all or none.")
-    var nemesis = ChaosCommand.defaultNemesis
+    var nemesis = ChaosCommand.simulatedNemesisDefault
 
     @Option(help: "What the clients do: kv (registers), locks (the whole lock service: try and blocking acquires, cancels, reentrant holds, read/write locks, semaphores, revokes, lock-delay, fenced writes), mixed (kv and try-locks), ids (Snowflake generators on skewed node clocks, worker IDs leased through consensus), tasks (delay tasks), or trylocks (sessions and try-locks on three mutexes).")
     var workload = "kv"
@@ -49,9 +49,23 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "The consensus engine: raft, or paxos (Multi-Paxos; the kv workload; nemesis \(PaxosChaosRunner.supportedNemesis.map(\.rawValue).joined(separator: ",")); the default nemesis without skew).")
     var engine = "raft"
 
-    private static let defaultNemesis = "partition,crash,pause,skew,drop"
+    @Option(help: "Run on this many real node processes (\(ProcessChaosOptions.nodesRange.lowerBound)…\(ProcessChaosOptions.nodesRange.upperBound)) on 127.0.0.1 instead of the simulator: clients over RESP, faults \(ProcessFault.allCases.map(\.rawValue).joined(separator: ",")) (--nemesis), --duration of wall time.")
+    var processes: Int?
+
+    @Option(help: "With --processes: the nodes' data directory (default: a temporary one, removed after a pass).")
+    var dataDir: String?
+
+    static let simulatedNemesisDefault = "partition,crash,pause,skew,drop"
 
     func validate() throws {
+        if processes != nil {
+            guard seeds == nil, trace == nil, !leaseReads, workload == "kv", engine == "raft" else {
+                throw ValidationError("--processes runs one seed of its own workload (registers, a lock, a counter, IDs); "
+                    + "--seeds, --trace, --lease-reads, --workload and --engine are for the simulator")
+            }
+            try processOptions().validate()
+            return
+        }
         guard ChaosWorkload(rawValue: workload) != nil else {
             throw ValidationError("--workload: unknown workload '\(workload)'; accepted: \(ChaosWorkload.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -74,7 +88,7 @@ struct ChaosCommand: ParsableCommand {
         options.clients = clients
         options.durationNanos = duration.nanoseconds
         // Paxos nodes keep no clocks to skew: its default nemesis is Raft's without skew.
-        let faults = engine == "paxos" && nemesis == Self.defaultNemesis ? "partition,crash,pause,drop" : nemesis
+        let faults = engine == "paxos" && nemesis == Self.simulatedNemesisDefault ? "partition,crash,pause,drop" : nemesis
         options.nemesis = try NemesisKind.parseList(faults)
         options.workload = ChaosWorkload(rawValue: workload) ?? .kv
         options.leaseReads = leaseReads
@@ -82,7 +96,41 @@ struct ChaosCommand: ParsableCommand {
         return options
     }
 
+    private func processOptions() throws(ValidationError) -> ProcessChaosOptions {
+        var options = ProcessChaosOptions(seed: seed)
+        options.nodes = processes ?? 3
+        options.clients = clients
+        options.durationMillis = duration.nanoseconds / 1_000_000
+        do {
+            options.faults = nemesis == Self.simulatedNemesisDefault ? ProcessFault.allCases : try ProcessFault.parseList(nemesis)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        options.directory = dataDir
+        return options
+    }
+
+    private func runProcesses() throws {
+        let runner = ProcessChaosRunner(options: try processOptions())
+        let summary: ProcessChaosSummary
+        do {
+            summary = try runner.run()
+        } catch {
+            FileHandle.standardError.write(Data("chaos: \(error)\nthe nodes' data and logs are kept in \(runner.dataDirectory)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let history { try writeHistory(runner.history, to: history) }
+        print(summary)
+        if summary.passed {
+            runner.removeData()
+        } else {
+            print("the nodes' data and logs are kept in \(runner.dataDirectory)")
+            throw ExitCode(1)
+        }
+    }
+
     func run() throws {
+        if processes != nil { return try runProcesses() }
         let range = seeds?.seeds ?? seed...seed
         var failures: [UInt64] = []
         if engine == "paxos" {

@@ -10,7 +10,7 @@ struct Conclave: ParsableCommand {
         abstract: "A terminal operations console for distributed coordination.",
         subcommands: [
             ConsoleCommand.self, DemoCommand.self, ChaosCommand.self, CheckCommand.self, BenchCommand.self, IDCommand.self, WALCommand.self,
-            NodeCommand.self, StatusCommand.self,
+            NodeCommand.self, StatusCommand.self, LabCommand.self,
         ],
         defaultSubcommand: ConsoleCommand.self
     )

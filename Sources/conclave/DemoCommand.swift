@@ -56,7 +56,7 @@ struct DemoCommand: ParsableCommand {
 
     private func playHeadless(_ script: DemoScript) throws {
         let player = try DemoPlayer(script: script, size: try TerminalSupport.size(size, minimum: ConsoleRenderer.minimumSize))
-        let text = HeadlessRun.dump(player.runToEnd())
+        let text = HeadlessRun.dump(player.runToEnd(measure: DemoLab.measure))
         if let dump { try text.write(toFile: dump, atomically: true, encoding: .utf8) } else { print(text, terminator: "") }
         if !player.failures.isEmpty {
             FileHandle.standardError.write(Data((player.failures.joined(separator: "\n") + "\n").utf8))
@@ -88,11 +88,14 @@ enum DemoLibrary {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ValidationError("cannot read demo file \(path)")
         }
+        let script: DemoScript
         do {
-            return try DemoScript.parse(text, name: name, file: path)
+            script = try DemoScript.parse(text, name: name, file: path)
         } catch {
             throw ValidationError("bad demo: \(error.description)")
         }
+        if let problem = DemoLab.problem(script, file: path) { throw ValidationError("bad demo: \(problem)") }
+        return script
     }
 
     static func resolve(_ name: String) throws -> DemoScript {
@@ -107,7 +110,8 @@ enum DemoLibrary {
 }
 
 /// The live demo on the UI thread: `run` steps animate at wall speed, pause points wait for Space
-/// or Enter (other keys still drive the console: views, help, palette), q quits.
+/// or Enter (other keys still drive the console: views, help, palette), q quits. A `lab` step
+/// measures on real threads while the UI thread waits, the screen saying so.
 final class LiveDemo {
     let player: DemoPlayer
     let terminal: CursesTerminal
@@ -119,6 +123,17 @@ final class LiveDemo {
         self.player = player
         self.terminal = terminal
         self.theme = theme
+    }
+
+    /// Runs a `lab` step's strategies one by one, drawing the screen before each with a banner.
+    func measure(_ strategies: [String], _ settings: LocalLabSettings, _ millis: UInt64) {
+        for strategy in strategies {
+            var frame = ConsoleRenderer.render(player.session.state, size: terminal.size)
+            frame.put(" measuring \(strategy), \(settings.threads) threads, \(millis) ms on real threads… ", x: 0, y: frame.height - 1,
+                      role: .alert)
+            screen.present(frame, on: terminal, theme: theme)
+            if let figures = DemoLab.measure(strategy, settings, millis) { player.session.measured(figures) }
+        }
     }
 
     func run() {
@@ -134,6 +149,8 @@ final class LiveDemo {
                     case .nothing: break
                     case .time(let millis): remainingMillis = millis
                     case .pause(let text): pausedAt = text
+                    case .lab(let strategies, let settings, let millis):
+                        measure(strategies, settings, millis)
                     }
                 }
                 if pausedAt == nil && remainingMillis == 0 { continue }

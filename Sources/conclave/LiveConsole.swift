@@ -15,6 +15,7 @@ final class LiveConsole {
     let screen = Screen()
     let stopAfterNanos: UInt64?
     let signals = SignalFlag()
+    let lab = LocalLabHost()
 
     static let frameMillis = 33
 
@@ -30,7 +31,9 @@ final class LiveConsole {
     func run() {
         signals.install()
         simulation.start()
+        lab.start()
         defer {
+            lab.stop()
             simulation.stop()
             terminal.close()
         }
@@ -46,7 +49,11 @@ final class LiveConsole {
             switch terminal.read(timeoutMillis: Self.frameMillis) {
             case .key(let key):
                 for command in ConsoleApp.update(&state, .key(key)) {
-                    if case .control(let control) = command { simulation.submit(control) }
+                    switch command {
+                    case .control(let control): simulation.submit(control)
+                    case .lab(let settings): lab.ask(settings)
+                    case .quit: break
+                    }
                 }
                 dirty = true
             case .resize:
@@ -54,6 +61,10 @@ final class LiveConsole {
                 dirty = true
             case nil:
                 break
+            }
+            for figures in lab.take() {
+                _ = ConsoleApp.update(&state, .localLab(figures))
+                dirty = true
             }
             let (snapshot, version, results) = simulation.take()
             for (text, isError) in results {

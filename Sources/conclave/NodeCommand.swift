@@ -34,9 +34,16 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).") var logLevel: String?
     @Option(help: "Client connections at once; one more is told and closed (default 10000).") var maxClients: String?
     @Option(help: "Close a client idle this many seconds; 0: never (default 0, as Redis).") var clientIdleTimeoutSeconds: String?
-    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, [peers]).")
+    @Option(help: "Delay-task callback targets: name=http://host:port/path, comma-separated (SCHED.ADD … CALLBACK name POSTs there).")
+    var callbacks: String?
+    @Flag(help: "Start a new data directory as a member of no configuration and wait to be added (ADMIN.ADD-MEMBER id host:port on the leader).")
+    var join = false
+    @Option(help: "A TOML file with the same keys (id, data, peer-listen, client-listen, cluster, token-file, log-level, max-clients, client-idle-timeout-seconds, join, [peers], [callbacks]).")
     var config: String?
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
+    @Option(help: "WAL segment size in MiB, each preallocated when opened (1…16384; default 64).") var walSegmentMib = 64
+
+    static let walSegmentMibRange = 1...16_384
 
     func run() throws {
         let configuration: NodeConfiguration
@@ -48,6 +55,9 @@ struct NodeCommand: ParsableCommand {
         guard (1...1_000).contains(tickMillis) else {
             fail("conclave node: --tick-millis \(tickMillis): accepted: 1…1000", status: NodeExit.usage.rawValue)
         }
+        guard Self.walSegmentMibRange.contains(walSegmentMib) else {
+            fail("conclave node: --wal-segment-mib \(walSegmentMib): accepted: 1…16384", status: NodeExit.usage.rawValue)
+        }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -58,6 +68,7 @@ struct NodeCommand: ParsableCommand {
         logger[metadataKey: "node"] = "\(configuration.id)"
         var settings = NodeDaemon.Settings()
         settings.tickMillis = tickMillis
+        settings.wal.segmentBytes = walSegmentMib << 20
         let daemon: NodeDaemon
         do {
             daemon = try NodeDaemon.start(configuration, settings: settings, logger: logger)
@@ -88,6 +99,8 @@ struct NodeCommand: ParsableCommand {
         flags.logLevel = logLevel
         flags.maxClients = maxClients
         flags.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
+        flags.callbacks = callbacks
+        if join { flags.join = "true" }
         var settings = flags
         var tokenPath = tokenFile
         if let config {

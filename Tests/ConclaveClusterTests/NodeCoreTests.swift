@@ -11,7 +11,7 @@ import Testing
 
     /// Callback targets that are never called (no delay tasks in these tests).
     final class NoTargets: CallbackTargets {
-        func call(_ target: String) -> CallbackCall { CallbackCall(durationNanos: 0, fails: false) }
+        func call(_ target: String) -> CallbackCall? { CallbackCall(durationNanos: 0, fails: false) }
     }
 
     /// A disk whose writes fail once `failing` is set (an fsync error, say).

@@ -155,6 +155,10 @@ final class SchedulerDriver {
         #expect(stats.firedByNode.count >= 3, "partitions spread the firing over the nodes; \(driver.replay)")
         #expect(driver.duplicateDeliveries == 0, "\(driver.replay)")
         #expect(stats.reclaims == 0)
+        // Each node that ran callbacks has a breaker in front of the target, holding every try it made there.
+        let tries = driver.simulator.nodeIDs.compactMap { driver.simulator.callbackBreakers(of: $0)["billing"] }
+            .map { $0.snapshot(atNanos: driver.simulator.now).totals.successfulCalls }
+        #expect(tries.count >= 2 && tries.reduce(0, +) == 60, "\(tries); \(driver.replay)")
     }
 
     @Test("when a partition's primary dies its replica fires its tasks; when it returns nothing fires twice")

@@ -68,7 +68,7 @@ import Testing
     func viewCycle() {
         var state = ConsoleState()
         _ = ConsoleApp.update(&state, .key(.backTab))
-        #expect(state.view == .kv)
+        #expect(state.view == .local)
         _ = ConsoleApp.update(&state, .key(.tab))
         #expect(state.view == .cluster)
     }

@@ -42,7 +42,7 @@ import Testing
         ("kil 3", "unknown command 'kil'; did you mean kill?"),
         ("", "empty command"),
         ("breaker node-1 explode", "'explode' is not open, disable or reset"),
-        ("view 9", "view: '9' is not 1…8 or a view name"),
+        ("view 10", "view: '10' is not 1…9 or a view name"),
     ])
     func errors(line: String, message: String) {
         #expect {

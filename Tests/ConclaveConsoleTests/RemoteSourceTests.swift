@@ -158,4 +158,57 @@ import Testing
         #expect(builder.admitConnect(1, atNanos: 3_000_000_001) == nil, "forced open: the operator's until reset")
         #expect(throws: ControlError.self) { try builder.operate("node-1", .reset, atNanos: 3_000_000_002) }
     }
+
+    @Test("every node's callback breakers are shown, named by node and target, beside the routes; the console refuses to operate them")
+    func nodeCallbackBreakers() throws {
+        var builder = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)
+        for node in UInt64(1)...3 {
+            var report = Self.report(node, role: node == 1 ? "leader" : "follower")
+            if node != 1 {
+                report.breakers = [NodeStatusReport.Breaker(name: "callback:billing", state: node == 2 ? "open" : "closed",
+                                                            failureRatePercent: node == 2 ? 80 : nil, thresholdPercent: 50,
+                                                            calls: 10, notPermitted: node == 2 ? 4 : 0)]
+            }
+            builder.take(report, from: Int(node - 1), atNanos: 1_000_000)
+        }
+        let breakers = builder.snapshot(nowNanos: 2_000_000).breakers
+        #expect(breakers.map(\.name) == ["→127.0.0.1:6381", "→127.0.0.1:6382", "→127.0.0.1:6383",
+                                         "n2 callback:billing", "n3 callback:billing"])
+        #expect(breakers[3].state == .open)
+        #expect(breakers[3].failureRatePercent == 80)
+        #expect(breakers[3].notPermitted == 4)
+        #expect(throws: ControlError("'n2 callback:billing' is node 2's own callback breaker: it opens and closes by the calls its "
+            + "scheduler makes; the console shows it but operates only its own breakers")) {
+            try builder.operate("n2 callback:billing", .reset, atNanos: 3_000_000)
+        }
+    }
+
+    @Test("the Scheduler view shows the view node's wake-up heap; ↑/↓ walk every node's own heap, and stop at the ends")
+    func perNodeHeaps() throws {
+        var builder = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)
+        for node in UInt64(1)...3 {
+            var report = Self.report(node, role: node == 2 ? "leader" : "follower", leader: 2)
+            report.clusterTimeMillis = 1_000
+            report.tasks.pending = 6
+            report.tasks.heapLevels = [[1_000 + node * 100], Array(repeating: 2_000 + node * 100, count: Int(node))]
+            report.tasks.heapCount = 1 + Int(node)
+            builder.take(report, from: Int(node - 1), atNanos: 1_000_000)
+        }
+        let snapshot = builder.snapshot(nowNanos: 2_000_000)
+        #expect(snapshot.scheduler.distributed?.heaps.map(\.node) == [1, 2, 3])
+        var state = ConsoleState(snapshot: snapshot, readOnly: false, confirmDangerous: true)
+        _ = ConsoleApp.update(&state, .key(.character("3")))
+        func title() -> String {
+            ConsoleRenderer.render(state, size: GoldenFrameTests.size).text.split(separator: "\n").first { $0.contains("-ary heap") }.map(String.init) ?? ""
+        }
+        #expect(title().contains("node 2: 4-ary heap, 3 wake-ups"), "the leader's first: \(title())")
+        _ = ConsoleApp.update(&state, .key(.down))
+        #expect(title().contains("node 3: 4-ary heap, 4 wake-ups"))
+        _ = ConsoleApp.update(&state, .key(.down))
+        #expect(title().contains("node 3:"), "the last node stays")
+        _ = ConsoleApp.update(&state, .key(.up))
+        _ = ConsoleApp.update(&state, .key(.up))
+        #expect(title().contains("node 1: 4-ary heap, 2 wake-ups"))
+        #expect(ConsoleRenderer.render(state, size: GoldenFrameTests.size).text.contains("+100ms"), "node 1's root is due in 100 ms")
+    }
 }

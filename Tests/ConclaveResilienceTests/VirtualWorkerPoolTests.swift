@@ -198,6 +198,33 @@ import Testing
         #expect(pool.snapshot.isTerminated)
     }
 
+    @Test("a job whose end comes from outside: announced when it gets a worker, ended by finish, its queue moves up at once")
+    func jobsFinishedFromOutside() throws {
+        var pool = try Self.pool(workers: 1, capacity: 2, timeoutMillis: 1_000)
+        var results: [WorkerTaskResult] = []
+        let open = { (tag: UInt64) in VirtualJob(tag: tag, durationNanos: 100 * Self.ms, failure: "timed out", announcesStart: true) }
+        _ = Self.submit(&pool, open(1), atMillis: 0, into: &results)
+        _ = Self.submit(&pool, open(2), atMillis: 0, into: &results)
+        #expect(pool.takeStarted() == [1], "only the job with a worker starts")
+        #expect(pool.takeStarted() == [], "each start is handed out once")
+        results += pool.finish(tag: 2, failure: nil, atNanos: 5 * Self.ms)
+        #expect(results.isEmpty, "a queued job cannot finish")
+        results += pool.finish(tag: 1, failure: "HTTP 503", atNanos: 10 * Self.ms)
+        #expect(results.map(\.tag) == [1])
+        #expect(results.first?.outcome == .failed("HTTP 503"))
+        #expect(results.first?.finishedAtNanos == 10 * Self.ms)
+        #expect(pool.takeStarted() == [2], "the queued job got the worker at the finishing instant")
+        // Never finished: it ends as its job says, at its duration.
+        results += pool.advance(toNanos: 500 * Self.ms)
+        #expect(results.map(\.tag) == [1, 2])
+        #expect(results.last?.outcome == .failed("timed out"))
+        #expect(results.last?.finishedAtNanos == 110 * Self.ms)
+        // A late answer changes nothing.
+        #expect(pool.finish(tag: 2, failure: nil, atNanos: 600 * Self.ms).isEmpty)
+        #expect(pool.snapshot.totals.completed == 0)
+        #expect(pool.snapshot.busyWorkers == 0)
+    }
+
     @Test("bad configurations are refused with the field named")
     func badConfiguration() {
         #expect(throws: ResilienceConfigurationError(parameter: "workers", value: "0", accepted: "an integer from 1 to 1024")) {

@@ -34,6 +34,7 @@ struct AdminCommandsTests {
         #expect(try parse("ADMIN.REMOVE-MEMBER 3").get() == .removeMember(3))
         #expect(try parse("ADMIN.SNAPSHOT").get() == .snapshot)
         #expect(try parse("ADMIN.FAULTS").get() == .faults)
+        #expect(try parse("ADMIN.DISK-FAULT fsync").get() == .diskFaultSync)
     }
 
     @Test("limits: percent 0…100, delay ≤ 60,000 ms, pause ≤ 300 s, skew within ±1 day, node IDs 1…31")
@@ -64,6 +65,7 @@ struct AdminCommandsTests {
         #expect(error("ADMIN.TRANSFER-LEADER 2 3") == "ERR syntax error: unexpected '3' for 'admin.transfer-leader'")
         #expect(error("ADMIN.ADD-MEMBER 4 nowhere") == "ERR address 'nowhere' is not host:port (e.g. 127.0.0.1:7101)")
         #expect(error("ADMIN.SNAPSHOT now") == "ERR syntax error: unexpected 'now' for 'admin.snapshot'")
+        #expect(error("ADMIN.DISK-FAULT full") == "ERR unknown disk fault 'FULL'; accepted: FSYNC (the next sync fails with EIO)")
         #expect(error("ADMIN.NOPE").hasPrefix("ERR unknown command 'ADMIN.NOPE'; the admin commands are ADMIN.PARTITION, ADMIN.HEAL"))
     }
 

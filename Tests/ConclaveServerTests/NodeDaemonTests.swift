@@ -30,7 +30,7 @@ import Glibc
         var port: Int { daemon.boundPorts.client ?? 0 }
     }
 
-    static func start(token: String? = nil) throws -> Node {
+    static func start(token: String? = nil, callbacks: String? = nil) throws -> Node {
         let directory = NSTemporaryDirectory() + "conclave-daemon-\(UUID().uuidString)"
         let peer = freePort()
         var settings = NodeConfiguration.Settings()
@@ -40,6 +40,7 @@ import Glibc
         settings.clientListen = "127.0.0.1:\(freePort())"
         settings.peers = "1=127.0.0.1:\(peer)"
         settings.token = token
+        settings.callbacks = callbacks
         let configuration = try NodeConfiguration(validating: settings)
         var timing = NodeDaemon.Settings()
         timing.electionTimeoutTicks = 10

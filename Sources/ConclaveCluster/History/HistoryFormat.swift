@@ -124,7 +124,7 @@ extension HistoryFormat {
 
     /// Appends `text` as a JSON string: quotes, backslashes and control characters escaped, everything
     /// else (including non-ASCII) as UTF-8.
-    static func appendQuoted(_ text: String, to line: inout String) {
+    public static func appendQuoted(_ text: String, to line: inout String) {
         line += "\""
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
             line += text

@@ -72,7 +72,7 @@ extension NodeCore {
         scheduler.poolEventAtNanos = nil
         let results = scheduler.pool.advance(toNanos: time.timerNanos)
         handle(results)
-        schedulePoolEvent()
+        poolMoved()
     }
 
     /// A try's backoff ended, or the target's breaker may have closed (`NodeOutput.callbackRetryDue`).
@@ -107,15 +107,22 @@ extension NodeCore {
             }
             return
         }
-        let call = callbackTargets.call(target)
         let timeoutNanos = task.spec.timeoutMillis * 1_000_000
-        let timedOut = call.durationNanos > timeoutNanos
+        let timeout = "timed out after \(task.spec.timeoutMillis) ms"
         scheduler.lastJobTag += 1
         let tag = scheduler.lastJobTag
-        scheduler.jobs[tag] = NodeScheduler.Job(
-            task: id, fire: firing.fire, target: target, key: task.deliveryKey, permit: permit, timedOut: timedOut)
-        let failure = timedOut ? "timed out after \(task.spec.timeoutMillis) ms" : call.fails ? "target failed" : nil
-        let job = VirtualJob(tag: tag, durationNanos: min(call.durationNanos, timeoutNanos), failure: failure)
+        var entry = NodeScheduler.Job(task: id, fire: firing.fire, target: target, key: task.deliveryKey, permit: permit, timedOut: false)
+        let job: VirtualJob
+        if let call = callbackTargets.call(target) {
+            entry.timedOut = call.durationNanos > timeoutNanos
+            job = VirtualJob(tag: tag, durationNanos: min(call.durationNanos, timeoutNanos), failure: entry.timedOut ? timeout : call.failure)
+        } else {
+            entry.request = CallbackRequest(tag: tag, node: self.id, task: id, name: task.spec.name, fire: firing.fire,
+                                            attempt: firing.attempts, target: target, key: task.deliveryKey,
+                                            payload: task.spec.payload, timeoutNanos: timeoutNanos)
+            job = VirtualJob(tag: tag, durationNanos: timeoutNanos, failure: timeout, announcesStart: true)
+        }
+        scheduler.jobs[tag] = entry
         let (submission, results) = scheduler.pool.submit(job, atNanos: time.timerNanos)
         handle(results)
         if case .refused(let refusal) = submission {
@@ -123,7 +130,18 @@ extension NodeCore {
             scheduler.counters.refusedByPool += 1
             tryEnded(id, succeeded: false, reason: "worker pool: \(refusal)")
         }
-        schedulePoolEvent()
+        poolMoved()
+    }
+
+    /// The driver's answer to a callback try it made (`NodeOutput.callback`): nil, the target
+    /// succeeded; otherwise why it failed. An answer after the try timed out changes nothing.
+    /// Runs while the node is running, paused or not.
+    public mutating func callbackAnswered(tag: UInt64, failure: String?, at time: NodeTime) {
+        guard begin(at: time) else { return }
+        guard scheduler.jobs[tag]?.request != nil else { return }
+        scheduler.jobs[tag]?.answered = true
+        handle(scheduler.pool.finish(tag: tag, failure: failure, atNanos: time.timerNanos))
+        poolMoved()
     }
 
     /// The configuration was checked when the node's settings were validated.
@@ -133,6 +151,15 @@ extension NodeCore {
         } catch {
             preconditionFailure("scheduler breaker configuration passed validation but was refused: \(error)")
         }
+    }
+
+    /// After the pool moved: the driver makes the real calls that just got a worker, and is asked
+    /// back at the pool's next instant.
+    private mutating func poolMoved() {
+        for tag in scheduler.pool.takeStarted() {
+            if let request = scheduler.jobs[tag]?.request { outputs.append(.callback(request)) }
+        }
+        schedulePoolEvent()
     }
 
     /// Asks the driver for a call at the pool's next instant (a try ending, a queued one starting).
@@ -157,7 +184,9 @@ extension NodeCore {
                     succeeded ? .success : .failure, permit: job.permit, durationNanos: result.finishedAtNanos - started,
                     nowNanos: time.timerNanos)
             }
-            if job.timedOut { scheduler.counters.callbacksTimedOut += 1 }
+            if job.timedOut || (job.request != nil && !job.answered && result.outcome != .cancelled) {
+                scheduler.counters.callbacksTimedOut += 1
+            }
             if succeeded {
                 scheduler.counters.callbacksSucceeded += 1
             } else {
@@ -186,6 +215,12 @@ extension NodeCore {
         // Reported at the node's next tick (its wake-up is due now), and again until the log shows it.
         scheduler.setWakeUp(id, at: stateMachine.nowMillis)
     }
+
+    /// The breaker in front of each callback target this node has called in this life, by target.
+    public var callbackBreakers: [String: CircuitBreaker] { scheduler.breakers }
+
+    /// What this node's scheduler did in this life: firings, callback tries and how they ended.
+    public var schedulerCounters: NodeSchedulerCounters { scheduler.counters }
 
     /// This node's delay-task wake-up heap (for status reports): its tree, the first `entriesMax`.
     public func wakeUpHeap(entriesMax: Int) -> TimerQueueSnapshot { scheduler.wakeUps.snapshot(entriesMax: entriesMax) }

@@ -22,6 +22,9 @@ public enum NodeOutput: Sendable {
     /// A lock holder lost its hold or is asked to let go. Emitted for every session; the driver
     /// delivers it if that session's client talks through this node.
     case lockEvent(session: UInt64, event: LockEvent)
+    /// Make this callback try now, and report its answer with `NodeCore.callbackAnswered(tag:failure:at:)`
+    /// (only for targets whose answer `CallbackTargets.call` could not tell in advance).
+    case callback(CallbackRequest)
     /// A callback target received a call (it started; `succeeded` says how it ended).
     case callbackDelivered(CallbackDelivery)
     /// Call `NodeCore.callbackPoolDue(at:)` at this time (`NodeTime.timerNanos`): a callback try

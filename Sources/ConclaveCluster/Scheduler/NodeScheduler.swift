@@ -33,6 +33,10 @@ struct NodeScheduler {
         var permit: CircuitBreakerPermit
         /// The target would take longer than the task's timeout: the try is cut off there.
         var timedOut: Bool
+        /// The driver makes the call (`NodeOutput.callback`) once a worker takes it; it times out
+        /// unless answered first.
+        var request: CallbackRequest?
+        var answered = false
     }
 
     let node: NodeID

@@ -12,7 +12,7 @@ final class SimulatedCallbackTargets: CallbackTargets {
         self.random = random
     }
 
-    func call(_ target: String) -> CallbackCall {
+    func call(_ target: String) -> CallbackCall? {
         let behavior = settings.targets[target] ?? settings.defaultTarget
         let spread = behavior.latencyMaxNanos - behavior.latencyMinNanos
         let duration = behavior.latencyMinNanos + (spread > 0 ? random.next() % (spread + 1) : 0)

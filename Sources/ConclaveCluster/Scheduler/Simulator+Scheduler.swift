@@ -82,4 +82,10 @@ extension Simulator {
             nextWakeUps: Array(next), busyWorkers: pool.busyWorkers, queuedTries: pool.queueDepth,
             firingsInHand: scheduler.firings.count, breakers: scheduler.breakerSnapshot(), counters: scheduler.counters)
     }
+
+    /// The breakers in front of the callback targets `node` has called in this life, by target
+    /// (empty while it is down).
+    public func callbackBreakers(of node: NodeID) -> [String: CircuitBreaker] {
+        nodes[index(of: node)].memory?.scheduler.breakers ?? [:]
+    }
 }

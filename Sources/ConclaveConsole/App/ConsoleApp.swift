@@ -2,7 +2,11 @@
 /// out. Pure: no I/O, no clock; hosts carry out the commands and feed results back as events.
 public enum ConsoleApp {
     public static func update(_ state: inout ConsoleState, _ event: ConsoleEvent) -> [ConsoleCommand] {
-        let commands = handle(&state, event)
+        let demand = state.labDemand
+        var commands = handle(&state, event)
+        // Whatever the event (a view key, Tab, the palette, a lab key), the host hears once when
+        // what it should measure changed.
+        if state.labDemand != demand { commands.append(.lab(state.labDemand)) }
         // A filter the index cannot answer (a regex, under 3 characters) keeps its matches up to
         // date here, once per update, instead of scanning the whole log in every frame.
         state.log.memoize(state.filter)
@@ -27,6 +31,9 @@ public enum ConsoleApp {
             return []
         case .key(let key):
             return handleKey(&state, key)
+        case .localLab(let figures):
+            state.local.absorb(figures)
+            return []
         }
     }
 
@@ -99,9 +106,9 @@ public enum ConsoleApp {
         case .filter:
             state.overlay = .filter
         case .selectNext:
-            state.selection[state.view] = min(state.selected(in: state.view) + 1, max(0, rowCount(state) - 1))
+            state.selection[state.view] = min(currentRow(state) + 1, max(0, rowCount(state) - 1))
         case .selectPrevious:
-            state.selection[state.view] = max(0, state.selected(in: state.view) - 1)
+            state.selection[state.view] = max(0, currentRow(state) - 1)
         case .scrollLog(let step):
             let lines = state.log.matching(state.filter).count
             switch step {
@@ -118,6 +125,8 @@ public enum ConsoleApp {
                 return []
             }
             return request(&state, control, describing: binding.help)
+        case .lab(let adjustment):
+            state.local.settings.step(adjustment)
         }
         return []
     }
@@ -145,12 +154,22 @@ public enum ConsoleApp {
         return [.quit]
     }
 
+    /// The selected row, or the row a view starts from before any was picked (the Scheduler view's
+    /// heap: the view node's).
+    static func currentRow(_ state: ConsoleState) -> Int {
+        if let row = state.selection[state.view] { return row }
+        if state.view == .scheduler, let distributed = state.snapshot.scheduler.distributed { return distributed.defaultHeapRow }
+        return 0
+    }
+
     static func rowCount(_ state: ConsoleState) -> Int {
         switch state.view {
         case .cluster: return state.snapshot.nodes.count
+        case .scheduler: return state.snapshot.scheduler.distributed?.heaps.count ?? 0
         case .locks: return ConsoleFilter.apply(state.filter, to: state.snapshot.locks.map(\.name)).count
         case .breakers: return state.snapshot.breakers.count
         case .kv: return state.snapshot.config.count
+        case .local: return state.local.figures.count
         default: return 0
         }
     }

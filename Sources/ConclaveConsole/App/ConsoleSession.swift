@@ -20,7 +20,8 @@ public final class ConsoleSession {
 
     public func carryOut(_ command: ConsoleCommand) {
         switch command {
-        case .quit:
+        case .quit, .lab:
+            // No lab here: a session is one thread; the live console's host measures locks.
             break
         case .control(let control):
             switch cluster.apply(control) {
@@ -39,6 +40,12 @@ public final class ConsoleSession {
     public func refresh() {
         _ = ConsoleApp.update(&state, .snapshot(cluster.snapshot()))
     }
+
+    /// What the Local view should show as measured (demos set it for their `lab` steps).
+    public func setLocalSettings(_ settings: LocalLabSettings) { state.local.settings = settings }
+
+    /// Figures the host measured for the Local view.
+    public func measured(_ figures: LocalLabFigures) { _ = ConsoleApp.update(&state, .localLab(figures)) }
 
     /// Replaces the narration pane (demos).
     public func narrate(title: String, lines: [String]) {

@@ -32,6 +32,11 @@ public struct ConsoleState: Equatable, Sendable {
     /// A demo's narration, shown in its own pane.
     public var narration: [String] = []
     public var narrationTitle = ""
+    /// The Local view: in-process locks as the host measured them.
+    public var local = LocalLabState()
+
+    /// What the host should be measuring: the Local view's settings while it is shown, else nothing.
+    public var labDemand: LocalLabSettings? { view == .local ? local.settings : nil }
 
     public init(snapshot: ClusterSnapshot = ClusterSnapshot(), readOnly: Bool = false, confirmDangerous: Bool = false) {
         self.snapshot = snapshot
@@ -67,6 +72,8 @@ public struct PaletteInput: Equatable, Sendable {
 public enum ConsoleCommand: Equatable, Sendable {
     case control(ClusterControl)
     case quit
+    /// Measure in-process locks with these settings (nil: stop measuring).
+    case lab(LocalLabSettings?)
 }
 
 /// What reaches the console.
@@ -75,4 +82,6 @@ public enum ConsoleEvent: Equatable, Sendable {
     case snapshot(ClusterSnapshot)
     /// How a control went: a line for the footer.
     case controlResult(String, isError: Bool)
+    /// One strategy's run in the Local view's lab.
+    case localLab(LocalLabFigures)
 }

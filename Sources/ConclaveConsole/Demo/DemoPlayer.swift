@@ -30,6 +30,8 @@ public final class DemoPlayer {
         case time(millis: UInt64)
         /// A pause point: wait for the operator.
         case pause(String)
+        /// Measure these strategies on real threads, `millis` each, and hand the figures to `session.measured`.
+        case lab(strategies: [String], settings: LocalLabSettings, millis: UInt64)
     }
 
     /// Carries out the next step and says what the host must do for it.
@@ -60,6 +62,10 @@ public final class DemoPlayer {
             session.send(.character(Character("\(view.rawValue)")))
         case .pause(let text):
             return .pause(text)
+        case .lab(let strategies, let threads, let millis):
+            let settings = LocalLabSettings(threads: threads)
+            session.setLocalSettings(settings)
+            return .lab(strategies: strategies, settings: settings, millis: millis)
         case .expect(let text):
             let screen = session.render(size: size).text
             if !screen.contains(text) { failures.append("\(script.name):\(line): expected the screen to show '\(text)'") }
@@ -67,12 +73,19 @@ public final class DemoPlayer {
         return .nothing
     }
 
-    /// Plays every step in virtual time; returns a frame per pause point and the last.
-    public func runToEnd() -> [HeadlessRun.Capture] {
+    /// Plays every step in virtual time; returns a frame per pause point and the last. `measure`
+    /// runs a `lab` step's strategies (the host's threads; nothing by default, as in tests).
+    public func runToEnd(
+        measure: (_ strategy: String, _ settings: LocalLabSettings, _ millis: UInt64) -> LocalLabFigures? = { _, _, _ in nil }
+    ) -> [HeadlessRun.Capture] {
         var captures: [HeadlessRun.Capture] = []
         while !isFinished {
             switch next() {
             case .nothing: break
+            case .lab(let strategies, let settings, let millis):
+                for strategy in strategies {
+                    if let figures = measure(strategy, settings, millis) { session.measured(figures) }
+                }
             case .time(let millis): session.advance(byNanos: millis * 1_000_000)
             case .pause(let text):
                 captures.append(HeadlessRun.Capture(nanos: session.cluster.nowNanos, after: "pause: \(text)", frame: session.render(size: size)))

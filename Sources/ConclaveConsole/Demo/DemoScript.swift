@@ -12,6 +12,8 @@
 /// pause Press Space to heal.             a pause point: live, waits for Space; headless, captures a frame
 /// expect node 3 leads                    the screen must show this text (demos check themselves)
 /// clear                                  empty the narration pane
+/// lab channel,async 64 500ms             measure in-process locks on real threads (the Local view):
+///                                        strategies, threads 1…64, how long each runs (≤ 10 s)
 /// ```
 public struct DemoScript: Equatable, Sendable {
     public enum Step: Equatable, Sendable {
@@ -23,6 +25,8 @@ public struct DemoScript: Equatable, Sendable {
         case view(ViewID)
         case pause(String)
         case expect(String)
+        /// Measure these lock strategies inside the process, one after the other (the host runs them).
+        case lab(strategies: [String], threads: Int, millis: UInt64)
     }
 
     public var name: String
@@ -33,13 +37,14 @@ public struct DemoScript: Equatable, Sendable {
 
     public static let stepsMax = 1_000
     public static let runMillisMax: UInt64 = 600_000
+    public static let labMillisMax: UInt64 = 10_000
 
     public static func == (left: Self, right: Self) -> Bool {
         left.name == right.name && left.title == right.title && left.seed == right.seed && left.nodes == right.nodes
             && left.steps.map(\.line) == right.steps.map(\.line) && left.steps.map(\.step) == right.steps.map(\.step)
     }
 
-    public static let accepted = "title, seed, nodes, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…8, pause [TEXT], expect TEXT"
+    public static let accepted = "title, seed, nodes, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…9, pause [TEXT], expect TEXT, lab STRATEGIES THREADS DURATION"
 
     /// Parses a demo file; errors name the file, the line and what is accepted.
     public static func parse(_ text: String, name: String, file: String) throws(DemoError) -> DemoScript {
@@ -77,10 +82,17 @@ public struct DemoScript: Equatable, Sendable {
                 try need("keys")
                 do throws(KeyParseError) { script.steps.append((number, .keys(try HeadlessRun.parse(rest)))) } catch { throw fail(error.description) }
             case "view":
-                guard let viewNumber = Int(rest), let view = ViewID(rawValue: viewNumber) else { throw fail("view must be 1…8, got '\(rest)'") }
+                guard let viewNumber = Int(rest), let view = ViewID(rawValue: viewNumber) else { throw fail("view must be 1…\(ViewID.allCases.count), got '\(rest)'") }
                 script.steps.append((number, .view(view)))
             case "pause": script.steps.append((number, .pause(rest.isEmpty ? "Space continues" : rest)))
             case "expect": try need("text to look for"); script.steps.append((number, .expect(rest)))
+            case "lab":
+                let words = rest.split(separator: " ").map(String.init)
+                guard words.count == 3, let threads = Int(words[1]), (1...64).contains(threads),
+                      let millis = try? PaletteParser.duration(words[2], usage: ""), (10...labMillisMax).contains(millis) else {
+                    throw fail("lab needs STRATEGIES THREADS DURATION, e.g. 'lab channel,async 64 500ms' (threads 1…64, 10ms…10s), got '\(rest)'")
+                }
+                script.steps.append((number, .lab(strategies: words[0].split(separator: ",").map(String.init), threads: threads, millis: millis)))
             default: throw fail("unknown step '\(word)'; accepted: \(accepted)")
             }
             guard script.steps.count <= stepsMax else { throw fail("a demo has at most \(stepsMax) steps") }

@@ -153,6 +153,12 @@ struct EmbeddedSnapshotBuilder {
         snapshot.breakers = services.breakers.enumerated().map { index, breaker in
             BreakerSnapshot(name: "node-\(index + 1)", breaker: breaker, atNanos: now)
         }
+        for node in simulator.nodeIDs {
+            for (target, breaker) in simulator.callbackBreakers(of: node).sorted(by: { $0.key < $1.key }) {
+                snapshot.breakers.append(BreakerSnapshot(name: BreakerSnapshot.callbackName(node: UInt64(node), target: target),
+                                                         breaker: breaker, atNanos: now))
+            }
+        }
         snapshot.balancers = services.balancers.snapshots()
         snapshot.scheduler = schedulerSnapshot()
     }
@@ -179,9 +185,10 @@ struct EmbeddedSnapshotBuilder {
         distributed.latenessBuckets = table.stats.latenessBuckets
         distributed.latenessLabels = TaskLimits.latenessBucketsMillis.map { "≤\($0)" } + [">\(TaskLimits.latenessBucketsMillis.last!)"]
         distributed.firedByNode = simulator.nodeIDs.map { table.stats.firedByNode[$0] ?? 0 }
-        let status = simulator.schedulerStatus(of: node, entriesMax: 85)
-        distributed.heapNode = node
-        distributed.heap = status.timers
+        distributed.heaps = simulator.nodeIDs.map {
+            SchedulerSnapshot.NodeHeap(node: UInt64($0), heap: simulator.schedulerStatus(of: $0, entriesMax: 85).timers)
+        }
+        distributed.defaultHeapNode = UInt64(node)
         return distributed
     }
 }

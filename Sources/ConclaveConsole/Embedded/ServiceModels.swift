@@ -117,6 +117,7 @@ struct BreakerPermit {
 extension ServiceModels {
     /// An operator's action on the breaker named `name` ("node-2"); its transition goes to `log`.
     mutating func perform(_ action: BreakerAction, onBreaker name: String, nowNanos now: UInt64) throws(ControlError) -> String {
+        try BreakerSnapshot.refuseOperating(name)
         let names = (1...breakers.count).map { "node-\($0)" }
         guard let index = names.firstIndex(of: name) else {
             throw ControlError("no breaker '\(name)'; breakers are \(names.joined(separator: ", "))")

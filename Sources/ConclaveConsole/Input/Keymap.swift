@@ -1,6 +1,6 @@
 /// The views, by number key.
 public enum ViewID: Int, CaseIterable, Sendable {
-    case cluster = 1, locks, scheduler, ids, limits, breakers, balancer, kv
+    case cluster = 1, locks, scheduler, ids, limits, breakers, balancer, kv, local
 
     public var title: String {
         switch self {
@@ -12,6 +12,7 @@ public enum ViewID: Int, CaseIterable, Sendable {
         case .breakers: return "Breakers"
         case .balancer: return "Balancer"
         case .kv: return "KV/Config"
+        case .local: return "Local"
         }
     }
 }
@@ -26,6 +27,8 @@ public enum KeyAction: Equatable, Sendable {
     case control(ClusterControl)
     /// An action on the node (or breaker) selected in the current view.
     case onSelected(SelectedAction)
+    /// A change to what the Local view's lab measures.
+    case lab(LabAdjustment)
 }
 
 public enum LogStep: Equatable, Sendable {
@@ -77,6 +80,8 @@ public struct Keymap: Equatable, Sendable {
             KeyBinding(.character(":"), .palette, "command palette"),
             KeyBinding(.character("/"), .filter, "filter tables and log (~ for a regex)"),
             KeyBinding(.character("q"), .quit, "quit"),
+            KeyBinding(.down, .selectNext, "next node's heap", view: .scheduler),
+            KeyBinding(.up, .selectPrevious, "previous node's heap", view: .scheduler),
             KeyBinding(.down, .selectNext, "select next row"),
             KeyBinding(.character("j"), .selectNext, "select next row"),
             KeyBinding(.up, .selectPrevious, "select previous row"),
@@ -100,6 +105,10 @@ public struct Keymap: Equatable, Sendable {
             KeyBinding(.character("o"), .onSelected(.breakerOpen), "force the selected breaker open", view: .breakers, dangerous: true),
             KeyBinding(.character("d"), .onSelected(.breakerDisable), "disable the selected breaker", view: .breakers, dangerous: true),
             KeyBinding(.character("c"), .onSelected(.breakerReset), "reset (close) the selected breaker", view: .breakers, dangerous: true),
+            KeyBinding(.character("]"), .lab(.moreThreads), "more threads (1 2 4 … 64)", view: .local),
+            KeyBinding(.character("["), .lab(.fewerThreads), "fewer threads", view: .local),
+            KeyBinding(.character(">"), .lab(.longerSection), "longer critical section (0 100 1k 10k 100k ns)", view: .local),
+            KeyBinding(.character("<"), .lab(.shorterSection), "shorter critical section", view: .local),
         ]
         return Keymap(bindings: bindings)
     }()

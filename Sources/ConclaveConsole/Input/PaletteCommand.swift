@@ -26,7 +26,7 @@ public enum PaletteParser {
         ("expire", "expire CLIENT (close its session)"), ("clients", "clients N (0…32)"), ("rate", "rate N (ops/s per client, 0…200)"),
         ("contention", "contention PERCENT (acquires on the hot lock)"), ("spin", "spin PERCENT (lock clients spinning on try-lock)"), ("locks", "locks N (1…64)"),
         ("speed", "speed X (0.01…100)"), ("time", "time pause|resume|step"), ("step", "step (one event)"),
-        ("breaker", "breaker node-N open|disable|reset"), ("view", "view 1…8|NAME"), ("help", "help"), ("quit", "quit"),
+        ("breaker", "breaker node-N open|disable|reset"), ("view", "view 1…\(ViewID.allCases.count)|NAME"), ("help", "help"), ("quit", "quit"),
     ]
 
     public static func parse(_ line: String) throws(PaletteError) -> PaletteCommand {
@@ -113,7 +113,7 @@ public enum PaletteParser {
             try expectCount(1)
             if let number = Int(arguments[0]), let view = ViewID(rawValue: number) { return .showView(view) }
             if let view = ViewID.allCases.first(where: { $0.title.lowercased().hasPrefix(arguments[0].lowercased()) }) { return .showView(view) }
-            throw PaletteError("view: '\(arguments[0])' is not 1…8 or a view name (\(ViewID.allCases.map(\.title).joined(separator: ", ")))")
+            throw PaletteError("view: '\(arguments[0])' is not 1…\(ViewID.allCases.count) or a view name (\(ViewID.allCases.map(\.title).joined(separator: ", ")))")
         case "help":
             return .help
         case "quit", "q":

@@ -107,9 +107,28 @@ public struct SchedulerSnapshot: Equatable, Sendable {
         public var latenessBuckets: [Int] = []
         public var latenessLabels: [String] = []
         public var firedByNode: [Int] = []
-        public var heapNode: UInt64 = 0
-        public var heap: TimerQueueSnapshot?
+        /// Each node's own wake-up heap (in cluster time), by node ID.
+        public var heaps: [NodeHeap] = []
+        /// The node whose heap is shown until the operator picks another (↑/↓): the view node.
+        public var defaultHeapNode: UInt64 = 0
         public init() {}
+
+        /// The heap at `row` of `heaps`, or the default node's when no row was picked.
+        public func heap(at row: Int?) -> NodeHeap? {
+            if let row, heaps.indices.contains(row) { return heaps[row] }
+            return heaps.first { $0.node == defaultHeapNode } ?? heaps.first
+        }
+
+        public var defaultHeapRow: Int { heaps.firstIndex { $0.node == defaultHeapNode } ?? 0 }
+    }
+
+    public struct NodeHeap: Equatable, Sendable {
+        public var node: UInt64
+        public var heap: TimerQueueSnapshot
+        public init(node: UInt64, heap: TimerQueueSnapshot) {
+            self.node = node
+            self.heap = heap
+        }
     }
 
     /// Takes a heap's tree and a wheel's rings from timer-queue snapshots.
@@ -149,6 +168,18 @@ extension BreakerSnapshot {
                 let tenths = (transition.atNanos - min(transition.atNanos, originNanos)) / 100_000_000
                 return "\(tenths / 10).\(tenths % 10)s \(transition.source.rawValue) → \(transition.target.rawValue): \(transition.reason)"
             })
+    }
+}
+
+extension BreakerSnapshot {
+    /// A node's delay-task callback breaker as the Breakers view names it: `n2 callback:billing`.
+    static func callbackName(node: UInt64, target: String) -> String { "n\(node) callback:\(target)" }
+
+    /// The console operates only its own breakers; a node's callback breakers are its scheduler's.
+    static func refuseOperating(_ name: String) throws(ControlError) {
+        guard name.contains(" callback:") else { return }
+        throw ControlError("'\(name)' is node \(name.prefix { $0 != " " }.dropFirst())'s own callback breaker: it opens and closes "
+            + "by the calls its scheduler makes; the console shows it but operates only its own breakers")
     }
 }
 

@@ -64,6 +64,7 @@ public struct RemoteSnapshotBuilder {
 
     /// The operator's breaker keys (o, d, c) on a route.
     mutating func operate(_ name: String, _ action: BreakerAction, atNanos now: UInt64) throws(ControlError) -> String {
+        try BreakerSnapshot.refuseOperating(name)
         guard let index = addresses.indices.first(where: { Self.routeName(addresses[$0]) == name }) else {
             throw ControlError("no breaker '\(name)': the routes are \(addresses.map(Self.routeName).joined(separator: ", "))")
         }
@@ -297,10 +298,15 @@ public struct RemoteSnapshotBuilder {
             LimiterSnapshot(name: $0.key, kind: "throttle (GCRA, replicated)", available: 0, capacity: 0, allowed: $0.allowed,
                             refused: $0.refused, allowedHistory: [], refusedHistory: [])
         }
-        snapshot.breakers = routeBreakers(nowNanos: now) + report.breakers.compactMap {
-            guard let state = CircuitBreakerState(rawValue: $0.state) else { return nil }
-            return BreakerSnapshot(name: $0.name, state: state, failureRatePercent: $0.failureRatePercent, thresholdPercent: $0.thresholdPercent,
-                            calls: $0.calls, probesIssued: 0, probesAllowed: 0, notPermitted: $0.notPermitted, transitions: [])
+        snapshot.breakers = routeBreakers(nowNanos: now) + nodes.compactMap(\.report).flatMap { node in
+            node.breakers.compactMap { breaker -> BreakerSnapshot? in
+                guard let state = CircuitBreakerState(rawValue: breaker.state) else { return nil }
+                let target = breaker.name.hasPrefix("callback:") ? String(breaker.name.dropFirst("callback:".count)) : breaker.name
+                return BreakerSnapshot(name: BreakerSnapshot.callbackName(node: node.node, target: target), state: state,
+                                       failureRatePercent: breaker.failureRatePercent, thresholdPercent: breaker.thresholdPercent,
+                                       calls: breaker.calls, probesIssued: 0, probesAllowed: 0, notPermitted: breaker.notPermitted,
+                                       transitions: [])
+            }
         }
         var distributed = SchedulerSnapshot.Distributed()
         distributed.owners = report.tasks.owners
@@ -311,12 +317,15 @@ public struct RemoteSnapshotBuilder {
         distributed.latenessBuckets = report.tasks.latenessBuckets
         distributed.latenessLabels = report.tasks.latenessLabels
         distributed.firedByNode = snapshot.nodes.map { report.tasks.firedByNode[$0.id] ?? 0 }
-        distributed.heapNode = report.node
-        // The node's own wake-up heap, in cluster time.
-        distributed.heap = TimerQueueSnapshot(
-            kind: "\(report.tasks.heapArity)-ary heap", count: report.tasks.heapCount, nowMillis: report.clusterTimeMillis,
-            nextDeadlineMillis: report.tasks.heapLevels.first?.first, dueCount: 0,
-            layout: .tree(arity: report.tasks.heapArity, levels: report.tasks.heapLevels))
+        // Each node's own wake-up heap, in cluster time, as its last report had it.
+        distributed.heaps = nodes.compactMap(\.report).sorted { $0.node < $1.node }.map { node in
+            SchedulerSnapshot.NodeHeap(node: node.node, heap: TimerQueueSnapshot(
+                kind: "\(node.tasks.heapArity)-ary heap", count: node.tasks.heapCount, nowMillis: node.clusterTimeMillis,
+                nextDeadlineMillis: node.tasks.heapLevels.first?.first, dueCount: 0,
+                layout: .tree(arity: node.tasks.heapArity, levels: node.tasks.heapLevels)))
+        }
+        // The leader's first, as the embedded console shows its view node's.
+        distributed.defaultHeapNode = nodes.compactMap(\.report).first { $0.role == "leader" && $0.leader == $0.node }?.node ?? report.node
         snapshot.scheduler.distributed = distributed
     }
 }

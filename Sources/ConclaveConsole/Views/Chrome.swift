@@ -29,10 +29,11 @@ enum Chrome {
 
     static func tabs(_ frame: inout Frame, _ state: ConsoleState) {
         var x = 0
-        // Below 100 columns the tabs drop their padding so all eight fit in 80.
+        // Below 100 columns the tabs drop their padding and the space after the number so all
+        // nine fit in 80.
         let compact = frame.width < 100
         for view in ViewID.allCases {
-            let label = compact ? "\(view.rawValue) \(view.title)" : " \(view.rawValue) \(view.title) "
+            let label = compact ? "\(view.rawValue)\(view.title)" : " \(view.rawValue) \(view.title) "
             x = frame.put(label, x: x, y: 1, role: view == state.view ? .tabActive : .tab) + 1
         }
         if !state.filter.isEmpty || state.overlay == .filter {

@@ -40,6 +40,7 @@ public enum ConsoleRenderer {
         case .breakers: BreakersView.draw(&frame, state, in: rect)
         case .balancer: BalancerView.draw(&frame, state, in: rect)
         case .kv: KVView.draw(&frame, state, in: rect)
+        case .local: LocalView.draw(&frame, state, in: rect)
         }
     }
 

@@ -11,13 +11,14 @@ enum SchedulerView {
         let topHeight = rect.height / 2
         let leftWidth = rect.width / 2
         let heapRect = Rect(x: rect.x, y: rect.y, width: leftWidth, height: topHeight)
-        if let distributed = scheduler.distributed, let heap = distributed.heap, case .tree(let arity, let levels) = heap.layout {
+        if let distributed = scheduler.distributed, let shown = distributed.heap(at: state.selection[.scheduler]),
+           case .tree(let arity, let levels) = shown.heap.layout {
             var nodeHeap = scheduler
             nodeHeap.heapArity = arity
             nodeHeap.heapLevels = levels
-            nodeHeap.heapCount = heap.count
-            nodeHeap.nowMillis = heap.nowMillis
-            drawHeap(&frame, nodeHeap, title: "node \(distributed.heapNode): \(arity)-ary heap, \(heap.count) wake-ups", in: heapRect)
+            nodeHeap.heapCount = shown.heap.count
+            nodeHeap.nowMillis = shown.heap.nowMillis
+            drawHeap(&frame, nodeHeap, title: "node \(shown.node): \(arity)-ary heap, \(shown.heap.count) wake-ups", in: heapRect)
         } else {
             drawHeap(&frame, scheduler, title: "\(scheduler.heapArity)-ary heap: \(scheduler.heapCount) delay tasks (top levels)", in: heapRect)
         }

@@ -6,7 +6,10 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark (build with -c release for meaningful figures).",
-        subcommands: [BenchRaft.self, BenchPaxos.self, BenchLocks.self, BenchIDs.self, BenchTimers.self, BenchLimits.self, BenchRender.self, BenchWAL.self, BenchNode.self]
+        subcommands: [
+            BenchRaft.self, BenchPaxos.self, BenchLocks.self, BenchIDs.self, BenchTimers.self, BenchLimits.self, BenchRender.self, BenchWAL.self,
+            BenchNode.self, BenchCompare.self, BenchLab.self,
+        ]
     )
 }
 

@@ -11,8 +11,13 @@ extension BenchNode {
     /// LOCK.ACQUIRE (parked in the lock's queue while another holds it), then LOCK.RELEASE. The
     /// rate is grants per second; the latency is the hand-off: from a holder sending its release
     /// to the next holder receiving its grant (the release's commit, the grant's apply, the reply).
-    func measureLock(clients count: Int, at address: PeerAddress) throws -> BenchResult {
+    ///
+    /// With `cluster`, it also says what a hand-off costs, as rows beside it: each process's CPU
+    /// time (user + system, from /proc) per hand-off — the nodes' and this load generator's — and
+    /// each node's WAL syncs and log entries per hand-off (INFO persistence and replication).
+    func measureLock(clients count: Int, at address: PeerAddress, cluster: LocalCluster? = nil) throws -> [BenchResult] {
         let lock = "bench-lock-\(getpid())"
+        let costsBefore = try cluster.map { try LockCosts(cluster: $0) }
         let connections = try (0..<count).map { _ in try RESPClient(address) }
         for connection in connections {
             guard case .integer = try connection.call(["SESSION.OPEN", "30000"]) else {
@@ -46,8 +51,12 @@ extension BenchNode {
             }
         }
         let elapsed = BenchClock.nanoseconds() - start
-        return BenchResult(name: "contended lock: \(count) clients, ACQUIRE+RELEASE of one name (latency: hand-off)",
-                           unit: "handoffs/s", value: Double(grants) / (Double(elapsed) / 1e9), histogram: histogram)
+        var results = [BenchResult(name: "contended lock: \(count) clients, ACQUIRE+RELEASE of one name (latency: hand-off)",
+                                   unit: "handoffs/s", value: Double(grants) / (Double(elapsed) / 1e9), histogram: histogram)]
+        if let cluster, let before = costsBefore, grants > 0 {
+            results += try LockCosts(cluster: cluster).rows(since: before, handoffs: grants)
+        }
+        return results
     }
 
     /// Reads the replies of `connections` as they come, on this one thread (`poll`), until none
@@ -134,5 +143,71 @@ extension LocalCluster {
             throw ValidationError("bench node: no VmRSS for node \(node)")
         }
         return kib
+    }
+}
+
+/// What the nodes and this process have spent so far, read from /proc and INFO, for the cost of a
+/// lock hand-off (`measureLock`).
+struct LockCosts {
+    struct Node {
+        var role: String
+        var cpuTicks: Int
+        var syncs: Int
+        var commit: Int
+    }
+
+    var nodes: [Node]
+    var selfTicks: Int
+
+    init(cluster: LocalCluster) throws {
+        nodes = try (1...cluster.nodes).map { node in
+            let client = try RESPClient(cluster.clientAddress(of: node), timeoutMillis: 2_000)
+            func fields(_ section: String) throws -> [Substring: Substring] {
+                guard case .bulkString(let bytes) = try client.call(["INFO", section]) else { return [:] }
+                var fields: [Substring: Substring] = [:]
+                for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    if parts.count == 2 { fields[parts[0]] = parts[1] }
+                }
+                return fields
+            }
+            let persistence = try fields("persistence")
+            let replication = try fields("replication")
+            return Node(role: String(replication["raft_role"] ?? "?"), cpuTicks: try Self.cpuTicks(of: cluster.pid(of: node)),
+                        syncs: Int(persistence["wal_syncs"] ?? "") ?? 0, commit: Int(replication["commit_index"] ?? "") ?? 0)
+        }
+        selfTicks = try Self.cpuTicks(of: getpid())
+    }
+
+    /// utime + stime of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+    static func cpuTicks(of pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // The command name (field 2) may hold spaces; the fields after its ')' are plain.
+        guard let close = stat.lastIndex(of: ")") else { throw ValidationError("bench node: unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else {
+            throw ValidationError("bench node: unreadable /proc/\(pid)/stat")
+        }
+        return user + system
+    }
+
+    func rows(since before: LockCosts, handoffs: UInt64) -> [BenchResult] {
+        let tick = 1e6 / Double(sysconf(Int32(_SC_CLK_TCK)))
+        let count = Double(handoffs)
+        func row(_ name: String, _ unit: String, _ value: Double) -> BenchResult {
+            BenchResult(name: "  cost per hand-off: " + name, unit: unit, value: value, p50: .nan, p99: .nan, n: handoffs)
+        }
+        var rows: [BenchResult] = []
+        for (index, (now, then)) in zip(nodes, before.nodes).enumerated() {
+            rows.append(row("node \(index + 1) (\(now.role)) CPU", "µs", Double(now.cpuTicks - then.cpuTicks) * tick / count))
+        }
+        rows.append(row("load generator CPU (8 clients, one thread)", "µs", Double(selfTicks - before.selfTicks) * tick / count))
+        for (index, (now, then)) in zip(nodes, before.nodes).enumerated() {
+            rows.append(row("node \(index + 1) (\(now.role)) WAL syncs", "syncs", Double(now.syncs - then.syncs) / count))
+        }
+        if let leader = zip(nodes, before.nodes).first(where: { $0.0.role == "leader" }) {
+            rows.append(row("log entries committed (ACQUIRE and RELEASE each one)", "entries", Double(leader.0.commit - leader.1.commit) / count))
+        }
+        return rows
     }
 }

@@ -72,7 +72,7 @@ struct BenchNode: ParsableCommand {
             for count in clientCounts { results.append(try measure(clients: count, at: address)) }
         }
         if workloadList.contains("redis-benchmark"), let row = try runRedisBenchmark(port: address.port) { results.append(row) }
-        if workloadList.contains("lock") { results.append(try measureLock(clients: 8, at: address)) }
+        if workloadList.contains("lock") { results += try measureLock(clients: 8, at: address, cluster: cluster) }
         BenchReport.emit(results, json: options.json)
     }
 
@@ -140,72 +140,5 @@ struct BenchNode: ParsableCommand {
                               : "raw pwrite+fdatasync, \(loops) loops at once (one per node), 128 B (reference)"
         return BenchResult(name: name, unit: "syncs/s", value: Double(merged.totalCount) / (Double(elapsed.withLock { $0 }) / 1e9),
                            histogram: merged)
-    }
-}
-
-/// Node processes of this binary on loopback, for benchmarks: started with `conclave node`,
-/// stopped with SIGTERM (SIGKILL after 10 s).
-final class LocalCluster {
-    let directory: String
-    let nodes: Int
-    let basePort: Int
-    private var processes: [Process] = []
-
-    init(directory: String, nodes: Int, basePort: Int) throws {
-        self.directory = directory
-        self.nodes = nodes
-        self.basePort = basePort
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let peers = (1...nodes).map { "\($0)=127.0.0.1:\(basePort + $0)" }.joined(separator: ",")
-        for node in 1...nodes {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = [
-                "node", "--id", "\(node)", "--data", "\(directory)/\(node)", "--peer-listen", "127.0.0.1:\(basePort + node)",
-                "--client-listen", "127.0.0.1:\(basePort + 100 + node)", "--peers", peers, "--log-level", "warning",
-            ]
-            _ = FileManager.default.createFile(atPath: "\(directory)/\(node).log", contents: nil)
-            process.standardError = FileHandle(forWritingAtPath: "\(directory)/\(node).log")
-            try process.run()
-            processes.append(process)
-        }
-    }
-
-    func pid(of node: Int) -> Int32 { processes[node - 1].processIdentifier }
-
-    func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: basePort + 100 + node) }
-
-    /// Polls INFO until every node names the same leader; fails with the logs' last lines.
-    func waitForLeader(seconds: Double) throws -> Int {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let dead = processes.firstIndex(where: { !$0.isRunning }) {
-                throw ValidationError("node \(dead + 1) exited: \(logTail(dead + 1))")
-            }
-            let leaders = (1...nodes).map { node -> Int? in
-                guard let client = try? RESPClient(clientAddress(of: node), timeoutMillis: 1_000),
-                      case .bulkString(let bytes)? = try? client.call(["INFO", "replication"]) else { return nil }
-                let line = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first { $0.hasPrefix("leader_id:") }
-                return line.flatMap { Int($0.dropFirst("leader_id:".count)) }
-            }
-            if let first = leaders.first ?? nil, first != 0, leaders.allSatisfy({ $0 == first }) { return first }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw ValidationError("no leader within \(seconds) s; node 1's log: \(logTail(1))")
-    }
-
-    func stop() {
-        for process in processes where process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(10)
-        for process in processes {
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-    }
-
-    private func logTail(_ node: Int) -> String {
-        let text = (try? String(contentsOfFile: "\(directory)/\(node).log", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").suffix(3).joined(separator: " | ")
     }
 }

@@ -61,13 +61,19 @@ enum BenchReport {
                 humanizeDuration(result.p99, unit: result.percentileUnit), String(result.n),
             ]
         }
+        printTable(headers: headers, rows: rows, leftAligned: [0, 2])
+    }
+
+    /// Prints `rows` under `headers` in columns as wide as their widest cell: text columns
+    /// (`leftAligned`) padded on the right, figures on the left.
+    static func printTable(headers: [String], rows: [[String]], leftAligned: Set<Int>) {
         var widths = headers.map(\.count)
         for row in rows {
             for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
-                column == 0 || column == 2 ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                leftAligned.contains(column) ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
                     : String(repeating: " ", count: widths[column] - cell.count) + cell
             }.joined(separator: "  ")
         }

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A ticket lock: a fair spin lock. A waiter draws the next ticket and spins until the lock serves
+/// it, so threads hold the lock strictly in arrival order (Jain's index near 1), at a price: the
+/// next in line must be running to take its turn, so on a machine with fewer cores than waiters
+/// every hand-off waits for the scheduler to get round to one particular thread.
+///
+/// A drawn ticket cannot be given back, so `acquire` does not time out: it waits for its turn
+/// (yielding the core after `spinsBeforeYield` polls, or oversubscribed runs would crawl).
+public final class TicketLock: LabLock, Sendable {
+    public static let spinsBeforeYield = 100
+
+    private let nextTicket = Atomic<UInt64>(0)
+    private let nowServing = Atomic<UInt64>(0)
+
+    public init() {}
+
+    public func acquire(until deadlineNanos: UInt64) -> LabAcquireOutcome {
+        let ticket = nextTicket.wrappingAdd(1, ordering: .relaxed).oldValue
+        var failed = 0
+        while nowServing.load(ordering: .acquiring) != ticket {
+            failed += 1
+            if failed >= Self.spinsBeforeYield { sched_yield() }
+        }
+        return .acquired(failedAttempts: failed)
+    }
+
+    /// Takes a ticket only if it would be served at once (nobody holds or waits).
+    public func tryAcquire() -> Bool {
+        let serving = nowServing.load(ordering: .acquiring)
+        return nextTicket.compareExchange(expected: serving, desired: serving &+ 1, ordering: .acquiring).exchanged
+    }
+
+    public func release() { nowServing.wrappingAdd(1, ordering: .releasing) }
+}
