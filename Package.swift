@@ -38,6 +38,8 @@ let package = Package(
         // script cache and SHA-1. Pure computation like the other cores.
         .target(name: "ConclaveScript", dependencies: ["ConclaveCore", "CLuaBridge"]),
         .target(name: "ConclaveRaft", dependencies: ["ConclaveCore"]),
+        // Paxos beside Raft (#17): single-decree and Multi-Paxos as a pure state machine.
+        .target(name: "ConclavePaxos", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveResilience", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveIDs", dependencies: ["ConclaveCore"]),
         .target(name: "ConclaveTimers", dependencies: ["ConclaveCore"]),
@@ -54,7 +56,7 @@ let package = Package(
         .target(
             name: "ConclaveCluster",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveIDs", "ConclaveTimers",
                 "ConclaveResilience",
             ]
         ),
@@ -109,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "conclave",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
                 "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer", "ConclaveWire",
                 "ConclaveLab",
@@ -122,6 +124,7 @@ let package = Package(
         .testTarget(name: "ConclaveCoreTests", dependencies: ["ConclaveCore"]),
         .testTarget(name: "ConclaveScriptTests", dependencies: ["ConclaveCore", "ConclaveScript"]),
         .testTarget(name: "ConclaveRaftTests", dependencies: ["ConclaveCore", "ConclaveRaft"]),
+        .testTarget(name: "ConclavePaxosTests", dependencies: ["ConclaveCore", "ConclavePaxos"]),
         .testTarget(
             name: "ConclaveCoordinationTests",
             dependencies: ["ConclaveCore", "ConclaveCoordination", "ConclaveTimers", "ConclaveResilience", "ConclaveScript"]
@@ -132,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "ConclaveClusterTests",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs", "ConclaveTimers",
                 "ConclaveResilience",
             ]
         ),

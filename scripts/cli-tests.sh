@@ -58,6 +58,7 @@ expect "demo local lab"      0 "async lock \(Swift tasks\) +[0-9.]+k? .* ok"  --
 expect "demo bad strategy"   2 "bad demo: .*bad-lab.demo:1: lab: unknown strategy 'fifo'; accepted: mutex" -- demo "$work/bad-lab.demo"
 expect "demo no tty"         1 "needs a terminal"                       -- demo election
 expect "demo bad file"       2 "bad demo: .*bad.demo:2: unknown step 'wait'" -- demo "$work/bad.demo"
+expect "bench paxos values"  2 "--values must be in 1000…100000000, got 5" -- bench paxos --values 5
 expect "bench parts"         2 "unknown part 'everything'; accepted: commit, reads, snapshot" -- bench raft --parts everything
 expect "bench lock cycles"   2 "--cycles must be in 1000…10000000"     -- bench locks --cycles 5
 expect "bench timers count"  2 "--timers must be in 10000…50000000"    -- bench timers --timers 5
@@ -106,6 +107,16 @@ expect "chaos try-locks"     0 "verdict: PASS"                         -- chaos 
 expect "check lock history"  0 "linearizable"                          -- check "$work/locks.jsonl"
 expect "chaos locks"         0 "verdict: PASS"                         -- chaos --seed 5 --duration 4s --workload locks
 expect "chaos membership"    0 "verdict: PASS"                         -- chaos --seed 2 --duration 10s --nemesis membership,transfer --trace "$work/trace.txt"
+# Paxos beside Raft (#17): the same chaos loop on Multi-Paxos, and its refusals.
+expect "chaos paxos"         0 "verdict: PASS — replay: .* --engine paxos$" -- chaos --engine paxos --seed 3 --duration 4s --history "$work/paxos.jsonl"
+expect "paxos history"       0 "linearizable"                          -- check "$work/paxos.jsonl"
+expect "paxos even count"    0 "4 acceptors, quorum 3: tolerates 1 failed acceptor \\(an even count" -- chaos --engine paxos --nodes 4 --duration 2s --quiet
+expect "paxos two acceptors" 2 "needs at least 3 acceptors \\(--nodes 2\\)" -- chaos --engine paxos --nodes 2
+expect "paxos skew refused"  2 "--engine paxos supports the nemesis partition,crash,pause,drop,duplicate,delay; not skew" -- chaos --engine paxos --nemesis skew
+expect "paxos locks refused" 2 "runs the kv workload only"              -- chaos --engine paxos --workload locks
+expect "paxos trace"         0 "verdict: PASS"                         -- chaos --engine paxos --seed 2 --duration 2s --trace "$work/paxos-trace.txt"
+expect "paxos lease reads"   2 "has no --lease-reads"                   -- chaos --engine paxos --lease-reads
+expect "unknown engine"      2 "unknown engine 'zab'; accepted: raft, paxos" -- chaos --engine zab
 if grep -Eq "applied (add learner|promote|remove)" "$work/trace.txt" && grep -q "transfer" "$work/trace.txt"; then
     passed=$((passed + 1))
 else

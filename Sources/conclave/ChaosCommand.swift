@@ -46,6 +46,9 @@ struct ChaosCommand: ParsableCommand {
     @Flag(help: "Print only failing runs and the final tally.")
     var quiet = false
 
+    @Option(help: "The consensus engine: raft, or paxos (Multi-Paxos; the kv workload; nemesis \(PaxosChaosRunner.supportedNemesis.map(\.rawValue).joined(separator: ",")); the default nemesis without skew).")
+    var engine = "raft"
+
     @Option(help: "Run on this many real node processes (\(ProcessChaosOptions.nodesRange.lowerBound)…\(ProcessChaosOptions.nodesRange.upperBound)) on 127.0.0.1 instead of the simulator: clients over RESP, faults \(ProcessFault.allCases.map(\.rawValue).joined(separator: ",")) (--nemesis), --duration of wall time.")
     var processes: Int?
 
@@ -56,9 +59,9 @@ struct ChaosCommand: ParsableCommand {
 
     func validate() throws {
         if processes != nil {
-            guard seeds == nil, trace == nil, !leaseReads, workload == "kv" else {
+            guard seeds == nil, trace == nil, !leaseReads, workload == "kv", engine == "raft" else {
                 throw ValidationError("--processes runs one seed of its own workload (registers, a lock, a counter, IDs); "
-                    + "--seeds, --trace, --lease-reads and --workload are for the simulator")
+                    + "--seeds, --trace, --lease-reads, --workload and --engine are for the simulator")
             }
             try processOptions().validate()
             return
@@ -66,9 +69,14 @@ struct ChaosCommand: ParsableCommand {
         guard ChaosWorkload(rawValue: workload) != nil else {
             throw ValidationError("--workload: unknown workload '\(workload)'; accepted: \(ChaosWorkload.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard ["raft", "paxos"].contains(engine) else { throw ValidationError("--engine: unknown engine '\(engine)'; accepted: raft, paxos") }
         do {
             _ = try NemesisKind.parseList(nemesis)
             try options(seed: seed).validate()
+            if engine == "paxos" {
+                guard !leaseReads else { throw ValidationError("--engine paxos has no --lease-reads (its gets go through the log)") }
+                _ = try PaxosChaosRunner(options: options(seed: seed), durationText: duration.text)
+            }
         } catch let error as ChaosError {
             throw ValidationError(error.description)
         }
@@ -79,7 +87,9 @@ struct ChaosCommand: ParsableCommand {
         options.nodes = nodes
         options.clients = clients
         options.durationNanos = duration.nanoseconds
-        options.nemesis = try NemesisKind.parseList(nemesis)
+        // Paxos nodes keep no clocks to skew: its default nemesis is Raft's without skew.
+        let faults = engine == "paxos" && nemesis == Self.simulatedNemesisDefault ? "partition,crash,pause,drop" : nemesis
+        options.nemesis = try NemesisKind.parseList(faults)
         options.workload = ChaosWorkload(rawValue: workload) ?? .kv
         options.leaseReads = leaseReads
         options.traceLinesMax = trace == nil ? 0 : 2_000_000
@@ -123,6 +133,10 @@ struct ChaosCommand: ParsableCommand {
         if processes != nil { return try runProcesses() }
         let range = seeds?.seeds ?? seed...seed
         var failures: [UInt64] = []
+        if engine == "paxos" {
+            try runPaxos(range)
+            return
+        }
         for runSeed in range {
             let runner = try ChaosRunner(options: options(seed: runSeed), durationText: duration.text)
             let summary = runner.run()
@@ -130,25 +144,53 @@ struct ChaosCommand: ParsableCommand {
                 let path = range.count == 1 ? history : "\(history).\(runSeed)"
                 try writeHistory(runner.history, to: path)
             }
-            if let trace {
-                let path = range.count == 1 ? trace : "\(trace).\(runSeed)"
-                do {
-                    try (runner.simulator.trace.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-                } catch {
-                    throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
-                }
-            }
-            if !summary.passed { failures.append(runSeed) }
-            if !quiet || !summary.passed {
-                print(summary)
-                if range.count > 1 { print("") }
-            }
+            try writeTrace(runner.simulator.trace, seed: runSeed, of: range)
+            report(summary, seed: runSeed, of: range, failures: &failures)
         }
+        try finish(range, failures: failures)
+    }
+
+    /// The same loop for Multi-Paxos: same history format, same checker, same summary.
+    private func runPaxos(_ range: ClosedRange<UInt64>) throws {
+        var failures: [UInt64] = []
+        for runSeed in range {
+            let runner = try PaxosChaosRunner(options: options(seed: runSeed), durationText: duration.text)
+            if runSeed == range.lowerBound { print("paxos: \(runner.faultToleranceNote)") }
+            let (summary, operations, runTrace) = runner.run()
+            if let history { try writeHistory(operations, to: range.count == 1 ? history : "\(history).\(runSeed)") }
+            try writeTrace(runTrace, seed: runSeed, of: range)
+            report(summary, seed: runSeed, of: range, failures: &failures)
+        }
+        try finish(range, failures: failures)
+    }
+
+    /// Prints a run's summary (only failures with --quiet) and notes a failing seed.
+    private func report(_ summary: ChaosSummary, seed runSeed: UInt64, of range: ClosedRange<UInt64>, failures: inout [UInt64]) {
+        if !summary.passed { failures.append(runSeed) }
+        if !quiet || !summary.passed {
+            print(summary)
+            if range.count > 1 { print("") }
+        }
+    }
+
+    /// The tally over a range of seeds, and exit status 1 if any failed.
+    private func finish(_ range: ClosedRange<UInt64>, failures: [UInt64]) throws {
         if range.count > 1 {
             print("\(range.count - failures.count) passed, \(failures.count) failed"
                   + (failures.isEmpty ? "" : " (seeds: \(failures.map(String.init).joined(separator: ", ")))"))
         }
         if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// With --trace, writes the run's trace lines (one file per seed with --seeds).
+    private func writeTrace(_ runTrace: SimulationTrace, seed runSeed: UInt64, of range: ClosedRange<UInt64>) throws {
+        guard let trace else { return }
+        let path = range.count == 1 ? trace : "\(trace).\(runSeed)"
+        do {
+            try (runTrace.lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("--trace: cannot write '\(path)': \(error.localizedDescription)")
+        }
     }
 
     private func writeHistory(_ operations: [HistoryOperation], to path: String) throws {

@@ -41,9 +41,11 @@ public struct ChaosSummary: Sendable, CustomStringConvertible {
     /// The workload the clients ran and whether leaders served lease reads (part of the replay command).
     public var workload = "kv"
     public var leaseReads = false
+    /// The consensus engine the cluster ran: raft (the default) or paxos.
+    public var engine = "raft"
 
     public var replayCommand: String {
-        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --workload \(workload) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))\(leaseReads ? " --lease-reads" : "")"
+        "conclave chaos --seed \(seed) --nodes \(nodes) --clients \(clients) --duration \(durationText) --workload \(workload) --nemesis \(nemesis.isEmpty ? "none" : nemesis.joined(separator: ","))\(leaseReads ? " --lease-reads" : "")\(engine == "raft" ? "" : " --engine \(engine)")"
     }
 
     /// The requested duration, for the replay command.

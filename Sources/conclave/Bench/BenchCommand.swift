@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Run a benchmark (build with -c release for meaningful figures).",
         subcommands: [
-            BenchRaft.self, BenchLocks.self, BenchIDs.self, BenchTimers.self, BenchLimits.self, BenchRender.self, BenchWAL.self,
+            BenchRaft.self, BenchPaxos.self, BenchLocks.self, BenchIDs.self, BenchTimers.self, BenchLimits.self, BenchRender.self, BenchWAL.self,
             BenchNode.self, BenchCompare.self, BenchLab.self,
         ]
     )

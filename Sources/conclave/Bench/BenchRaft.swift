@@ -68,7 +68,7 @@ struct BenchRaft: ParsableCommand {
 
 /// Raft nodes wired back to back: every Ready is persisted to memory and its messages delivered
 /// in order, round after round.
-struct BenchCluster {
+struct BenchCluster: ClosedLoopCluster {
     var nodes: [Raft]
     var storages: [MemoryStorage]
     var inbox: [Message] = []
@@ -116,32 +116,9 @@ struct BenchCluster {
     }
 
     mutating func measure(proposers: Int, entries target: Int, payloadBytes: Int, name: String? = nil) -> BenchResult {
-        let payload = [UInt8](repeating: 0xAB, count: payloadBytes)
-        var histogram = BenchClock.latencyHistogram()
-        /// Propose time per outstanding log index.
-        var startedAt: [UInt64: UInt64] = [:]
-        startedAt.reserveCapacity(proposers * 2)
-        func propose(_ cluster: inout BenchCluster) {
-            try! cluster.nodes[0].propose(payload)
-            startedAt[cluster.nodes[0].lastIndex] = BenchClock.nanoseconds()
-        }
-        for _ in 0..<proposers { propose(&self) }
-        var committed = 0
-        let start = BenchClock.nanoseconds()
-        while committed < target {
-            var reproposals = 0
-            round { entry in
-                guard let began = startedAt.removeValue(forKey: entry.index) else { return }
-                histogram.record(BenchClock.nanoseconds() - began)
-                committed += 1
-                reproposals += 1
-            }
-            for _ in 0..<reproposals where committed + startedAt.count < target { propose(&self) }
-        }
-        let elapsed = BenchClock.nanoseconds() - start
         let title = name ?? "raft commit \(nodes.count) nodes, \(proposers) proposer\(proposers == 1 ? "" : "s")"
-        let unit = name == nil ? "entries/s" : "reads/s"
-        return BenchResult(name: title, unit: unit, value: Double(committed) / (Double(elapsed) / 1e9), histogram: histogram)
+        return measureClosedLoop(proposers: proposers, target: target, payloadBytes: payloadBytes, name: title,
+                                 unit: name == nil ? "entries/s" : "reads/s")
     }
 
     /// `readers` each keep one ReadIndex read outstanding on the leader and ask again the moment
@@ -201,5 +178,17 @@ struct BenchCluster {
             precondition(rounds < 1_000_000, "new member never caught up")
         }
         return (installedAt! - start, BenchClock.nanoseconds() - start)
+    }
+}
+
+extension BenchCluster {
+    /// A proposal is known by the log index the leader gave it.
+    mutating func proposeOne(payload: [UInt8]) -> LogIndex {
+        try! nodes[0].propose(payload)
+        return nodes[0].lastIndex
+    }
+
+    mutating func runRound(completed: (LogIndex) -> Void) {
+        round { entry in completed(entry.index) }
     }
 }
