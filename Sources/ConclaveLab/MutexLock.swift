@@ -24,10 +24,28 @@ public final class MutexLock: LabLock, @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Sleeps until held; the deadline is not consulted (the wait is bounded by the threads ahead).
+    /// Sleeps until held or the deadline passes (`pthread_mutex_timedlock`, whose deadline is on
+    /// the real-time clock: the monotonic one is translated), so a run never outlasts its duration
+    /// waiting here.
     public func acquire(until deadlineNanos: UInt64) -> LabAcquireOutcome {
-        pthread_mutex_lock(mutex)
-        return .acquired(failedAttempts: 0)
+        // Free: taken with no clock read (the uncontended cost the lab reports stays the mutex's).
+        if pthread_mutex_trylock(mutex) == 0 { return .acquired(failedAttempts: 0) }
+        guard deadlineNanos != .max else {
+            pthread_mutex_lock(mutex)
+            return .acquired(failedAttempts: 0)
+        }
+        let now = LabClock.nanoseconds()
+        guard deadlineNanos > now else { return .timedOut(failedAttempts: 0) }
+        var realtime = timespec()
+        clock_gettime(CLOCK_REALTIME, &realtime)
+        let (absolute, overflow) = (UInt64(realtime.tv_sec) * 1_000_000_000 + UInt64(realtime.tv_nsec))
+            .addingReportingOverflow(deadlineNanos - now)
+        guard !overflow else {
+            pthread_mutex_lock(mutex)
+            return .acquired(failedAttempts: 0)
+        }
+        var deadline = timespec(tv_sec: Int(absolute / 1_000_000_000), tv_nsec: Int(absolute % 1_000_000_000))
+        return pthread_mutex_timedlock(mutex, &deadline) == 0 ? .acquired(failedAttempts: 0) : .timedOut(failedAttempts: 0)
     }
 
     public func tryAcquire() -> Bool { pthread_mutex_trylock(mutex) == 0 }

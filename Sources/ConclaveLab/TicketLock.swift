@@ -15,7 +15,7 @@ import Synchronization
 public final class TicketLock: LabLock, Sendable {
     public static let spinsBeforeYield = 100
 
-    private let nextTicket = Atomic<UInt64>(0)
+    let nextTicket = Atomic<UInt64>(0)  // internal: tests watch a waiter draw its ticket
     private let nowServing = Atomic<UInt64>(0)
 
     public init() {}
@@ -26,6 +26,13 @@ public final class TicketLock: LabLock, Sendable {
         while nowServing.load(ordering: .acquiring) != ticket {
             failed += 1
             if failed >= Self.spinsBeforeYield { sched_yield() }
+        }
+        // A drawn ticket cannot be given back, but a turn that came after the deadline is handed
+        // on at once rather than worked: the queue drains in nanoseconds once time is up. (Only
+        // after a wait: an uncontended acquire reads no clock.)
+        if failed > 0, LabClock.nanoseconds() >= deadlineNanos {
+            release()
+            return .timedOut(failedAttempts: failed)
         }
         return .acquired(failedAttempts: failed)
     }

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import ConclaveLab
 
@@ -38,6 +40,38 @@ import Testing
         #expect(LabClock.nanoseconds() >= deadline)
         lock.release()
         #expect(lock.tryAcquire())
+    }
+
+    @Test("a mutex waiter gives up at its deadline instead of sleeping on")
+    func mutexDeadline() throws {
+        let lock = MutexLock()
+        #expect(lock.acquire(until: LabClock.nanoseconds() + 1_000_000) == .acquired(failedAttempts: 0))
+        let start = LabClock.nanoseconds()
+        #expect(lock.acquire(until: start + 20_000_000) == .timedOut(failedAttempts: 0), "held elsewhere: timed out")
+        #expect(LabClock.nanoseconds() - start >= 19_000_000, "it waited until the deadline")
+        #expect(lock.acquire(until: start) == .timedOut(failedAttempts: 0), "a deadline already past: a try")
+        lock.release()
+        #expect(lock.acquire(until: LabClock.nanoseconds() + 1_000_000) == .acquired(failedAttempts: 0))
+    }
+
+    @Test("a ticket served after the deadline is handed on at once, not worked, and the lock is free after")
+    func ticketAfterDeadline() throws {
+        let lock = TicketLock()
+        #expect(lock.acquire(until: .max) == .acquired(failedAttempts: 0))
+        let outcome = Mutex<LabAcquireOutcome?>(nil)
+        let waiter = Thread { outcome.withLock { $0 = lock.acquire(until: LabClock.nanoseconds()) } }
+        waiter.start()
+        let deadline = LabClock.nanoseconds() + 10_000_000_000
+        while lock.nextTicket.load(ordering: .acquiring) < 2, LabClock.nanoseconds() < deadline { sched_yield() }
+        #expect(lock.nextTicket.load(ordering: .acquiring) == 2, "the waiter drew its ticket")
+        lock.release()
+        while outcome.withLock({ $0 }) == nil, LabClock.nanoseconds() < deadline { sched_yield() }
+        guard case .timedOut(let failed)? = outcome.withLock({ $0 }) else {
+            Issue.record("the late turn was taken: \(String(describing: outcome.withLock { $0 }))")
+            return
+        }
+        #expect(failed > 0)
+        #expect(lock.tryAcquire(), "the late turn was passed on: nobody holds the lock")
     }
 
     @Test("the async lock hands itself to a waiting task on release")
