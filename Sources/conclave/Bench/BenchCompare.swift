@@ -27,7 +27,8 @@ struct BenchCompare: ParsableCommand {
     @Option(help: "Client counts for writes and uncontended locks, comma-separated.") var clients = "1,8,64"
     @Option(help: "Client counts for the contended lock (all on one name), comma-separated.") var contended = "8,64"
     @Option(help: "Systems to race, comma-separated: conclave, etcd, redis.") var systems = "conclave,etcd,redis"
-    @Option(help: "Redis lock clients wait this long between tries (ms) — the spinning client's pause.") var redisRetryMillis = 1
+    @Option(help: "Redis lock clients wait this long between tries (ms): the spinning client's pause; 100 is redis-py Lock's default sleep.")
+    var redisRetryMillis = 100
     @Option(help: "Directory for every system's data (default: a temporary one, removed after).") var dir: String?
     @Option(help: "Also write the rows as JSON lines to this file (for the plot).") var output: String?
 
@@ -117,7 +118,10 @@ struct BenchCompare: ParsableCommand {
         let failure = Mutex<(any Error)?>(nil)
         let start = BenchClock.nanoseconds()
         let end = start + UInt64(seconds * 1e9)
-        DispatchQueue.concurrentPerform(iterations: count) { index in
+        // One thread per client (concurrentPerform would run only as many at once as there are
+        // cores, and a 64-client row would measure two).
+        let finished = DispatchGroup()
+        let clientBody: @Sendable (Int) -> Void = { index in
             var histogram = BenchClock.latencyHistogram()
             var tries: UInt64 = 0
             do {
@@ -141,6 +145,16 @@ struct BenchCompare: ParsableCommand {
             histograms.withLock { $0.append(histogram) }
             wasted.withLock { $0 += tries }
         }
+        for index in 0..<count {
+            finished.enter()
+            let thread = Thread {
+                clientBody(index)
+                finished.leave()
+            }
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+        finished.wait()
         let elapsed = BenchClock.nanoseconds() - start
         if let error = failure.withLock({ $0 }) {
             throw ValidationError("bench compare: \(system.rawValue), \(workload.title(count)): \(error)")
@@ -271,7 +285,7 @@ struct RaceResult {
 
     var row: BenchResult {
         var name = "\(workload.title(clients)): \(system.rawValue)"
-        if system == .redis && workload != .put { name += String(format: " (%.1f wasted tries per cycle)", wastedPerCycle) }
+        if system == .redis && workload != .put { name += String(format: " (%.2f wasted tries per cycle)", wastedPerCycle) }
         return BenchResult(name: name, unit: workload.unit, value: perSecond, histogram: histogram)
     }
 
