@@ -24,7 +24,7 @@ refused() { # expected-message flags...
 }
 refused "--processes 2: accepted: 3…7 node processes" --processes 2
 refused "--nemesis: unknown fault 'flood' for --processes" --processes 3 --nemesis flood
-refused "--seeds, --trace, --lease-reads and --workload are for the simulator" --processes 3 --workload locks
+refused "--seeds, --trace, --lease-reads, --workload and --engine are for the simulator" --processes 3 --workload locks
 pass "bad flags with --processes are refused with what is accepted"
 
 status=0

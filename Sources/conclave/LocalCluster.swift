@@ -48,6 +48,10 @@ final class LocalCluster: @unchecked Sendable {  // the signal handler only stop
 
     func pid(of node: Int) -> Int32 { processes[node - 1].processIdentifier }
 
+    /// A base for `span` ports below Linux's ephemeral range (32768…): ports there are handed to
+    /// outgoing connections, and a listener that lands on one fails with "address in use".
+    static func randomBasePort(span: Int) -> Int { Int.random(in: 20_000..<(32_768 - span)) }
+
     func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: basePort + 100 + node) }
 
     /// A connection to a node's client port, authenticated when the cluster has a token.

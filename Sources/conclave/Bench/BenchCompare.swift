@@ -72,7 +72,7 @@ struct BenchCompare: ParsableCommand {
             foreign.stop()
             if dir == nil { try? FileManager.default.removeItem(atPath: base) }
         }
-        let port = Int.random(in: 20_000..<38_000)
+        let port = LocalCluster.randomBasePort(span: 500)
         var targets: [RaceSystem: RaceTarget] = [:]
         let chosen = Self.systemList(systems) ?? []
         if chosen.contains(.conclave) {

@@ -33,7 +33,7 @@ struct BenchNode: ParsableCommand {
     @Option(help: "Rows to run, comma-separated: set, redis-benchmark, lock, idle.") var workloads = "set,redis-benchmark,lock,idle"
     @Option(help: "Directory for the nodes' data (the file system measured). Default: the system temporary directory.")
     var dir: String?
-    @Option(help: "First of the ports used (peers from it, clients from it + 100). Default: random in 20000…39999.")
+    @Option(help: "First of the ports used (peers from it, clients from it + 100). Default: random in 20000…32567 (below the ephemeral ports).")
     var basePort: Int?
 
     func validate() throws {
@@ -56,7 +56,7 @@ struct BenchNode: ParsableCommand {
     func run() throws {
         let base = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("conclave-bench-node-\(getpid())").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let cluster = try LocalCluster(directory: base, nodes: nodes, basePort: basePort ?? Int.random(in: 20_000..<39_800))
+        let cluster = try LocalCluster(directory: base, nodes: nodes, basePort: basePort ?? LocalCluster.randomBasePort(span: 200))
         defer {
             cluster.stop()
             if dir == nil { try? FileManager.default.removeItem(atPath: base) }

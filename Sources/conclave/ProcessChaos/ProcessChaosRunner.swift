@@ -63,7 +63,7 @@ final class ProcessChaosRunner {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tokenFile = directory + "/token"
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let cluster = try LocalCluster(directory: directory, nodes: options.nodes, basePort: Int.random(in: 20_000..<39_000),
+        let cluster = try LocalCluster(directory: directory, nodes: options.nodes, basePort: LocalCluster.randomBasePort(span: 200),
                                        extraArguments: ["--token-file", tokenFile], token: token)
         self.cluster = cluster
         let signals = stoppingOnSignals { cluster.stop() }
