@@ -77,6 +77,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private var deadlinesHead = 0
     var readNumbers: UInt64 = 0
     private var flushScheduled = false
+    /// Snapshots being written off the loop: stopping waits for them (their file must not be
+    /// written into a closed storage, nor their answer sent to a loop that is gone).
+    let snapshotJobs = DispatchGroup()
     private var writeHereScheduled = false
     private var tickTask: RepeatedTask?
     /// Ticks given since `startedNanos` (`giveMissedTicks`).
@@ -451,6 +454,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     private func writeSnapshot(_ job: SnapshotJob) {
         let storage = self.storage
         let logger = self.logger
+        snapshotJobs.enter()
         DispatchQueue.global(qos: .utility).async { [self] in
             let started = DispatchTime.now().uptimeNanoseconds
             let data = job.encode()
@@ -463,7 +467,14 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
             let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
             logger.info("snapshot written off the loop", metadata: ["index": "\(job.index)", "bytes": "\(data.count)", "ms": "\(millis)"])
             let outcome = failure, bytes = data.count
-            at(0) { $0.snapshotWritten(job, bytes: bytes, failure: outcome, at: $1) }
+            // Queued before the job counts as done, so a stopping node (which waits for the
+            // jobs on its loop) has this on its loop before it closes; it is dropped there if so.
+            loop.execute { [self] in
+                guard !stopping else { return }
+                core.snapshotWritten(job, bytes: bytes, failure: outcome, at: now())
+                afterInput()
+            }
+            snapshotJobs.leave()
         }
     }
 
@@ -544,6 +555,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
 
     private func finish(_ exitCode: Int32) {
         tickTask?.cancel()
+        // A snapshot still being written off the loop finishes first (its answer is dropped).
+        if snapshotJobs.wait(timeout: .now() + 30) == .timedOut {
+            logger.warning("a snapshot was still being written after 30 s; stopping without it")
+        }
         // Its own code, like TIMEOUT: not a refusal — what was proposed may still commit elsewhere.
         let stoppedReply = RESPValue.error("STOPPED node \(configuration.id) stopped before answering; the command may still take effect")
         for waiter in waiting.values { waiter.answer(stoppedReply) }
