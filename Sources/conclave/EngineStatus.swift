@@ -76,19 +76,14 @@ enum EngineStatus {
             var probe = Endpoint(url: endpoint.url)
             do {
                 let client = try RESPClient(endpoint.address, timeoutMillis: timeoutMillis)
-                var info: [Substring: Substring] = [:]
+                var info: [String: String] = [:]
                 for section in ["server", "replication", "memory", "keyspace"] {
-                    let reply = try client.call(["INFO", section])
-                    if case .error(let text) = reply { throw ValidationError(text) }
-                    guard case .bulkString(let bytes) = reply else { throw ValidationError("INFO \(section) answered \(reply)") }
-                    for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
-                        let parts = line.split(separator: ":", maxSplits: 1)
-                        if parts.count == 2 { info[parts[0]] = parts[1] }
-                    }
+                    info.merge(try client.info(section)) { _, new in new }
                 }
-                probe.fields = [("role", String(info["role"] ?? "?")), ("connected_slaves", String(info["connected_slaves"] ?? "0")),
-                                ("used_memory", String(info["used_memory_human"] ?? "?")), ("keys", String(info["db0"].map { $0.split(separator: ",").first ?? "" } ?? "keys=0").replacingOccurrences(of: "keys=", with: "")),
-                                ("version", String(info["redis_version"] ?? "?"))]
+                let keys = info["db0"].map { String($0.split(separator: ",").first ?? "") } ?? "keys=0"
+                probe.fields = [("role", info["role"] ?? "?"), ("connected_slaves", info["connected_slaves"] ?? "0"),
+                                ("used_memory", info["used_memory_human"] ?? "?"), ("keys", keys.replacingOccurrences(of: "keys=", with: "")),
+                                ("version", info["redis_version"] ?? "?")]
             } catch {
                 probe.problem = "\(error)"
             }
@@ -106,17 +101,7 @@ enum EngineStatus {
         let rows = summary.endpoints.map { endpoint in
             endpoint.problem.map { [endpoint.url, "unreachable: \($0)"] } ?? [endpoint.url] + endpoint.fields.map(\.1)
         }
-        var widths = headers.map(\.count)
-        for row in rows where row.count == headers.count {
-            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
-                column + 1 == cells.count || column >= widths.count ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        lines.append(line(headers))
-        lines += rows.map(line)
+        lines += alignedLines(headers: headers, rows: rows)
         return lines.joined(separator: "\n")
     }
 

@@ -65,11 +65,10 @@ final class LocalCluster: @unchecked Sendable {  // the signal handler only stop
 
     /// A node's leader as its INFO says (nil: it does not answer or knows none).
     func leader(seenBy node: Int) -> Int? {
-        guard let client = try? client(of: node), case .bulkString(let bytes)? = try? client.call(["INFO", "replication"]) else {
+        guard let leader = (try? client(of: node).info("replication"))?["leader_id"].flatMap({ Int($0) }), leader != 0 else {
             return nil
         }
-        let line = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first { $0.hasPrefix("leader_id:") }
-        return line.flatMap { Int($0.dropFirst("leader_id:".count)) }.flatMap { $0 == 0 ? nil : $0 }
+        return leader
     }
 
     func isRunning(_ node: Int) -> Bool { processes[node - 1].isRunning }

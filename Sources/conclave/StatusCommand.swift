@@ -76,17 +76,7 @@ struct StatusCommand: ParsableCommand {
                 node.integer(name).map(String.init) ?? node.text(name) ?? "-"
             })
         }
-        var widths = headers.map(\.count)
-        for row in rows where row.count == headers.count {
-            for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
-                column + 1 == cells.count ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
-        lines.append(line(headers))
-        lines += rows.map(line)
+        lines += alignedLines(headers: headers, rows: rows)
         return lines.joined(separator: "\n")
     }
 
@@ -106,6 +96,22 @@ struct StatusCommand: ParsableCommand {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// A status table's lines: columns padded to their widest full row, two spaces apart; the last
+/// cell of a row is not padded, and a short row (an endpoint that did not answer, with why) runs
+/// on without the columns after it.
+func alignedLines(headers: [String], rows: [[String]]) -> [String] {
+    var widths = headers.map(\.count)
+    for row in rows where row.count == headers.count {
+        for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { column, cell in
+            column + 1 == cells.count || column >= widths.count ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return [line(headers)] + rows.map(line)
 }
 
 /// `--connect A,B,C`: 1…31 comma-separated host:port addresses.

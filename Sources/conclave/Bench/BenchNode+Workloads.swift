@@ -162,18 +162,9 @@ struct LockCosts {
     init(cluster: LocalCluster) throws {
         nodes = try (1...cluster.nodes).map { node in
             let client = try RESPClient(cluster.clientAddress(of: node), timeoutMillis: 2_000)
-            func fields(_ section: String) throws -> [Substring: Substring] {
-                guard case .bulkString(let bytes) = try client.call(["INFO", section]) else { return [:] }
-                var fields: [Substring: Substring] = [:]
-                for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    if parts.count == 2 { fields[parts[0]] = parts[1] }
-                }
-                return fields
-            }
-            let persistence = try fields("persistence")
-            let replication = try fields("replication")
-            return Node(role: String(replication["raft_role"] ?? "?"), cpuTicks: try Self.cpuTicks(of: cluster.pid(of: node)),
+            let persistence = try client.info("persistence")
+            let replication = try client.info("replication")
+            return Node(role: replication["raft_role"] ?? "?", cpuTicks: try Self.cpuTicks(of: cluster.pid(of: node)),
                         syncs: Int(persistence["wal_syncs"] ?? "") ?? 0, commit: Int(replication["commit_index"] ?? "") ?? 0)
         }
         selfTicks = try Self.cpuTicks(of: getpid())

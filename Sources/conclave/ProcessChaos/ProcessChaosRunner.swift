@@ -188,10 +188,8 @@ final class ProcessChaosRunner {
             _ = adminCall(node, ["ADMIN.SKEW", "0"])
         }
         // A member whose re-add failed (a leader change in between) is added back now.
-        if let leader = majorityLeader(within: 30),
-           case .bulkString(let bytes)? = try? cluster.client(of: leader).call(["INFO", "replication"]),
-           let voters = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("voters:") }) {
-            let members = Set(voters.dropFirst("voters:".count).split(separator: ",").compactMap { Int($0) })
+        if let leader = majorityLeader(within: 30), let voters = (try? cluster.client(of: leader).info("replication"))?["voters"] {
+            let members = Set(voters.split(separator: ",").compactMap { Int($0) })
             for node in 1...options.nodes where !members.contains(node) {
                 _ = adminCall(leader, ["ADMIN.ADD-MEMBER", "\(node)"], timeoutMillis: 35_000)
             }
