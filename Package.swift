@@ -7,6 +7,9 @@ let package = Package(
     name: "Conclave",
     products: [
         .executable(name: "conclave", targets: ["conclave"]),
+        // One client API for locks, IDs, throttles, delay queues and config over Conclave, etcd
+        // and Redis (#16).
+        .library(name: "ConclaveClient", targets: ["ConclaveClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,6 +84,10 @@ let package = Package(
             ]
         ),
 
+        // The client API (#16): one protocol family over Conclave's nodes (RESP), etcd (its JSON
+        // gateway) and Redis (one instance, or Redlock). Runtime: it opens sockets and threads.
+        .target(name: "ConclaveClient", dependencies: ["ConclaveWire"]),
+
         // The lab: locks inside one process on real threads (mutex, try-lock, CAS, ticket, async),
         // measured. Runtime, not a core: it starts threads and reads clocks.
         .target(
@@ -114,7 +121,7 @@ let package = Package(
                 "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveResilience",
                 "ConclaveIDs",
                 "ConclaveTimers", "ConclaveConsole", "ConclaveTerminal", "ConclaveStorage", "ConclaveServer", "ConclaveWire",
-                "ConclaveLab",
+                "ConclaveLab", "ConclaveClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -140,6 +147,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ConclaveLabTests", dependencies: ["ConclaveLab"]),
+        .testTarget(
+            name: "ConclaveClientTests",
+            dependencies: ["ConclaveClient", "ConclaveWire", "ConclaveServer", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",

@@ -10,7 +10,7 @@ import Darwin
 /// `timeoutMillis`; then the call fails rather than hang.
 public final class RESPClient {
     public let address: PeerAddress
-    private var descriptor: Int32
+    private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var readPosition = 0
     private var chunk: [UInt8]
@@ -18,38 +18,39 @@ public final class RESPClient {
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
-        public init(description: String) { self.description = description }
+        /// The read timeout passed with nothing read: the connection is intact and may be read again.
+        public var timedOut: Bool
+        public init(description: String, timedOut: Bool = false) {
+            self.description = description
+            self.timedOut = timedOut
+        }
+
+        /// A failed `recv` (count ≤ 0) on a connection to `address`.
+        public static func received(_ count: Int, from address: PeerAddress) -> Failure {
+            if count == 0 { return Failure(description: "\(address) closed the connection") }
+            let timedOut = errno == EAGAIN || errno == EWOULDBLOCK
+            return Failure(description: "read from \(address): " + (timedOut ? "timed out" : String(cString: strerror(errno))), timedOut: timedOut)
+        }
     }
 
     /// `readBufferBytes`: how much one read takes at most (small for many idle connections).
     public init(_ address: PeerAddress, timeoutMillis: Int = 10_000, readBufferBytes: Int = 64 << 10) throws(Failure) {
         self.address = address
         chunk = [UInt8](repeating: 0, count: max(16, readBufferBytes))
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = in_port_t(UInt16(address.port).bigEndian)
-        let host = address.host == "localhost" ? "127.0.0.1" : address.host
-        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
-            close(descriptor)
-            throw Failure(description: "\(address.host): not an IPv4 address")
-        }
-        var timeout = timeval(tv_sec: timeoutMillis / 1_000, tv_usec: Int(timeoutMillis % 1_000) * 1_000)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var one: Int32 = 1
-        setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        let connected = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(descriptor)
-            throw Failure(description: "connect \(address): \(reason)")
-        }
+        descriptor = try connectTCP(address, timeoutMillis: timeoutMillis).get()
     }
 
     deinit { close(descriptor) }
+
+    /// Changes how long a read waits (a parked call may wait longer than an ordinary one).
+    public func setReadTimeout(millis: Int) {
+        var timeout = timeval(tv_sec: millis / 1_000, tv_usec: Int(millis % 1_000) * 1_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Ends the connection from any thread: a read blocked on it returns at once with an error
+    /// (how a cancelled wait is woken).
+    public func shutdownConnection() { shutdown(descriptor, Int32(SHUT_RDWR)) }
 
     /// Sends one command and reads its reply.
     public func call(_ arguments: [String]) throws(Failure) -> RESPValue {
@@ -90,16 +91,22 @@ public final class RESPClient {
     }
 
     private func write(_ bytes: [UInt8]) throws(Failure) {
-        var sent = 0
-        while sent < bytes.count {
-            let count = bytes[sent...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard count > 0 else { throw Failure(description: "send to \(address): \(String(cString: strerror(errno)))") }
-            sent += count
-        }
+        if let failure = sendAll(descriptor, bytes, to: address) { throw failure }
     }
 
     /// Reads the next reply or push (blocking up to the timeout): for a subscription's stream.
     public func next() throws(Failure) -> RESPValue { try readReply() }
+
+    /// The next reply or push, or nil if the read timeout passed first (the connection stays
+    /// usable): for a stream read between other duties.
+    public func nextOrTimeout() throws(Failure) -> RESPValue? {
+        do throws(Failure) {
+            return try readReply()
+        } catch {
+            if error.timedOut { return nil }
+            throw error
+        }
+    }
 
     private func readReply() throws(Failure) -> RESPValue {
         while true {
@@ -129,10 +136,7 @@ public final class RESPClient {
     /// One `recv` into the buffer.
     private func fill() throws(Failure) {
         let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else {
-            throw Failure(description: count == 0 ? "\(address) closed the connection"
-                              : "read from \(address): \(String(cString: strerror(errno)))")
-        }
+        guard count > 0 else { throw Failure.received(count, from: address) }
         buffer.append(contentsOf: chunk[..<count])
     }
 }

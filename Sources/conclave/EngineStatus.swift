@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConclaveClient
 import ConclaveWire
 import Foundation
 
@@ -45,7 +46,7 @@ enum EngineStatus {
         let probed = endpoints.map { endpoint -> Endpoint in
             var probe = Endpoint(url: endpoint.url)
             do {
-                let client = try HTTPClient(endpoint.address, timeoutMillis: timeoutMillis)
+                let client = try HTTPConnection(endpoint.address, timeoutMillis: timeoutMillis)
                 let answer = try client.post("/v3/maintenance/status", "{}")
                 guard answer.status == 200,
                       let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConclaveClient
 import ConclaveWire
 import Foundation
 import Histogram
@@ -195,7 +196,7 @@ enum RaceWorkload: CaseIterable {
 final class RaceDriver: @unchecked Sendable {  // one thread uses it
     let system: RaceSystem
     private var resp: RESPClient?
-    private var http: HTTPClient?
+    private var http: HTTPConnection?
     private var lease: String?
     private let retryMillis: Int
     private let token: String
@@ -214,7 +215,7 @@ final class RaceDriver: @unchecked Sendable {  // one thread uses it
                 }
             }
         case .etcd(let address):
-            let connection = try HTTPClient(address, timeoutMillis: 30_000)
+            let connection = try HTTPConnection(address, timeoutMillis: 30_000)
             http = connection
             let granted = try connection.post("/v3/lease/grant", #"{"TTL":60}"#)
             guard granted.status == 200, let id = Self.jsonString(granted.body, field: "ID") else {

@@ -1,17 +1,19 @@
-import ArgumentParser
 import ConclaveWire
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Server processes for the race, each in its own directory under one temporary one, on
-/// loopback, stopped (SIGTERM, then SIGKILL) by `stop()`.
-final class ForeignProcesses: @unchecked Sendable {  // the signal handler only stops it
+/// Real etcd and Redis servers on loopback, for the race (`conclave bench compare`), the client
+/// tests and demos: each in its own directory under one temporary one, stopped (SIGTERM, then
+/// SIGKILL) by `stop()`. Not part of the client API proper: what runs them beside it.
+public final class ForeignProcesses: @unchecked Sendable {  // the signal handler only stops it
     private var processes: [Process] = []
 
+    public init() {}
+
     /// Starts `executable` with `arguments`, its output to `log`.
-    func launch(_ executable: String, _ arguments: [String], log: String) throws {
+    public func launch(_ executable: String, _ arguments: [String], log: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -23,9 +25,12 @@ final class ForeignProcesses: @unchecked Sendable {  // the signal handler only 
         processes.append(process)
     }
 
-    var allRunning: Bool { processes.allSatisfy(\.isRunning) }
+    public var allRunning: Bool { processes.allSatisfy(\.isRunning) }
 
-    func stop() {
+    /// The process IDs, in launch order (for pausing or killing one in a test).
+    public var pids: [Int32] { processes.map(\.processIdentifier) }
+
+    public func stop() {
         for process in processes where process.isRunning { process.terminate() }
         let deadline = Date().addingTimeInterval(10)
         for process in processes {
@@ -37,19 +42,20 @@ final class ForeignProcesses: @unchecked Sendable {  // the signal handler only 
     }
 
     /// The path of `name` on PATH, or nil.
-    static func which(_ name: String) -> String? {
+    public static func which(_ name: String) -> String? {
         ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/\(name)" }
             .first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
 
 /// A 3-member etcd on loopback (fsync on: etcd's default; no --unsafe-no-fsync).
-struct EtcdCluster {
-    let clientPorts: [Int]
+public struct EtcdCluster: Sendable {
+    public let clientPorts: [Int]
+    public var urls: [String] { clientPorts.map { "http://127.0.0.1:\($0)" } }
 
-    static func start(in directory: String, basePort: Int, members: Int = 3, processes: ForeignProcesses) throws -> EtcdCluster {
+    public static func start(in directory: String, basePort: Int, members: Int = 3, processes: ForeignProcesses) throws -> EtcdCluster {
         guard let etcd = ForeignProcesses.which("etcd") else {
-            throw ValidationError("etcd is not installed (apt-get install etcd-server)")
+            throw ClientError.unreachable("etcd is not installed (apt-get install etcd-server)")
         }
         let peers = (1...members).map { "e\($0)=http://127.0.0.1:\(basePort + 10 + $0)" }.joined(separator: ",")
         for member in 1...members {
@@ -66,23 +72,24 @@ struct EtcdCluster {
         let cluster = EtcdCluster(clientPorts: (1...members).map { basePort + $0 })
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let client = try? HTTPClient(PeerAddress(host: "127.0.0.1", port: cluster.clientPorts[0]), timeoutMillis: 1_000),
+            if let client = try? HTTPConnection(PeerAddress(host: "127.0.0.1", port: cluster.clientPorts[0]), timeoutMillis: 1_000),
                let answer = try? client.post("/v3/kv/put", #"{"key":"cmFjZQ==","value":"MQ=="}"#), answer.status == 200 {
                 return cluster
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        throw ValidationError("etcd did not accept a write within 30 s; see \(directory)/etcd-1.log")
+        throw ClientError.unreachable("etcd did not accept a write within 30 s; see \(directory)/etcd-1.log")
     }
 }
 
 /// One Redis with an append-only file synced every second (the durability Redis users run with).
-struct RedisServer {
-    let port: Int
+public struct RedisServer: Sendable {
+    public let port: Int
+    public var url: String { "redis://127.0.0.1:\(port)" }
 
-    static func start(in directory: String, port: Int, processes: ForeignProcesses) throws -> RedisServer {
+    public static func start(in directory: String, port: Int, processes: ForeignProcesses) throws -> RedisServer {
         guard let redis = ForeignProcesses.which("redis-server") else {
-            throw ValidationError("redis-server is not installed (apt-get install redis-server)")
+            throw ClientError.unreachable("redis-server is not installed (apt-get install redis-server)")
         }
         try FileManager.default.createDirectory(atPath: "\(directory)/redis", withIntermediateDirectories: true)
         try processes.launch(redis, [
@@ -97,6 +104,6 @@ struct RedisServer {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ValidationError("redis-server did not answer within 20 s; see \(directory)/redis.log")
+        throw ClientError.unreachable("redis-server did not answer within 20 s; see \(directory)/redis.log")
     }
 }

@@ -1,0 +1,96 @@
+import ConclaveWire
+import Foundation
+
+/// etcd v3 through its JSON gateway (`POST /v3/...`, part of etcd itself since 3.3): the same
+/// requests and semantics as gRPC, without a gRPC stack in the build. Byte fields are base64 and
+/// 64-bit integers are strings, as the gateway writes them. A call tries each endpoint in turn
+/// until one answers; streams (watch) get a connection of their own.
+final class EtcdGateway: @unchecked Sendable {
+    let addresses: [PeerAddress]
+    let timeoutMillis: Int
+    private let state = Guarded<(connection: HTTPConnection?, current: Int)>((nil, 0))
+
+    init(_ urls: [String], timeoutMillis: Int) throws(ClientError) {
+        addresses = try parseEndpoints(urls, scheme: "http")
+        self.timeoutMillis = timeoutMillis
+    }
+
+    var endpointNames: String { addresses.map { "\($0)" }.joined(separator: ",") }
+
+    /// POSTs `body` to `path` on the first endpoint that answers; the answer's JSON object. A
+    /// gRPC error in the answer is `ClientError.refused` with etcd's message.
+    func call(_ path: String, _ body: [String: Any]) throws(ClientError) -> [String: Any] {
+        let text = Self.encode(body)
+        var reasons: [String] = []
+        for _ in 0..<addresses.count {
+            let answer: (status: Int, body: String)? = state.with { state in
+                let address = addresses[state.current]
+                do throws(RESPClient.Failure) {
+                    if state.connection == nil { state.connection = try HTTPConnection(address, timeoutMillis: timeoutMillis) }
+                    return try state.connection!.post(path, text)
+                } catch {
+                    reasons.append("\(error)")
+                    state.connection = nil
+                    state.current = (state.current + 1) % addresses.count
+                    return nil
+                }
+            }
+            guard let answer else { continue }
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
+            guard answer.status == 200, let object else {
+                let message = (object?["message"] as? String) ?? (object?["error"] as? String) ?? answer.body
+                throw ClientError.refused(endpoint: endpointNames, message: "\(path): HTTP \(answer.status): \(message.prefix(300))")
+            }
+            return object
+        }
+        throw ClientError.unreachable("etcd \(endpointNames): " + reasons.joined(separator: "; "))
+    }
+
+    /// A connection of its own on the first endpoint that accepts one, for a stream.
+    func streamConnection(readTimeoutMillis: Int) throws(ClientError) -> HTTPConnection {
+        var reasons: [String] = []
+        let first = state.with { $0.current }
+        for offset in 0..<addresses.count {
+            do throws(RESPClient.Failure) {
+                return try HTTPConnection(addresses[(first + offset) % addresses.count], timeoutMillis: readTimeoutMillis)
+            } catch {
+                reasons.append("\(error)")
+            }
+        }
+        throw ClientError.unreachable("etcd \(endpointNames): " + reasons.joined(separator: "; "))
+    }
+
+    static func encode(_ body: [String: Any]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+
+    static func text(_ base64: Any?) -> String? {
+        (base64 as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The first key after every key starting with `prefix` (etcd's range end for a prefix).
+    static func prefixEnd(_ prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return Data(bytes).base64EncodedString()
+            }
+            bytes.removeLast()
+        }
+        return Data([0]).base64EncodedString()  // every key
+    }
+
+    /// A 64-bit field the gateway writes as a string (absent when zero).
+    static func int(_ value: Any?) -> Int64 {
+        if let text = value as? String { return Int64(text) ?? 0 }
+        if let number = value as? NSNumber { return number.int64Value }
+        return 0
+    }
+
+    static func revision(_ answer: [String: Any]) -> Int64 {
+        int((answer["header"] as? [String: Any])?["revision"])
+    }
+}
