@@ -24,7 +24,7 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
 
     public func tryLock(_ name: String, ttl: Duration) async throws -> LockGrant? {
         let entry = try enqueue(name, ttl: ttl)
-        if try predecessor(of: entry) == nil { return entry.grant }
+        if entry.first { return entry.grant }
         try abandon(entry)
         return nil
     }
@@ -35,6 +35,7 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         let cancelled = Guarded<HTTPConnection?>(nil)
         return try await waitOnOwnThread(onCancel: { cancelled.with { $0?.shutdownConnection() } }) { [self] in
             do {
+                if entry.first { return entry.grant }
                 while let waitingOn = try predecessor(of: entry) {
                     guard try waitForDelete(waitingOn, entry: entry, deadline: deadline, cancelled: cancelled) else {
                         try abandon(entry)
@@ -53,15 +54,16 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         }
     }
 
+    /// Revokes the acquisition's lease, which deletes its key in the same step: owner-checked by
+    /// construction (the lease is this acquisition's alone); a lease already gone is `notOwner`.
     public func unlock(_ grant: LockGrant) async throws {
-        let key = EtcdGateway.base64(grant.owner)
-        let answer = try gateway.call("/v3/kv/txn", [
-            "compare": [["target": "CREATE", "key": key, "result": "EQUAL", "create_revision": "\(grant.fencingToken ?? 0)"]],
-            "success": [["request_delete_range": ["key": key]]],
-        ])
-        _ = try? gateway.call("/v3/kv/lease/revoke", ["ID": "\(Self.lease(of: grant.owner))"])
-        guard answer["succeeded"] as? Bool == true else {
-            throw ClientError.notOwner(lock: grant.name, detail: "key \(grant.owner) at create revision \(grant.fencingToken ?? 0) is gone (lease expired?)")
+        do throws(ClientError) {
+            _ = try gateway.call("/v3/kv/lease/revoke", ["ID": "\(Self.lease(of: grant.owner))"])
+        } catch {
+            if case .refused(_, let message) = error, message.contains("lease not found") {
+                throw ClientError.notOwner(lock: grant.name, detail: "the lease of \(grant.owner) expired or was revoked")
+            }
+            throw error
         }
     }
 
@@ -83,10 +85,13 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         var key: String
         var lease: Int64
         var revision: Int64
+        /// Ours was the first key under the prefix when it was put: the lock is ours.
+        var first: Bool
         var grant: LockGrant
     }
 
-    /// Grants a lease and puts our key under it; our create revision is the put's revision.
+    /// Grants a lease, then in one transaction puts our key under it and reads the prefix's first
+    /// key by create revision; our create revision is the transaction's revision.
     private func enqueue(_ name: String, ttl: Duration) throws(ClientError) -> Entry {
         guard !name.isEmpty, name.utf8.count <= 1_024 else { throw ClientError.badArgument("lock name: accepted: 1…1024 bytes") }
         let seconds = max(1, (ttl.millisecondsRoundedUp + 999) / 1_000)
@@ -96,12 +101,20 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         let grantedTTL = EtcdGateway.int(granted["TTL"])
         guard lease != 0, grantedTTL > 0 else { throw ClientError.badReply(endpoint: gateway.endpointNames, detail: "lease grant: \(granted)") }
         let key = "\(name)/\(String(UInt64(bitPattern: lease), radix: 16))"
-        let put = try gateway.call("/v3/kv/put", ["key": EtcdGateway.base64(key), "value": "", "lease": "\(lease)"])
+        let prefix = name + "/"
+        let put = try gateway.call("/v3/kv/txn", ["success": [
+            ["request_put": ["key": EtcdGateway.base64(key), "value": "", "lease": "\(lease)"]],
+            ["request_range": ["key": EtcdGateway.base64(prefix), "range_end": EtcdGateway.prefixEnd(prefix),
+                               "sort_order": "ASCEND", "sort_target": "CREATE", "limit": "1"]],
+        ]])
         let revision = EtcdGateway.revision(put)
+        let responses = put["responses"] as? [[String: Any]] ?? []
+        let owner = ((responses.last?["response_range"] as? [String: Any])?["kvs"] as? [[String: Any]])?.first
         let validTTL = Duration.seconds(grantedTTL)
         let grant = LockGrant(name: name, owner: key, fencingToken: UInt64(revision), ttl: validTTL,
                               validUntil: sentAt + validTTL - RedisTiming.drift(validTTL))
-        return Entry(name: name, key: key, lease: lease, revision: revision, grant: grant)
+        return Entry(name: name, key: key, lease: lease, revision: revision,
+                     first: owner.map { EtcdGateway.int($0["create_revision"]) == revision } ?? false, grant: grant)
     }
 
     /// The key just ahead of ours (highest create revision below ours), or nil if we hold the lock.
@@ -159,10 +172,13 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         return false
     }
 
-    /// Deletes our key and revokes its lease (a failed or timed-out acquisition).
+    /// Revokes the lease, which deletes our key (a failed or timed-out acquisition).
     private func abandon(_ entry: Entry) throws(ClientError) {
-        _ = try gateway.call("/v3/kv/deleterange", ["key": EtcdGateway.base64(entry.key)])
-        _ = try? gateway.call("/v3/kv/lease/revoke", ["ID": "\(entry.lease)"])
+        do throws(ClientError) {
+            _ = try gateway.call("/v3/kv/lease/revoke", ["ID": "\(entry.lease)"])
+        } catch {
+            guard case .refused(_, let message) = error, message.contains("lease not found") else { throw error }
+        }
     }
 
     static func lease(of key: String) -> Int64 {

@@ -7,7 +7,7 @@ import ConclaveWire
 final class RESPEndpoint: @unchecked Sendable {
     let address: PeerAddress
     let timeoutMillis: Int
-    private let state = Guarded<(client: RESPClient?, scripts: [String: String])>((nil, [:]))
+    private let state = Guarded<(client: RESPClient?, scripts: [ObjectIdentifier: String])>((nil, [:]))
 
     init(_ address: PeerAddress, timeoutMillis: Int) {
         self.address = address
@@ -24,24 +24,25 @@ final class RESPEndpoint: @unchecked Sendable {
 
     /// Runs `script` with `keys` and `arguments` by its SHA (loading it first if this endpoint has
     /// not, or the server forgot it).
-    func evaluate(_ script: String, keys: [String], arguments: [String]) throws(ClientError) -> RESPValue {
-        try state.with { state throws(ClientError) in
+    func evaluate(_ script: LuaScript, keys: [String], arguments: [String]) throws(ClientError) -> RESPValue {
+        let id = ObjectIdentifier(script)
+        return try state.with { state throws(ClientError) in
             for attempt in 0..<2 {
                 let sha: String
-                if let known = state.scripts[script] {
+                if let known = state.scripts[id] {
                     sha = known
                 } else {
-                    let loaded = try Self.exchange(&state.client, address, timeoutMillis, ["SCRIPT", "LOAD", script])
+                    let loaded = try Self.exchange(&state.client, address, timeoutMillis, ["SCRIPT", "LOAD", script.source])
                     guard let text = loaded.text else {
                         throw ClientError.refused(endpoint: "\(address)", message: "SCRIPT LOAD: \(loaded)")
                     }
                     sha = text
-                    state.scripts[script] = sha
+                    state.scripts[id] = sha
                 }
                 let reply = try Self.exchange(&state.client, address, timeoutMillis, ["EVALSHA", sha, "\(keys.count)"] + keys + arguments)
                 if case .error(let message) = reply {
                     if message.hasPrefix("NOSCRIPT") && attempt == 0 {
-                        state.scripts[script] = nil
+                        state.scripts[id] = nil
                         continue
                     }
                     throw ClientError.refused(endpoint: "\(address)", message: message)
@@ -75,6 +76,12 @@ final class RESPEndpoint: @unchecked Sendable {
             throw ClientError.unreachable("\(address): \(error)")
         }
     }
+}
+
+/// A Lua script a backend runs on Redis, cached by identity (its SHA is learned once per endpoint).
+final class LuaScript: Sendable {
+    let source: String
+    init(_ source: String) { self.source = source }
 }
 
 extension RESPValue {

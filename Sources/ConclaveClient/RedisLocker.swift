@@ -94,18 +94,21 @@ public final class RedisLocker: Locker, @unchecked Sendable {
 
     /// KEYS: lock, waiters (zset by ticket), waiter leases (hash token → deadline ms), tickets.
     /// ARGV: token, ttl ms, waiter lease ms, enqueue (1/0). Answers 1 when granted.
-    static let acquireScript = """
+    static let acquireScript = LuaScript("""
+        local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+        if not head and ARGV[4] == '0' then
+          if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+          return 0
+        end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-        while true do
-          local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-          if not head then break end
+        while head do
           local deadline = tonumber(redis.call('HGET', KEYS[3], head) or '0')
           if deadline > now or head == ARGV[1] then break end
           redis.call('ZREM', KEYS[2], head)
           redis.call('HDEL', KEYS[3], head)
+          head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
         end
-        local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
         if redis.call('EXISTS', KEYS[1]) == 0 and (not head or head == ARGV[1]) then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
           if head then
@@ -122,35 +125,35 @@ public final class RedisLocker: Locker, @unchecked Sendable {
           for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3]) * 5) end
         end
         return 0
-        """
+        """)
 
     /// KEYS as acquire's; ARGV: token. Answers 2 if the token holds the lock (granted as it
     /// left), 1 if it left the queue.
-    static let leaveScript = """
+    static let leaveScript = LuaScript("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then return 2 end
         redis.call('ZREM', KEYS[2], ARGV[1])
         redis.call('HDEL', KEYS[3], ARGV[1])
         return 1
-        """
+        """)
 
     /// KEYS: lock, release channel; ARGV: token. Answers 1 when released.
-    static let releaseScript = """
+    static let releaseScript = LuaScript("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('DEL', KEYS[1])
           redis.call('PUBLISH', KEYS[2], '1')
           return 1
         end
         return 0
-        """
+        """)
 
     /// KEYS: lock; ARGV: token, ttl ms. Answers 1 when renewed.
-    static let renewScript = """
+    static let renewScript = LuaScript("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then
           redis.call('PEXPIRE', KEYS[1], ARGV[2])
           return 1
         end
         return 0
-        """
+        """)
 }
 
 /// The clock drift a Redis lock's validity allows for (Redlock's: 1 % of the ttl plus 2 ms).

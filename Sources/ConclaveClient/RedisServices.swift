@@ -34,7 +34,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
     }
 
     /// KEYS: the throttle's TAT; ARGV: max burst, count, period ms, quantity. redis-cell's array.
-    static let gcraScript = """
+    static let gcraScript = LuaScript("""
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
         local burst, count, period, quantity = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -51,7 +51,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
         redis.call('SET', KEYS[1], string.format('%.3f', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
         local remaining = math.max(0, math.floor((now - (newTat - tolerance)) / interval))
         return {0, burst + 1, remaining, -1, math.ceil((newTat - now) / 1000)}
-        """
+        """)
 
     // MARK: Delay queue: one sorted set by the time a message is visible
 
@@ -79,13 +79,13 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
     }
 
     static let serverMillis = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    static let scheduleScript = serverMillis + """
+    static let scheduleScript = LuaScript(serverMillis + """
         local id = redis.call('INCR', KEYS[3])
         redis.call('HSET', KEYS[2], id, ARGV[1])
         redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
         return id
-        """
-    static let popScript = serverMillis + """
+        """)
+    static let popScript = LuaScript(serverMillis + """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
         local out = {}
         for _, id in ipairs(due) do
@@ -94,11 +94,11 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
           table.insert(out, redis.call('HGET', KEYS[2], id) or '')
         end
         return out
-        """
-    static let ackScript = """
+        """)
+    static let ackScript = LuaScript("""
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) return 1 end
         return 0
-        """
+        """)
 
     // MARK: Config: a hash of values, a revision counter and a stream of changes to resume from
 
@@ -126,7 +126,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
     var configKeys: [String] { ["\(namespace):config", "\(namespace):config:revision", "\(namespace):config:changes"] }
 
     /// KEYS: values hash, revision counter, change stream; ARGV: key, value, is-set, history max.
-    static let changeScript = """
+    static let changeScript = LuaScript("""
         local revision = redis.call('INCR', KEYS[2])
         if ARGV[3] == '1' then
           redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'rev:' .. ARGV[1], revision)
@@ -136,7 +136,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], revision .. '-1', 'key', ARGV[1])
         end
         return revision
-        """
+        """)
 
     public func watch(_ prefix: String, after revision: UInt64) -> AsyncThrowingStream<ConfigEvent, Error> {
         let endpoint = endpoint

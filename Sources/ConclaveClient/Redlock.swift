@@ -97,5 +97,5 @@ public final class RedlockLocker: Locker, @unchecked Sendable {
         }
     }
 
-    static let deleteScript = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+    static let deleteScript = LuaScript("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
 }

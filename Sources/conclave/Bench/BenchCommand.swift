@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Run a benchmark (build with -c release for meaningful figures).",
         subcommands: [
             BenchRaft.self, BenchPaxos.self, BenchLocks.self, BenchIDs.self, BenchTimers.self, BenchLimits.self, BenchRender.self, BenchWAL.self,
-            BenchNode.self, BenchCompare.self, BenchLab.self,
+            BenchNode.self, BenchCompare.self, BenchLab.self, BenchClient.self,
         ]
     )
 }
