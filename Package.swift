@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "ConclaveConsole",
             dependencies: [
-                "ConclaveCore", "ConclaveRaft", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
+                "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
                 "ConclaveTimers", "ConclaveResilience", "ConclaveWire",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

@@ -51,6 +51,15 @@ expect "console palette err" 0 "'nine' is not a node: give a node number" -- con
 expect "console bad theme"   0 "bad theme: .*bad.toml:2: key 'node.leeder': unknown role; accepted: text, .*; using default" -- console --headless --run 1s --theme "$work/bad.toml"
 expect "console theme name"  0 "unknown theme 'neon'; built-in: default, dark" -- console --headless --run 1s --theme neon
 expect "bench render frames" 2 "--frames must be in 10…100000"          -- bench render --frames 1
+expect "console engine"      2 "--engine: unknown engine 'foo'; accepted: raft, paxos, both" -- console --engine foo
+expect "console engine remote" 2 "--engine paxos is for the embedded cluster; real nodes \(--connect\) run Raft" -- console --engine paxos --connect 127.0.0.1:1
+expect "console paxos"       0 "embedded paxos .* leader node [0-9] · ballot [0-9]+\.[0-9]"  -- console --engine paxos --headless --run 2s --size 120x40
+expect "console paxos step"  0 "▸ [0-9]→[0-9] (prepare|promise|accept|accepted|chosen|heartbeat)" -- console --engine paxos --headless --keys "<Space> ..." --size 120x40
+expect "console paxos view"  0 "Locks is Raft-only: the Paxos engine runs KV clients only" -- console --engine paxos --headless --run 2s --keys 2 --size 120x40
+expect "console paxos key"   0 "skew is Raft-only"                      -- console --engine paxos --headless --run 2s --keys ":skew<Space>1<Space>50<Enter>" --size 120x40
+expect "console both"        0 "raft healthy · paxos healthy"           -- console --engine both --headless --run 3s --size 120x40
+expect "demo duel"           0 "nothing chosen for 3.0s"                -- demo duelling-proposers --headless
+expect "demo paxos-vs-raft"  0 "same faults on both · groups 4,5 \| 1,2,3" -- demo paxos-vs-raft --headless
 expect "demo list"           0 "split-brain +Split brain"               -- demo --list
 expect "demo unknown"        2 "no demo 'dance'; demos: biased-shuffle" -- demo dance
 expect "demo headless"       0 "REFUSED: stale token"                   -- demo fencing --headless

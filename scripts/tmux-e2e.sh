@@ -82,6 +82,22 @@ wait_for "after-crash-42" "a crash restores the terminal too"
 if out=$("$binary" console </dev/null 2>&1 >/dev/null); then echo "FAIL console without a tty succeeded"; failures=$((failures + 1));
 elif echo "$out" | grep -q -- "--headless"; then echo "ok   no tty: error suggests --headless"; else echo "FAIL no-tty error: $out"; failures=$((failures + 1)); fi
 
+# Paxos: the same console on the embedded Multi-Paxos engine: the Paxos view, a Raft-only view
+# refused with the reason, step mode one message at a time, the proposer policy from the palette.
+tmux send-keys -t "$session" "clear; $binary console --engine paxos --seed 3; echo PAXOS-EXITED-\$?" Enter
+wait_for "embedded paxos .*leader node [0-9] · ballot [0-9]+\\.[0-9]" "--engine paxos starts and a proposer leads"
+wait_for "1 Paxos +2 Locks" "view 1 is the Paxos view"
+wait_for "acc 1 .*acc 5 .*chosen" "the slots table shows each acceptor's accepted values"
+tmux send-keys -t "$session" 2
+wait_for "Locks is Raft-only" "2 says why Locks is not there on Paxos"
+tmux send-keys -t "$session" Space .
+wait_for "paused: \\. delivers one" "Space pauses the Paxos cluster"
+wait_for "▸ [0-9]→[0-9] " "the step is marked in the messages pane"
+tmux send-keys -t "$session" Space ":paxos leader off" Enter
+wait_for "duelling proposers \\(no leader\\)" ":paxos leader off makes the proposers duel"
+tmux send-keys -t "$session" q
+wait_for "PAXOS-EXITED-0" "q quits the Paxos console with status 0"
+
 # Remote: the same console on 3 real node processes (--connect): see the leader, kill it through
 # the palette (confirmed), see another node lead within the election timeout, quit, terminal back.
 cluster_dir=$(mktemp -d /tmp/conclave-e2e-cluster.XXXXXX)

@@ -16,7 +16,8 @@ public struct Paxos {
     public enum Phase: String, Sendable { case follower, preparing, leading }
 
     public let id: NodeID
-    public let config: PaxosConfig
+    /// Fixed but for the proposer policy (`setProposerPolicy`).
+    public private(set) var config: PaxosConfig
     public internal(set) var acceptor: AcceptorState
     /// Chosen values by slot (a learner's log; it may have gaps above `chosenThrough`).
     public internal(set) var chosen: [Slot: PaxosValue] = [:]
@@ -130,6 +131,17 @@ public struct Paxos {
         case .follower: if backoffRemaining == 0 { prepare() }
         }
         deliverLocal()
+    }
+
+    /// Switches a running node between a distinguished proposer and duelling ones, and the
+    /// randomized backoff on or off (the console's duelling-proposers demo turns them on mid-run).
+    /// Safety never depends on either, only liveness: what is promised and accepted stays. A node
+    /// waiting out a backoff that is switched off prepares at its next tick.
+    public mutating func setProposerPolicy(distinguishedProposer: Bool, randomizedBackoff: Bool) {
+        config.distinguishedProposer = distinguishedProposer
+        config.randomizedBackoff = randomizedBackoff
+        if !randomizedBackoff && backoffRemaining > 1 { backoffRemaining = 1 }
+        resetLeaderTimeout()
     }
 
     /// Hands out what to persist, send and apply since the last call.

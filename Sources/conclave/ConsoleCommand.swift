@@ -16,6 +16,9 @@ struct ConsoleCommand: ParsableCommand {
     @Option(help: "Nodes in the embedded cluster (3…9).")
     var nodes = 5
 
+    @Option(help: "The consensus engine of the embedded cluster: \(ConsensusEngine.accepted).")
+    var engine = "raft"
+
     @Option(help: "Seed of the simulation.")
     var seed: UInt64 = 1
 
@@ -58,6 +61,7 @@ struct ConsoleCommand: ParsableCommand {
     func validate() throws {
         guard (0.01...100).contains(speed) else { throw ValidationError("--speed must be in 0.01…100, got \(speed)") }
         guard (3...9).contains(nodes) else { throw ValidationError("--nodes must be in 3…9, got \(nodes)") }
+        let chosenEngine = try consensusEngine()
         if !headless {
             for (flag, given) in [("--keys", !keys.isEmpty), ("--dump", dump != nil)] where given {
                 throw ValidationError("\(flag) needs --headless")
@@ -67,10 +71,18 @@ struct ConsoleCommand: ParsableCommand {
         if let connect {
             _ = try connectAddresses(connect)
             if headless { throw ValidationError("--connect shows a live cluster; --headless renders the embedded one") }
+            if chosenEngine != .raft { throw ValidationError("--engine \(engine) is for the embedded cluster; real nodes (--connect) run Raft") }
         } else if tokenFile != nil {
             throw ValidationError("--token-file needs --connect")
         }
         do { _ = try HeadlessRun.parse(keys) } catch { throw ValidationError("--keys: \(error.description)") }
+    }
+
+    func consensusEngine() throws -> ConsensusEngine {
+        guard let chosen = ConsensusEngine(rawValue: engine.lowercased()) else {
+            throw ValidationError("--engine: unknown engine '\(engine)'; accepted: \(ConsensusEngine.accepted)")
+        }
+        return chosen
     }
 
     func frameSize() throws -> Size { try TerminalSupport.size(size, minimum: Size(width: 20, height: 5)) }
@@ -97,15 +109,15 @@ struct ConsoleCommand: ParsableCommand {
                     readOnly: readOnly, confirm: confirm, stopAfterNanos: runFor?.nanoseconds).run()
     }
 
-    func makeCluster() throws -> EmbeddedCluster {
+    func makeCluster() throws -> any EmbeddedEngine {
         do {
-            return try EmbeddedCluster(seed: seed, nodes: nodes)
-        } catch {
+            return try EmbeddedEngines.make(try consensusEngine(), seed: seed, nodes: nodes)
+        } catch let error as ControlError {
             throw ValidationError(error.description)
         }
     }
 
-    private func runHeadless(_ cluster: EmbeddedCluster) throws {
+    private func runHeadless(_ cluster: any EmbeddedEngine) throws {
         let session = ConsoleSession(cluster: cluster, readOnly: readOnly, confirmDangerous: confirm)
         _ = cluster.apply(.time(.speed(speed)))
         let items = try HeadlessRun.parse(keys)

@@ -106,7 +106,7 @@ final class RemoteSource: LiveSource {
 /// Owns the embedded cluster on its own thread: applies submitted controls, advances virtual time
 /// by wall time × speed, and publishes a snapshot about 30 times a second while time moves.
 final class SimulationThread: LiveSource, @unchecked Sendable {
-    private let cluster: EmbeddedCluster
+    private let cluster: any EmbeddedEngine
     private let lock = NSLock()
     private var controls: [ClusterControl] = []
     private var results: [(String, Bool)] = []
@@ -119,7 +119,7 @@ final class SimulationThread: LiveSource, @unchecked Sendable {
     static let lagMaxNanos: UInt64 = 500_000_000
     static let controlsMax = 1_000
 
-    init(cluster: EmbeddedCluster) { self.cluster = cluster }
+    init(cluster: any EmbeddedEngine) { self.cluster = cluster }
 
     func start() {
         let thread = Thread { [self] in

@@ -6,7 +6,7 @@ import Testing
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("demos")
     static let names = ["lock-contention", "fencing", "split-brain", "election", "biased-shuffle", "breaker-trip", "clock-rollback",
-                         "local-vs-distributed"]
+                         "local-vs-distributed", "duelling-proposers", "paxos-vs-raft"]
 
     @Test("each demo parses and plays to its end with every expect holding", arguments: names)
     func plays(name: String) throws {

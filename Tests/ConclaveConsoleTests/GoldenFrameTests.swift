@@ -9,8 +9,8 @@ import Testing
     static let size = Size(width: 120, height: 40)
 
     /// A session on seed 7 after 6 s of virtual time, with the keys of `script` pressed at 1 s gaps.
-    static func frame(_ script: String, seconds: UInt64 = 6) throws -> Frame {
-        let session = ConsoleSession(cluster: try EmbeddedCluster(seed: 7))
+    static func frame(_ script: String, seconds: UInt64 = 6, engine: ConsensusEngine = .raft) throws -> Frame {
+        let session = ConsoleSession(cluster: try EmbeddedEngines.make(engine, seed: 7, nodes: 5))
         let captures = HeadlessRun.run(session, items: try HeadlessRun.parse(script), intervalNanos: 1_000_000_000,
                                        runNanos: seconds * 1_000_000_000, size: size)
         return try #require(captures.last).frame
@@ -75,6 +75,17 @@ import Testing
     func styled() throws {
         try Self.compare("kill-leader.styles", Self.styles(try Self.frame("x 1")))
         try Self.compare("view-2-locks.styles", Self.styles(try Self.frame("2")))
+    }
+
+    @Test("golden frames of the Paxos engine: the Paxos view, step mode, a Raft-only view refused, both side by side")
+    func paxos() throws {
+        try Self.check("paxos-view", try Self.frame("1", engine: .paxos))
+        // Space pauses; each . delivers one message, the last one marked in the messages pane.
+        try Self.check("paxos-step", try Self.frame("<Space> .... ..", engine: .paxos))
+        try Self.check("paxos-raft-only", try Self.frame("2", engine: .paxos))
+        try Self.check("both-view", try Self.frame(":partition<Space>1,2<Space>|<Space>3,4,5<Enter>", engine: .both))
+        try Self.compare("paxos-view.styles", Self.styles(try Self.frame("1", engine: .paxos)))
+        #expect(try Self.frame("<Space> ...", engine: .paxos) == Self.frame("<Space> ...", engine: .paxos))
     }
 
     @Test("the same seed and keys give the same frame")

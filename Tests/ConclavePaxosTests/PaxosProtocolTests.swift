@@ -186,6 +186,26 @@ import Testing
         #expect(cluster.log(1) == cluster.log(3))
     }
 
+    @Test("switching the backoff on in a running duel ends it; the acceptors' promises stay", arguments: [1, 2, 3] as [UInt64])
+    func duelEndedMidRun(seed: UInt64) throws {
+        var cluster = PaxosHarness(acceptors: [1, 2, 3], seed: seed) {
+            $0.distinguishedProposer = false
+            $0.randomizedBackoff = false
+        }
+        try cluster.propose(command(1), at: 1)
+        try cluster.propose(command(2), at: 2)
+        cluster.runRounds(100)
+        #expect(cluster.log(3).isEmpty)
+        let promised = cluster.nodes[3]!.acceptor.promised
+        for id in cluster.ids { cluster.nodes[id]!.setProposerPolicy(distinguishedProposer: false, randomizedBackoff: true) }
+        #expect(cluster.nodes[3]!.acceptor.promised == promised)
+        #expect(cluster.nodes[1]!.config.randomizedBackoff && !cluster.nodes[1]!.config.distinguishedProposer)
+        cluster.runRounds(200)
+        let values = Set(cluster.log(3).values)
+        #expect(values.contains(command(1)) && values.contains(command(2)))
+        #expect(cluster.log(1) == cluster.log(3))
+    }
+
     @Test("a follower that hears no heartbeat takes over after its randomized timeout")
     func leaderTimeout() throws {
         var cluster = PaxosHarness(acceptors: [1, 2, 3])

@@ -60,7 +60,7 @@ extension PaxosChaosWorld {
     mutating func finishAnswered(_ index: Int, commandID: UInt64, answer: PaxosKVStore.Answer) {
         guard let pending = clients[index].pending, pending.commandID == commandID else { return }
         let command = pending.command
-        history.append(HistoryOperation(
+        record(HistoryOperation(
             client: clients[index].number, kind: kind(of: command), key: command.key, value: command.value,
             expected: command.expected, output: command.kind == .get ? answer.output : nil, ok: answer.ok,
             call: pending.callNanos, returnTime: nowNanos))
@@ -69,7 +69,16 @@ extension PaxosChaosWorld {
         case .put, .cas: if answer.ok { clients[index].lastSeen[command.key] = command.value }
         }
         clients[index].pending = nil
-        clients[index].nextActionMillis = nowMillis + UInt64.random(in: 1...10, using: &random)
+        clients[index].nextActionMillis = nowMillis + UInt64.random(in: settings.thinkMillis, using: &random)
+    }
+
+    /// Open-ended runs (the console) keep no history: their memory must stay flat.
+    mutating func record(_ operation: HistoryOperation) {
+        if options.recordHistory { history.append(operation) }
+    }
+
+    func pinnedProposer(of index: Int) -> NodeID? {
+        settings.proposers.isEmpty ? nil : settings.proposers[index % settings.proposers.count]
     }
 
     /// Timed out or abandoned: the write may take effect at any time after its call, or never.
@@ -78,13 +87,16 @@ extension PaxosChaosWorld {
         guard let pending = clients[index].pending, pending.commandID == commandID else { return }
         let command = pending.command
         if command.kind != .get {
-            history.append(HistoryOperation(
+            record(HistoryOperation(
                 client: clients[index].number, kind: kind(of: command), key: command.key, value: command.value,
                 expected: command.expected, ok: true, call: pending.callNanos, returnTime: nil))
         }
         clients[index].pending = nil
         clients[index].number = nextClientNumber
         clients[index].lastSeen = [:]
+        // The node it waited on may lead a minority that can never choose: try another (a
+        // pinned client keeps its proposer).
+        clients[index].leaderGuess = pinnedProposer(of: index) ?? ids.randomElement(using: &random)!
         nextClientNumber += 1
         clients[index].nextActionMillis = nowMillis + 1
     }
@@ -113,7 +125,8 @@ extension PaxosChaosWorld {
     }
 }
 
-/// The nemesis of a Paxos chaos run: one fault at a time, healed after a while.
+/// The nemesis of a Paxos chaos run: one fault at a time, healed after a while. The faults
+/// themselves are the ones an operator injects (`PaxosCluster`).
 extension PaxosChaosWorld {
     mutating func nemesis() {
         if let heal = healMillis, heal <= nowMillis {
@@ -129,36 +142,62 @@ extension PaxosChaosWorld {
         case .partition:
             let shuffled = ids.shuffled(using: &random)
             let minority = Int.random(in: 1...max(1, (ids.count - 1) / 2), using: &random)
-            let groups = [Array(shuffled.prefix(minority)), Array(shuffled.dropFirst(minority))]
-            network.partition(groups)
-            healMillis = nowMillis + lasting
-            trace.record(nowNanos, "fault partition \(groups) for \(lasting)ms", hash: StableHash.key("\(groups)"))
-        case .crash:
-            guard nodes[victim] != nil else { return }
-            nodes[victim] = nil
-            pausedUntil[victim] = nil
-            crashedUntil[victim] = nowMillis + lasting
-            trace.record(nowNanos, "fault crash node \(victim) for \(lasting)ms", hash: victim)
-        case .pause:
-            guard nodes[victim] != nil else { return }
-            pausedUntil[victim] = nowMillis + lasting
-            trace.record(nowNanos, "fault pause node \(victim) for \(lasting)ms", hash: victim << 8)
-        case .drop:
-            network.dropProbability = 0.05
-            healMillis = nowMillis + lasting
-            trace.record(nowNanos, "fault drop for \(lasting)ms", hash: StableHash.key("drop"))
-        case .duplicate:
-            network.duplicateProbability = 0.05
-            healMillis = nowMillis + lasting
-            trace.record(nowNanos, "fault duplicate for \(lasting)ms", hash: StableHash.key("duplicate"))
-        case .delay:
-            network.extraDelayMaxNanos = 20_000_000
-            healMillis = nowMillis + lasting
-            trace.record(nowNanos, "fault delay for \(lasting)ms", hash: StableHash.key("delay"))
-        default:
-            break
+            partition([Array(shuffled.prefix(minority)), Array(shuffled.dropFirst(minority))], forMillis: lasting)
+        case .crash: crash(victim, forMillis: lasting)
+        case .pause: pause(victim, forMillis: lasting)
+        case .drop: setDrop(0.05, forMillis: lasting)
+        case .duplicate: setDuplicate(0.05, forMillis: lasting)
+        case .delay: setDelay(20, forMillis: lasting)
+        default: break
         }
     }
+
+    /// `forMillis`: the nemesis heals it after that long; nil, it lasts until healed.
+    mutating func partition(_ groups: [[NodeID]], forMillis lasting: UInt64?) {
+        network.partition(groups)
+        healMillis = lasting.map { nowMillis + $0 }
+        trace.record(nowNanos, "fault partition \(groups)\(Self.lastingText(lasting))", hash: StableHash.key("\(groups)"))
+    }
+
+    /// Loses everything but the acceptor's persisted state; restarted after `forMillis` (nil: when asked).
+    mutating func crash(_ victim: NodeID, forMillis lasting: UInt64?) {
+        guard nodes[victim] != nil else { return }
+        nodes[victim] = nil
+        pausedUntil[victim] = nil
+        crashedUntil[victim] = lasting.map { nowMillis + $0 } ?? .max
+        trace.record(nowNanos, "fault crash node \(victim)\(Self.lastingText(lasting))", hash: victim)
+    }
+
+    mutating func restart(_ id: NodeID) {
+        guard crashedUntil.removeValue(forKey: id) != nil else { return }
+        start(id)
+    }
+
+    mutating func pause(_ victim: NodeID, forMillis lasting: UInt64) {
+        guard nodes[victim] != nil else { return }
+        pausedUntil[victim] = nowMillis + lasting
+        trace.record(nowNanos, "fault pause node \(victim) for \(lasting)ms", hash: victim << 8)
+    }
+
+    mutating func setDrop(_ probability: Double, forMillis lasting: UInt64?) {
+        network.dropProbability = probability
+        healMillis = lasting.map { nowMillis + $0 }
+        trace.record(nowNanos, "fault drop\(Self.lastingText(lasting))", hash: StableHash.key("drop"))
+    }
+
+    mutating func setDuplicate(_ probability: Double, forMillis lasting: UInt64?) {
+        network.duplicateProbability = probability
+        healMillis = lasting.map { nowMillis + $0 }
+        trace.record(nowNanos, "fault duplicate\(Self.lastingText(lasting))", hash: StableHash.key("duplicate"))
+    }
+
+    mutating func setDelay(_ millisMax: UInt64, forMillis lasting: UInt64?) {
+        network.extraDelayMaxNanos = millisMax * 1_000_000
+        healMillis = lasting.map { nowMillis + $0 }
+        trace.record(nowNanos, "fault delay\(Self.lastingText(lasting))", hash: StableHash.key("delay"))
+    }
+
+    static func lastingText(_ lasting: UInt64?) -> String { lasting.map { " for \($0)ms" } ?? "" }
 
     mutating func healNetwork() {
         if healMillis != nil { trace.record(nowNanos, "heal network", hash: 0) }

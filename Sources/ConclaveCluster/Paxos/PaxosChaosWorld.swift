@@ -27,6 +27,7 @@ struct PaxosChaosWorld {
     }
 
     let options: ChaosOptions
+    var settings: PaxosWorldSettings
     let tickMillis: UInt64
     let requestTimeoutMillis: UInt64
     let ids: [NodeID]
@@ -64,14 +65,26 @@ struct PaxosChaosWorld {
     var replicasAgree = false
     /// Every delivered message and fault, hashed; the first `traceLinesMax` as text (`--trace`).
     var trace: SimulationTrace
+    /// The newest delivered messages, oldest first, at most `settings.recentMessagesMax`.
+    var recentMessages: [PaxosDelivery] = []
+    /// Messages delivered, and values newly chosen (the oracle's count), since the start.
+    var delivered = 0
+    var chosenCount = 0
+    var lastChosenMillis: UInt64 = 0
+    /// Inside a millisecond: its faults, restarts and ticks ran, its clients have not acted yet
+    /// (a single-message step may stop there).
+    var isInsideMillisecond = false
 
-    init(options: ChaosOptions, tickMillis: UInt64, requestTimeoutMillis: UInt64) {
+    init(options: ChaosOptions, settings: PaxosWorldSettings = PaxosWorldSettings(), tickMillis: UInt64, requestTimeoutMillis: UInt64) {
         self.options = options
+        self.settings = settings
         self.tickMillis = tickMillis
         self.requestTimeoutMillis = requestTimeoutMillis
         ids = (1...options.nodes).map { NodeID($0) }
         random = SeededGenerator(seed: options.seed, stream: 0x9A_0505)
         trace = SimulationTrace(linesMax: options.traceLinesMax)
+        network = SimulatedNetwork(latencyMinNanos: settings.latencyMillis.lowerBound * 1_000_000,
+                                   latencyMaxNanos: settings.latencyMillis.upperBound * 1_000_000)
         for id in ids { start(id) }
         for _ in 0..<options.clients { newClient() }
     }
@@ -85,6 +98,8 @@ struct PaxosChaosWorld {
         if disks[id] != nil { trace.record(nowNanos, "restart node \(id) from its acceptor state", hash: id) }
         var config = PaxosConfig(id: id, acceptors: ids)
         config.leaderTimeoutTicks = 15
+        config.distinguishedProposer = settings.distinguishedProposer
+        config.randomizedBackoff = settings.randomizedBackoff
         let acceptor = disks[id] ?? AcceptorState()
         disks[id] = acceptor
         let paxos = try! Paxos(config: config, acceptor: acceptor, random: SeededGenerator(seed: options.seed, stream: id &+ restarts << 16))
@@ -92,14 +107,35 @@ struct PaxosChaosWorld {
     }
 
     mutating func newClient() {
-        clients.append(Client(number: nextClientNumber, leaderGuess: ids.randomElement(using: &random)!))
+        // Pinned clients (duelling proposers) each start at their own proposer.
+        clients.append(Client(number: nextClientNumber, leaderGuess: pinnedProposer(of: clients.count) ?? ids.randomElement(using: &random)!))
         nextClientNumber += 1
     }
 
     // MARK: - The step
 
+    /// One millisecond of virtual time: faults, restarts and ticks, every message due, the clients.
     mutating func step(faultsActive: Bool) {
+        if !isInsideMillisecond { beginMillisecond(faultsActive: faultsActive) }
+        while deliverNextDue() != nil {}
+        endMillisecond()
+    }
+
+    /// Runs until one message is delivered and stops right after it (the console's step mode):
+    /// a sequence of these runs exactly what `step` would. Nil when nothing is delivered within
+    /// `millisMax` milliseconds.
+    mutating func stepOneMessage(faultsActive: Bool, millisMax: Int) -> PaxosDelivery? {
+        for _ in 0..<millisMax {
+            if !isInsideMillisecond { beginMillisecond(faultsActive: faultsActive) }
+            if let delivery = deliverNextDue() { return delivery }
+            endMillisecond()
+        }
+        return nil
+    }
+
+    mutating func beginMillisecond(faultsActive: Bool) {
         nowMillis += 1
+        isInsideMillisecond = true
         if faultsActive { nemesis() }
         for (id, until) in crashedUntil.sorted(by: { $0.key < $1.key }) where until <= nowMillis {
             crashedUntil[id] = nil
@@ -113,26 +149,40 @@ struct PaxosChaosWorld {
             }
             noteLeader()
         }
-        deliverDue()
+    }
+
+    mutating func endMillisecond() {
+        isInsideMillisecond = false
         if clientsActive {
             for index in clients.indices { actForClient(index) }
         }
     }
 
-    mutating func deliverDue() {
-        guard let due = inFlight.removeValue(forKey: nowMillis) else { return }
-        inFlightCount -= due.count
-        for message in due {
+    /// Delivers the first message due now that can arrive, in send order; those that cannot
+    /// (crashed target, cut link) are lost on the way, those to a paused node wait a millisecond.
+    mutating func deliverNextDue() -> PaxosDelivery? {
+        while var due = inFlight.removeValue(forKey: nowMillis), !due.isEmpty {
+            let message = due.removeFirst()
+            inFlightCount -= 1
+            if !due.isEmpty { inFlight[nowMillis] = due }
             guard nodes[message.to] != nil, network.canReach(from: message.from, to: message.to, at: nowNanos) else { continue }
             if pausedUntil[message.to] != nil {
                 enqueue(message, atMillis: nowMillis + 1)
                 continue
             }
             events += 1
+            delivered += 1
             trace.record(nowNanos, "\(message)", hash: StableHash.key(message.description))
             nodes[message.to]!.paxos.step(message)
             processReady(message.to)
+            let delivery = PaxosDelivery(millis: nowMillis, message: message)
+            if settings.recentMessagesMax > 0 {
+                recentMessages.append(delivery)
+                if recentMessages.count > settings.recentMessagesMax { recentMessages.removeFirst() }
+            }
+            return delivery
         }
+        return nil
     }
 
     mutating func enqueue(_ message: PaxosMessage, atMillis time: UInt64) {
@@ -181,7 +231,11 @@ struct PaxosChaosWorld {
         if let earlier = chosenBySlot[entry.slot], earlier != entry.value {
             violate("slot \(entry.slot) chosen twice: \(earlier), then \(entry.value) in ballot \(entry.ballot)")
         }
-        if chosenBySlot[entry.slot] == nil { chosenBySlot[entry.slot] = entry.value }
+        if chosenBySlot[entry.slot] == nil {
+            chosenBySlot[entry.slot] = entry.value
+            chosenCount += 1
+            lastChosenMillis = nowMillis
+        }
     }
 
     mutating func violate(_ text: String) {

@@ -88,12 +88,12 @@ public enum ConsoleApp {
         state.message = nil
         switch binding.action {
         case .showView(let view):
-            state.view = view
+            show(&state, view)
             state.overlay = .none
         case .nextView:
-            state.view = ViewID(rawValue: state.view.rawValue % ViewID.allCases.count + 1)!
+            state.view = neighbour(of: state.view, step: 1, on: state.snapshot.engine)
         case .previousView:
-            state.view = ViewID(rawValue: (state.view.rawValue + ViewID.allCases.count - 2) % ViewID.allCases.count + 1)!
+            state.view = neighbour(of: state.view, step: ViewID.allCases.count - 1, on: state.snapshot.engine)
         case .quit:
             return quit(&state)
         case .help:
@@ -131,9 +131,33 @@ public enum ConsoleApp {
         return []
     }
 
+    /// Shows `view`, or says why this engine has nothing to show there.
+    static func show(_ state: inout ConsoleState, _ view: ViewID) {
+        if let reason = view.unavailability(on: state.snapshot.engine) {
+            state.message = reason
+            state.messageIsError = true
+            return
+        }
+        state.view = view
+    }
+
+    /// The next view `step` places on (cyclically) that this engine can show; Tab skips the others.
+    static func neighbour(of view: ViewID, step: Int, on engine: ConsensusEngine) -> ViewID {
+        var next = view
+        repeat {
+            next = ViewID(rawValue: (next.rawValue - 1 + step) % ViewID.allCases.count + 1)!
+        } while next.unavailability(on: engine) != nil && next != view
+        return next
+    }
+
     /// A control goes out at once, or waits for y/n when it is dangerous and confirmation is on;
-    /// in read-only mode a dangerous one is refused.
+    /// in read-only mode a dangerous one is refused, and on an engine without it, always.
     static func request(_ state: inout ConsoleState, _ control: ClusterControl, describing text: String) -> [ConsoleCommand] {
+        if let reason = control.unavailability(on: state.snapshot.engine) {
+            state.message = reason
+            state.messageIsError = true
+            return []
+        }
         if control.isDangerous && state.readOnly {
             state.message = "read-only: '\(text)' would change the cluster"
             state.messageIsError = true
@@ -206,7 +230,7 @@ public enum ConsoleApp {
             do {
                 switch try PaletteParser.parse(line) {
                 case .control(let control): return request(&state, control, describing: line)
-                case .showView(let view): state.view = view
+                case .showView(let view): show(&state, view)
                 case .quit: return quit(&state)
                 case .help: state.overlay = .help
                 }

@@ -2,10 +2,10 @@
 /// snapshots refreshed. Headless runs, demos and tests use it directly; the live console splits
 /// the same two halves across a simulation thread and the UI thread.
 public final class ConsoleSession {
-    public let cluster: EmbeddedCluster
+    public let cluster: any EmbeddedEngine
     public private(set) var state: ConsoleState
 
-    public init(cluster: EmbeddedCluster, readOnly: Bool = false, confirmDangerous: Bool = false) {
+    public init(cluster: any EmbeddedEngine, readOnly: Bool = false, confirmDangerous: Bool = false) {
         self.cluster = cluster
         state = ConsoleState(snapshot: cluster.snapshot(), readOnly: readOnly, confirmDangerous: confirmDangerous)
     }

@@ -14,7 +14,7 @@ public final class DemoPlayer {
         self.script = script
         self.size = size
         do {
-            session = ConsoleSession(cluster: try EmbeddedCluster(seed: script.seed, nodes: script.nodes))
+            session = ConsoleSession(cluster: try EmbeddedEngines.make(script.engine, seed: script.seed, nodes: script.nodes))
         } catch {
             throw DemoError(file: script.name, line: 0, reason: error.description)
         }

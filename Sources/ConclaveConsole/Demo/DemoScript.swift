@@ -4,6 +4,7 @@
 /// # comment
 /// title Split brain: a minority leader cannot commit
 /// seed 4
+/// engine paxos                           raft (the default), paxos, or both side by side
 /// view 1
 /// say The cluster elects a leader.      narration: one line added to the pane
 /// run 2s                                 let virtual time pass
@@ -33,6 +34,7 @@ public struct DemoScript: Equatable, Sendable {
     public var title = ""
     public var seed: UInt64 = 1
     public var nodes = 5
+    public var engine = ConsensusEngine.raft
     public var steps: [(line: Int, step: Step)] = []
 
     public static let stepsMax = 1_000
@@ -40,11 +42,11 @@ public struct DemoScript: Equatable, Sendable {
     public static let labMillisMax: UInt64 = 10_000
 
     public static func == (left: Self, right: Self) -> Bool {
-        left.name == right.name && left.title == right.title && left.seed == right.seed && left.nodes == right.nodes
+        left.name == right.name && left.title == right.title && left.seed == right.seed && left.nodes == right.nodes && left.engine == right.engine
             && left.steps.map(\.line) == right.steps.map(\.line) && left.steps.map(\.step) == right.steps.map(\.step)
     }
 
-    public static let accepted = "title, seed, nodes, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…9, pause [TEXT], expect TEXT, lab STRATEGIES THREADS DURATION"
+    public static let accepted = "title, seed, nodes, engine, say, clear, run DURATION, do COMMAND, keys KEYS, view 1…9, pause [TEXT], expect TEXT, lab STRATEGIES THREADS DURATION"
 
     /// Parses a demo file; errors name the file, the line and what is accepted.
     public static func parse(_ text: String, name: String, file: String) throws(DemoError) -> DemoScript {
@@ -67,6 +69,9 @@ public struct DemoScript: Equatable, Sendable {
             case "nodes":
                 guard let nodes = Int(rest), (3...9).contains(nodes) else { throw fail("nodes must be 3…9, got '\(rest)'") }
                 script.nodes = nodes
+            case "engine":
+                guard let engine = ConsensusEngine(rawValue: rest) else { throw fail("engine must be one of \(ConsensusEngine.accepted), got '\(rest)'") }
+                script.engine = engine
             case "say": script.steps.append((number, .say(rest)))
             case "clear": script.steps.append((number, .clear))
             case "run":

@@ -1,31 +1,23 @@
 import ConclaveCore
 
-extension EmbeddedCluster {
+extension EmbeddedCluster: ControlPerforming {
     /// Carries out an operator's action. Returns what was done (for the event log) or why not.
     @discardableResult
-    public func apply(_ control: ClusterControl) -> Result<String, ControlError> {
-        do {
-            let done = try perform(control)
-            record(control.isDangerous ? .fault : .control, done)
-            return .success(done)
-        } catch {
-            record(.info, "refused: \(error.message)")
-            return .failure(error)
-        }
-    }
+    public func apply(_ control: ClusterControl) -> Result<String, ControlError> { performLogged(control) }
 
     /// Sends each control to the piece that owns what it changes.
-    private func perform(_ control: ClusterControl) throws(ControlError) -> String {
+    func perform(_ control: ClusterControl) throws(ControlError) -> String {
+        if let reason = control.unavailability(on: .raft) { throw ControlError(reason) }
         switch control {
         case .lockAcquire, .lockRelease, .lockWrite, .expireSession:
             return try workload.perform(lock: control)
         case .workload(let knob, let value):
             return try workload.set(knob, value)
         case .time(.step):
-            driver.isPaused = true
+            driver.time.isPaused = true
             return step()
         case .time(let time):
-            return try driver.perform(time)
+            return try driver.time.perform(time)
         case .breaker(let name, let action):
             let done = try services.perform(action, onBreaker: name, nowNanos: simulator.now)
             recordServicesLog()
@@ -33,6 +25,8 @@ extension EmbeddedCluster {
         case .kill, .restart, .restartAll, .partition, .heal, .isolate, .drop, .delay, .duplicate, .pause, .skew,
              .transfer, .addNode, .removeNode:
             return try driver.perform(fault: control)
+        case .paxos:
+            throw ControlError("not a Raft control")
         }
     }
 }

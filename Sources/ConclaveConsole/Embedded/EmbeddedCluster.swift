@@ -12,7 +12,7 @@ import ConclaveCore
 /// Deterministic: the same seed and the same calls (`advance`, `step`, `apply`) give the same
 /// snapshots, which is what golden-frame tests rely on. It never reads a clock or sleeps; the live
 /// console calls `advance` from its own thread against wall time × speed.
-public final class EmbeddedCluster {
+public final class EmbeddedCluster: EmbeddedEngine {
     var driver: SimulationDriver
     var workload: DemoWorkload
     var services: ServiceModels
@@ -22,8 +22,8 @@ public final class EmbeddedCluster {
     public var simulator: Simulator { driver.simulator }
     /// The knobs of the demo workload (the palette sets them).
     public var knobs: WorkloadKnobs { workload.knobs }
-    public var speed: Double { driver.speed }
-    public var isPaused: Bool { driver.isPaused }
+    public var speed: Double { driver.time.speed }
+    public var isPaused: Bool { driver.time.isPaused }
     public var lastStep: String? { driver.lastStep }
     public var nowNanos: UInt64 { simulator.now }
 

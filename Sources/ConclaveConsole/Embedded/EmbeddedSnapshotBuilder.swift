@@ -19,8 +19,8 @@ struct EmbeddedSnapshotBuilder {
         var snapshot = ClusterSnapshot()
         snapshot.seed = seed
         snapshot.nowNanos = simulator.now
-        snapshot.speed = driver.speed
-        snapshot.isPaused = driver.isPaused
+        snapshot.speed = driver.time.speed
+        snapshot.isPaused = driver.time.isPaused
         snapshot.lastStep = driver.lastStep
         snapshot.nodes = nodeSnapshots()
         snapshot.links = linkSnapshots()

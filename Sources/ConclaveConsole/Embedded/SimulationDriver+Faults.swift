@@ -27,11 +27,9 @@ extension SimulationDriver {
             simulator.healAll()
             return "healed everything: network whole, clocks true, every node up"
         case .partition(let groups):
-            let resolved = try groups.map { group throws(ControlError) in try group.map { node throws(ControlError) in try resolve(node) } }
-            let named = resolved.flatMap { $0 }
-            guard Set(named).count == named.count else { throw ControlError("a node appears in two groups") }
+            let resolved = try NodeGroups.resolve(groups, resolve)
             try inject(.partition(resolved))
-            return "partitioned " + resolved.map { $0.map(String.init).joined(separator: ",") }.joined(separator: " | ")
+            return "partitioned " + NodeGroups.text(resolved)
         case .heal:
             try inject(.heal)
             return "healed the network"

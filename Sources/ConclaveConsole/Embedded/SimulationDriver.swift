@@ -8,8 +8,7 @@ import ConclaveCore
 /// `drive` and `step` do not mutate the driver, so a handler may read it while they run.
 struct SimulationDriver {
     let simulator: Simulator
-    var speed = 1.0
-    var isPaused = false
+    var time = VirtualTime()
     /// What the last single step ran, for the status line.
     var lastStep: String?
 
@@ -67,25 +66,5 @@ struct SimulationDriver {
             }
             return id
         }
-    }
-
-    /// Pause, resume and speed (a single step needs the caller's handler: see `step`).
-    mutating func perform(_ time: TimeControl) throws(ControlError) -> String {
-        switch time {
-        case .pause: isPaused = true
-        case .resume: isPaused = false
-        case .toggle: isPaused.toggle()
-        case .step: throw ControlError("a step is run by the cluster, not the driver")
-        case .speed(let value):
-            guard TimeControl.speedRange.contains(value) else { throw ControlError("speed must be in 0.01…100, got \(value)") }
-            speed = value
-        case .faster: speed = min(TimeControl.speedRange.upperBound, speed * 2)
-        case .slower: speed = max(TimeControl.speedRange.lowerBound, speed / 2)
-        }
-        switch time {
-        case .speed, .faster, .slower: return "speed \(EmbeddedSpeed.text(speed))×"
-        default: break
-        }
-        return isPaused ? "time paused" : "time running at \(EmbeddedSpeed.text(speed))×"
     }
 }

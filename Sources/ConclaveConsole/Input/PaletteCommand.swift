@@ -26,7 +26,7 @@ public enum PaletteParser {
         ("expire", "expire CLIENT (close its session)"), ("clients", "clients N (0…32)"), ("rate", "rate N (ops/s per client, 0…200)"),
         ("contention", "contention PERCENT (acquires on the hot lock)"), ("spin", "spin PERCENT (lock clients spinning on try-lock)"), ("locks", "locks N (1…64)"),
         ("speed", "speed X (0.01…100)"), ("time", "time pause|resume|step"), ("step", "step (one event)"),
-        ("breaker", "breaker node-N open|disable|reset"), ("view", "view 1…\(ViewID.allCases.count)|NAME"), ("help", "help"), ("quit", "quit"),
+        ("breaker", "breaker node-N open|disable|reset"), ("paxos", "paxos leader|backoff on|off (Paxos engine)"), ("view", "view 1…\(ViewID.allCases.count)|NAME"), ("help", "help"), ("quit", "quit"),
     ]
 
     public static func parse(_ line: String) throws(PaletteError) -> PaletteCommand {
@@ -85,6 +85,16 @@ public enum PaletteParser {
             try expectCount(1)
             let knob = WorkloadKnob(rawValue: name)!
             return .control(.workload(knob, try integer(arguments[0], in: 0...1_000, what: "a number", usage: usageLine())))
+        case "paxos":
+            try expectCount(2)
+            guard let knob = PaxosKnob(rawValue: arguments[0].lowercased()) else {
+                throw PaletteError("paxos: '\(arguments[0])' is not leader or backoff; \(usageLine())")
+            }
+            switch arguments[1].lowercased() {
+            case "on": return .control(.paxos(knob, true))
+            case "off": return .control(.paxos(knob, false))
+            default: throw PaletteError("paxos \(knob.rawValue): '\(arguments[1])' is not on or off; \(usageLine())")
+            }
         case "speed":
             try expectCount(1)
             let text = arguments[0].hasSuffix("x") || arguments[0].hasSuffix("×") ? String(arguments[0].dropLast()) : arguments[0]

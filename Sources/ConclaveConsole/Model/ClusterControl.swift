@@ -24,11 +24,13 @@ public enum ClusterControl: Equatable, Sendable {
     case workload(WorkloadKnob, Int)
     case time(TimeControl)
     case breaker(name: String, BreakerAction)
+    /// Paxos only: a distinguished proposer (`leader`) or duelling ones, randomized backoff on or off.
+    case paxos(PaxosKnob, Bool)
 
     /// Changes the cluster (refused in read-only mode; confirmed when the cluster is remote).
     public var isDangerous: Bool {
         switch self {
-        case .time, .workload: return false
+        case .time, .workload, .paxos: return false
         default: return true
         }
     }
@@ -63,4 +65,11 @@ public enum TimeControl: Equatable, Sendable {
 
 public enum BreakerAction: String, Equatable, Sendable, CaseIterable {
     case open, disable, reset
+}
+
+public enum PaxosKnob: String, CaseIterable, Sendable {
+    /// A distinguished proposer (Multi-Paxos's leader) against proposers that duel.
+    case leader
+    /// Randomized backoff after a preemption.
+    case backoff
 }

@@ -6,6 +6,9 @@ import ConclaveCoordination
 /// Every collection in it is bounded (see the `…Max` limits) so a long run keeps memory flat.
 public struct ClusterSnapshot: Equatable, Sendable {
     public var mode = "embedded"
+    public var engine = ConsensusEngine.raft
+    /// The Paxos cluster (engines paxos and both).
+    public var paxos: PaxosSnapshot?
     /// Remote: what the console is connected to ("3 nodes at 127.0.0.1:6381…").
     public var source = ""
     public var seed: UInt64 = 0
@@ -135,6 +138,18 @@ public struct NetworkFaults: Equatable, Sendable {
     /// The partition groups, empty when whole.
     public var groups: [[UInt64]] = []
     public init() {}
+
+    public var isWhole: Bool { dropPercent == 0 && duplicatePercent == 0 && delayMillis == 0 && groups.isEmpty }
+
+    /// "drop 5% · groups 1,2 | 3,4,5", or "network whole".
+    public var summary: String {
+        var faults: [String] = []
+        if dropPercent > 0 { faults.append("drop \(dropPercent)%") }
+        if duplicatePercent > 0 { faults.append("dup \(duplicatePercent)%") }
+        if delayMillis > 0 { faults.append("delay ≤\(delayMillis)ms") }
+        if !groups.isEmpty { faults.append("groups " + groups.map { $0.map(String.init).joined(separator: ",") }.joined(separator: " | ")) }
+        return faults.isEmpty ? "network whole" : faults.joined(separator: " · ")
+    }
 }
 
 public struct LeaderSpan: Equatable, Sendable {

@@ -3,19 +3,39 @@ enum Chrome {
     static func header(_ frame: inout Frame, _ state: ConsoleState) {
         let snapshot = state.snapshot
         frame.fill(Rect(x: 0, y: 0, width: frame.width, height: 1), role: .header)
-        let leader = snapshot.leader.map { "node \($0.id)" } ?? "none"
         let speed = snapshot.isPaused ? "PAUSED" : "\(EmbeddedSpeed.text(snapshot.speed))×"
         // A remote cluster runs on real time: no seed, no speed; its source line names the nodes.
         let place = snapshot.mode == "remote" ? "\(snapshot.source) · t=\(ConsoleRenderer.time(snapshot.nowNanos))"
             : "seed \(snapshot.seed) · t=\(ConsoleRenderer.time(snapshot.nowNanos)) · \(speed)"
-        var left = " conclave · \(snapshot.mode)\(state.readOnly ? " (read-only)" : "") · \(place)"
-        left += " · leader \(leader) · term \(snapshot.term) · \(ConsoleRenderer.rate(snapshot.messagesPerSecond)) msg/s"
-        frame.put(left, x: 0, y: 0, role: .header)
-        let health = " \(snapshot.health) "
-        let x = frame.width - TextWidth.columns(health)
-        if x > TextWidth.columns(left) {
-            frame.put(health, x: x, y: 0, role: snapshot.health == .healthy ? .header : .alert)
+        let engine = snapshot.engine == .raft ? "" : " \(snapshot.engine == .both ? "raft+paxos" : "paxos")"
+        var left = " conclave · \(snapshot.mode)\(engine)\(state.readOnly ? " (read-only)" : "") · \(place)"
+        let health: (text: String, isAlert: Bool)
+        switch (snapshot.engine, snapshot.paxos) {
+        case (.paxos, let paxos?):
+            left += " · " + paxosSummary(paxos)
+            health = paxos.health(partitioned: !snapshot.network.groups.isEmpty)
+        case (.both, let paxos?):
+            // Each engine's leader is in its own half of view 1; the title bar has room for health.
+            let paxosHealth = paxos.health(partitioned: !snapshot.network.groups.isEmpty)
+            health = ("raft \(snapshot.health) · paxos \(paxosHealth.text)", snapshot.health != .healthy || paxosHealth.isAlert)
+        default:
+            left += " · " + raftSummary(snapshot) + " · \(ConsoleRenderer.rate(snapshot.messagesPerSecond)) msg/s"
+            health = ("\(snapshot.health)", snapshot.health != .healthy)
         }
+        frame.put(left, x: 0, y: 0, role: .header)
+        let shown = " \(health.text) "
+        let x = frame.width - TextWidth.columns(shown)
+        if x > TextWidth.columns(left) {
+            frame.put(shown, x: x, y: 0, role: health.isAlert ? .alert : .header)
+        }
+    }
+
+    static func raftSummary(_ snapshot: ClusterSnapshot) -> String {
+        "leader \(snapshot.leader.map { "node \($0.id)" } ?? "none") · term \(snapshot.term)"
+    }
+
+    static func paxosSummary(_ paxos: PaxosSnapshot) -> String {
+        "leader \(paxos.leader.map { "node \($0.id)" } ?? "none") · ballot \(paxos.highestBallot) · \(paxos.chosenCount) chosen"
     }
 
     /// What a source cannot show, said in place of the view: absent, never faked.
@@ -32,9 +52,12 @@ enum Chrome {
         // Below 100 columns the tabs drop their padding and the space after the number so all
         // nine fit in 80.
         let compact = frame.width < 100
+        let engine = state.snapshot.engine
         for view in ViewID.allCases {
-            let label = compact ? "\(view.rawValue)\(view.title)" : " \(view.rawValue) \(view.title) "
-            x = frame.put(label, x: x, y: 1, role: view == state.view ? .tabActive : .tab) + 1
+            let title = view.title(on: engine)
+            let label = compact ? "\(view.rawValue)\(title)" : " \(view.rawValue) \(title) "
+            let role: Role = view == state.view ? .tabActive : view.unavailability(on: engine) == nil ? .tab : .dim
+            x = frame.put(label, x: x, y: 1, role: role) + 1
         }
         if !state.filter.isEmpty || state.overlay == .filter {
             frame.put(" filter: \(state.filter)\(state.overlay == .filter ? "▏" : "") ", x: x + 1, y: 1, role: .hint)

@@ -105,15 +105,8 @@ enum ClusterView {
             }
         }
         y += 2
-        let network = snapshot.network
-        var faults: [String] = []
-        if network.dropPercent > 0 { faults.append("drop \(network.dropPercent)%") }
-        if network.duplicatePercent > 0 { faults.append("dup \(network.duplicatePercent)%") }
-        if network.delayMillis > 0 { faults.append("delay ≤\(network.delayMillis)ms") }
-        if !network.groups.isEmpty { faults.append("groups " + network.groups.map { $0.map(String.init).joined(separator: ",") }.joined(separator: " | ")) }
         if y < rect.maxY - 1 {
-            frame.put(faults.isEmpty ? "network whole" : faults.joined(separator: " · "), x: rect.x + 2, y: y,
-                      role: faults.isEmpty ? .dim : .linkCut, maxX: rect.maxX - 1)
+            frame.put(snapshot.network.summary, x: rect.x + 2, y: y, role: snapshot.network.isWhole ? .dim : .linkCut, maxX: rect.maxX - 1)
         }
         if let step = snapshot.lastStep, y + 1 < rect.maxY - 1 {
             frame.put("last step: " + step, x: rect.x + 2, y: y + 1, role: .hint, maxX: rect.maxX - 1)

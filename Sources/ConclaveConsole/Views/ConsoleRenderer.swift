@@ -31,6 +31,18 @@ public enum ConsoleRenderer {
     }
 
     static func drawView(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
+        if let reason = state.view.unavailability(on: state.snapshot.engine) {
+            Chrome.absent(&frame, in: rect, title: state.view.title, [reason])
+            return
+        }
+        switch (state.view, state.snapshot.engine) {
+        case (.cluster, .paxos): PaxosView.draw(&frame, state, in: rect)
+        case (.cluster, .both): SideBySideView.draw(&frame, state, in: rect)
+        default: drawRaftView(&frame, state, in: rect)
+        }
+    }
+
+    static func drawRaftView(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         switch state.view {
         case .cluster: ClusterView.draw(&frame, state, in: rect)
         case .locks: LocksView.draw(&frame, state, in: rect)
