@@ -149,7 +149,9 @@ let package = Package(
         .testTarget(name: "ConclaveLabTests", dependencies: ["ConclaveLab"]),
         .testTarget(
             name: "ConclaveClientTests",
-            dependencies: ["ConclaveClient", "ConclaveWire", "ConclaveServer", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ConclaveClient", "ConclaveWire", "ConclaveServer", "ConclaveCluster", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(

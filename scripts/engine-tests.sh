@@ -68,4 +68,18 @@ rc=0; out=$(status --etcd "https://127.0.0.1:2379") || rc=$?
 rc=0; out=$(status --etcd "$etcd_urls" --redis "$redis_urls") || rc=$?
 [[ $rc -eq 2 && $out == *"name one cluster: --connect (Conclave nodes), --etcd or --redis"* ]] || fail "two engines: exit $rc: $out"
 pass "bad URLs and two engines at once are refused with what is accepted"
+
+# The lesson of a paused lock holder, on servers of its own: only the plain Redis store takes the
+# stale write, and the checker says so from the history it wrote.
+history_dir=$(mktemp -d)
+out=$("$bin" lab stale-write --history-dir "$history_dir") || fail "lab stale-write: $out"
+echo "$out" | grep -E "^[a-z]+ \(|REFUSED|TAKEN|checker:" | cut -c1-160
+[[ $(echo "$out" | grep -c "TAKEN — the resource cannot tell the write is stale") -eq 1 ]] || fail "Redis did not take the stale write: $out"
+[[ $(echo "$out" | grep -c "REFUSED — token") -eq 2 ]] || fail "etcd and Conclave did not both refuse: $out"
+rc=0; "$bin" check "$history_dir/stale-write-redis.jsonl" >/dev/null || rc=$?
+[[ $rc -ne 0 ]] || fail "conclave check passed the Redis history"
+"$bin" check "$history_dir/stale-write-etcd.jsonl" >/dev/null || fail "conclave check failed the etcd history"
+"$bin" check "$history_dir/stale-write-conclave.jsonl" >/dev/null || fail "conclave check failed the Conclave history"
+rm -rf "$history_dir"
+pass "lab stale-write: Redis takes the paused holder's write (history not linearizable); etcd and Conclave refuse it"
 echo "engine tests: all passed"

@@ -6,7 +6,8 @@ import ConclaveWire
 /// queue beside the key (`name:waiters`, scored by `name:tickets`), keeps its place alive while it
 /// waits (a lease in `name:waiter-leases`), and the lock goes only to the first live waiter; a
 /// release publishes on `name:released` so the head waiter retries at once. A waiter that dies
-/// loses its place when its lease lapses (2 s). `tryLock` does not jump a live queue.
+/// loses its place when its lease lapses (2 s). `tryLock` is a plain `SET NX PX`: it may take a
+/// free lock ahead of the queue, as `tryLock` on Java's fair `ReentrantLock` does.
 ///
 /// Limits (in `traits`): no fencing token; Redis replicates asynchronously, so a failover to a
 /// replica that missed the SET can grant the lock twice; a holder paused past its ttl (GC, SIGSTOP)
@@ -23,7 +24,7 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         limits: [
             "no fencing token: a holder paused past its ttl (GC, SIGSTOP) still believes it holds the lock, and a resource cannot tell its write is stale",
             "asynchronous replication: a failover to a replica that missed the SET grants the lock a second time",
-            "fair only among live waiters: a waiter that stops polling for 2 s loses its place",
+            "fair only among live blocking waiters: a waiter that stops polling for 2 s loses its place, and tryLock may take a free lock ahead of them",
         ])
 
     /// `url`: `redis://host:port`.
@@ -31,13 +32,19 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         endpoint = RESPEndpoint(try parseEndpoints([url], scheme: "redis")[0], timeoutMillis: timeoutMillis)
     }
 
+    /// Plain `SET NX PX`: a try-lock takes a free lock even when waiters queue for it (it barges,
+    /// as `tryLock` on Java's fair `ReentrantLock` does); blocking acquirers keep their order.
     public func tryLock(_ name: String, ttl: Duration) async throws -> LockGrant? {
-        try attempt(name, token: randomToken(), ttl: ttl, enqueue: false)
+        guard ttl >= .milliseconds(1) else { throw ClientError.badArgument("ttl \(ttl): accepted: at least 1 ms") }
+        let token = randomToken()
+        let sentAt = ContinuousClock.now
+        let reply = try endpoint.call(["SET", name, token, "NX", "PX", "\(ttl.millisecondsRoundedUp)"])
+        return reply == .simpleString("OK") ? grant(name, token: token, ttl: ttl, sentAt: sentAt) : nil
     }
 
     public func lock(_ name: String, ttl: Duration, timeout: Duration) async throws -> LockGrant? {
         let token = randomToken()
-        if let grant = try attempt(name, token: token, ttl: ttl, enqueue: true) { return grant }
+        if let grant = try attempt(name, token: token, ttl: ttl) { return grant }
         let deadline = ContinuousClock.now + timeout
         let cancelled = Guarded<RESPClient?>(nil)
         return try await waitOnOwnThread(onCancel: { cancelled.with { $0?.shutdownConnection() } }) { [self] in
@@ -49,7 +56,7 @@ public final class RedisLocker: Locker, @unchecked Sendable {
                 throw ClientError.unreachable("\(endpoint.address): \(error)")
             }
             while ContinuousClock.now < deadline {
-                if let grant = try attempt(name, token: token, ttl: ttl, enqueue: true) { return grant }
+                if let grant = try attempt(name, token: token, ttl: ttl) { return grant }
                 do throws(RESPClient.Failure) {
                     _ = try subscriber.nextOrTimeout()  // a release, or the poll interval
                 } catch {
@@ -75,12 +82,14 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         return self.grant(grant.name, token: grant.owner, ttl: grant.ttl, sentAt: sentAt)
     }
 
-    private func attempt(_ name: String, token: String, ttl: Duration, enqueue: Bool) throws(ClientError) -> LockGrant? {
+    /// One try of a blocking acquirer: granted if the lock is free and it is the first live waiter,
+    /// else queued (or its place kept alive).
+    private func attempt(_ name: String, token: String, ttl: Duration) throws(ClientError) -> LockGrant? {
         guard ttl >= .milliseconds(1) else { throw ClientError.badArgument("ttl \(ttl): accepted: at least 1 ms") }
         let sentAt = ContinuousClock.now
         let taken = try endpoint.evaluate(
             Self.acquireScript, keys: queueKeys(name),
-            arguments: [token, "\(ttl.millisecondsRoundedUp)", "\(waiterLeaseMillis)", enqueue ? "1" : "0"])
+            arguments: [token, "\(ttl.millisecondsRoundedUp)", "\(waiterLeaseMillis)"])
         return taken.int == 1 ? grant(name, token: token, ttl: ttl, sentAt: sentAt) : nil
     }
 
@@ -93,13 +102,9 @@ public final class RedisLocker: Locker, @unchecked Sendable {
     }
 
     /// KEYS: lock, waiters (zset by ticket), waiter leases (hash token → deadline ms), tickets.
-    /// ARGV: token, ttl ms, waiter lease ms, enqueue (1/0). Answers 1 when granted.
+    /// ARGV: token, ttl ms, waiter lease ms. Answers 1 when granted, else queues the token.
     static let acquireScript = LuaScript("""
         local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-        if not head and ARGV[4] == '0' then
-          if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-          return 0
-        end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         while head do
@@ -117,13 +122,11 @@ public final class RedisLocker: Locker, @unchecked Sendable {
           end
           return 1
         end
-        if ARGV[4] == '1' then
-          if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-            redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
-          end
-          redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[3]))
-          for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3]) * 5) end
+        if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+          redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
         end
+        redis.call('HSET', KEYS[3], ARGV[1], now + tonumber(ARGV[3]))
+        for i = 2, 4 do redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3]) * 5) end
         return 0
         """)
 

@@ -43,25 +43,13 @@ struct BenchClient: ParsableCommand {
     }
 
     func run() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("conclave-bench-client-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let foreign = ForeignProcesses()
-        let clusterBox = ClusterBox()
-        let signals = stoppingOnSignals {
-            clusterBox.cluster?.stop()
-            foreign.stop()
-        }
-        defer {
-            signals.forEach { $0.cancel() }
-            clusterBox.cluster?.stop()
-            foreign.stop()
-            try? FileManager.default.removeItem(atPath: base)
-        }
+        let servers = try LocalServers(purpose: "bench-client")
+        defer { servers.stop() }
         let port = LocalCluster.randomBasePort(span: 500)
         let chosen = Self.backendList(backends) ?? []
         var rows: [BenchResult] = []
         for backend in chosen {
-            let (raw, locker) = try prepare(backend, base: base, port: port, foreign: foreign, clusterBox: clusterBox)
+            let (raw, locker) = try prepare(backend, servers: servers, port: port)
             var rawHistogram = BenchClock.latencyHistogram(), apiHistogram = BenchClock.latencyHistogram()
             var rawNanos: UInt64 = 0, apiNanos: UInt64 = 0
             let slice = UInt64(seconds / Double(rounds) / 2 * 1e9)
@@ -112,17 +100,22 @@ struct BenchClient: ParsableCommand {
 
     /// Runs an async body to completion from this (non-async) thread.
     static func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        try awaiting(body)
+    }
+
+    /// Runs an async body to completion from this (non-async) thread; its result.
+    static func awaiting<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
-        let failure = Failure()
+        let outcome = Outcome<T>()
         Task {
-            do { try await body() } catch { failure.error = error }
+            do { outcome.result = .success(try await body()) } catch { outcome.result = .failure(error) }
             done.signal()
         }
         done.wait()
-        if let error = failure.error { throw error }
+        return try outcome.result!.get()
     }
 
-    final class Failure: @unchecked Sendable { var error: (any Error)? }
+    final class Outcome<T>: @unchecked Sendable { var result: Result<T, any Error>? }
 
     /// A histogram handed to one task and back (the caller waits for it).
     final class HistogramBox: @unchecked Sendable {
@@ -132,15 +125,11 @@ struct BenchClient: ParsableCommand {
     }
 
     /// The backend's servers, a raw cycle on a blocking connection, and the API's Locker.
-    private func prepare(
-        _ backend: Backend, base: String, port: Int, foreign: ForeignProcesses, clusterBox: ClusterBox
-    ) throws -> (raw: (String) throws -> Void, locker: any Locker) {
+    private func prepare(_ backend: Backend, servers: LocalServers, port: Int) throws -> (raw: (String) throws -> Void, locker: any Locker) {
         let token = "bench-\(UInt64.random(in: 0..<UInt64.max))"
         switch backend {
         case .conclave:
-            let cluster = try LocalCluster(directory: base + "/conclave", nodes: 3, basePort: port)
-            clusterBox.cluster = cluster
-            let address = cluster.clientAddress(of: try cluster.waitForLeader(seconds: 60))
+            let address = try servers.conclave(basePort: port).leader
             let client = try RESPClient(address, timeoutMillis: 10_000)
             guard case .integer = try client.call(["SESSION.OPEN", "60000"]) else { throw ValidationError("SESSION.OPEN was refused") }
             let raw: (String) throws -> Void = { name in
@@ -149,7 +138,7 @@ struct BenchClient: ParsableCommand {
             }
             return (raw, try ConclaveLocker(["redis://\(address)"]))
         case .etcd:
-            let etcd = try EtcdCluster.start(in: base, basePort: port + 300, processes: foreign)
+            let etcd = try servers.etcd(basePort: port + 300)
             let connection = try HTTPConnection(PeerAddress(host: "127.0.0.1", port: etcd.clientPorts[0]), timeoutMillis: 10_000)
             let raw: (String) throws -> Void = { name in
                 // The recipe by hand: a lease, the key put with the owner read in one txn, a revoke.
@@ -166,8 +155,8 @@ struct BenchClient: ParsableCommand {
             return (raw, try EtcdLocker(etcd.urls))
         case .redis, .redlock:
             let count = backend == .redis ? 1 : 3
-            let servers = try (0..<count).map { try RedisServer.start(in: "\(base)/redis-\(backend.rawValue)-\($0)", port: port + 400 + ($0 + 1) * 10 + (backend == .redis ? 0 : 5), processes: foreign) }
-            let clients = try servers.map { try RESPClient(PeerAddress(host: "127.0.0.1", port: $0.port), timeoutMillis: 10_000) }
+            let redis = try (0..<count).map { try servers.redis(port: port + 400 + ($0 + 1) * 10 + (backend == .redis ? 0 : 5), name: "redis-\(backend.rawValue)-\($0)") }
+            let clients = try redis.map { try RESPClient(PeerAddress(host: "127.0.0.1", port: $0.port), timeoutMillis: 10_000) }
             let script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
             let shas = try clients.map { client -> String in
                 guard case .bulkString(let sha) = try client.call(["SCRIPT", "LOAD", script]) else { throw ValidationError("SCRIPT LOAD refused") }
@@ -182,7 +171,7 @@ struct BenchClient: ParsableCommand {
                     guard case .integer(1) = try client.call(["EVALSHA", sha, "1", name, token]) else { throw ValidationError("raw release refused") }
                 }
             }
-            let locker: any Locker = backend == .redis ? try RedisLocker(servers[0].url) : try RedlockLocker(servers.map(\.url))
+            let locker: any Locker = backend == .redis ? try RedisLocker(redis[0].url) : try RedlockLocker(redis.map(\.url))
             return (raw, locker)
         }
     }

@@ -58,36 +58,20 @@ struct BenchCompare: ParsableCommand {
     }
 
     func run() throws {
-        let base = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("conclave-race-\(getpid())").path
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let foreign = ForeignProcesses()
-        var cluster: LocalCluster?
-        let clusterBox = ClusterBox()
-        let signals = stoppingOnSignals {
-            clusterBox.cluster?.stop()
-            foreign.stop()
-        }
-        defer {
-            signals.forEach { $0.cancel() }
-            cluster?.stop()
-            foreign.stop()
-            if dir == nil { try? FileManager.default.removeItem(atPath: base) }
-        }
+        let servers = try LocalServers(purpose: "race", directory: dir)
+        defer { servers.stop() }
         let port = LocalCluster.randomBasePort(span: 500)
         var targets: [RaceSystem: RaceTarget] = [:]
         let chosen = Self.systemList(systems) ?? []
         if chosen.contains(.conclave) {
-            let nodes = try LocalCluster(directory: base + "/conclave", nodes: 3, basePort: port)
-            cluster = nodes
-            clusterBox.cluster = nodes
-            targets[.conclave] = .resp(nodes.clientAddress(of: try nodes.waitForLeader(seconds: 60)))
+            targets[.conclave] = .resp(try servers.conclave(basePort: port).leader)
         }
         if chosen.contains(.etcd) {
-            let etcd = try EtcdCluster.start(in: base, basePort: port + 300, processes: foreign)
+            let etcd = try servers.etcd(basePort: port + 300)
             targets[.etcd] = .etcd(PeerAddress(host: "127.0.0.1", port: etcd.clientPorts[0]))
         }
         if chosen.contains(.redis) {
-            let redis = try RedisServer.start(in: base, port: port + 400, processes: foreign)
+            let redis = try servers.redis(port: port + 400)
             targets[.redis] = .resp(PeerAddress(host: "127.0.0.1", port: redis.port))
         }
         var results: [RaceResult] = []

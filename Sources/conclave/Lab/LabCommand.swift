@@ -5,8 +5,8 @@ import ConclaveLab
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
-        abstract: "Experiments inside one process (locks on real threads, measured).",
-        subcommands: [LabLocksCommand.self]
+        abstract: "Experiments: locks on real threads, measured; a paused lock holder on real servers.",
+        subcommands: [LabLocksCommand.self, LabStaleWrite.self]
     )
 }
 
