@@ -46,4 +46,21 @@ schedule() { sed -n '/^faults/,/^history/p' "$1" | grep -v "^ *end\|^history" | 
 timeout 100 "$bin" chaos --processes 3 --clients 2 --seed 1 --duration 40s --nemesis all >"$dir/again.txt" 2>&1 || true
 diff <(schedule "$dir/run.txt") <(schedule "$dir/again.txt") >/dev/null || fail "seed 1 gave two schedules"
 pass "the same seed gives the same fault schedule"
+
+# The kernel's partitions: each node in a network namespace of its own, isolated by taking its link
+# down. Needs root (CI runs as root); elsewhere the flag is refused, and that refusal is checked.
+if [[ $(id -u) -eq 0 ]] && command -v ip >/dev/null; then
+    status=0
+    timeout 120 "$bin" chaos --processes 3 --clients 8 --seed 7 --duration 25s --nemesis partition,kill,pause --netns \
+        >"$dir/netns.txt" 2>&1 || status=$?
+    cat "$dir/netns.txt"
+    [[ $status -eq 0 ]] && grep -q "^PASS$" "$dir/netns.txt" || fail "process chaos in network namespaces exited $status"
+    grep -q "(link down)" "$dir/netns.txt" || fail "no node's link went down"
+    [[ -z $(ip netns list | grep "^cnv") ]] || fail "network namespaces left behind: $(ip netns list)"
+    pass "25 s in network namespaces: partitions as links going down, linearizable, nothing left behind"
+else
+    refused "--netns needs root" --processes 3 --netns
+    pass "--netns without root is refused with why"
+fi
+refused "--netns: only with --processes" --netns
 echo "process chaos tests: all passed"

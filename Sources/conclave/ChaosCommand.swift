@@ -55,9 +55,16 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "With --processes: the nodes' data directory (default: a temporary one, removed after a pass).")
     var dataDir: String?
 
+    @Flag(help: "With --processes, as root: each node in a network namespace of its own on a bridge; a partition takes the node's link down (the kernel drops its packets) instead of ADMIN rules.")
+    var netns = false
+
     static let simulatedNemesisDefault = "partition,crash,pause,skew,drop"
 
     func validate() throws {
+        if netns {
+            guard processes != nil else { throw ValidationError("--netns: only with --processes (the simulator has its own network)") }
+            _ = try NetworkNamespaces.tool()
+        }
         if processes != nil {
             guard seeds == nil, trace == nil, !leaseReads, workload == "kv", engine == "raft" else {
                 throw ValidationError("--processes runs one seed of its own workload (registers, a lock, a counter, IDs); "
@@ -107,6 +114,7 @@ struct ChaosCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         options.directory = dataDir
+        options.networkNamespaces = netns
         return options
     }
 

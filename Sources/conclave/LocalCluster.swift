@@ -17,26 +17,35 @@ final class LocalCluster: @unchecked Sendable {  // the signal handler only stop
     let extraArguments: [String]
     /// The cluster token, when the nodes were given one: `client(of:)` authenticates with it.
     let token: String?
+    /// Node N's address (127.0.0.1 unless each node has a network namespace of its own).
+    let host: @Sendable (Int) -> String
+    /// What node N's command is run through (e.g. `ip netns exec …`); nothing by default.
+    let launcher: @Sendable (Int) -> [String]
     private var processes: [Process] = []
     private let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
 
-    init(directory: String, nodes: Int, basePort: Int, extraArguments: [String] = [], token: String? = nil) throws {
+    init(directory: String, nodes: Int, basePort: Int, extraArguments: [String] = [], token: String? = nil,
+         host: @escaping @Sendable (Int) -> String = { _ in "127.0.0.1" }, launcher: @escaping @Sendable (Int) -> [String] = { _ in [] }) throws {
         self.directory = directory
         self.nodes = nodes
         self.basePort = basePort
         self.extraArguments = extraArguments
         self.token = token
+        self.host = host
+        self.launcher = launcher
         for node in 1...nodes { processes.append(try launch(node)) }
     }
 
     private func launch(_ node: Int) throws -> Process {
-        let peers = (1...nodes).map { "\($0)=127.0.0.1:\(basePort + $0)" }.joined(separator: ",")
+        let peers = (1...nodes).map { "\($0)=\(host($0)):\(basePort + $0)" }.joined(separator: ",")
         let process = Process()
-        process.executableURL = executable
-        process.arguments = [
-            "node", "--id", "\(node)", "--data", "\(directory)/\(node)", "--peer-listen", "127.0.0.1:\(basePort + node)",
-            "--client-listen", "127.0.0.1:\(basePort + 100 + node)", "--peers", peers, "--log-level", "warning",
+        let arguments = [
+            "node", "--id", "\(node)", "--data", "\(directory)/\(node)", "--peer-listen", "\(host(node)):\(basePort + node)",
+            "--client-listen", "\(host(node)):\(basePort + 100 + node)", "--peers", peers, "--log-level", "warning",
         ] + extraArguments
+        let wrapper = launcher(node)
+        process.executableURL = wrapper.first.map { URL(fileURLWithPath: $0) } ?? executable
+        process.arguments = wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [executable.path] + arguments
         let log = "\(directory)/\(node).log"
         if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = FileHandle(forWritingAtPath: log)
@@ -52,7 +61,7 @@ final class LocalCluster: @unchecked Sendable {  // the signal handler only stop
     /// outgoing connections, and a listener that lands on one fails with "address in use".
     static func randomBasePort(span: Int) -> Int { Int.random(in: 20_000..<(32_768 - span)) }
 
-    func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: basePort + 100 + node) }
+    func clientAddress(of node: Int) -> PeerAddress { PeerAddress(host: host(node), port: basePort + 100 + node) }
 
     /// A connection to a node's client port, authenticated when the cluster has a token.
     func client(of node: Int, timeoutMillis: Int = 1_000) throws -> RESPClient {

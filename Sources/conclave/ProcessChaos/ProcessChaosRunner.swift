@@ -16,6 +16,8 @@ struct ProcessChaosOptions: Sendable {
     var faults: [ProcessFault] = ProcessFault.allCases
     /// Where the nodes' data lives (default: a new temporary directory, removed after a pass).
     var directory: String?
+    /// Each node in a network namespace of its own; a partition is its link going down.
+    var networkNamespaces = false
 
     static let nodesRange = 3...7
     static let clientsRange = 1...64
@@ -48,6 +50,7 @@ final class ProcessChaosRunner {
     private(set) var faultLog: [String] = []
     private let token = "chaos-\(UInt64.random(in: 1...UInt64.max))"
     private var cluster: LocalCluster?
+    private var namespaces: NetworkNamespaces?
     private var directory = ""
 
     init(options: ProcessChaosOptions) {
@@ -63,13 +66,27 @@ final class ProcessChaosRunner {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tokenFile = directory + "/token"
         try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let cluster = try LocalCluster(directory: directory, nodes: options.nodes, basePort: LocalCluster.randomBasePort(span: 200),
-                                       extraArguments: ["--token-file", tokenFile], token: token)
+        let namespaces = options.networkNamespaces ? try NetworkNamespaces(nodes: options.nodes) : nil
+        self.namespaces = namespaces
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(directory: directory, nodes: options.nodes, basePort: LocalCluster.randomBasePort(span: 200),
+                                       extraArguments: ["--token-file", tokenFile], token: token,
+                                       host: { node in namespaces?.address(of: node) ?? "127.0.0.1" },
+                                       launcher: { node in namespaces?.launcher(of: node) ?? [] })
+        } catch {
+            namespaces?.remove()
+            throw error
+        }
         self.cluster = cluster
-        let signals = stoppingOnSignals { cluster.stop() }
+        let signals = stoppingOnSignals {
+            cluster.stop()
+            namespaces?.remove()
+        }
         defer {
             signals.forEach { $0.cancel() }
             cluster.stop()
+            namespaces?.remove()
         }
         _ = try cluster.waitForLeader(seconds: 60)
 
@@ -127,9 +144,15 @@ final class ProcessChaosRunner {
         case .pause(let node): cluster.pause(node)
         case .resume(let node): cluster.resume(node)
         case .isolate(let node):
-            admin(node, ["ADMIN.PARTITION"] + all.filter { $0 != node }.map(String.init))
-            for other in all where other != node { admin(other, ["ADMIN.PARTITION", "\(node)"]) }
+            if let namespaces {
+                do { try namespaces.cut(node) } catch { notes.append("\(error)") }
+                notes.append("link down")
+            } else {
+                admin(node, ["ADMIN.PARTITION"] + all.filter { $0 != node }.map(String.init))
+                for other in all where other != node { admin(other, ["ADMIN.PARTITION", "\(node)"]) }
+            }
         case .heal:
+            restoreLinks(&notes)
             for node in all { admin(node, ["ADMIN.HEAL"]) }
         case .skew(let node, let millis): admin(node, ["ADMIN.SKEW", "\(millis)"])
         case .transfer(let target):
@@ -145,6 +168,14 @@ final class ProcessChaosRunner {
         case .addMember(let node): onLeader(["ADMIN.ADD-MEMBER", "\(node)"])
         }
         return action.description + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))")
+    }
+
+    /// Every node's link up again (network-namespace runs).
+    private func restoreLinks(_ notes: inout [String]) {
+        guard let namespaces else { return }
+        for node in 1...options.nodes where !namespaces.isUp(node) {
+            do { try namespaces.restore(node) } catch { notes.append("\(error)") }
+        }
     }
 
     /// One ADMIN command, authenticated; nil when it answered OK, else what went wrong.
@@ -179,6 +210,8 @@ final class ProcessChaosRunner {
 
     /// The final heal: every process running and thawed, every link rule and clock skew gone.
     private func repairEverything(on cluster: LocalCluster) {
+        var notes: [String] = []
+        restoreLinks(&notes)
         for node in 1...options.nodes {
             cluster.resume(node)
             if !cluster.isRunning(node) { try? cluster.restart(node) }
@@ -194,7 +227,8 @@ final class ProcessChaosRunner {
                 _ = adminCall(leader, ["ADMIN.ADD-MEMBER", "\(node)"], timeoutMillis: 35_000)
             }
         }
-        faultLog.append("   end  healed: every node running and a member, no link rules, no skew")
+        faultLog.append("   end  healed: every node running and a member, no link rules, no skew"
+                        + (namespaces == nil ? "" : ", every link up") + (notes.isEmpty ? "" : " (\(notes.joined(separator: "; ")))"))
     }
 
     /// After the heal, a fresh client reads every key once more: an acknowledged write that was
@@ -256,12 +290,14 @@ struct ProcessChaosSummary: CustomStringConvertible {
     var replay: String {
         "conclave chaos --processes \(options.nodes) --seed \(options.seed) --clients \(options.clients) "
             + "--duration \(options.durationMillis / 1_000)s --nemesis \(options.faults.isEmpty ? "none" : options.faults.map(\.rawValue).joined(separator: ","))"
+            + (options.networkNamespaces ? " --netns" : "")
     }
 
     var description: String {
         var lines = [
             "process chaos, seed \(options.seed): \(options.nodes) node processes, \(options.clients) clients, "
-                + "\(elapsedMillis / 1_000) s (fsync on, 127.0.0.1)",
+                + "\(elapsedMillis / 1_000) s (fsync on, "
+                + (options.networkNamespaces ? "a network namespace per node: partitions are links going down)" : "127.0.0.1)"),
             "faults (the seed's schedule):",
         ]
         lines += faults.map { "  " + $0 }
