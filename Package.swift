@@ -102,7 +102,7 @@ let package = Package(
             name: "ConclaveConsole",
             dependencies: [
                 "ConclaveCore", "ConclaveRaft", "ConclavePaxos", "ConclaveCoordination", "ConclaveCluster", "ConclaveIDs",
-                "ConclaveTimers", "ConclaveResilience", "ConclaveWire",
+                "ConclaveTimers", "ConclaveResilience", "ConclaveWire", "ConclaveClient",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "ConclaveStorageTests", dependencies: ["ConclaveCore", "ConclaveRaft", "ConclaveStorage"]),
         .testTarget(
             name: "ConclaveConsoleTests",
-            dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole", "ConclaveWire"],
+            dependencies: ["ConclaveCore", "ConclaveCluster", "ConclaveConsole", "ConclaveWire", "ConclaveClient"],
             exclude: ["Golden"]
         ),
         .testTarget(name: "ConclaveTerminalTests", dependencies: ["ConclaveConsole", "ConclaveTerminal"]),

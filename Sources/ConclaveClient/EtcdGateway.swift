@@ -70,18 +70,7 @@ final class EtcdGateway: @unchecked Sendable {
         (base64 as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The first key after every key starting with `prefix` (etcd's range end for a prefix).
-    static func prefixEnd(_ prefix: String) -> String {
-        var bytes = Array(prefix.utf8)
-        while let last = bytes.last {
-            if last < 0xFF {
-                bytes[bytes.count - 1] = last + 1
-                return Data(bytes).base64EncodedString()
-            }
-            bytes.removeLast()
-        }
-        return Data([0]).base64EncodedString()  // every key
-    }
+    static func prefixEnd(_ prefix: String) -> String { EtcdEncoding.prefixEnd(prefix) }
 
     /// A 64-bit field the gateway writes as a string (absent when zero).
     static func int(_ value: Any?) -> Int64 {
@@ -92,5 +81,21 @@ final class EtcdGateway: @unchecked Sendable {
 
     static func revision(_ answer: [String: Any]) -> Int64 {
         int((answer["header"] as? [String: Any])?["revision"])
+    }
+}
+
+/// etcd's JSON-gateway encodings that the client and the console (`conclave console --etcd`) share.
+public enum EtcdEncoding {
+    /// The first key after every key starting with `prefix` (etcd's range end for a prefix), base64.
+    public static func prefixEnd(_ prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return Data(bytes).base64EncodedString()
+            }
+            bytes.removeLast()
+        }
+        return Data([0]).base64EncodedString()  // every key
     }
 }

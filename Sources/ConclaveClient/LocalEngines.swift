@@ -107,3 +107,42 @@ public struct RedisServer: Sendable {
         throw ClientError.unreachable("redis-server did not answer within 20 s; see \(directory)/redis.log")
     }
 }
+
+/// `etcdctl lock name` holding until stopped — etcd's own Go `concurrency.Mutex`, as another
+/// team's client takes a lock; its output (the key, once it holds) collected. For interop tests
+/// and demos beside the client API.
+public final class EtcdctlLock: @unchecked Sendable {
+    let process = Process()
+    private let output = Pipe()
+    private let lock = NSLock()
+    private var text = ""
+
+    public init(_ name: String, endpoints: [String]) throws {
+        guard let etcdctl = ForeignProcesses.which("etcdctl") else {
+            throw ClientError.unreachable("etcdctl is not installed (apt-get install etcd-client)")
+        }
+        process.executableURL = URL(fileURLWithPath: etcdctl)
+        process.arguments = ["--endpoints", endpoints.joined(separator: ","), "lock", name]
+        process.environment = ["ETCDCTL_API": "3", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
+        process.standardOutput = output
+        process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            lock.withLock { text += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    public var printed: String { lock.withLock { text } }
+
+    /// SIGINT: etcdctl closes its session (revoking the lease) and exits.
+    public func stop() {
+        if process.isRunning { process.interrupt() }
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        output.fileHandleForReading.readabilityHandler = nil
+    }
+}

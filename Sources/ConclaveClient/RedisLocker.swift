@@ -139,6 +139,11 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         return 1
         """)
 
+    /// The owner-checked release as Lua source (KEYS: lock, `lock:released`; ARGV: token): for a
+    /// tool that releases a lock for the token it was shown (the console's release action), so a
+    /// holder that changed meanwhile is left alone and Conclave's waiters still wake.
+    public static var ownerCheckedReleaseSource: String { releaseScript.source }
+
     /// KEYS: lock, release channel; ARGV: token. Answers 1 when released.
     static let releaseScript = LuaScript("""
         if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -10,7 +10,7 @@ import Foundation
 struct ConsoleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console",
-        abstract: "Open the operations console on an embedded simulated cluster (the default command)."
+        abstract: "Open the operations console on an embedded simulated cluster (the default command), real nodes (--connect), etcd (--etcd) or Redis (--redis)."
     )
 
     @Option(help: "Nodes in the embedded cluster (3…9).")
@@ -43,6 +43,21 @@ struct ConsoleCommand: ParsableCommand {
     @Option(help: "With --connect: a file holding the cluster token, sent with AUTH.")
     var tokenFile: String?
 
+    @Option(help: "An existing etcd (v3.4+, JSON gateway): its members' client URLs, comma-separated http://host:port.")
+    var etcd: String?
+
+    @Option(help: "Existing Redis instances, comma-separated redis://host:port (three or more independent ones: Redlock's view).")
+    var redis: String?
+
+    @Option(name: .customLong("lock-prefix"), help: "With --etcd: show mutex keys under this prefix only (default: every key shaped NAME/<lease hex> on that lease).")
+    var lockPrefix: String?
+
+    @Option(name: .customLong("lock-pattern"), help: "With --redis: the SCAN pattern of lock keys (default *).")
+    var lockPattern = "*"
+
+    @Option(name: .customLong("watch-prefix"), help: "With --etcd: the prefix watched into the event log and view 8 (default: everything).")
+    var watchPrefix = ""
+
     @Flag(help: "Render frames without a terminal (for scripts, tests and the README).")
     var headless = false
 
@@ -68,6 +83,7 @@ struct ConsoleCommand: ParsableCommand {
             }
         }
         _ = try frameSize()
+        try validateEngines()
         if let connect {
             _ = try connectAddresses(connect)
             if headless { throw ValidationError("--connect shows a live cluster; --headless renders the embedded one") }
@@ -78,8 +94,37 @@ struct ConsoleCommand: ParsableCommand {
         do { _ = try HeadlessRun.parse(keys) } catch { throw ValidationError("--keys: \(error.description)") }
     }
 
+    /// `--etcd` / `--redis`: one source at a time, URLs of the right scheme, live only.
+    func validateEngines() throws {
+        let sources = [("--connect", connect != nil), ("--etcd", etcd != nil), ("--redis", redis != nil)].filter(\.1).map(\.0)
+        if sources.count > 1 { throw ValidationError("\(sources.joined(separator: " and ")): choose one source") }
+        if let etcd { _ = try EngineStatus.endpoints(etcd, scheme: "http", flag: "--etcd") }
+        if let redis { _ = try EngineStatus.endpoints(redis, scheme: "redis", flag: "--redis") }
+        if lockPrefix != nil && etcd == nil { throw ValidationError("--lock-prefix needs --etcd (Redis takes --lock-pattern)") }
+        if lockPattern != "*" && redis == nil { throw ValidationError("--lock-pattern needs --redis (etcd takes --lock-prefix)") }
+        if !watchPrefix.isEmpty && etcd == nil { throw ValidationError("--watch-prefix needs --etcd") }
+        if (etcd != nil || redis != nil) && headless { throw ValidationError("--etcd and --redis show a live engine; --headless renders the embedded cluster") }
+    }
+
+    /// The existing engine asked for, if any.
+    func engineCluster() throws -> EngineCluster? {
+        let chosen: (ForeignEngineSnapshot.Kind, [String], String?, String?)
+        if let etcd {
+            chosen = (.etcd, try EngineStatus.endpoints(etcd, scheme: "http", flag: "--etcd").map(\.url), lockPrefix, watchPrefix)
+        } else if let redis {
+            chosen = (.redis, try EngineStatus.endpoints(redis, scheme: "redis", flag: "--redis").map(\.url), lockPattern, nil)
+        } else {
+            return nil
+        }
+        do throws(ControlError) {
+            return try EngineCluster(kind: chosen.0, urls: chosen.1, lockScope: chosen.2, watchPrefix: chosen.3)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
     func consensusEngine() throws -> ConsensusEngine {
-        guard let chosen = ConsensusEngine(rawValue: engine.lowercased()) else {
+        guard let chosen = ConsensusEngine.embedded(engine) else {
             throw ValidationError("--engine: unknown engine '\(engine)'; accepted: \(ConsensusEngine.accepted)")
         }
         return chosen
@@ -94,7 +139,14 @@ struct ConsoleCommand: ParsableCommand {
             let remote = RemoteCluster(addresses: try connectAddresses(connect), token: try tokenFile.map(readTokenOption))
             let terminal = try TerminalSupport.openTerminal()
             // Changing a real cluster always asks first (--read-only removes the keys altogether).
-            LiveConsole(source: RemoteSource(remote), initial: remote.snapshot(), terminal: terminal, theme: chosen.theme,
+            LiveConsole(source: FeedSource(remote), initial: remote.snapshot(), terminal: terminal, theme: chosen.theme,
+                        readOnly: readOnly, confirm: true, stopAfterNanos: runFor?.nanoseconds).run()
+            return
+        }
+        if let engine = try engineCluster() {
+            let terminal = try TerminalSupport.openTerminal()
+            // Changing a real engine always asks first (--read-only removes the actions altogether).
+            LiveConsole(source: FeedSource(engine), initial: engine.snapshot(), terminal: terminal, theme: chosen.theme,
                         readOnly: readOnly, confirm: true, stopAfterNanos: runFor?.nanoseconds).run()
             return
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConclaveClient
+import ConclaveConsole
 import ConclaveWire
 import Foundation
 
@@ -48,19 +49,17 @@ enum EngineStatus {
             do {
                 let client = try HTTPConnection(endpoint.address, timeoutMillis: timeoutMillis)
                 let answer = try client.post("/v3/maintenance/status", "{}")
-                guard answer.status == 200,
-                      let object = try JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else {
+                guard answer.status == 200 else {
                     probe.problem = "HTTP \(answer.status) from /v3/maintenance/status: \(answer.body.prefix(120))"
                     return probe
                 }
-                let header = object["header"] as? [String: Any] ?? [:]
-                let member = "\(header["member_id"] ?? "?")"
-                let leader = "\(object["leader"] ?? "0")"
-                if leader != "0" { leaders.insert(leader) }
-                probe.fields = [("member", member), ("role", member == leader ? "leader" : "follower"), ("leader", leader),
-                                ("raft_term", "\(object["raftTerm"] ?? "?")"), ("raft_index", "\(object["raftIndex"] ?? "?")"),
-                                ("db_size", "\(object["dbSize"] ?? "?")"), ("version", "\(object["version"] ?? "?")")]
-                if let errors = object["errors"] as? [Any], !errors.isEmpty { probe.fields.append(("errors", "\(errors)")) }
+                // The console's parse of the same answer (`conclave console --etcd` polls it too).
+                let status = try EtcdReport.status(answer.body)
+                if status.leader != 0 { leaders.insert("\(status.leader)") }
+                probe.fields = [("member", "\(status.memberID)"), ("role", status.memberID == status.leader ? "leader" : "follower"),
+                                ("leader", "\(status.leader)"), ("raft_term", "\(status.raftTerm)"), ("raft_index", "\(status.raftIndex)"),
+                                ("db_size", "\(status.dbSize)"), ("version", status.version)]
+                if !status.errors.isEmpty { probe.fields.append(("errors", "\(status.errors)")) }
             } catch {
                 probe.problem = "\(error)"
             }

@@ -90,15 +90,16 @@ protocol LiveSource: AnyObject {
     func take() -> (ClusterSnapshot?, Int, [(String, Bool)])
 }
 
-/// Real nodes as a live source.
-final class RemoteSource: LiveSource {
-    let remote: RemoteCluster
-    init(_ remote: RemoteCluster) { self.remote = remote }
-    func start() { remote.start() }
-    func stop() { remote.stop() }
-    func submit(_ control: ClusterControl) { remote.submit(control) }
+/// Real nodes (`RemoteCluster`) or an existing engine (`EngineCluster`) as a live source: both
+/// poll or subscribe on their own threads and hand out snapshots the same way.
+final class FeedSource: LiveSource {
+    let feed: any ClusterFeed
+    init(_ feed: any ClusterFeed) { self.feed = feed }
+    func start() { feed.start() }
+    func stop() { feed.stop() }
+    func submit(_ control: ClusterControl) { feed.submit(control) }
     func take() -> (ClusterSnapshot?, Int, [(String, Bool)]) {
-        let (snapshot, version, results) = remote.take()
+        let (snapshot, version, results) = feed.take()
         return (snapshot, version, results)
     }
 }

@@ -5,41 +5,6 @@ import Testing
 /// Conclave's etcd Locker and `etcdctl lock` (etcd's own Go concurrency.Mutex) queue behind one
 /// another on a real etcd: same key layout, same order by create revision.
 @Suite(.serialized) struct EtcdInteropTests {
-    /// `etcdctl lock name` holding until stopped; its output (the key, once it holds) collected.
-    final class EtcdctlLock: @unchecked Sendable {
-        let process = Process()
-        private let output = Pipe()
-        private let lock = NSLock()
-        private var text = ""
-
-        init(_ name: String, endpoints: [String]) throws {
-            let etcdctl = try #require(ForeignProcesses.which("etcdctl"), "etcdctl is not installed (apt-get install etcd-client)")
-            process.executableURL = URL(fileURLWithPath: etcdctl)
-            process.arguments = ["--endpoints", endpoints.joined(separator: ","), "lock", name]
-            process.environment = ["ETCDCTL_API": "3", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? ""]
-            process.standardOutput = output
-            process.standardError = output
-            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                guard let self, !data.isEmpty else { return }
-                lock.withLock { text += String(decoding: data, as: UTF8.self) }
-            }
-            try process.run()
-        }
-
-        var printed: String { lock.withLock { text } }
-
-        /// SIGINT: etcdctl closes its session (revoking the lease) and exits.
-        func stop() {
-            if process.isRunning { process.interrupt() }
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            output.fileHandleForReading.readabilityHandler = nil
-        }
-    }
-
     @Test("a lock held by etcdctl: Conclave's Locker is refused, queues behind it and is granted when etcdctl lets go, with a larger token")
     func behindEtcdctl() async throws {
         let engines = try Engines.shared()

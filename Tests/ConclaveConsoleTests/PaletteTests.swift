@@ -56,7 +56,7 @@ import Testing
     func completion() {
         #expect(PaletteParser.complete("ki").completed == "kill ")
         let re = PaletteParser.complete("re")
-        #expect(re.candidates == ["restart", "remove", "rate"].filter { $0.hasPrefix("re") })
+        #expect(re.candidates == ["restart", "remove", "revoke"])
         #expect(re.completed == "re")
         #expect(PaletteParser.complete("lock a").completed == "lock acquire ")
         #expect(PaletteParser.complete("zzz").candidates.isEmpty)

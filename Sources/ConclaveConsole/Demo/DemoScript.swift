@@ -70,7 +70,7 @@ public struct DemoScript: Equatable, Sendable {
                 guard let nodes = Int(rest), (3...9).contains(nodes) else { throw fail("nodes must be 3…9, got '\(rest)'") }
                 script.nodes = nodes
             case "engine":
-                guard let engine = ConsensusEngine(rawValue: rest) else { throw fail("engine must be one of \(ConsensusEngine.accepted), got '\(rest)'") }
+                guard let engine = ConsensusEngine.embedded(rest) else { throw fail("engine must be one of \(ConsensusEngine.accepted), got '\(rest)'") }
                 script.engine = engine
             case "say": script.steps.append((number, .say(rest)))
             case "clear": script.steps.append((number, .clear))

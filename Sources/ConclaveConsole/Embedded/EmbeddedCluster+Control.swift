@@ -25,7 +25,7 @@ extension EmbeddedCluster: ControlPerforming {
         case .kill, .restart, .restartAll, .partition, .heal, .isolate, .drop, .delay, .duplicate, .pause, .skew,
              .transfer, .addNode, .removeNode:
             return try driver.perform(fault: control)
-        case .paxos:
+        case .paxos, .engine:
             throw ControlError("not a Raft control")
         }
     }

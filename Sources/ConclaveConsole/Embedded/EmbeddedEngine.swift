@@ -23,6 +23,7 @@ public enum EmbeddedEngines {
         case .raft: return try raft(seed: seed, nodes: nodes)
         case .paxos: return try EmbeddedPaxos(seed: seed, nodes: nodes)
         case .both: return EmbeddedPair(raft: try raft(seed: seed, nodes: nodes), paxos: try EmbeddedPaxos(seed: seed, nodes: nodes))
+        case .etcd, .redis: throw ControlError("\(engine.rawValue) is an existing engine to attach to (conclave console --\(engine.rawValue) URL), not one to embed")
         }
     }
 

@@ -26,7 +26,8 @@ public enum PaletteParser {
         ("expire", "expire CLIENT (close its session)"), ("clients", "clients N (0…32)"), ("rate", "rate N (ops/s per client, 0…200)"),
         ("contention", "contention PERCENT (acquires on the hot lock)"), ("spin", "spin PERCENT (lock clients spinning on try-lock)"), ("locks", "locks N (1…64)"),
         ("speed", "speed X (0.01…100)"), ("time", "time pause|resume|step"), ("step", "step (one event)"),
-        ("breaker", "breaker node-N open|disable|reset"), ("paxos", "paxos leader|backoff on|off (Paxos engine)"), ("view", "view 1…\(ViewID.allCases.count)|NAME"), ("help", "help"), ("quit", "quit"),
+        ("breaker", "breaker node-N open|disable|reset"),
+        ("put", "put KEY VALUE (etcd, Redis)"), ("revoke", "revoke LEASE (etcd lease ID in hex)"), ("paxos", "paxos leader|backoff on|off (Paxos engine)"), ("view", "view 1…\(ViewID.allCases.count)|NAME"), ("help", "help"), ("quit", "quit"),
     ]
 
     public static func parse(_ line: String) throws(PaletteError) -> PaletteCommand {
@@ -124,6 +125,18 @@ public enum PaletteParser {
             if let number = Int(arguments[0]), let view = ViewID(rawValue: number) { return .showView(view) }
             if let view = ViewID.allCases.first(where: { $0.title.lowercased().hasPrefix(arguments[0].lowercased()) }) { return .showView(view) }
             throw PaletteError("view: '\(arguments[0])' is not 1…\(ViewID.allCases.count) or a view name (\(ViewID.allCases.map(\.title).joined(separator: ", ")))")
+        case "put":
+            guard arguments.count >= 2, (1...1_024).contains(arguments[0].utf8.count) else {
+                throw PaletteError("put needs a key (1–1024 bytes) and a value; \(usageLine())")
+            }
+            return .control(.engine(.put(key: arguments[0], value: arguments.dropFirst().joined(separator: " "))))
+        case "revoke":
+            try expectCount(1)
+            let hex = arguments[0].lowercased().hasPrefix("0x") ? String(arguments[0].dropFirst(2)) : arguments[0]
+            guard let id = UInt64(hex, radix: 16), id != 0 else {
+                throw PaletteError("revoke: '\(arguments[0])' is not a lease ID in hex (as the Members view lists them); \(usageLine())")
+            }
+            return .control(.engine(.revokeLease(String(id, radix: 16))))
         case "help":
             return .help
         case "quit", "q":

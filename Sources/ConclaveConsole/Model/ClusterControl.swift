@@ -26,6 +26,8 @@ public enum ClusterControl: Equatable, Sendable {
     case breaker(name: String, BreakerAction)
     /// Paxos only: a distinguished proposer (`leader`) or duelling ones, randomized backoff on or off.
     case paxos(PaxosKnob, Bool)
+    /// An existing engine only (`--etcd`, `--redis`): put a key, revoke a lease.
+    case engine(EngineAction)
 
     /// Changes the cluster (refused in read-only mode; confirmed when the cluster is remote).
     public var isDangerous: Bool {
@@ -61,6 +63,13 @@ public enum TimeControl: Equatable, Sendable {
     case speed(Double)
     case faster, slower
     public static let speedRange = 0.01...100.0
+}
+
+/// What the console does on an existing engine beyond locks and leadership.
+public enum EngineAction: Equatable, Sendable {
+    case put(key: String, value: String)
+    /// An etcd lease by its ID in hex, as etcdctl and the console show it.
+    case revokeLease(String)
 }
 
 public enum BreakerAction: String, Equatable, Sendable, CaseIterable {

@@ -9,6 +9,8 @@ public struct ClusterSnapshot: Equatable, Sendable {
     public var engine = ConsensusEngine.raft
     /// The Paxos cluster (engines paxos and both).
     public var paxos: PaxosSnapshot?
+    /// An existing engine (`--etcd`, `--redis`): its members or instances, leases and watch.
+    public var foreign: ForeignEngineSnapshot?
     /// Remote: what the console is connected to ("3 nodes at 127.0.0.1:6381…").
     public var source = ""
     public var seed: UInt64 = 0
@@ -172,6 +174,9 @@ public struct LockSnapshot: Equatable, Sendable {
         /// Lease (session or hold TTL) left and its full length, for the bar.
         public var leaseLeftMillis: UInt64?
         public var leaseMillis: UInt64?
+        /// On an existing engine, who holds it as the engine names it (etcd: the lease in hex;
+        /// Redis: the owner token), shown instead of a session number.
+        public var owner: String?
 
         public init(session: UInt64, token: UInt64, holdCount: Int, heldMillis: UInt64, leaseLeftMillis: UInt64?, leaseMillis: UInt64?) {
             self.session = session
@@ -197,6 +202,11 @@ public struct LockSnapshot: Equatable, Sendable {
     public var refusalsPerSecond = 0.0
     /// Recent holders, oldest first: (session, token).
     public var holderTimeline: [UInt64] = []
+    /// On an existing engine, the waiters as the engine names them, first in line first (etcd:
+    /// lease and create revision; Redis: the tokens queued in `name:waiters`).
+    public var waiterOwners: [String] = []
+    /// Redlock: on how many instances the name is held and whether the owners agree.
+    public var placement: String?
 
     public init(name: String, kind: LockKind?) {
         self.name = name

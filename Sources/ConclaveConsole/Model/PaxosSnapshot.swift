@@ -3,11 +3,21 @@
 /// same operator faults.
 public enum ConsensusEngine: String, CaseIterable, Equatable, Sendable {
     case raft, paxos, both
+    /// An existing engine the console attaches to (`--etcd`, `--redis`), never embedded.
+    case etcd, redis
 
     public static let accepted = "raft, paxos, both (Raft and Paxos side by side under the same faults)"
 
+    /// The engines `--engine` can embed (etcd and Redis are attached to, not simulated).
+    public static func embedded(_ name: String) -> ConsensusEngine? {
+        ConsensusEngine(rawValue: name.lowercased()).flatMap { $0.isForeign ? nil : $0 }
+    }
+
+    /// An existing engine rather than Conclave's own cluster.
+    public var isForeign: Bool { self == .etcd || self == .redis }
+
     /// Whether the engine has a Raft cluster behind views 2–8.
-    public var hasRaft: Bool { self != .paxos }
+    public var hasRaft: Bool { self != .paxos && !isForeign }
 }
 
 /// A Multi-Paxos cluster as the Paxos view draws it: a value, with display strings already made,

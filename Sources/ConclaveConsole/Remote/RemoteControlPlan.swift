@@ -100,6 +100,8 @@ struct RemoteControlPlan: Equatable {
             throw ControlError("real nodes run on real time; time controls are for the embedded cluster")
         case .breaker:
             throw ControlError("a breaker is the console's own (its routes to the nodes), operated where it lives, not on a node")
+        case .engine:
+            throw ControlError("put and revoke act on an existing engine (--etcd/--redis); on real nodes use a client (redis-cli SET …)")
         case .paxos:
             throw ControlError("real nodes run Raft; paxos leader|backoff is for the embedded Paxos engine (conclave console --engine paxos)")
         }

@@ -5,12 +5,19 @@ enum Chrome {
         frame.fill(Rect(x: 0, y: 0, width: frame.width, height: 1), role: .header)
         let speed = snapshot.isPaused ? "PAUSED" : "\(EmbeddedSpeed.text(snapshot.speed))×"
         // A remote cluster runs on real time: no seed, no speed; its source line names the nodes.
-        let place = snapshot.mode == "remote" ? "\(snapshot.source) · t=\(ConsoleRenderer.time(snapshot.nowNanos))"
+        let place = snapshot.mode != "embedded" ? "\(snapshot.source) · t=\(ConsoleRenderer.time(snapshot.nowNanos))"
             : "seed \(snapshot.seed) · t=\(ConsoleRenderer.time(snapshot.nowNanos)) · \(speed)"
-        let engine = snapshot.engine == .raft ? "" : " \(snapshot.engine == .both ? "raft+paxos" : "paxos")"
+        let engine = snapshot.engine == .raft || snapshot.engine.isForeign ? "" : " \(snapshot.engine == .both ? "raft+paxos" : "paxos")"
         var left = " conclave · \(snapshot.mode)\(engine)\(state.readOnly ? " (read-only)" : "") · \(place)"
         let health: (text: String, isAlert: Bool)
         switch (snapshot.engine, snapshot.paxos) {
+        case (.etcd, _), (.redis, _):
+            if let foreign = snapshot.foreign {
+                left += " · " + foreignSummary(snapshot, foreign)
+                health = foreign.health
+            } else {
+                health = ("not heard from yet", true)
+            }
         case (.paxos, let paxos?):
             left += " · " + paxosSummary(paxos)
             health = paxos.health(partitioned: !snapshot.network.groups.isEmpty)
@@ -32,6 +39,13 @@ enum Chrome {
 
     static func raftSummary(_ snapshot: ClusterSnapshot) -> String {
         "leader \(snapshot.leader.map { "node \($0.id)" } ?? "none") · term \(snapshot.term)"
+    }
+
+    static func foreignSummary(_ snapshot: ClusterSnapshot, _ foreign: ForeignEngineSnapshot) -> String {
+        let held = snapshot.locks.filter { !$0.holders.isEmpty }.count
+        guard foreign.kind == .etcd else { return "\(held) lock\(held == 1 ? "" : "s") held" }
+        let leader = foreign.endpoints.first { $0.isLeader && $0.answers }
+        return "leader \(leader.map { $0.name.isEmpty ? $0.member : $0.name } ?? "none") · raft term \(snapshot.term) · \(held) lock\(held == 1 ? "" : "s") held"
     }
 
     static func paxosSummary(_ paxos: PaxosSnapshot) -> String {
@@ -102,8 +116,14 @@ enum Chrome {
             frame.put(message, x: 0, y: y, role: state.messageIsError ? .alert : .hint)
             return
         }
-        let keys = state.keymap.bindings.filter { $0.view == state.view }.map { "\($0.key) \($0.help)" }
-        let common = ["? help", ": command", "/ filter", "Space pause", ". step", "q quit"]
+        // On an existing engine only the keys it can carry out are offered (etcd: moving the leader).
+        let keys = state.keymap.bindings.filter { binding in
+            binding.view == state.view && (!state.snapshot.engine.isForeign
+                || (binding.action == .onSelected(.transfer) && state.snapshot.engine == .etcd))
+        }.map { "\($0.key) \($0.help)" }
+        let common = state.snapshot.engine.isForeign
+            ? ["? help", ": command (lock acquire|release NAME, put, " + (state.snapshot.engine == .etcd ? "revoke, transfer)" : "…)"), "/ filter", "q quit"]
+            : ["? help", ": command", "/ filter", "Space pause", ". step", "q quit"]
         frame.put((common + keys).joined(separator: " · "), x: 0, y: y, role: .footer)
     }
 

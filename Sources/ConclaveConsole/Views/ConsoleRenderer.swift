@@ -38,6 +38,7 @@ public enum ConsoleRenderer {
         switch (state.view, state.snapshot.engine) {
         case (.cluster, .paxos): PaxosView.draw(&frame, state, in: rect)
         case (.cluster, .both): SideBySideView.draw(&frame, state, in: rect)
+        case (.cluster, .etcd), (.cluster, .redis): EngineView.draw(&frame, state, in: rect)
         default: drawRaftView(&frame, state, in: rect)
         }
     }

@@ -9,7 +9,8 @@ enum KVView {
         let topHeight = rect.height * 3 / 5
         let configs = snapshot.config.filter { ConsoleFilter.matches(state.filter, $0.key) }
         let configRect = Rect(x: rect.x, y: rect.y, width: leftWidth, height: topHeight)
-        frame.box(configRect, title: "config (\(configs.count) keys, last 32 versions each)", focused: true)
+        frame.box(configRect, title: snapshot.foreign == nil ? "config (\(configs.count) keys, last 32 versions each)"
+                                                               : "keys the watch saw (\(configs.count)) · changes kept", focused: true)
         var inner = configRect.inset(1)
         configTable.drawHeader(&frame, x: inner.x + 1, y: inner.y, maxX: inner.maxX)
         let selected = min(state.selected(in: .kv), max(0, configs.count - 1))
@@ -19,16 +20,19 @@ enum KVView {
         }
         let values = snapshot.kv.filter { ConsoleFilter.matches(state.filter, $0.key) }
         let kvRect = Rect(x: configRect.maxX, y: rect.y, width: rect.width - leftWidth, height: topHeight)
-        frame.box(kvRect, title: "KV (\(values.count) keys)")
+        frame.box(kvRect, title: snapshot.foreign == nil ? "KV (\(values.count) keys)" : ":put KEY VALUE writes a key")
         inner = kvRect.inset(1)
         kvTable.drawHeader(&frame, x: inner.x + 1, y: inner.y, maxX: inner.maxX)
         for (offset, pair) in values.prefix(inner.height - 1).enumerated() {
             kvTable.drawRow(&frame, [pair.key, pair.value], x: inner.x + 1, y: inner.y + 1 + offset, maxX: inner.maxX, selected: false)
         }
-        if values.isEmpty { frame.put("no KV keys (the console workload writes config)", x: inner.x + 1, y: inner.y + 1, role: .dim, maxX: inner.maxX) }
+        if values.isEmpty { frame.put(snapshot.foreign == nil ? "no KV keys (the console workload writes config)" : "(etcd: keys are shown as the watch streams them)", x: inner.x + 1, y: inner.y + 1, role: .dim, maxX: inner.maxX) }
         let watchRect = Rect(x: rect.x, y: rect.y + topHeight, width: rect.width, height: rect.height - topHeight)
         let watched = snapshot.configEvents.filter { ConsoleFilter.matches(state.filter, $0.key) }
-        frame.box(watchRect, title: "watch config/ from revision 0: events as they stream (newest last)")
+        let watchTitle = snapshot.foreign.map { foreign in
+            "watch '\(foreign.watchPrefix ?? "")' on etcd: events as they stream (newest last)" + (foreign.watchProblem.map { " · \($0)" } ?? "")
+        } ?? "watch config/ from revision 0: events as they stream (newest last)"
+        frame.box(watchRect, title: watchTitle)
         inner = watchRect.inset(1)
         for (offset, event) in watched.suffix(inner.height).enumerated() {
             frame.put("rev \(TextWidth.pad("\(event.revision)", 6, right: true))  \(TextWidth.pad(event.key, 20))  " + (event.value.map { "= \($0)" } ?? "deleted"),

@@ -8,6 +8,7 @@ enum LocksView {
 
     static func draw(_ frame: inout Frame, _ state: ConsoleState, in rect: Rect) {
         let snapshot = state.snapshot
+        if snapshot.engine.isForeign { return drawEngine(&frame, state, in: rect) }
         // Unfiltered, the table is drawn straight from the snapshot: no copy of 10,000 rows per frame.
         let locks = state.filter.isEmpty ? snapshot.locks : snapshot.locks.filter { ConsoleFilter.matches(state.filter, $0.name) }
         let detailHeight = min(8, rect.height / 3)

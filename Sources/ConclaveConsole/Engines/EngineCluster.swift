@@ -1,0 +1,158 @@
+import ConclaveClient
+import ConclaveWire
+import Dispatch
+import Foundation
+
+/// An existing engine as the console's source: etcd members (`--etcd`) or Redis instances
+/// (`--redis`), polled on their own threads — each etcd member's status, one cluster-wide round
+/// (members, alarms, lock keys, leases) from whichever member answers, a watch of a prefix; each
+/// Redis instance's INFO and lock keys — with doubling backoff while an endpoint fails, every
+/// failure named in the log with its endpoint. Snapshots come from the pure
+/// `EngineSnapshotBuilder`; controls run on a serial queue (`EngineCluster+Controls`).
+///
+/// Thread-safe: poller threads, controls on a queue, `take()` from the UI.
+public final class EngineCluster: ClusterFeed, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var intervalMillis: UInt64 = 500
+        public var timeoutMillis = 2_000
+        public var backoffMillisMin: UInt64 = 200
+        public var backoffMillisMax: UInt64 = 5_000
+        public init() {}
+    }
+
+    public let kind: ForeignEngineSnapshot.Kind
+    public let urls: [String]
+    let addresses: [PeerAddress]
+    let settings: Settings
+    let lock = NSLock()
+    var builder: EngineSnapshotBuilder
+    private var results: [(String, Bool)] = []
+    private var version = 0
+    private var stopped = false
+    private let finished = DispatchGroup()
+    let controls = DispatchQueue(label: "conclave-engine-controls")
+    /// Locks the console took (`lock acquire`), by name: released with the Locker that took them.
+    var held: [String: (locker: any Locker, grant: LockGrant)] = [:]
+
+    /// `urls`: `http://host:port` (etcd) or `redis://host:port` (Redis); `lockScope`: etcd's lock
+    /// prefix (nil: every mutex key) or Redis's key pattern; `watchPrefix`: etcd's watched prefix.
+    public init(kind: ForeignEngineSnapshot.Kind, urls: [String], lockScope: String?, watchPrefix: String?,
+                settings: Settings = Settings()) throws(ControlError) {
+        do throws(ClientError) {
+            addresses = try parseEndpoints(urls, scheme: kind == .etcd ? "http" : "redis")
+        } catch {
+            throw ControlError("--\(kind.rawValue): \(error)")
+        }
+        self.kind = kind
+        self.urls = urls
+        self.settings = settings
+        builder = EngineSnapshotBuilder(kind: kind, urls: urls, lockScope: lockScope, watchPrefix: watchPrefix)
+    }
+
+    public func start() {
+        for index in addresses.indices {
+            spawn("\(kind.rawValue)-\(addresses[index])") { [self] in
+                poll(kind == .etcd ? { try self.pollStatus(index, &$0) } : { try self.pollRedis(index, &$0) },
+                     failed: { problem in self.update { $0.lost(index, problem: problem, atNanos: Self.monotonicNanos()) } })
+            }
+        }
+        guard kind == .etcd else { return }
+        spawn("etcd-cluster") { [self] in
+            poll({ try self.pollCluster(&$0) }, failed: { problem in self.update { $0.roundFailed(problem, atNanos: Self.monotonicNanos()) } })
+        }
+        if builder.watchPrefix != nil {
+            spawn("etcd-watch") { [self] in
+                poll({ try self.watch(&$0) }, failed: { problem in self.update { $0.watchFailed(problem, atNanos: Self.monotonicNanos()) } })
+            }
+        }
+    }
+
+    /// Stops the pollers (each within its read timeout) and waits for them and the controls.
+    public func stop() {
+        lock.withLock { stopped = true }
+        finished.wait()
+        controls.sync {}
+    }
+
+    var isStopped: Bool { lock.withLock { stopped } }
+
+    public func take() -> (ClusterSnapshot, Int, [(String, Bool)]) {
+        let now = Self.monotonicNanos()
+        return lock.withLock {
+            defer { results.removeAll() }
+            return (builder.snapshot(nowNanos: now), version, results)
+        }
+    }
+
+    public func snapshot() -> ClusterSnapshot { take().0 }
+
+    static func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    func update(_ change: (inout EngineSnapshotBuilder) -> Void) {
+        lock.withLock {
+            change(&builder)
+            version += 1
+        }
+    }
+
+    func record(_ text: String, isError: Bool) {
+        lock.withLock {
+            results.append((text, isError))
+            builder.note(text, isError: isError, atNanos: Self.monotonicNanos())
+            version += 1
+        }
+    }
+
+    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
+        finished.enter()
+        let thread = Thread { [self] in
+            body()
+            finished.leave()
+        }
+        thread.name = "conclave-\(name)"
+        thread.start()
+    }
+
+    /// Runs `round` every interval; after a failure, says why and waits a doubling backoff
+    /// (bounded) before the next try. `round` gets the connection kept between rounds (nil after a
+    /// failure) and returns it.
+    private func poll(_ round: (inout Connection?) throws -> Void, failed: (String) -> Void) {
+        var connection: Connection?
+        var backoff = settings.backoffMillisMin
+        while !isStopped {
+            var waitMillis = settings.intervalMillis
+            do {
+                try round(&connection)
+                backoff = settings.backoffMillisMin
+            } catch {
+                connection = nil
+                failed("\(error)")
+                waitMillis = backoff
+                backoff = min(backoff * 2, settings.backoffMillisMax)
+            }
+            let until = Self.monotonicNanos() + waitMillis * 1_000_000
+            while !isStopped && Self.monotonicNanos() < until { usleep(20_000) }
+        }
+    }
+
+    /// What a poller keeps open between rounds.
+    enum Connection {
+        case http(HTTPConnection)
+        case resp(RESPClient)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+}
+
+/// A cluster the console polls or subscribes to, on its own threads: Conclave's nodes
+/// (`RemoteCluster`) or an existing engine (`EngineCluster`). The live console drives either.
+public protocol ClusterFeed: AnyObject {
+    func start()
+    func stop()
+    func submit(_ control: ClusterControl)
+    func take() -> (ClusterSnapshot, Int, [(String, Bool)])
+}
+
+extension RemoteCluster: ClusterFeed {}
