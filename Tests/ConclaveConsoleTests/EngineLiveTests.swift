@@ -23,12 +23,13 @@ import Testing
     }
 
     /// Polls `cluster`'s snapshot every 20 ms until `condition` holds or `seconds` pass.
-    static func eventually(_ cluster: EngineCluster, seconds: Double = 20, _ condition: (ClusterSnapshot) -> Bool) -> ClusterSnapshot? {
+    /// (Suspends between looks: a blocked thread of the shared pool would stall other suites' tasks.)
+    static func eventually(_ cluster: EngineCluster, seconds: Double = 20, _ condition: (ClusterSnapshot) -> Bool) async -> ClusterSnapshot? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let snapshot = cluster.snapshot()
             if condition(snapshot) { return snapshot }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return nil
     }
@@ -41,22 +42,22 @@ import Testing
             processes.stop()
             try? FileManager.default.removeItem(atPath: directory)
         }
-        let etcd = try EtcdCluster.start(in: directory, basePort: 30_000 + Int(getpid() % 300) * 20, processes: processes)
+        let etcd = try EtcdCluster.start(in: directory, basePort: 29_000 + Int(getpid() % 150) * 20, processes: processes)
         let cluster = try EngineCluster(kind: .etcd, urls: etcd.urls, lockScope: "locks/", watchPrefix: "config/", settings: Self.fast())
         cluster.start()
         defer { cluster.stop() }
 
         let first = try EtcdctlLock("locks/orders", endpoints: etcd.urls)
         defer { first.stop() }
-        #expect(poll(seconds: 15) { first.printed.contains("locks/orders/") }, "etcdctl never took the lock: \(first.printed)")
+        #expect(await poll(seconds: 15) { first.printed.contains("locks/orders/") }, "etcdctl never took the lock: \(first.printed)")
         let locker = try EtcdLocker(etcd.urls)
         let waiting = Task { try await locker.lock("locks/orders", ttl: .seconds(30), timeout: .seconds(60)) }
         defer { waiting.cancel() }
-        #expect(Self.eventually(cluster) { $0.locks.first?.waiterOwners.count == 1 } != nil, "the Locker never queued")
+        #expect(await Self.eventually(cluster) { $0.locks.first?.waiterOwners.count == 1 } != nil, "the Locker never queued")
         let second = try EtcdctlLock("locks/orders", endpoints: etcd.urls)
         defer { second.stop() }
 
-        let queued = try #require(Self.eventually(cluster) { $0.locks.first?.waiterOwners.count == 2 })
+        let queued = try #require(await Self.eventually(cluster) { $0.locks.first?.waiterOwners.count == 2 })
         let orders = try #require(queued.locks.first)
         let heldKey = first.printed.split(separator: "\n").first.map(String.init) ?? ""
         #expect(orders.name == "locks/orders")
@@ -74,21 +75,21 @@ import Testing
         let released = cluster.apply(.lockRelease(name: "locks/orders", client: 1))
         #expect(!released.isError, "\(released.text)")
         let grant = try #require(try await waiting.value)
-        #expect(Self.eventually(cluster) { $0.locks.first?.holders.first?.token == grant.fencingToken } != nil,
+        #expect(await Self.eventually(cluster) { $0.locks.first?.holders.first?.token == grant.fencingToken } != nil,
                 "the console shows the Locker as holder with its fencing token \(grant.fencingToken ?? 0)")
 
         // Put into the watched prefix: the watch feeds the log and view 8.
         #expect(!cluster.apply(.engine(.put(key: "config/timeout", value: "45s"))).isError)
-        #expect(Self.eventually(cluster) { $0.config.contains { $0.key == "config/timeout" && $0.value == "45s" } } != nil)
+        #expect(await Self.eventually(cluster) { $0.config.contains { $0.key == "config/timeout" && $0.value == "45s" } } != nil)
         // Move the leader to a follower (etcd 3.4's /v3/maintenance/transfer-leadership).
         let follower = try #require(cluster.snapshot().nodes.first { $0.role == .follower })
         let moved = cluster.apply(.transfer(to: .id(follower.id)))
         #expect(!moved.isError, "\(moved.text)")
-        #expect(Self.eventually(cluster) { $0.nodes.first { $0.id == follower.id }?.role == .leader } != nil)
+        #expect(await Self.eventually(cluster) { $0.nodes.first { $0.id == follower.id }?.role == .leader } != nil)
         // Revoke the Locker's lease: its key goes, and the waiting etcdctl holds.
         let lease = String(grant.owner.split(separator: "/").last ?? "")
         #expect(!cluster.apply(.engine(.revokeLease(lease))).isError)
-        #expect(poll(seconds: 15) { second.printed.contains("locks/orders/") }, "the second etcdctl never took the lock")
+        #expect(await poll(seconds: 15) { second.printed.contains("locks/orders/") }, "the second etcdctl never took the lock")
     }
 
     @Test("Redis: a lock taken with the Locker API shows with its owner and TTL; the console takes and releases one; a dead endpoint is named and retried")
@@ -106,7 +107,7 @@ import Testing
         cluster.start()
         defer { cluster.stop() }
         let grant = try #require(try await RedisLocker(server.url).tryLock("orders", ttl: .seconds(30)))
-        let shown = try #require(Self.eventually(cluster) { $0.locks.contains { $0.name == "orders" } })
+        let shown = try #require(await Self.eventually(cluster) { $0.locks.contains { $0.name == "orders" } })
         let orders = try #require(shown.locks.first { $0.name == "orders" })
         #expect(orders.holders.first?.owner == grant.owner)
         #expect((orders.holders.first?.leaseLeftMillis ?? 0) > 20_000)
@@ -119,16 +120,16 @@ import Testing
         #expect(cluster.apply(.engine(.revokeLease("1"))).text.contains("no leases"))
         let taken = cluster.apply(.lockAcquire(name: "inventory", client: 1, ttlMillis: 20_000))
         #expect(!taken.isError && taken.text.hasPrefix("took inventory"), "\(taken.text)")
-        #expect(Self.eventually(cluster) { $0.locks.contains { $0.name == "inventory" } } != nil)
+        #expect(await Self.eventually(cluster) { $0.locks.contains { $0.name == "inventory" } } != nil)
         #expect(!cluster.apply(.lockRelease(name: "inventory", client: 1)).isError)
         // Someone else's lock: released by the owner shown, owner-checked.
         let released = cluster.apply(.lockRelease(name: "orders", client: 1))
         #expect(!released.isError && released.text.contains(grant.owner), "\(released.text)")
-        #expect(Self.eventually(cluster) { !$0.locks.contains { $0.name == "orders" || $0.name == "inventory" } } != nil)
+        #expect(await Self.eventually(cluster) { !$0.locks.contains { $0.name == "orders" || $0.name == "inventory" } } != nil)
     }
 
     @Test("a wrong scheme is refused naming the URL; a server that is not etcd is named with what failed")
-    func badInput() throws {
+    func badInput() async throws {
         #expect(throws: ControlError.self) { try EngineCluster(kind: .etcd, urls: ["redis://127.0.0.1:2379"], lockScope: nil, watchPrefix: nil) }
         let directory = try Self.directory()
         let processes = ForeignProcesses()
@@ -141,19 +142,19 @@ import Testing
                                         settings: Self.fast())
         cluster.start()
         defer { cluster.stop() }
-        let failed = try #require(Self.eventually(cluster, seconds: 10) { $0.foreign?.endpoints.first?.problem != nil })
+        let failed = try #require(await Self.eventually(cluster, seconds: 10) { $0.foreign?.endpoints.first?.problem != nil })
         let problem = failed.foreign?.endpoints.first?.problem ?? ""
         #expect(problem.contains("/v3/maintenance/status"), "\(problem)")
         #expect(failed.events.contains { $0.text.hasPrefix("http://127.0.0.1:\(server.port)") })
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass.
-func poll(seconds: Double, _ condition: () -> Bool) -> Bool {
+/// Polls `condition` every 20 ms, suspending between looks, until it holds or `seconds` pass.
+func poll(seconds: Double, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
-        usleep(20_000)
+        try? await Task.sleep(for: .milliseconds(20))
     }
     return false
 }
