@@ -20,7 +20,8 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
         var lastKeepAlive = ContinuousClock.now
     }
 
-    let addresses: [PeerAddress]
+    let endpoints: [RESPEndpoint]
+    var addresses: [PeerAddress] { endpoints.map(\.address) }
     let sessionTTL: Duration
     let timeoutMillis: Int
     private let session = Guarded(Session())
@@ -36,7 +37,7 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
         guard sessionTTL >= .seconds(1), sessionTTL <= .seconds(3_600) else {
             throw ClientError.badArgument("session TTL \(sessionTTL): accepted: 1 s…1 h")
         }
-        addresses = try parseEndpoints(urls, scheme: "redis")
+        endpoints = try parseEndpointURLs(urls, scheme: "redis").map { RESPEndpoint($0, timeoutMillis: timeoutMillis) }
         self.sessionTTL = sessionTTL
         self.timeoutMillis = timeoutMillis
         let keeper = Thread { [weak self] in
@@ -154,7 +155,7 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
     /// Runs one command in the session: opens or re-attaches it first, re-sends a command that a
     /// lost-lock notice displaced (RESP2 answers the notice instead of running it), retries while
     /// there is no leader, and moves to the next node when this one is unreachable — re-sending
-    /// only what is safe to repeat (a keep-alive, an attach, an open).
+    /// only what is safe to repeat (`repeatable`).
     private func command(_ state: inout Session, _ arguments: [String], readTimeout: Duration? = nil) throws(ClientError) -> RESPValue {
         let deadline = ContinuousClock.now + .milliseconds(timeoutMillis) + (readTimeout ?? .zero)
         var reasons: [String] = []
@@ -184,7 +185,7 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
                 case .unreachable(let why):
                     state.client = nil
                     state.node = (state.node + 1) % addresses.count
-                    guard arguments[0] == "SESSION.KEEPALIVE" else { throw ClientError.unreachable("\(why) (\(arguments[0]) may still take effect)") }
+                    guard Self.repeatable.contains(arguments[0]) else { throw ClientError.unreachable("\(why) (\(arguments[0]) may still take effect)") }
                     reasons.append(why)
                 case .refused(_, let message) where ConclaveNodes.retryable(message):
                     reasons.append(message)
@@ -199,15 +200,20 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
         }
     }
 
+    /// What may be sent again on the next node when the answer was lost: sending twice does what
+    /// sending once does. (`LOCK.TRY` and `LOCK.RELEASE` count re-entrant holds: not these.)
+    static let repeatable: Set<String> = ["SESSION.KEEPALIVE", "LOCK.RENEW"]
+
     /// A connection with the session on it: attaches the session on a new connection, or opens one.
     private func ensureSession(_ state: inout Session) throws(ClientError) {
         var reasons: [String] = []
-        for _ in 0..<addresses.count where state.client == nil {
-            do throws(RESPClient.Failure) {
-                state.client = try RESPClient(addresses[state.node], timeoutMillis: timeoutMillis, readBufferBytes: 16 << 10)
+        for _ in 0..<endpoints.count where state.client == nil {
+            do throws(ClientError) {
+                state.client = try endpoints[state.node].open()
             } catch {
+                guard case .unreachable = error else { throw error }
                 reasons.append("\(error)")
-                state.node = (state.node + 1) % addresses.count
+                state.node = (state.node + 1) % endpoints.count
                 continue
             }
             if let id = state.id, case .error = try exchange(&state, ["SESSION.ATTACH", "\(id)"], readTimeout: nil) {

@@ -10,7 +10,7 @@ final class ConclaveNodes: @unchecked Sendable {
     private let current = Guarded(0)
 
     init(_ urls: [String], timeoutMillis: Int) throws(ClientError) {
-        endpoints = try parseEndpoints(urls, scheme: "redis").map { RESPEndpoint($0, timeoutMillis: timeoutMillis) }
+        endpoints = try parseEndpointURLs(urls, scheme: "redis").map { RESPEndpoint($0, timeoutMillis: timeoutMillis) }
         self.timeoutMillis = timeoutMillis
     }
 

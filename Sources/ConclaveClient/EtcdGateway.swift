@@ -19,23 +19,32 @@ final class EtcdGateway: @unchecked Sendable {
 
     /// POSTs `body` to `path` on the first endpoint that answers; the answer's JSON object. A
     /// gRPC error in the answer is `ClientError.refused` with etcd's message.
-    func call(_ path: String, _ body: [String: Any]) throws(ClientError) -> [String: Any] {
+    ///
+    /// A request whose connection broke after it was sent may have taken effect: it is sent again
+    /// on the next endpoint only when `idempotent` (a read, a keep-alive); otherwise the error says
+    /// the outcome is unknown.
+    func call(_ path: String, _ body: [String: Any], idempotent: Bool = true) throws(ClientError) -> [String: Any] {
         let text = Self.encode(body)
         var reasons: [String] = []
         for _ in 0..<addresses.count {
-            let answer: (status: Int, body: String)? = state.with { state in
+            let answer: (status: Int, body: String)?? = state.with { state in
                 let address = addresses[state.current]
+                var sent = false
                 do throws(RESPClient.Failure) {
                     if state.connection == nil { state.connection = try HTTPConnection(address, timeoutMillis: timeoutMillis) }
+                    sent = true
                     return try state.connection!.post(path, text)
                 } catch {
                     reasons.append("\(error)")
                     state.connection = nil
                     state.current = (state.current + 1) % addresses.count
-                    return nil
+                    return sent && !idempotent ? .some(nil) : nil
                 }
             }
             guard let answer else { continue }
+            guard let answer else {
+                throw ClientError.unreachable("etcd \(endpointNames): \(path) may still take effect: \(reasons.last ?? "")")
+            }
             let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
             guard answer.status == 200, let object else {
                 let message = (object?["message"] as? String) ?? (object?["error"] as? String) ?? answer.body

@@ -58,7 +58,7 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
     /// construction (the lease is this acquisition's alone); a lease already gone is `notOwner`.
     public func unlock(_ grant: LockGrant) async throws {
         do throws(ClientError) {
-            _ = try gateway.call("/v3/kv/lease/revoke", ["ID": "\(Self.lease(of: grant.owner))"])
+            _ = try gateway.call("/v3/kv/lease/revoke", ["ID": "\(Self.lease(of: grant.owner))"], idempotent: false)
         } catch {
             if case .refused(_, let message) = error, message.contains("lease not found") {
                 throw ClientError.notOwner(lock: grant.name, detail: "the lease of \(grant.owner) expired or was revoked")
@@ -106,7 +106,7 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
             ["request_put": ["key": EtcdGateway.base64(key), "value": "", "lease": "\(lease)"]],
             ["request_range": ["key": EtcdGateway.base64(prefix), "range_end": EtcdGateway.prefixEnd(prefix),
                                "sort_order": "ASCEND", "sort_target": "CREATE", "limit": "1"]],
-        ]])
+        ]], idempotent: false)
         let revision = EtcdGateway.revision(put)
         let responses = put["responses"] as? [[String: Any]] ?? []
         let owner = ((responses.last?["response_range"] as? [String: Any])?["kvs"] as? [[String: Any]])?.first

@@ -64,11 +64,11 @@ public final class EtcdServices: IDSource, Throttle, DelayQueue, ConfigStore, @u
     }
 
     public func set(_ key: String, _ value: String) async throws -> UInt64 {
-        UInt64(EtcdGateway.revision(try gateway.call("/v3/kv/put", ["key": EtcdGateway.base64(key), "value": EtcdGateway.base64(value)])))
+        UInt64(EtcdGateway.revision(try gateway.call("/v3/kv/put", ["key": EtcdGateway.base64(key), "value": EtcdGateway.base64(value)], idempotent: false)))
     }
 
     public func delete(_ key: String) async throws -> UInt64 {
-        UInt64(EtcdGateway.revision(try gateway.call("/v3/kv/deleterange", ["key": EtcdGateway.base64(key)])))
+        UInt64(EtcdGateway.revision(try gateway.call("/v3/kv/deleterange", ["key": EtcdGateway.base64(key)], idempotent: false)))
     }
 
     public func watch(_ prefix: String, after revision: UInt64) -> AsyncThrowingStream<ConfigEvent, Error> {

@@ -7,17 +7,36 @@ import ConclaveWire
 final class RESPEndpoint: @unchecked Sendable {
     let address: PeerAddress
     let timeoutMillis: Int
+    /// `AUTH [user] password`, sent first on every connection, when the URL carried credentials.
+    private let authentication: [String]?
     private let state = Guarded<(client: RESPClient?, scripts: [ObjectIdentifier: String])>((nil, [:]))
 
-    init(_ address: PeerAddress, timeoutMillis: Int) {
-        self.address = address
+    init(_ url: EndpointURL, timeoutMillis: Int) {
+        address = url.address
         self.timeoutMillis = timeoutMillis
+        authentication = url.password.map { password in ["AUTH"] + (url.user.map { [$0] } ?? []) + [password] }
+    }
+
+    /// A new connection, authenticated when the URL carried credentials: a refused AUTH is
+    /// `ClientError.refused` (wrong credentials are not worth trying elsewhere), a failed connect
+    /// `ClientError.unreachable`.
+    func open(timeoutMillis: Int? = nil) throws(ClientError) -> RESPClient {
+        let client: RESPClient
+        let answer: RESPValue?
+        do throws(RESPClient.Failure) {
+            client = try RESPClient(address, timeoutMillis: timeoutMillis ?? self.timeoutMillis, readBufferBytes: 16 << 10)
+            if let authentication { answer = try client.call(authentication) } else { answer = nil }
+        } catch {
+            throw ClientError.unreachable("\(address): \(error)")
+        }
+        if case .error(let message)? = answer { throw ClientError.refused(endpoint: "\(address)", message: "AUTH refused: \(message)") }
+        return client
     }
 
     /// Sends one command; an error reply is `ClientError.refused`, a broken connection
     /// `ClientError.unreachable`.
     func call(_ arguments: [String]) throws(ClientError) -> RESPValue {
-        let reply = try state.with { state throws(ClientError) in try Self.exchange(&state.client, address, timeoutMillis, arguments) }
+        let reply = try state.with { state throws(ClientError) in try exchange(&state.client, arguments) }
         if case .error(let message) = reply { throw ClientError.refused(endpoint: "\(address)", message: message) }
         return reply
     }
@@ -32,14 +51,14 @@ final class RESPEndpoint: @unchecked Sendable {
                 if let known = state.scripts[id] {
                     sha = known
                 } else {
-                    let loaded = try Self.exchange(&state.client, address, timeoutMillis, ["SCRIPT", "LOAD", script.source])
+                    let loaded = try exchange(&state.client, ["SCRIPT", "LOAD", script.source])
                     guard let text = loaded.text else {
                         throw ClientError.refused(endpoint: "\(address)", message: "SCRIPT LOAD: \(loaded)")
                     }
                     sha = text
                     state.scripts[id] = sha
                 }
-                let reply = try Self.exchange(&state.client, address, timeoutMillis, ["EVALSHA", sha, "\(keys.count)"] + keys + arguments)
+                let reply = try exchange(&state.client, ["EVALSHA", sha, "\(keys.count)"] + keys + arguments)
                 if case .error(let message) = reply {
                     if message.hasPrefix("NOSCRIPT") && attempt == 0 {
                         state.scripts[id] = nil
@@ -56,11 +75,9 @@ final class RESPEndpoint: @unchecked Sendable {
     /// Closes the shared connection (the next call opens another).
     func disconnect() { state.with { $0.client = nil } }
 
-    private static func exchange(
-        _ client: inout RESPClient?, _ address: PeerAddress, _ timeoutMillis: Int, _ arguments: [String]
-    ) throws(ClientError) -> RESPValue {
+    private func exchange(_ client: inout RESPClient?, _ arguments: [String]) throws(ClientError) -> RESPValue {
+        if client == nil { client = try open() }
         do throws(RESPClient.Failure) {
-            if client == nil { client = try RESPClient(address, timeoutMillis: timeoutMillis, readBufferBytes: 16 << 10) }
             return try client!.call(arguments)
         } catch {
             client = nil
@@ -70,11 +87,7 @@ final class RESPEndpoint: @unchecked Sendable {
 
     /// A connection of its own, for a call that waits on the server.
     func dedicatedConnection(timeoutMillis: Int? = nil) throws(ClientError) -> RESPClient {
-        do throws(RESPClient.Failure) {
-            return try RESPClient(address, timeoutMillis: timeoutMillis ?? self.timeoutMillis, readBufferBytes: 16 << 10)
-        } catch {
-            throw ClientError.unreachable("\(address): \(error)")
-        }
+        try open(timeoutMillis: timeoutMillis)
     }
 }
 
@@ -110,10 +123,18 @@ extension RESPValue {
     }
 }
 
-/// `host:port` endpoints parsed from `scheme://host:port` URLs (or bare `host:port`), naming the bad one.
-public func parseEndpoints(_ urls: [String], scheme: String) throws(ClientError) -> [PeerAddress] {
+/// One endpoint URL: the address, and the credentials it carries (`scheme://user:password@host:port`).
+public struct EndpointURL: Sendable, Equatable {
+    public var address: PeerAddress
+    public var user: String?
+    public var password: String?
+}
+
+/// Endpoints parsed from `scheme://[[user]:password@]host:port` URLs (or bare `host:port`), naming
+/// the bad one and what is accepted.
+public func parseEndpointURLs(_ urls: [String], scheme: String) throws(ClientError) -> [EndpointURL] {
     guard !urls.isEmpty else { throw ClientError.badArgument("no endpoints: give at least one \(scheme)://host:port") }
-    var addresses: [PeerAddress] = []
+    var endpoints: [EndpointURL] = []
     for url in urls {
         var authority = Substring(url)
         if let range = url.range(of: "://") {
@@ -122,11 +143,30 @@ public func parseEndpoints(_ urls: [String], scheme: String) throws(ClientError)
             }
             authority = url[range.upperBound...].prefix { $0 != "/" }
         }
+        var user: String?, password: String?
+        if let at = authority.lastIndex(of: "@") {
+            let userinfo = authority[..<at]
+            guard let colon = userinfo.firstIndex(of: ":") else {
+                throw ClientError.badArgument("'\(url)': credentials are accepted as \(scheme)://:password@host:port or \(scheme)://user:password@host:port")
+            }
+            user = userinfo[..<colon].isEmpty ? nil : String(userinfo[..<colon]).removingPercentEncodingIfAny
+            password = String(userinfo[userinfo.index(after: colon)...]).removingPercentEncodingIfAny
+            authority = authority[authority.index(after: at)...]
+        }
         do throws(ServerInputError) {
-            addresses.append(try PeerAddress(parsing: String(authority)))
+            endpoints.append(EndpointURL(address: try PeerAddress(parsing: String(authority)), user: user, password: password))
         } catch {
             throw ClientError.badArgument("'\(url)': \(error)")
         }
     }
-    return addresses
+    return endpoints
+}
+
+/// The addresses of `parseEndpointURLs`, for a caller that sends no credentials.
+public func parseEndpoints(_ urls: [String], scheme: String) throws(ClientError) -> [PeerAddress] {
+    try parseEndpointURLs(urls, scheme: scheme).map(\.address)
+}
+
+private extension String {
+    var removingPercentEncodingIfAny: String { removingPercentEncoding ?? self }
 }

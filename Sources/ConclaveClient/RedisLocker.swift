@@ -29,7 +29,7 @@ public final class RedisLocker: Locker, @unchecked Sendable {
 
     /// `url`: `redis://host:port`.
     public init(_ url: String, timeoutMillis: Int = 5_000) throws {
-        endpoint = RESPEndpoint(try parseEndpoints([url], scheme: "redis")[0], timeoutMillis: timeoutMillis)
+        endpoint = RESPEndpoint(try parseEndpointURLs([url], scheme: "redis")[0], timeoutMillis: timeoutMillis)
     }
 
     /// Plain `SET NX PX`: a try-lock takes a free lock even when waiters queue for it (it barges,

@@ -10,7 +10,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
     public static let configHistoryMax = 10_000
 
     public init(_ url: String, namespace: String = "conclave", timeoutMillis: Int = 5_000) throws {
-        endpoint = RESPEndpoint(try parseEndpoints([url], scheme: "redis")[0], timeoutMillis: timeoutMillis)
+        endpoint = RESPEndpoint(try parseEndpointURLs([url], scheme: "redis")[0], timeoutMillis: timeoutMillis)
         self.namespace = namespace
     }
 

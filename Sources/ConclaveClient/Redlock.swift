@@ -28,7 +28,7 @@ public final class RedlockLocker: Locker, @unchecked Sendable {
         guard urls.count % 2 == 1, (3...15).contains(urls.count) else {
             throw ClientError.badArgument("Redlock over \(urls.count) instances: accepted: an odd number, 3…15 independent instances")
         }
-        endpoints = try parseEndpoints(urls, scheme: "redis").map { RESPEndpoint($0, timeoutMillis: timeoutMillis) }
+        endpoints = try parseEndpointURLs(urls, scheme: "redis").map { RESPEndpoint($0, timeoutMillis: timeoutMillis) }
     }
 
     var quorum: Int { endpoints.count / 2 + 1 }

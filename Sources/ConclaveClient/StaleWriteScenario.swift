@@ -17,7 +17,7 @@ public struct RedisResource: GuardedResource {
     public let fenced = false
 
     public init(_ url: String) throws {
-        endpoint = RESPEndpoint(try parseEndpoints([url], scheme: "redis")[0], timeoutMillis: 5_000)
+        endpoint = RESPEndpoint(try parseEndpointURLs([url], scheme: "redis")[0], timeoutMillis: 5_000)
     }
 
     public func write(_ key: String, _ value: String, lock: String, token: UInt64?) async throws -> Bool {

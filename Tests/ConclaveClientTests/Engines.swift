@@ -57,7 +57,7 @@ final class Engines: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private static func startConclave(in directory: String) throws -> [NodeDaemon] {
+    static func startConclave(in directory: String) throws -> [NodeDaemon] {
         let peerPorts = (0..<3).map { _ in freePort() }
         let peers = (0..<3).map { "\($0 + 1)=127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
         let nodes = try (0..<3).map { index in
