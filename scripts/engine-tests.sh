@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Existing engines (#16's first piece): `conclave status --etcd` against a real 3-member etcd and
+# Existing engines (#16): `conclave status --etcd` against a real 3-member etcd and
 # `conclave status --redis` against three real Redis instances, all on 127.0.0.1 in a temporary
 # directory: healthy clusters answer 0 with the leader and each member's term and index (etcd) or
 # role and memory (Redis); a stopped member makes it 1, naming the endpoint and why; bad URLs are
-# refused with what is accepted (2). Every process started here is stopped here.
+# refused with what is accepted (2). Then a redis-py Lock seen by `conclave console --redis` (tmux)
+# with its owner and TTL, and `conclave lab stale-write` judged by `conclave check`. Every process
+# started here is stopped here.
 # Usage: scripts/engine-tests.sh [path/to/conclave]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +70,38 @@ rc=0; out=$(status --etcd "https://127.0.0.1:2379") || rc=$?
 rc=0; out=$(status --etcd "$etcd_urls" --redis "$redis_urls") || rc=$?
 [[ $rc -eq 2 && $out == *"name one cluster: --connect (Conclave nodes), --etcd or --redis"* ]] || fail "two engines: exit $rc: $out"
 pass "bad URLs and two engines at once are refused with what is accepted"
+
+# A lock taken by a common client library shows up in the console with its owner and TTL:
+# redis-py's Lock (SET name token NX PX) on a live Redis, the console on it in tmux, view 2.
+python_env redis
+redis_one="redis://127.0.0.1:$((client + 1))"
+"$python" - "$((client + 1))" >"$dir/pylock.txt" 2>&1 <<'PY' &
+import sys, time, redis
+r = redis.Redis(port=int(sys.argv[1]))
+lock = r.lock("pylock:orders", timeout=120)
+assert lock.acquire(blocking=False), "redis-py could not take the lock"
+print("token", lock.local.token.decode(), flush=True)
+time.sleep(90)
+PY
+children+=($!)
+until_true 20 grep -q "^token " "$dir/pylock.txt" || fail "redis-py did not take its lock: $(cat "$dir/pylock.txt")"
+pytoken=$(sed -n 's/^token //p' "$dir/pylock.txt")
+session=engine-tests-$$
+tmux kill-session -t "$session" 2>/dev/null || true
+tmux new-session -d -s "$session" -x 180 -y 40 "$bin console --redis $redis_one --lock-pattern 'pylock:*'"
+console_shows() { tmux capture-pane -p -t "$session" | grep -q "$1"; }
+until_true 20 console_shows "redis" || { tmux kill-session -t "$session"; fail "the console did not start"; }
+tmux send-keys -t "$session" 2
+if ! until_true 20 console_shows "pylock:orders"; then
+    screen=$(tmux capture-pane -p -t "$session"); tmux kill-session -t "$session"; fail "view 2 shows no pylock:orders: $screen"
+fi
+screen=$(tmux capture-pane -p -t "$session")
+tmux send-keys -t "$session" q
+tmux kill-session -t "$session" 2>/dev/null || true
+line=$(echo "$screen" | grep "pylock:orders" | head -1)
+[[ $line == *"${pytoken:0:12}"* ]] || fail "the redis-py owner token ${pytoken:0:12}… is not shown: $line"
+[[ $line =~ [0-9]+(\.[0-9]+)?\ ?(s|ms) ]] || fail "no TTL shown for the redis-py lock: $line"
+pass "a redis-py Lock shows up in conclave console --redis with its owner token and TTL: $(echo "$line" | sed "s/│/ /g" | tr -s " " | cut -c1-110)"
 
 # The lesson of a paused lock holder, on servers of its own: only the plain Redis store takes the
 # stale write, and the checker says so from the history it wrote.
