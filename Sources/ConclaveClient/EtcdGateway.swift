@@ -4,15 +4,50 @@ import Foundation
 /// etcd v3 through its JSON gateway (`POST /v3/...`, part of etcd itself since 3.3): the same
 /// requests and semantics as gRPC, without a gRPC stack in the build. Byte fields are base64 and
 /// 64-bit integers are strings, as the gateway writes them. A call tries each endpoint in turn
-/// until one answers; streams (watch) get a connection of their own.
+/// until one answers; streams (watch) get a connection of their own. With credentials in a URL
+/// (`http://user:password@host:port`), the gateway authenticates (`/v3/auth/authenticate`) and
+/// sends the token with every request, authenticating again when etcd says it expired.
 final class EtcdGateway: @unchecked Sendable {
     let addresses: [PeerAddress]
     let timeoutMillis: Int
-    private let state = Guarded<(connection: HTTPConnection?, current: Int)>((nil, 0))
+    private let credentials: (user: String, password: String)?
+    private let state = Guarded<(connection: HTTPConnection?, current: Int, token: String?)>((nil, 0, nil))
 
     init(_ urls: [String], timeoutMillis: Int) throws(ClientError) {
-        addresses = try parseEndpoints(urls, scheme: "http")
+        let parsed = try parseEndpointURLs(urls, scheme: "http")
+        addresses = parsed.map(\.address)
+        credentials = parsed.lazy.compactMap { url in url.password.map { (url.user ?? "", $0) } }.first
+        if let credentials, credentials.user.isEmpty {
+            throw ClientError.badArgument("etcd credentials need a user: http://user:password@host:port")
+        }
         self.timeoutMillis = timeoutMillis
+    }
+
+    /// A new connection to `address`, carrying the auth token (fetched first if there is none yet).
+    private func connect(_ address: PeerAddress, timeoutMillis: Int, token: inout String?) throws(ClientError) -> HTTPConnection {
+        let connection: HTTPConnection
+        do throws(RESPClient.Failure) {
+            connection = try HTTPConnection(address, timeoutMillis: timeoutMillis)
+        } catch {
+            throw ClientError.unreachable("\(address): \(error)")
+        }
+        guard let credentials else { return connection }
+        if token == nil {
+            let answer: (status: Int, body: String)
+            do throws(RESPClient.Failure) {
+                answer = try connection.post("/v3/auth/authenticate", Self.encode(["name": credentials.user, "password": credentials.password]))
+            } catch {
+                throw ClientError.unreachable("\(address): \(error)")
+            }
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
+            guard answer.status == 200, let issued = object?["token"] as? String else {
+                let message = (object?["message"] as? String) ?? answer.body
+                throw ClientError.refused(endpoint: "\(address)", message: "authentication as '\(credentials.user)' failed: \(message.prefix(200))")
+            }
+            token = issued
+        }
+        connection.authorization = token
+        return connection
     }
 
     var endpointNames: String { addresses.map { "\($0)" }.joined(separator: ",") }
@@ -26,16 +61,24 @@ final class EtcdGateway: @unchecked Sendable {
     func call(_ path: String, _ body: [String: Any], idempotent: Bool = true) throws(ClientError) -> [String: Any] {
         let text = Self.encode(body)
         var reasons: [String] = []
-        for _ in 0..<addresses.count {
-            let answer: (status: Int, body: String)?? = state.with { state in
+        var reauthenticated = false
+        var attempt = 0
+        while attempt < addresses.count {
+            attempt += 1
+            let answer: (status: Int, body: String)?? = try state.with { state throws(ClientError) in
                 let address = addresses[state.current]
                 var sent = false
-                do throws(RESPClient.Failure) {
-                    if state.connection == nil { state.connection = try HTTPConnection(address, timeoutMillis: timeoutMillis) }
+                do throws(ClientError) {
+                    if state.connection == nil { state.connection = try connect(address, timeoutMillis: timeoutMillis, token: &state.token) }
                     sent = true
-                    return try state.connection!.post(path, text)
+                    do throws(RESPClient.Failure) {
+                        return try state.connection!.post(path, text)
+                    } catch {
+                        throw ClientError.unreachable("\(address): \(error)")
+                    }
                 } catch {
-                    reasons.append("\(error)")
+                    guard case .unreachable(let why) = error else { throw error }
+                    reasons.append(why)
                     state.connection = nil
                     state.current = (state.current + 1) % addresses.count
                     return sent && !idempotent ? .some(nil) : nil
@@ -48,6 +91,12 @@ final class EtcdGateway: @unchecked Sendable {
             let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
             guard answer.status == 200, let object else {
                 let message = (object?["message"] as? String) ?? (object?["error"] as? String) ?? answer.body
+                if credentials != nil, !reauthenticated, message.contains("invalid auth token") || message.contains("token is expired") {
+                    reauthenticated = true  // the token lapsed: authenticate again, once
+                    state.with { $0.token = nil; $0.connection = nil }
+                    attempt -= 1
+                    continue
+                }
                 throw ClientError.refused(endpoint: endpointNames, message: "\(path): HTTP \(answer.status): \(message.prefix(300))")
             }
             return object
@@ -60,9 +109,13 @@ final class EtcdGateway: @unchecked Sendable {
         var reasons: [String] = []
         let first = state.with { $0.current }
         for offset in 0..<addresses.count {
-            do throws(RESPClient.Failure) {
-                return try HTTPConnection(addresses[(first + offset) % addresses.count], timeoutMillis: readTimeoutMillis)
+            var token = state.with { $0.token }
+            do throws(ClientError) {
+                let connection = try connect(addresses[(first + offset) % addresses.count], timeoutMillis: readTimeoutMillis, token: &token)
+                state.with { $0.token = token }
+                return connection
             } catch {
+                guard case .unreachable = error else { throw error }
                 reasons.append("\(error)")
             }
         }

@@ -16,6 +16,8 @@ public final class HTTPConnection {
     private var chunk = [UInt8](repeating: 0, count: 16_384)
     /// Set while a chunked answer is being streamed: the connection then carries nothing else.
     private var streaming = false
+    /// Sent as the `Authorization` header of every request when set (etcd's auth token).
+    public var authorization: String?
 
     public init(_ address: PeerAddress, timeoutMillis: Int = 10_000) throws(RESPClient.Failure) {
         self.address = address
@@ -72,7 +74,8 @@ public final class HTTPConnection {
 
     private func request(_ path: String, _ body: String) throws(RESPClient.Failure) -> (status: Int, length: Int?, chunked: Bool) {
         guard !streaming else { throw RESPClient.Failure(description: "\(address): this connection carries a stream") }
-        let text = "POST \(path) HTTP/1.1\r\nHost: \(address)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        let header = authorization.map { "Authorization: \($0)\r\n" } ?? ""
+        let text = "POST \(path) HTTP/1.1\r\nHost: \(address)\r\n\(header)Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         if let failure = sendAll(descriptor, Array(text.utf8), to: address) { throw failure }
         while true {
             if let end = find([13, 10, 13, 10]) {

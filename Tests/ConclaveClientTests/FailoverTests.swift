@@ -81,3 +81,52 @@ func waitOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async
         Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
+
+/// etcd with authentication on: credentials from the URL, a token on every request and stream.
+@Suite struct EtcdAuthTests {
+    @Test("etcd auth: the right user locks and watches; no credentials and a wrong password are refused, saying what failed")
+    func etcdAuth() async throws {
+        let directory = NSTemporaryDirectory() + "conclave-etcd-auth-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let processes = ForeignProcesses()
+        defer {
+            processes.stop()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let etcd = try await waitOnThread {
+            try EtcdCluster.start(in: directory, basePort: 29_000 + Int(getpid() % 150) * 20 + 5, members: 1, processes: processes)
+        }
+        let etcdctl = try #require(ForeignProcesses.which("etcdctl"), "etcdctl is not installed (apt-get install etcd-client)")
+        for arguments in [["user", "add", "root:r00t-pw"], ["auth", "enable"]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: etcdctl)
+            process.arguments = ["--endpoints", etcd.urls[0]] + arguments
+            process.environment = ["ETCDCTL_API": "3"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "etcdctl \(arguments.joined(separator: " ")) failed")
+        }
+        let url = etcd.urls[0].replacingOccurrences(of: "http://", with: "http://root:r00t-pw@")
+        let locker = try EtcdLocker([url])
+        let grant = try #require(try await locker.tryLock("auth-lock", ttl: .seconds(5)))
+        try await locker.unlock(grant)
+        let services = try EtcdServices([url], namespace: "auth")
+        let start = try await services.set("auth/a", "1")
+        var events = services.watch("auth/", after: start).makeAsyncIterator()
+        _ = try await services.set("auth/b", "2")
+        #expect(try await events.next()?.key == "auth/b", "a watch with a token saw nothing")
+        await #expect {
+            _ = try await EtcdLocker(etcd.urls).tryLock("auth-lock", ttl: .seconds(5))
+        } throws: { error in
+            guard case ClientError.refused(let endpoint, let message) = error else { return false }
+            return endpoint.contains("127.0.0.1") && message.contains("user name")
+        }
+        await #expect {
+            _ = try await EtcdLocker([url.replacingOccurrences(of: "r00t-pw", with: "wrong")]).tryLock("auth-lock", ttl: .seconds(5))
+        } throws: { error in
+            guard case ClientError.refused(_, let message) = error else { return false }
+            return message.contains("authentication as 'root' failed")
+        }
+    }
+}
