@@ -71,6 +71,19 @@ rc=0; out=$(status --etcd "$etcd_urls" --redis "$redis_urls") || rc=$?
 [[ $rc -eq 2 && $out == *"name one cluster: --connect (Conclave nodes), --etcd or --redis"* ]] || fail "two engines: exit $rc: $out"
 pass "bad URLs and two engines at once are refused with what is accepted"
 
+# Credentials in the URL: a Redis that requires a password answers with it, and a wrong one is
+# named as an AUTH refusal (the password is never printed).
+auth_port=$((client + 7))
+mkdir -p "$dir/redis-auth"
+redis-server --port "$auth_port" --bind 127.0.0.1 --dir "$dir/redis-auth" --save "" --requirepass 'pa ss' >"$dir/redis-auth.log" 2>&1 &
+children+=($!)
+until_true 10 eval 'redis-cli -p $auth_port PING >/dev/null 2>&1' || fail "the password-protected redis did not start"
+out=$(status --redis "redis://:pa%20ss@127.0.0.1:$auth_port") || fail "status with the right password: $out"
+[[ $out == *"1/1 endpoints answered"* && $out != *"pa ss"* && $out != *"pa%20ss"* ]] || fail "status with a password: $out"
+rc=0; out=$(status --redis "redis://:wrong@127.0.0.1:$auth_port") || rc=$?
+[[ $rc -eq 1 && $out == *"AUTH refused"* && $out != *"wrong"* ]] || fail "a wrong password: exit $rc: $out"
+pass "credentials in the URL: redis://:password@host:port answers; a wrong password is an AUTH refusal, not printed"
+
 # A lock taken by a common client library shows up in the console with its owner and TTL:
 # redis-py's Lock (SET name token NX PX) on a live Redis, the console on it in tmux, view 2.
 python_env redis

@@ -8,46 +8,23 @@ import Foundation
 /// (`http://user:password@host:port`), the gateway authenticates (`/v3/auth/authenticate`) and
 /// sends the token with every request, authenticating again when etcd says it expired.
 final class EtcdGateway: @unchecked Sendable {
-    let addresses: [PeerAddress]
+    let endpoints: [EndpointURL]
+    var addresses: [PeerAddress] { endpoints.map(\.address) }
     let timeoutMillis: Int
-    private let credentials: (user: String, password: String)?
+    private var credentials: String? { endpoints.lazy.compactMap(\.password).first }
     private let state = Guarded<(connection: HTTPConnection?, current: Int, token: String?)>((nil, 0, nil))
 
     init(_ urls: [String], timeoutMillis: Int) throws(ClientError) {
-        let parsed = try parseEndpointURLs(urls, scheme: "http")
-        addresses = parsed.map(\.address)
-        credentials = parsed.lazy.compactMap { url in url.password.map { (url.user ?? "", $0) } }.first
-        if let credentials, credentials.user.isEmpty {
+        endpoints = try parseEndpointURLs(urls, scheme: "http")
+        if endpoints.contains(where: { $0.password != nil && ($0.user ?? "").isEmpty }) {
             throw ClientError.badArgument("etcd credentials need a user: http://user:password@host:port")
         }
         self.timeoutMillis = timeoutMillis
     }
 
-    /// A new connection to `address`, carrying the auth token (fetched first if there is none yet).
-    private func connect(_ address: PeerAddress, timeoutMillis: Int, token: inout String?) throws(ClientError) -> HTTPConnection {
-        let connection: HTTPConnection
-        do throws(RESPClient.Failure) {
-            connection = try HTTPConnection(address, timeoutMillis: timeoutMillis)
-        } catch {
-            throw ClientError.unreachable("\(address): \(error)")
-        }
-        guard let credentials else { return connection }
-        if token == nil {
-            let answer: (status: Int, body: String)
-            do throws(RESPClient.Failure) {
-                answer = try connection.post("/v3/auth/authenticate", Self.encode(["name": credentials.user, "password": credentials.password]))
-            } catch {
-                throw ClientError.unreachable("\(address): \(error)")
-            }
-            let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
-            guard answer.status == 200, let issued = object?["token"] as? String else {
-                let message = (object?["message"] as? String) ?? answer.body
-                throw ClientError.refused(endpoint: "\(address)", message: "authentication as '\(credentials.user)' failed: \(message.prefix(200))")
-            }
-            token = issued
-        }
-        connection.authorization = token
-        return connection
+    /// A new connection to endpoint `index`, carrying the auth token (fetched first if there is none yet).
+    private func connect(_ index: Int, timeoutMillis: Int, token: inout String?) throws(ClientError) -> HTTPConnection {
+        try endpoints[index].openHTTP(timeoutMillis: timeoutMillis, token: &token)
     }
 
     var endpointNames: String { addresses.map { "\($0)" }.joined(separator: ",") }
@@ -69,7 +46,7 @@ final class EtcdGateway: @unchecked Sendable {
                 let address = addresses[state.current]
                 var sent = false
                 do throws(ClientError) {
-                    if state.connection == nil { state.connection = try connect(address, timeoutMillis: timeoutMillis, token: &state.token) }
+                    if state.connection == nil { state.connection = try connect(state.current, timeoutMillis: timeoutMillis, token: &state.token) }
                     sent = true
                     do throws(RESPClient.Failure) {
                         return try state.connection!.post(path, text)
@@ -111,7 +88,7 @@ final class EtcdGateway: @unchecked Sendable {
         for offset in 0..<addresses.count {
             var token = state.with { $0.token }
             do throws(ClientError) {
-                let connection = try connect(addresses[(first + offset) % addresses.count], timeoutMillis: readTimeoutMillis, token: &token)
+                let connection = try connect((first + offset) % addresses.count, timeoutMillis: readTimeoutMillis, token: &token)
                 state.with { $0.token = token }
                 return connection
             } catch {

@@ -1,36 +1,24 @@
 import ConclaveWire
+import Foundation
 
 /// One RESP server (a Redis instance or a Conclave node) on one lazily opened connection, shared
 /// by the calls that answer at once. A failed call drops the connection (its outcome is unknown:
 /// the caller decides whether to retry) and the next call opens a new one. Scripts are loaded
 /// once (`SCRIPT LOAD`) and run by SHA, reloaded if the server forgot them.
 final class RESPEndpoint: @unchecked Sendable {
-    let address: PeerAddress
+    let url: EndpointURL
+    var address: PeerAddress { url.address }
     let timeoutMillis: Int
-    /// `AUTH [user] password`, sent first on every connection, when the URL carried credentials.
-    private let authentication: [String]?
     private let state = Guarded<(client: RESPClient?, scripts: [ObjectIdentifier: String])>((nil, [:]))
 
     init(_ url: EndpointURL, timeoutMillis: Int) {
-        address = url.address
+        self.url = url
         self.timeoutMillis = timeoutMillis
-        authentication = url.password.map { password in ["AUTH"] + (url.user.map { [$0] } ?? []) + [password] }
     }
 
-    /// A new connection, authenticated when the URL carried credentials: a refused AUTH is
-    /// `ClientError.refused` (wrong credentials are not worth trying elsewhere), a failed connect
-    /// `ClientError.unreachable`.
+    /// A new connection, authenticated when the URL carried credentials.
     func open(timeoutMillis: Int? = nil) throws(ClientError) -> RESPClient {
-        let client: RESPClient
-        let answer: RESPValue?
-        do throws(RESPClient.Failure) {
-            client = try RESPClient(address, timeoutMillis: timeoutMillis ?? self.timeoutMillis, readBufferBytes: 16 << 10)
-            if let authentication { answer = try client.call(authentication) } else { answer = nil }
-        } catch {
-            throw ClientError.unreachable("\(address): \(error)")
-        }
-        if case .error(let message)? = answer { throw ClientError.refused(endpoint: "\(address)", message: "AUTH refused: \(message)") }
-        return client
+        try url.openRESP(timeoutMillis: timeoutMillis ?? self.timeoutMillis)
     }
 
     /// Sends one command; an error reply is `ClientError.refused`, a broken connection
@@ -125,9 +113,58 @@ extension RESPValue {
 
 /// One endpoint URL: the address, and the credentials it carries (`scheme://user:password@host:port`).
 public struct EndpointURL: Sendable, Equatable {
+    public var scheme: String
     public var address: PeerAddress
     public var user: String?
     public var password: String?
+
+    /// The URL without its credentials, to show.
+    public var shown: String { "\(scheme)://\(address)" }
+
+    /// A RESP connection, sending `AUTH [user] password` first when the URL has credentials: a
+    /// refused AUTH is `ClientError.refused` (wrong credentials are not worth trying elsewhere), a
+    /// failed connect `ClientError.unreachable`.
+    public func openRESP(timeoutMillis: Int, readBufferBytes: Int = 16 << 10) throws(ClientError) -> RESPClient {
+        let client: RESPClient
+        let answer: RESPValue?
+        do throws(RESPClient.Failure) {
+            client = try RESPClient(address, timeoutMillis: timeoutMillis, readBufferBytes: readBufferBytes)
+            if let password { answer = try client.call(["AUTH"] + (user.map { [$0] } ?? []) + [password]) } else { answer = nil }
+        } catch {
+            throw ClientError.unreachable("\(address): \(error)")
+        }
+        if case .error(let message)? = answer { throw ClientError.refused(endpoint: "\(address)", message: "AUTH refused: \(message)") }
+        return client
+    }
+
+    /// An HTTP connection to etcd's gateway carrying an auth token when the URL has credentials:
+    /// `token` is used if given, else fetched from `/v3/auth/authenticate` and handed back.
+    public func openHTTP(timeoutMillis: Int, token: inout String?) throws(ClientError) -> HTTPConnection {
+        let connection: HTTPConnection
+        do throws(RESPClient.Failure) {
+            connection = try HTTPConnection(address, timeoutMillis: timeoutMillis)
+        } catch {
+            throw ClientError.unreachable("\(address): \(error)")
+        }
+        guard let password else { return connection }
+        guard let user, !user.isEmpty else { throw ClientError.badArgument("etcd credentials need a user: http://user:password@host:port") }
+        if token == nil {
+            let answer: (status: Int, body: String)
+            do throws(RESPClient.Failure) {
+                answer = try connection.post("/v3/auth/authenticate", EtcdGateway.encode(["name": user, "password": password]))
+            } catch {
+                throw ClientError.unreachable("\(address): \(error)")
+            }
+            let object = (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8))) as? [String: Any]
+            guard answer.status == 200, let issued = object?["token"] as? String else {
+                let message = (object?["message"] as? String) ?? answer.body
+                throw ClientError.refused(endpoint: "\(address)", message: "authentication as '\(user)' failed: \(message.prefix(200))")
+            }
+            token = issued
+        }
+        connection.authorization = token
+        return connection
+    }
 }
 
 /// Endpoints parsed from `scheme://[[user]:password@]host:port` URLs (or bare `host:port`), naming
@@ -154,7 +191,7 @@ public func parseEndpointURLs(_ urls: [String], scheme: String) throws(ClientErr
             authority = authority[authority.index(after: at)...]
         }
         do throws(ServerInputError) {
-            endpoints.append(EndpointURL(address: try PeerAddress(parsing: String(authority)), user: user, password: password))
+            endpoints.append(EndpointURL(scheme: scheme, address: try PeerAddress(parsing: String(authority)), user: user, password: password))
         } catch {
             throw ClientError.badArgument("'\(url)': \(error)")
         }

@@ -21,8 +21,10 @@ enum EngineStatus {
         var healthy: Bool
     }
 
-    /// `http://host:port` (etcd) or `redis://host:port` (Redis), comma-separated, 1…31 of them.
-    static func endpoints(_ text: String, scheme: String, flag: String) throws -> [(url: String, address: PeerAddress)] {
+    /// `http://host:port` (etcd) or `redis://host:port` (Redis), comma-separated, 1…31 of them,
+    /// each optionally with `user:password@` (etcd auth, Redis AUTH). `url` is the URL as given
+    /// (for the client API), `endpoint` the parsed one (its `shown` form has no credentials).
+    static func endpoints(_ text: String, scheme: String, flag: String) throws -> [(url: String, endpoint: EndpointURL)] {
         let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !parts.isEmpty, parts.count <= 31 else {
             throw ValidationError("\(flag) '\(text.prefix(200))': accepted: 1…31 comma-separated \(scheme)://host:port URLs")
@@ -31,9 +33,8 @@ enum EngineStatus {
             guard part.lowercased().hasPrefix(scheme + "://") else {
                 throw ValidationError("\(flag) '\(part.prefix(200))': accepted: \(scheme)://host:port (plain \(scheme)://; TLS is not supported)")
             }
-            let authority = part.dropFirst(scheme.count + 3).prefix { $0 != "/" }
-            do throws(ServerInputError) {
-                return (part, try PeerAddress(parsing: String(authority)))
+            do throws(ClientError) {
+                return (part, try parseEndpointURLs([part], scheme: scheme)[0])
             } catch {
                 throw ValidationError("\(flag): \(error)")
             }
@@ -42,12 +43,13 @@ enum EngineStatus {
 
     /// Every etcd member's view (maintenance status): its ID, the leader it names, Raft term and
     /// index, database size, version.
-    static func etcd(_ endpoints: [(url: String, address: PeerAddress)], timeoutMillis: Int) -> Summary {
+    static func etcd(_ endpoints: [(url: String, endpoint: EndpointURL)], timeoutMillis: Int) -> Summary {
         var leaders: Set<String> = []
         let probed = endpoints.map { endpoint -> Endpoint in
-            var probe = Endpoint(url: endpoint.url)
+            var probe = Endpoint(url: endpoint.endpoint.shown)
             do {
-                let client = try HTTPConnection(endpoint.address, timeoutMillis: timeoutMillis)
+                var token: String?
+                let client = try endpoint.endpoint.openHTTP(timeoutMillis: timeoutMillis, token: &token)
                 let answer = try client.post("/v3/maintenance/status", "{}")
                 guard answer.status == 200 else {
                     probe.problem = "HTTP \(answer.status) from /v3/maintenance/status: \(answer.body.prefix(120))"
@@ -61,7 +63,7 @@ enum EngineStatus {
                                 ("db_size", "\(status.dbSize)"), ("version", status.version)]
                 if !status.errors.isEmpty { probe.fields.append(("errors", "\(status.errors)")) }
             } catch {
-                probe.problem = "\(error)"
+                probe.problem = problem(error, at: endpoint.endpoint)
             }
             return probe
         }
@@ -71,11 +73,11 @@ enum EngineStatus {
 
     /// Every Redis instance's replication role, memory and version (INFO); for independent
     /// instances (Redlock's) each answers on its own.
-    static func redis(_ endpoints: [(url: String, address: PeerAddress)], timeoutMillis: Int) -> Summary {
+    static func redis(_ endpoints: [(url: String, endpoint: EndpointURL)], timeoutMillis: Int) -> Summary {
         let probed = endpoints.map { endpoint -> Endpoint in
-            var probe = Endpoint(url: endpoint.url)
+            var probe = Endpoint(url: endpoint.endpoint.shown)
             do {
-                let client = try RESPClient(endpoint.address, timeoutMillis: timeoutMillis)
+                let client = try endpoint.endpoint.openRESP(timeoutMillis: timeoutMillis)
                 var info: [String: String] = [:]
                 for section in ["server", "replication", "memory", "keyspace"] {
                     info.merge(try client.info(section)) { _, new in new }
@@ -85,11 +87,18 @@ enum EngineStatus {
                                 ("used_memory", info["used_memory_human"] ?? "?"), ("keys", keys.replacingOccurrences(of: "keys=", with: "")),
                                 ("version", info["redis_version"] ?? "?")]
             } catch {
-                probe.problem = "\(error)"
+                probe.problem = problem(error, at: endpoint.endpoint)
             }
             return probe
         }
         return Summary(engine: "redis", endpoints: probed, leader: nil, healthy: probed.allSatisfy { $0.problem == nil })
+    }
+
+    /// What went wrong with one endpoint, without repeating its address.
+    static func problem(_ error: any Error, at endpoint: EndpointURL) -> String {
+        guard case ClientError.unreachable(let why)? = error as? ClientError else { return "\(error)" }
+        let prefix = "\(endpoint.address): "
+        return why.hasPrefix(prefix) ? String(why.dropFirst(prefix.count)) : why
     }
 
     static func table(_ summary: Summary) -> String {

@@ -33,8 +33,9 @@ extension EngineCluster {
     }
 
     private func locker() throws -> any Locker {
-        if kind == .etcd { return try EtcdLocker(urls, timeoutMillis: settings.timeoutMillis) }
-        return urls.count >= 3 && urls.count % 2 == 1 ? try RedlockLocker(urls) : try RedisLocker(urls[0], timeoutMillis: settings.timeoutMillis)
+        if kind == .etcd { return try EtcdLocker(credentialURLs, timeoutMillis: settings.timeoutMillis) }
+        return credentialURLs.count >= 3 && credentialURLs.count % 2 == 1
+            ? try RedlockLocker(credentialURLs) : try RedisLocker(credentialURLs[0], timeoutMillis: settings.timeoutMillis)
     }
 
     /// A try-lock: the console does not wait in line and does not renew; the grant lapses at its

@@ -27,8 +27,9 @@ extension EngineCluster {
 
     func http(_ index: Int, _ connection: inout Connection?) throws -> HTTPConnection {
         if case .http(let open)? = connection { return open }
-        do throws(RESPClient.Failure) {
-            let open = try HTTPConnection(addresses[index], timeoutMillis: settings.timeoutMillis)
+        var token: String?
+        do throws(ClientError) {
+            let open = try endpoints[index].openHTTP(timeoutMillis: settings.timeoutMillis, token: &token)
             connection = .http(open)
             return open
         } catch {
@@ -94,8 +95,9 @@ extension EngineCluster {
         if let next = lock.withLock({ builder.watchResumeRevision }) { request["start_revision"] = "\(next)" }
         let body = String(decoding: (try? JSONSerialization.data(withJSONObject: ["create_request": request])) ?? Data(), as: UTF8.self)
         for index in addresses.indices where stream == nil {
-            do throws(RESPClient.Failure) {
-                let open = try HTTPConnection(addresses[index], timeoutMillis: 500)
+            do {
+                var token: String?
+                let open = try endpoints[index].openHTTP(timeoutMillis: 500, token: &token)
                 _ = try open.openStream("/v3/watch", body)
                 stream = open
             } catch {
@@ -121,8 +123,8 @@ extension EngineCluster {
 
     func resp(_ index: Int, _ connection: inout Connection?) throws -> RESPClient {
         if case .resp(let open)? = connection { return open }
-        do throws(RESPClient.Failure) {
-            let open = try RESPClient(addresses[index], timeoutMillis: settings.timeoutMillis, readBufferBytes: 256 << 10)
+        do throws(ClientError) {
+            let open = try endpoints[index].openRESP(timeoutMillis: settings.timeoutMillis, readBufferBytes: 256 << 10)
             connection = .resp(open)
             return open
         } catch {

@@ -21,7 +21,11 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
     }
 
     public let kind: ForeignEngineSnapshot.Kind
+    /// The endpoints as shown (no credentials).
     public let urls: [String]
+    /// The endpoints as given, credentials included: for the Lockers that take and release locks.
+    let credentialURLs: [String]
+    let endpoints: [EndpointURL]
     let addresses: [PeerAddress]
     let settings: Settings
     let lock = NSLock()
@@ -39,14 +43,16 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
     public init(kind: ForeignEngineSnapshot.Kind, urls: [String], lockScope: String?, watchPrefix: String?,
                 settings: Settings = Settings()) throws(ControlError) {
         do throws(ClientError) {
-            addresses = try parseEndpoints(urls, scheme: kind == .etcd ? "http" : "redis")
+            endpoints = try parseEndpointURLs(urls, scheme: kind == .etcd ? "http" : "redis")
         } catch {
             throw ControlError("--\(kind.rawValue): \(error)")
         }
+        addresses = endpoints.map(\.address)
         self.kind = kind
-        self.urls = urls
+        self.urls = endpoints.map(\.shown)  // what the screen shows: never the credentials
+        credentialURLs = urls
         self.settings = settings
-        builder = EngineSnapshotBuilder(kind: kind, urls: urls, lockScope: lockScope, watchPrefix: watchPrefix)
+        builder = EngineSnapshotBuilder(kind: kind, urls: self.urls, lockScope: lockScope, watchPrefix: watchPrefix)
     }
 
     public func start() {
