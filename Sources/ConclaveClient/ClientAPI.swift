@@ -1,3 +1,5 @@
+import Foundation
+
 /// One client API for coordination over any backend (#16): Conclave's own nodes over RESP, etcd v3
 /// through its JSON gateway, and Redis (one instance, or Redlock over several). Each service is a
 /// protocol; each backend says what it cannot do with a `ClientError.unsupported` naming why.
@@ -86,38 +88,80 @@ public protocol Locker: Sendable {
     func unlock(_ grant: LockGrant) async throws
     /// Extends the lock by its ttl if `grant` still holds it; `ClientError.notOwner` if not.
     func renew(_ grant: LockGrant) async throws -> LockGrant
+    /// `renew` on the calling thread, for a keeper on a thread of its own: lease renewals must not
+    /// wait for a turn on an executor that blocking or CPU-bound work may hold (etcd's Go client
+    /// keeps leases alive from a goroutine of their own for the same reason).
+    func renewBlocking(_ grant: LockGrant) throws -> LockGrant
 }
 
 extension Locker {
-    /// Runs `body` holding the lock, renewing it every ttl/3 while it runs, and releases it after
-    /// (also when `body` throws). Throws `ClientError.refused` if the lock was not had within
-    /// `timeout`. The renewals stop if one fails; `body` should check `isValid` before an
-    /// unfenced side effect.
+    /// Runs `body` holding the lock, renewed every ttl/3 by a `LeaseKeeper` thread while it runs,
+    /// and releases it after (also when `body` throws). Throws `ClientError.refused` if the lock
+    /// was not had within `timeout`. The renewals stop if one fails; `body` should check the
+    /// keeper's grant (`validUntil`) before an unfenced side effect.
     public func withLock<T: Sendable>(
         _ name: String, ttl: Duration, timeout: Duration, _ body: @Sendable (LockGrant) async throws -> T
     ) async throws -> T {
         guard let grant = try await lock(name, ttl: ttl, timeout: timeout) else {
             throw ClientError.refused(endpoint: traits.backend, message: "lock '\(name)' not had within \(timeout)")
         }
-        let renewer = Task {
-            var current = grant
-            while !Task.isCancelled {
-                try? await Task.sleep(for: grant.ttl / 3)
-                guard !Task.isCancelled, let renewed = try? await renew(current) else { return }
-                current = renewed
-            }
-        }
-        defer { renewer.cancel() }
+        let keeper = LeaseKeeper(self, grant)
         do {
             let result = try await body(grant)
-            renewer.cancel()
-            try? await unlock(grant)
+            try? await unlock(keeper.stop())
             return result
         } catch {
-            renewer.cancel()
-            try? await unlock(grant)
+            try? await unlock(keeper.stop())
             throw error
         }
+    }
+}
+
+/// Keeps a grant alive from a thread of its own: renews it every ttl/3 until stopped or a renewal
+/// fails (then `lost` says why). Independent of Swift's cooperative pool, so a pool held by other
+/// work cannot let the lease lapse.
+public final class LeaseKeeper: @unchecked Sendable {
+    private let lock = NSLock()
+    private let wake = NSCondition()
+    private var current: LockGrant
+    private var stopped = false
+    private var failure: (any Error)?
+
+    public init(_ locker: any Locker, _ grant: LockGrant) {
+        current = grant
+        let thread = Thread { [self] in
+            wake.lock()
+            defer { wake.unlock() }
+            while !stopped {
+                _ = wake.wait(until: Date().addingTimeInterval(Double(grant.ttl.millisecondsRoundedUp) / 3_000))
+                guard !stopped else { return }
+                do {
+                    let renewed = try locker.renewBlocking(lock.withLock { current })
+                    lock.withLock { current = renewed }
+                } catch {
+                    lock.withLock { failure = error }
+                    return
+                }
+            }
+        }
+        thread.name = "conclave-lease-keeper"
+        thread.start()
+    }
+
+    /// The newest grant (its `validUntil` moves with each renewal).
+    public var grant: LockGrant { lock.withLock { current } }
+
+    /// Why renewing stopped, if a renewal failed: the lock may be lost.
+    public var lost: (any Error)? { lock.withLock { failure } }
+
+    /// Stops renewing; the newest grant.
+    @discardableResult
+    public func stop() -> LockGrant {
+        wake.lock()
+        stopped = true
+        wake.signal()
+        wake.unlock()
+        return grant
     }
 }
 

@@ -107,7 +107,9 @@ public final class ConclaveLocker: Locker, @unchecked Sendable {
         }
     }
 
-    public func renew(_ grant: LockGrant) async throws -> LockGrant {
+    public func renew(_ grant: LockGrant) async throws -> LockGrant { try renewBlocking(grant) }
+
+    public func renewBlocking(_ grant: LockGrant) throws -> LockGrant {
         let sentAt = ContinuousClock.now
         try session.with { state throws(ClientError) in
             guard grant.owner == "session:\(state.id ?? 0)" else {

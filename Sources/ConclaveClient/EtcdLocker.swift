@@ -67,7 +67,9 @@ public final class EtcdLocker: Locker, @unchecked Sendable {
         }
     }
 
-    public func renew(_ grant: LockGrant) async throws -> LockGrant {
+    public func renew(_ grant: LockGrant) async throws -> LockGrant { try renewBlocking(grant) }
+
+    public func renewBlocking(_ grant: LockGrant) throws -> LockGrant {
         let sentAt = ContinuousClock.now
         let answer = try gateway.call("/v3/lease/keepalive", ["ID": "\(Self.lease(of: grant.owner))"])
         let ttl = EtcdGateway.int((answer["result"] as? [String: Any])?["TTL"])

@@ -75,7 +75,9 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         guard released.int == 1 else { throw ClientError.notOwner(lock: grant.name, detail: "the key holds another token or none (expired?)") }
     }
 
-    public func renew(_ grant: LockGrant) async throws -> LockGrant {
+    public func renew(_ grant: LockGrant) async throws -> LockGrant { try renewBlocking(grant) }
+
+    public func renewBlocking(_ grant: LockGrant) throws -> LockGrant {
         let sentAt = ContinuousClock.now
         let renewed = try endpoint.evaluate(Self.renewScript, keys: [grant.name], arguments: [grant.owner, "\(grant.ttl.millisecondsRoundedUp)"])
         guard renewed.int == 1 else { throw ClientError.notOwner(lock: grant.name, detail: "the key holds another token or none (expired?)") }

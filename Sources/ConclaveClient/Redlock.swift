@@ -74,7 +74,9 @@ public final class RedlockLocker: Locker, @unchecked Sendable {
         }
     }
 
-    public func renew(_ grant: LockGrant) async throws -> LockGrant {
+    public func renew(_ grant: LockGrant) async throws -> LockGrant { try renewBlocking(grant) }
+
+    public func renewBlocking(_ grant: LockGrant) throws -> LockGrant {
         let start = ContinuousClock.now
         var renewed = 0
         for endpoint in endpoints {
