@@ -146,13 +146,18 @@ extension NodeCore {
 
     /// Readies a coordination request the moment it reaches the node (before it is submitted,
     /// which may be later when the node is paused): a cron task's first firing is resolved
-    /// against the node's wall clock, a throttle take is stamped with the node's estimate of
-    /// cluster time. Refused when a cron task cannot fire. Reads the node; changes nothing.
+    /// against the node's wall clock, an AFTER delay is counted from the node's estimate of
+    /// cluster time now, a throttle take is stamped with that estimate. Refused when a cron task cannot fire. Reads the node; changes nothing.
     public func prepare(_ request: CoordinationRequest, at time: NodeTime) -> Result<PreparedRequest, Refusal> {
         // The state machine cannot tell a client's entry under client 0 from a node's own.
         guard request.client != 0 else { return .failure(Refusal(reason: CoordinationError.reservedClient.description)) }
         var request = request
-        if case .task(.schedule(let spec)) = request.command {
+        if case .task(.schedule(var spec)) = request.command {
+            if case .after(let millis) = spec.timing {
+                // AFTER counts from now, not from the last clock entry (which trails now by up to
+                // a clock step): the delay grows by how long ago this node learned cluster time.
+                spec.timing = .after(millis: millis &+ clusterTimeLeadMillis(at: time))
+            }
             switch resolveFirstFiring(of: spec, wallMillis: time.wallMillis) {
             case .success(let resolved): request.command = .task(.schedule(resolved))
             case .failure(let refusal): return .failure(refusal)

@@ -57,6 +57,14 @@ extension NodeCore {
         clusterTime = ClusterTimeEstimate(clusterMillis: millis, localNanos: time.clockNanos)
     }
 
+    /// How far cluster time has moved since the last clock entry this node applied, by its own
+    /// clock (0 before it has applied one), at most `ThrottleTable.stampLeadMaxMillis`: what a
+    /// delay counted from that entry would come short by.
+    func clusterTimeLeadMillis(at time: NodeTime) -> UInt64 {
+        guard clusterTime.localNanos != 0, time.clockNanos > clusterTime.localNanos else { return 0 }
+        return min(ThrottleTable.stampLeadMaxMillis, (time.clockNanos - clusterTime.localNanos) / 1_000_000)
+    }
+
     /// A throttle take as this node proposes it: stamped with cluster time at the last clock entry
     /// it applied plus its monotonic clock since (a skewed clock included). Anything else as is.
     func stampedForThrottle(_ request: CoordinationRequest, at time: NodeTime) -> CoordinationRequest {
