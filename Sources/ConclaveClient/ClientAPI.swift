@@ -97,8 +97,8 @@ public protocol Locker: Sendable {
 extension Locker {
     /// Runs `body` holding the lock, renewed every ttl/3 by a `LeaseKeeper` thread while it runs,
     /// and releases it after (also when `body` throws). Throws `ClientError.refused` if the lock
-    /// was not had within `timeout`. The renewals stop if one fails; `body` should check the
-    /// keeper's grant (`validUntil`) before an unfenced side effect.
+    /// was not had within `timeout`. The renewals stop if one fails; for an unfenced side effect,
+    /// keep a `LeaseKeeper` of your own and check its `lost` and grant's `validUntil` first.
     public func withLock<T: Sendable>(
         _ name: String, ttl: Duration, timeout: Duration, _ body: @Sendable (LockGrant) async throws -> T
     ) async throws -> T {

@@ -149,7 +149,7 @@ public final class ConclaveServices: IDSource, Throttle, DelayQueue, ConfigStore
     private static func follow(
         _ prefix: String, from last: inout UInt64, on endpoint: RESPEndpoint, feed: StreamFeed, _ yield: (ConfigEvent) -> Void
     ) throws(ClientError) {
-        let client = try endpoint.dedicatedConnection(timeoutMillis: 1_000)
+        let client = try endpoint.open(timeoutMillis: 1_000)
         feed.reading { client.shutdownConnection() }
         var first = true
         do {

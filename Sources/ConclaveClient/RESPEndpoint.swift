@@ -16,7 +16,8 @@ final class RESPEndpoint: @unchecked Sendable {
         self.timeoutMillis = timeoutMillis
     }
 
-    /// A new connection, authenticated when the URL carried credentials.
+    /// A new connection, authenticated when the URL carried credentials: the shared one, or one
+    /// of its own for a call that waits on the server.
     func open(timeoutMillis: Int? = nil) throws(ClientError) -> RESPClient {
         try url.openRESP(timeoutMillis: timeoutMillis ?? self.timeoutMillis)
     }
@@ -73,10 +74,7 @@ final class RESPEndpoint: @unchecked Sendable {
         }
     }
 
-    /// A connection of its own, for a call that waits on the server.
-    func dedicatedConnection(timeoutMillis: Int? = nil) throws(ClientError) -> RESPClient {
-        try open(timeoutMillis: timeoutMillis)
-    }
+
 }
 
 /// A Lua script a backend runs on Redis, cached by identity (its SHA is learned once per endpoint).

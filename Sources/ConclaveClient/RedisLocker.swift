@@ -48,7 +48,7 @@ public final class RedisLocker: Locker, @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         let cancelled = Guarded<RESPClient?>(nil)
         return try await waitOnOwnThread(onCancel: { cancelled.with { $0?.shutdownConnection() } }) { [self] in
-            let subscriber = try endpoint.dedicatedConnection(timeoutMillis: pollMillis)
+            let subscriber = try endpoint.open(timeoutMillis: pollMillis)
             cancelled.with { $0 = subscriber }
             do throws(RESPClient.Failure) {
                 _ = try subscriber.call(["SUBSCRIBE", "\(name):released"])

@@ -143,7 +143,7 @@ public final class RedisServices: IDSource, Throttle, DelayQueue, ConfigStore, @
         let changes = configKeys[2]
         let revisionKey = configKeys[1]
         return fedStream { feed, yield in
-            let client = try endpoint.dedicatedConnection(timeoutMillis: 5_000)
+            let client = try endpoint.open(timeoutMillis: 5_000)
             feed.reading { client.shutdownConnection() }
             var last = revision
             if last == 0 { last = UInt64(try endpoint.call(["GET", revisionKey]).int ?? 0) }

@@ -17,6 +17,22 @@ func waitOnOwnThread<T: Sendable>(
     }
 }
 
+/// Runs an async client call to completion from a thread that is not a task (a control thread,
+/// a benchmark loop), and hands back its result or error. Never call it from a task: it blocks
+/// the calling thread until the call is done.
+public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let outcome = Guarded<Result<T, any Error>?>(nil)
+    Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        outcome.with { $0 = result }
+        done.signal()
+    }
+    done.wait()
+    return try outcome.with { $0! }.get()
+}
+
 /// A value guarded by a lock, for the backends' connection state.
 final class Guarded<Value>: @unchecked Sendable {
     private var value: Value

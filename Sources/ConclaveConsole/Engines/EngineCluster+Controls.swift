@@ -42,7 +42,7 @@ extension EngineCluster {
     /// TTL unless released first.
     private func take(_ name: String, ttlMillis: UInt64) throws -> String {
         let locker = try locker()
-        let grant = try Self.blocking { try await locker.tryLock(name, ttl: .milliseconds(Int64(ttlMillis))) }
+        let grant = try runBlocking { try await locker.tryLock(name, ttl: .milliseconds(Int64(ttlMillis))) }
         guard let grant else { return "\(name) is held: try-lock refused (the console does not queue)" }
         lock.withLock { held[name] = (locker, grant) }
         let token = grant.fencingToken.map { ", fencing token \($0)" } ?? ", no fencing token"
@@ -51,7 +51,7 @@ extension EngineCluster {
 
     private func release(_ name: String) throws -> String {
         if let mine = lock.withLock({ held.removeValue(forKey: name) }) {
-            try Self.blocking { try await mine.locker.unlock(mine.grant) }
+            try runBlocking { try await mine.locker.unlock(mine.grant) }
             return "released \(name) (the console's own grant, \(mine.grant.owner))"
         }
         let shown = lock.withLock { builder.snapshot(nowNanos: Self.monotonicNanos()).locks.first { $0.name == name } }
@@ -148,24 +148,4 @@ extension EngineCluster {
         }
         throw Failure(description: "no etcd member answered \(path): " + reasons.joined(separator: "; "))
     }
-
-    /// Runs an async client call to completion from a control thread.
-    static func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = ResultBox<T>()
-        Task {
-            do { outcome.set(.success(try await body())) } catch { outcome.set(.failure(error)) }
-            done.signal()
-        }
-        done.wait()
-        return try outcome.get().get()
-    }
-}
-
-/// A result handed from a task to the thread waiting for it.
-final class ResultBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<T, Error>?
-    func set(_ value: Result<T, Error>) { lock.withLock { result = value } }
-    func get() -> Result<T, Error> { lock.withLock { result! } }
 }

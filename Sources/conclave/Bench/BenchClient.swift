@@ -56,7 +56,7 @@ struct BenchClient: ParsableCommand {
             for round in 0..<rounds {
                 rawNanos += try Self.loop(slice, into: &rawHistogram) { try raw("bench-raw-\(round)") }
                 let histogram = HistogramBox(apiHistogram)
-                try Self.blocking {
+                try runBlocking {
                     // The API as an async caller uses it: the whole round in one task.
                     let start = BenchClock.nanoseconds()
                     while BenchClock.nanoseconds() - start < slice {
@@ -97,25 +97,6 @@ struct BenchClient: ParsableCommand {
         guard let grant = try await locker.tryLock(name, ttl: .seconds(10)) else { throw ValidationError("bench client: \(name) was held") }
         try await locker.unlock(grant)
     }
-
-    /// Runs an async body to completion from this (non-async) thread.
-    static func blocking(_ body: @escaping @Sendable () async throws -> Void) throws {
-        try awaiting(body)
-    }
-
-    /// Runs an async body to completion from this (non-async) thread; its result.
-    static func awaiting<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Outcome<T>()
-        Task {
-            do { outcome.result = .success(try await body()) } catch { outcome.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        return try outcome.result!.get()
-    }
-
-    final class Outcome<T>: @unchecked Sendable { var result: Result<T, any Error>? }
 
     /// A histogram handed to one task and back (the caller waits for it).
     final class HistogramBox: @unchecked Sendable {

@@ -47,7 +47,7 @@ struct LabStaleWrite: ParsableCommand {
                 let url = "redis://\(try servers.conclave(basePort: port).leader)"
                 (first, second, resource, ttl) = (try ConclaveLocker([url]), try ConclaveLocker([url]), try ConclaveFencedResource([url]), .milliseconds(500))
             }
-            let outcome = try BenchClient.awaiting {
+            let outcome = try runBlocking {
                 try await StaleWriteScenario.run(first: first, second: second, resource: resource, lock: "stale-write", key: "stale-write/resource", ttl: ttl)
             }
             let report = LinearizabilityChecker().check(try HistoryFormat.read(contents: outcome.history.joined(separator: "\n") + "\n"))
