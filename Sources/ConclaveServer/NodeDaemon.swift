@@ -54,6 +54,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         public var wal = WALOptions()
         /// CFG.WATCH subscriptions this node serves at once.
         public var watchesMax = 10_000
+        /// Skip the WAL's and snapshots' file syncs (`--unsafe-no-fsync`, as etcd's): a machine
+        /// crash may lose acknowledged writes. For measuring the software without the disk.
+        public var unsafeNoFsync = false
 
         public init() {}
     }
@@ -85,6 +88,8 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
     /// Ticks given since `startedNanos` (`giveMissedTicks`).
     private var ticksGiven: UInt64 = 0
     var stopping = false
+    /// Stopping closed the WAL; a write refused after that is no failure.
+    private var storageClosed = false
     private var observed = (role: Raft.Role.follower, leader: NodeID(0), term: Term(0))
     /// The native commands' state (NodeDaemon+Native.swift).
     let native = NativeState()
@@ -119,7 +124,10 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         let lock = try DataDirectoryLock(directory: configuration.dataDirectory)
         let identity = StorageIdentity(clusterID: configuration.clusterID, nodeID: configuration.id)
         let storage: DurableLogStorage
-        let fileSystem = SyncFaultFileSystem()
+        let fileSystem = SyncFaultFileSystem(syncsFiles: !settings.unsafeNoFsync)
+        if settings.unsafeNoFsync {
+            logger.warning("--unsafe-no-fsync: the WAL is never synced; a machine crash may lose acknowledged writes")
+        }
         do {
             storage = try DurableLogStorage.open(directory: configuration.dataDirectory, identity: identity,
                                                  membership: ConfState(voters: configuration.join ? [] : Array(configuration.peers.keys)),
@@ -430,6 +438,9 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
                 at(atNanos) { $0.callbackPoolDue(at: $1) }
             case .callbackRetryDue(let task, let atNanos):
                 at(atNanos) { $0.retryCallback(task: task, at: $1) }
+            case .stopped(let reason) where storageClosed:
+                // Work the loop still held when stopping closed the WAL: nothing is lost or answered.
+                logger.debug("a write after the WAL closed", metadata: ["reason": "\(reason)"])
             case .stopped(let reason):
                 logger.critical("node stopped itself", metadata: ["reason": "\(reason)"])
                 shutdown(exitCode: NodeExit.io.rawValue, drain: false)
@@ -567,6 +578,7 @@ public final class NodeDaemon: ClientCommandExecutor, @unchecked Sendable {
         native.waiting.removeAll()
         let closing = [clientPort.stop(), transport.stop()]
         EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { [self] _ in
+            storageClosed = true
             storage.close()
             dataLock.release()
             logger.notice("stopped", metadata: ["exit": "\(exitCode)"])

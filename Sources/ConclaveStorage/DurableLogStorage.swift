@@ -101,6 +101,8 @@ public final class DurableLogStorage: LogStorage, @unchecked Sendable {
 
     /// How many group syncs (fdatasync) the WAL's writer has made since the node opened it.
     public var syncCount: UInt64 { writer.syncCount }
+    /// How long those syncs took.
+    public var syncLatency: DurationBuckets { writer.syncLatency }
 
     // MARK: - LogStorage
 

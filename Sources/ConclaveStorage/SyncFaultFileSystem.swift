@@ -5,11 +5,20 @@ import Synchronization
 /// injects the disk fault Raft cares most about into a live node (ADMIN.DISK-FAULT FSYNC): a sync
 /// that fails must stop the node — it is never retried, nothing after it is acknowledged.
 /// Thread-safe: the arming is one atomic flag, read on every sync.
+///
+/// With `syncsFiles` false (`conclave node --unsafe-no-fsync`, etcd's flag of that name) a file's
+/// fdatasync and fsync return at once without reaching the disk: a crash of the machine (not of
+/// the process) may then lose acknowledged writes. For benchmarks that separate the software's
+/// cost from the disk's, and for tests; never for data. Directory syncs still happen.
 public final class SyncFaultFileSystem: FileSystem {
     private let base: any FileSystem
     private let armed = Atomic<Bool>(false)
+    public let syncsFiles: Bool
 
-    public init(base: any FileSystem = PosixFileSystem()) { self.base = base }
+    public init(base: any FileSystem = PosixFileSystem(), syncsFiles: Bool = true) {
+        self.base = base
+        self.syncsFiles = syncsFiles
+    }
 
     /// The next fdatasync or fsync fails with EIO.
     public func failNextSync() { armed.store(true, ordering: .sequentiallyConsistent) }
@@ -30,11 +39,11 @@ public final class SyncFaultFileSystem: FileSystem {
     public func size(of file: OpenFile) throws(FileSystemError) -> Int { try base.size(of: file) }
     public func fdatasync(_ file: OpenFile) throws(FileSystemError) {
         try injected("fdatasync", file.path)
-        try base.fdatasync(file)
+        if syncsFiles { try base.fdatasync(file) }
     }
     public func fsync(_ file: OpenFile) throws(FileSystemError) {
         try injected("fsync", file.path)
-        try base.fsync(file)
+        if syncsFiles { try base.fsync(file) }
     }
     public func truncate(_ file: OpenFile, to length: Int) throws(FileSystemError) { try base.truncate(file, to: length) }
     public func preallocate(_ file: OpenFile, length: Int) throws(FileSystemError) { try base.preallocate(file, length: length) }

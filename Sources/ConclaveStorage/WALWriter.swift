@@ -43,6 +43,7 @@ public final class WALWriter: @unchecked Sendable {
     private var finished = false
     private var stoppedBy: DurableStorageError?
     private var syncs: UInt64 = 0
+    private var syncDurations = DurationBuckets()
 
     /// Starts the writer thread; from now on only it touches `log`.
     public init(log: WriteAheadLog) {
@@ -65,6 +66,13 @@ public final class WALWriter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return syncs
+    }
+
+    /// How long the writer's syncs took (each fdatasync, whichever thread made it).
+    public var syncLatency: DurationBuckets {
+        condition.lock()
+        defer { condition.unlock() }
+        return syncDurations
     }
 
     /// Queues `records` (written in order, after everything queued before); `completion` is called
@@ -252,11 +260,14 @@ public final class WALWriter: @unchecked Sendable {
         var waiting: [Completion] = []
         func syncWaiting() {
             guard !waiting.isEmpty else { return }
+            let started = DispatchTime.now().uptimeNanoseconds
             let error = attempt { () throws(DurableStorageError) in try log.sync() }
             if error == nil {
+                let took = DispatchTime.now().uptimeNanoseconds - started
                 // Counted before anyone hears of it, so a submitter that saw its completion sees the sync.
                 condition.lock()
                 self.syncs += 1
+                syncDurations.record(nanos: took)
                 condition.unlock()
             }
             for completion in waiting { completion(error) }

@@ -43,6 +43,9 @@ struct NodeCommand: ParsableCommand {
     @Option(help: "Milliseconds per tick; heartbeats every 10 ticks, elections after 100–200 (default 10).") var tickMillis: UInt64 = 10
     @Option(help: "WAL segment size in MiB, each preallocated when opened (1…16384; default 64).") var walSegmentMib = 64
 
+    @Flag(help: "Never sync the WAL (etcd's flag of this name): a machine crash may lose acknowledged writes. For benchmarks and tests only.")
+    var unsafeNoFsync = false
+
     static let walSegmentMibRange = 1...16_384
 
     func run() throws {
@@ -69,6 +72,7 @@ struct NodeCommand: ParsableCommand {
         var settings = NodeDaemon.Settings()
         settings.tickMillis = tickMillis
         settings.wal.segmentBytes = walSegmentMib << 20
+        settings.unsafeNoFsync = unsafeNoFsync
         let daemon: NodeDaemon
         do {
             daemon = try NodeDaemon.start(configuration, settings: settings, logger: logger)

@@ -178,12 +178,36 @@ import Glibc
         let text = String(decoding: bytes, as: UTF8.self)
         for field in ["# Server", "redis_version:", "# Clients", "connected_clients:1", "maxclients:10000", "# Replication", "role:master",
                       "leader_id:1", "term:", "commit_index:", "applied_index:", "# Persistence", "aof_enabled:1", "wal_segments:",
-                      "wal_syncs:", "snapshot_index:", "# Stats", "total_commands_processed:", "total_connections_received:",
+                      "wal_syncs:", "wal_fsync_p50_us:", "wal_fsync_p99_us:", "aof_fsync:always", "snapshot_index:", "# Stats", "total_commands_processed:", "total_connections_received:",
                       "# Keyspace", "db0:keys=1,expires=0"] {
             #expect(text.contains(field), "INFO lacks \(field)")
         }
         guard case .array(let config) = replies[2] else { Issue.record("CONFIG \(replies[2])"); return }
         #expect(config.contains(.bulk("maxclients")) && config.contains(.bulk("maxmemory")) && !config.contains(.bulk("save")))
+    }
+
+    @Test("--unsafe-no-fsync: writes are answered and survive a restart of the process; INFO and CONFIG say the WAL is not synced")
+    func unsafeNoFsync() throws {
+        let directory = NSTemporaryDirectory() + "conclave-daemon-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var node = try Self.start(directory: directory) { $0.unsafeNoFsync = true }
+        var client = try TestSocket(port: node.port)
+        client.send((0..<20).map { "SET k\($0) v\($0)\r\n" }.joined() + "INFO persistence\r\nCONFIG GET appendfsync\r\n")
+        let replies = client.replies(22).values
+        #expect(replies.prefix(20).allSatisfy { $0 == .simpleString("OK") })
+        guard replies.count == 22, case .bulkString(let bytes) = replies[20] else { Issue.record("\(replies)"); return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains("aof_fsync:no") && text.contains("wal_fsync_p50_us:"), "\(text)")
+        #expect(replies[21] == .array([.bulk("appendfsync"), .bulk("no")]))
+        node.daemon.shutdown()
+        _ = node.daemon.wait()
+        node = try Self.start(directory: directory)
+        defer { node.daemon.shutdown(drain: false); _ = node.daemon.wait() }
+        client = try TestSocket(port: node.port)
+        client.send((0..<20).map { "GET k\($0)\r\n" }.joined() + "CONFIG GET appendfsync\r\n")
+        let after = client.replies(21).values
+        #expect(Array(after.prefix(20)) == (0..<20).map { RESPValue.bulk("v\($0)") }, "written to the file, read back after the restart")
+        #expect(after.last == .array([.bulk("appendfsync"), .bulk("always")]), "a restart without the flag syncs again")
     }
 
     @Test("with a token: PING answers, everything else is NOAUTH until AUTH")

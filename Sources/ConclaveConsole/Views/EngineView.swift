@@ -21,7 +21,7 @@ enum EngineView {
         let leader = foreign.leader.map { "leader \($0)" } ?? "no agreed leader"
         frame.box(list, title: isEtcd ? "etcd members · \(leader) · t transfers leadership to the selected member"
                                       : "Redis instances (INFO replication, memory, keyspace)", focused: true)
-        var inner = list.inset(1)
+        let inner = list.inset(1)
         let table = isEtcd ? etcdTable : redisTable
         table.drawHeader(&frame, x: inner.x + 1, y: inner.y, maxX: inner.maxX)
         let selected = state.selected(in: .cluster)

@@ -154,6 +154,9 @@ struct LockCosts {
         var cpuTicks: Int
         var syncs: Int
         var commit: Int
+        /// The node's fsync durations so far (ns): INFO's wal_fsync_p50_us and _p99_us.
+        var fsyncP50: Double
+        var fsyncP99: Double
     }
 
     var nodes: [Node]
@@ -165,7 +168,9 @@ struct LockCosts {
             let persistence = try client.info("persistence")
             let replication = try client.info("replication")
             return Node(role: replication["raft_role"] ?? "?", cpuTicks: try Self.cpuTicks(of: cluster.pid(of: node)),
-                        syncs: Int(persistence["wal_syncs"] ?? "") ?? 0, commit: Int(replication["commit_index"] ?? "") ?? 0)
+                        syncs: Int(persistence["wal_syncs"] ?? "") ?? 0, commit: Int(replication["commit_index"] ?? "") ?? 0,
+                        fsyncP50: (Double(persistence["wal_fsync_p50_us"] ?? "") ?? .nan) * 1_000,
+                        fsyncP99: (Double(persistence["wal_fsync_p99_us"] ?? "") ?? .nan) * 1_000)
         }
         selfTicks = try Self.cpuTicks(of: getpid())
     }
@@ -185,8 +190,8 @@ struct LockCosts {
     func rows(since before: LockCosts, handoffs: UInt64) -> [BenchResult] {
         let tick = 1e6 / Double(sysconf(Int32(_SC_CLK_TCK)))
         let count = Double(handoffs)
-        func row(_ name: String, _ unit: String, _ value: Double) -> BenchResult {
-            BenchResult(name: "  cost per hand-off: " + name, unit: unit, value: value, p50: .nan, p99: .nan, n: handoffs)
+        func row(_ name: String, _ unit: String, _ value: Double, p50: Double = .nan, p99: Double = .nan) -> BenchResult {
+            BenchResult(name: "  cost per hand-off: " + name, unit: unit, value: value, p50: p50, p99: p99, n: handoffs)
         }
         var rows: [BenchResult] = []
         for (index, (now, then)) in zip(nodes, before.nodes).enumerated() {
@@ -194,7 +199,8 @@ struct LockCosts {
         }
         rows.append(row("load generator CPU (8 clients, one thread)", "µs", Double(selfTicks - before.selfTicks) * tick / count))
         for (index, (now, then)) in zip(nodes, before.nodes).enumerated() {
-            rows.append(row("node \(index + 1) (\(now.role)) WAL syncs", "syncs", Double(now.syncs - then.syncs) / count))
+            rows.append(row("node \(index + 1) (\(now.role)) WAL syncs (p50/p99: fsync time)", "syncs",
+                            Double(now.syncs - then.syncs) / count, p50: now.fsyncP50, p99: now.fsyncP99))
         }
         if let leader = zip(nodes, before.nodes).first(where: { $0.0.role == "leader" }) {
             rows.append(row("log entries committed (ACQUIRE and RELEASE each one)", "entries", Double(leader.0.commit - leader.1.commit) / count))

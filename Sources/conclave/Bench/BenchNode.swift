@@ -35,6 +35,8 @@ struct BenchNode: ParsableCommand {
     var dir: String?
     @Option(help: "First of the ports used (peers from it, clients from it + 100). Default: random in 20000…32567 (below the ephemeral ports).")
     var basePort: Int?
+    @Flag(help: "Run the nodes with --unsafe-no-fsync: what the software costs without the disk (rows say 'fsync off').")
+    var unsafeNoFsync = false
 
     func validate() throws {
         guard (1...7).contains(nodes) else { throw ValidationError("--nodes must be in 1…7, got \(nodes)") }
@@ -56,7 +58,8 @@ struct BenchNode: ParsableCommand {
     func run() throws {
         let base = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("conclave-bench-node-\(getpid())").path
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let cluster = try LocalCluster(directory: base, nodes: nodes, basePort: basePort ?? LocalCluster.randomBasePort(span: 200))
+        let cluster = try LocalCluster(directory: base, nodes: nodes, basePort: basePort ?? LocalCluster.randomBasePort(span: 200),
+                                       extraArguments: unsafeNoFsync ? ["--unsafe-no-fsync"] : [])
         defer {
             cluster.stop()
             if dir == nil { try? FileManager.default.removeItem(atPath: base) }
@@ -73,6 +76,9 @@ struct BenchNode: ParsableCommand {
         }
         if workloadList.contains("redis-benchmark"), let row = try runRedisBenchmark(port: address.port) { results.append(row) }
         if workloadList.contains("lock") { results += try measureLock(clients: 8, at: address, cluster: cluster) }
+        if unsafeNoFsync {
+            for index in results.indices where !results[index].name.hasPrefix("raw ") { results[index].name += " [fsync off]" }
+        }
         BenchReport.emit(results, json: options.json)
     }
 
@@ -105,7 +111,7 @@ struct BenchNode: ParsableCommand {
             return 1
         }
         let elapsed = BenchClock.nanoseconds() - start
-        let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes, fsync"
+        let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes"
         return BenchResult(name: name, unit: "ops/s", value: Double(completed) / (Double(elapsed) / 1e9), histogram: histogram)
     }
 
