@@ -8,7 +8,7 @@ import Foundation
 /// put a key, revoke an etcd lease, move etcd's leader. Each says what it did or why not.
 extension EngineCluster {
     public func submit(_ control: ClusterControl) {
-        controls.async { [self] in
+        core.controls.async { [self] in
             let outcome = apply(control)
             record(outcome.text, isError: outcome.isError)
         }
@@ -44,17 +44,17 @@ extension EngineCluster {
         let locker = try locker()
         let grant = try runBlocking { try await locker.tryLock(name, ttl: .milliseconds(Int64(ttlMillis))) }
         guard let grant else { return "\(name) is held: try-lock refused (the console does not queue)" }
-        lock.withLock { held[name] = (locker, grant) }
+        withHeld { $0[name] = (locker, grant) }
         let token = grant.fencingToken.map { ", fencing token \($0)" } ?? ", no fencing token"
         return "took \(name) via \(locker.traits.backend) as \(grant.owner)\(token), TTL \(grant.ttl) (not renewed: lock release \(name) or let it lapse)"
     }
 
     private func release(_ name: String) throws -> String {
-        if let mine = lock.withLock({ held.removeValue(forKey: name) }) {
+        if let mine = withHeld({ $0.removeValue(forKey: name) }) {
             try runBlocking { try await mine.locker.unlock(mine.grant) }
             return "released \(name) (the console's own grant, \(mine.grant.owner))"
         }
-        let shown = lock.withLock { builder.snapshot(nowNanos: Self.monotonicNanos()).locks.first { $0.name == name } }
+        let shown = core.read { $0.snapshot(nowNanos: Self.monotonicNanos()).locks.first { $0.name == name } }
         guard let holder = shown?.holders.first, let owner = holder.owner else {
             throw Failure(description: "\(name) is not held as far as the console has seen (no lock of that name in view 2)")
         }
@@ -120,7 +120,7 @@ extension EngineCluster {
     /// etcd's MoveLeader (`/v3/maintenance/transfer-leadership`, in 3.4's gateway): asked of the
     /// current leader, naming the target member.
     private func transfer(to target: NodeRef) throws -> String {
-        let (leader, members) = lock.withLock { (builder.agreedLeader, builder.endpoints.map { $0.status?.memberID }) }
+        let (leader, members) = core.read { ($0.agreedLeader, $0.endpoints.map { $0.status?.memberID }) }
         guard let leader, let leaderIndex = members.firstIndex(of: leader) else {
             throw Failure(description: "no agreed leader among the members heard from: nothing to move")
         }

@@ -62,7 +62,7 @@ extension EngineCluster {
         var round = EtcdReport.ClusterRound()
         round.members = try EtcdReport.members(try post(connection, "/v3/cluster/member/list", [:]))
         round.alarms = try EtcdReport.alarms(try post(connection, "/v3/maintenance/alarm", ["action": "GET"]))
-        let scope = builder.lockScope ?? ""
+        let scope = lockScope ?? ""
         let range = try EtcdReport.keys(try post(connection, "/v3/kv/range", [
             "key": Data((scope.isEmpty ? "\0" : scope).utf8).base64EncodedString(),
             "range_end": scope.isEmpty ? Data([0]).base64EncodedString() : EtcdEncoding.prefixEnd(scope),
@@ -88,11 +88,11 @@ extension EngineCluster {
     /// Watches the prefix from the revision after the last event seen (resuming where a broken
     /// stream stopped), handing each chunk's events to the builder until the stream fails.
     func watch(_ connection: inout Connection?) throws {
-        let prefix = builder.watchPrefix ?? ""
+        let prefix = watchPrefix ?? ""
         var reasons: [String] = []
         var stream: HTTPConnection?
         var request: [String: Any] = ["key": Data(prefix.utf8).base64EncodedString(), "range_end": EtcdEncoding.prefixEnd(prefix)]
-        if let next = lock.withLock({ builder.watchResumeRevision }) { request["start_revision"] = "\(next)" }
+        if let next = core.read({ $0.watchResumeRevision }) { request["start_revision"] = "\(next)" }
         let body = String(decoding: (try? JSONSerialization.data(withJSONObject: ["create_request": request])) ?? Data(), as: UTF8.self)
         for index in addresses.indices where stream == nil {
             do {
@@ -152,7 +152,7 @@ extension EngineCluster {
         var keys: [String] = []
         var cursor = "0"
         repeat {
-            let page = try pipeline(client, [["SCAN", cursor, "MATCH", builder.lockScope ?? "*", "COUNT", "1000"]])[0]
+            let page = try pipeline(client, [["SCAN", cursor, "MATCH", lockScope ?? "*", "COUNT", "1000"]])[0]
             guard case .array(let parts) = page, parts.count == 2, let next = RedisReport.text(parts[0]) else {
                 throw Failure(description: "SCAN answered \(String(describing: page).prefix(80)), not [cursor, keys]")
             }

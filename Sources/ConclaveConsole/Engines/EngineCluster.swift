@@ -28,15 +28,14 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
     let endpoints: [EndpointURL]
     let addresses: [PeerAddress]
     let settings: Settings
-    let lock = NSLock()
-    var builder: EngineSnapshotBuilder
-    private var results: [(String, Bool)] = []
-    private var version = 0
-    private var stopped = false
-    private let finished = DispatchGroup()
-    let controls = DispatchQueue(label: "conclave-engine-controls")
+    let core: FeedCore<EngineSnapshotBuilder>
+    /// Fixed at start: etcd's lock prefix (nil: every mutex key) or Redis's key pattern, and
+    /// etcd's watched prefix.
+    let lockScope: String?
+    let watchPrefix: String?
+    private let heldLock = NSLock()
     /// Locks the console took (`lock acquire`), by name: released with the Locker that took them.
-    var held: [String: (locker: any Locker, grant: LockGrant)] = [:]
+    private var held: [String: (locker: any Locker, grant: LockGrant)] = [:]
 
     /// `urls`: `http://host:port` (etcd) or `redis://host:port` (Redis); `lockScope`: etcd's lock
     /// prefix (nil: every mutex key) or Redis's key pattern; `watchPrefix`: etcd's watched prefix.
@@ -52,71 +51,49 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
         self.urls = endpoints.map(\.shown)  // what the screen shows: never the credentials
         credentialURLs = urls
         self.settings = settings
-        builder = EngineSnapshotBuilder(kind: kind, urls: self.urls, lockScope: lockScope, watchPrefix: watchPrefix)
+        self.lockScope = lockScope
+        self.watchPrefix = watchPrefix
+        core = FeedCore(builder: EngineSnapshotBuilder(kind: kind, urls: self.urls, lockScope: lockScope, watchPrefix: watchPrefix),
+                        controlsLabel: "conclave-engine-controls")
     }
 
     public func start() {
         for index in addresses.indices {
-            spawn("\(kind.rawValue)-\(addresses[index])") { [self] in
+            core.spawn("\(kind.rawValue)-\(addresses[index])") { [self] in
                 poll(kind == .etcd ? { try self.pollStatus(index, &$0) } : { try self.pollRedis(index, &$0) },
                      failed: { problem in self.update { $0.lost(index, problem: problem, atNanos: Self.monotonicNanos()) } })
             }
         }
         guard kind == .etcd else { return }
-        spawn("etcd-cluster") { [self] in
+        core.spawn("etcd-cluster") { [self] in
             poll({ try self.pollCluster(&$0) }, failed: { problem in self.update { $0.roundFailed(problem, atNanos: Self.monotonicNanos()) } })
         }
-        if builder.watchPrefix != nil {
-            spawn("etcd-watch") { [self] in
+        if watchPrefix != nil {
+            core.spawn("etcd-watch") { [self] in
                 poll({ try self.watch(&$0) }, failed: { problem in self.update { $0.watchFailed(problem, atNanos: Self.monotonicNanos()) } })
             }
         }
     }
 
     /// Stops the pollers (each within its read timeout) and waits for them and the controls.
-    public func stop() {
-        lock.withLock { stopped = true }
-        finished.wait()
-        controls.sync {}
-    }
+    public func stop() { core.stop() }
 
-    var isStopped: Bool { lock.withLock { stopped } }
+    var isStopped: Bool { core.isStopped }
 
-    public func take() -> (ClusterSnapshot, Int, [(String, Bool)]) {
-        let now = Self.monotonicNanos()
-        return lock.withLock {
-            defer { results.removeAll() }
-            return (builder.snapshot(nowNanos: now), version, results)
-        }
-    }
+    public func take() -> (ClusterSnapshot, Int, [(String, Bool)]) { core.take() }
 
     public func snapshot() -> ClusterSnapshot { take().0 }
 
-    static func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func monotonicNanos() -> UInt64 { FeedCore<EngineSnapshotBuilder>.monotonicNanos() }
 
-    func update(_ change: (inout EngineSnapshotBuilder) -> Void) {
-        lock.withLock {
-            change(&builder)
-            version += 1
-        }
-    }
+    func update(_ change: (inout EngineSnapshotBuilder) -> Void) { core.update(change) }
 
-    func record(_ text: String, isError: Bool) {
-        lock.withLock {
-            results.append((text, isError))
-            builder.note(text, isError: isError, atNanos: Self.monotonicNanos())
-            version += 1
-        }
-    }
+    func record(_ text: String, isError: Bool) { core.record(text, isError: isError) }
 
-    private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) {
-        finished.enter()
-        let thread = Thread { [self] in
-            body()
-            finished.leave()
-        }
-        thread.name = "conclave-\(name)"
-        thread.start()
+    /// The locks the console holds, under their own lock (controls run one at a time, but `stop`
+    /// may look from another thread).
+    func withHeld<Value>(_ body: (inout [String: (locker: any Locker, grant: LockGrant)]) -> Value) -> Value {
+        heldLock.withLock { body(&held) }
     }
 
     /// Runs `round` every interval; after a failure, says why and waits a doubling backoff
@@ -136,8 +113,7 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
                 waitMillis = backoff
                 backoff = min(backoff * 2, settings.backoffMillisMax)
             }
-            let until = Self.monotonicNanos() + waitMillis * 1_000_000
-            while !isStopped && Self.monotonicNanos() < until { usleep(20_000) }
+            core.wait(millis: waitMillis)
         }
     }
 
@@ -150,15 +126,6 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
-}
-
-/// A cluster the console polls or subscribes to, on its own threads: Conclave's nodes
-/// (`RemoteCluster`) or an existing engine (`EngineCluster`). The live console drives either.
-public protocol ClusterFeed: AnyObject {
-    func start()
-    func stop()
-    func submit(_ control: ClusterControl)
-    func take() -> (ClusterSnapshot, Int, [(String, Bool)])
 }
 
 extension RemoteCluster: ClusterFeed {}

@@ -21,54 +21,29 @@ public final class RemoteCluster: @unchecked Sendable {
     public let addresses: [PeerAddress]
     let token: String?
     let settings: Settings
-    private let lock = NSLock()
-    private var builder: RemoteSnapshotBuilder
-    private var results: [(String, Bool)] = []
-    private var version = 0
-    private var stopped = false
-    private var threads: [Thread] = []
-    private let finished = DispatchGroup()
-    private let controls = DispatchQueue(label: "conclave-remote-controls")
+    private let core: FeedCore<RemoteSnapshotBuilder>
 
     public init(addresses: [PeerAddress], token: String?, settings: Settings = Settings()) {
         self.addresses = addresses
         self.token = token
         self.settings = settings
-        builder = RemoteSnapshotBuilder(addresses: addresses, intervalMillis: settings.intervalMillis)
+        core = FeedCore(builder: RemoteSnapshotBuilder(addresses: addresses, intervalMillis: settings.intervalMillis),
+                        controlsLabel: "conclave-remote-controls")
     }
 
     /// Starts one subscriber thread per node.
     public func start() {
         for index in addresses.indices {
-            finished.enter()
-            let thread = Thread { [self] in
-                watch(index)
-                finished.leave()
-            }
-            thread.name = "conclave-watch-\(addresses[index])"
-            threads.append(thread)
-            thread.start()
+            core.spawn("watch-\(addresses[index])") { [self] in watch(index) }
         }
     }
 
     /// Stops the subscribers (each within its read timeout) and waits for them.
-    public func stop() {
-        lock.withLock { stopped = true }
-        finished.wait()
-        controls.sync {}
-    }
-
-    private var isStopped: Bool { lock.withLock { stopped } }
+    public func stop() { core.stop() }
 
     /// The snapshot as of now, a version that changes whenever a report or result arrived, and the
     /// control results since the last call.
-    public func take() -> (ClusterSnapshot, Int, [(String, Bool)]) {
-        let now = Self.monotonicNanos()
-        return lock.withLock {
-            defer { results.removeAll() }
-            return (builder.snapshot(nowNanos: now), version, results)
-        }
-    }
+    public func take() -> (ClusterSnapshot, Int, [(String, Bool)]) { core.take() }
 
     /// The snapshot as of now (tests, `conclave status`-like one-shots).
     public func snapshot() -> ClusterSnapshot { take().0 }
@@ -78,9 +53,9 @@ public final class RemoteCluster: @unchecked Sendable {
     private func watch(_ index: Int) {
         let address = addresses[index]
         var backoff = settings.backoffMillisMin
-        while !isStopped {
+        while !core.isStopped {
             // The route's breaker decides whether to try at all: while it is open the node is left alone.
-            guard let permit = lock.withLock({ builder.admitConnect(index, atNanos: Self.monotonicNanos()) }) else {
+            guard let permit = core.update({ $0.admitConnect(index, atNanos: Self.monotonicNanos()) }) else {
                 usleep(50_000)
                 continue
             }
@@ -91,16 +66,15 @@ public final class RemoteCluster: @unchecked Sendable {
                 let first = try client.next()
                 if case .error(let message) = first { throw RESPClient.Failure(description: message) }
                 backoff = settings.backoffMillisMin
-                while !isStopped {
+                while !core.isStopped {
                     let value = try client.next()
                     guard case .array(let parts) = value, parts.count == 2, case .bulkString(let body) = parts[1] else { continue }
                     do {
                         let report = try NodeStatusReport(binary: body)
                         let now = Self.monotonicNanos()
-                        lock.withLock {
-                            if !reported { builder.connected(index, permit, succeeded: true, atNanos: now) }
-                            builder.take(report, from: index, atNanos: now)
-                            version += 1
+                        core.update {
+                            if !reported { $0.connected(index, permit, succeeded: true, atNanos: now) }
+                            $0.take(report, from: index, atNanos: now)
                         }
                         reported = true
                     } catch {
@@ -110,19 +84,15 @@ public final class RemoteCluster: @unchecked Sendable {
             } catch {
                 note(index, problem: error.description)
             }
-            if !reported { lock.withLock { builder.connected(index, permit, succeeded: false, atNanos: Self.monotonicNanos()) } }
+            if !reported { core.update { $0.connected(index, permit, succeeded: false, atNanos: Self.monotonicNanos()) } }
             // Back off before reconnecting (doubling, bounded), waking often enough to stop quickly.
-            let until = Self.monotonicNanos() + backoff * 1_000_000
-            while !isStopped && Self.monotonicNanos() < until { usleep(20_000) }
+            core.wait(millis: backoff)
             backoff = min(backoff * 2, settings.backoffMillisMax)
         }
     }
 
     private func note(_ index: Int, problem: String) {
-        lock.withLock {
-            builder.lost(index, problem: problem)
-            version += 1
-        }
+        core.update { $0.lost(index, problem: problem) }
     }
 
     private func connect(_ address: PeerAddress) throws(RESPClient.Failure) -> RESPClient {
@@ -133,7 +103,7 @@ public final class RemoteCluster: @unchecked Sendable {
         return client
     }
 
-    static func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func monotonicNanos() -> UInt64 { FeedCore<RemoteSnapshotBuilder>.monotonicNanos() }
 
     // MARK: - Controls
 
@@ -141,7 +111,7 @@ public final class RemoteCluster: @unchecked Sendable {
     public func submit(_ control: ClusterControl) {
         if case .breaker(let name, let action) = control {
             // The console's own routing breakers: carried out here, on no node.
-            let outcome: Result<String, ControlError> = lock.withLock {
+            let outcome: Result<String, ControlError> = core.update { builder in
                 do throws(ControlError) {
                     return .success(try builder.operate(name, action, atNanos: Self.monotonicNanos()))
                 } catch {
@@ -155,11 +125,11 @@ public final class RemoteCluster: @unchecked Sendable {
         }
         let plan: RemoteControlPlan
         do {
-            plan = try RemoteControlPlan.make(control, cluster: lock.withLock { builder })
+            plan = try RemoteControlPlan.make(control, cluster: core.read { $0 })
         } catch {
             return record(error.message, isError: true)
         }
-        controls.async { [self] in
+        core.controls.async { [self] in
             let outcome = execute(plan)
             record(outcome.text, isError: outcome.isError)
         }
@@ -169,20 +139,14 @@ public final class RemoteCluster: @unchecked Sendable {
     public func apply(_ control: ClusterControl) -> (text: String, isError: Bool) {
         let plan: RemoteControlPlan
         do {
-            plan = try RemoteControlPlan.make(control, cluster: lock.withLock { builder })
+            plan = try RemoteControlPlan.make(control, cluster: core.read { $0 })
         } catch {
             return (error.message, true)
         }
-        return controls.sync { execute(plan) }
+        return core.controls.sync { execute(plan) }
     }
 
-    private func record(_ text: String, isError: Bool) {
-        lock.withLock {
-            results.append((text, isError))
-            builder.note(text, isError: isError, atNanos: Self.monotonicNanos())
-            version += 1
-        }
-    }
+    private func record(_ text: String, isError: Bool) { core.record(text, isError: isError) }
 
     private func execute(_ plan: RemoteControlPlan) -> (text: String, isError: Bool) {
         var answers: [String] = []
