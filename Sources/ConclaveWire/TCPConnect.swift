@@ -43,3 +43,33 @@ public func sendAll(_ descriptor: Int32, _ bytes: [UInt8], to address: PeerAddre
     }
     return nil
 }
+
+/// A TCP socket bound to 127.0.0.1 on a port the kernel picked, listening when `backlog` is given:
+/// its descriptor and port, or nil when the kernel refused. For tests' own servers.
+public func bindLoopback(listening backlog: Int32? = nil) -> (descriptor: Int32, port: Int)? {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return nil }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard bound == 0, named == 0, backlog.map({ listen(descriptor, $0) == 0 }) ?? true else {
+        close(descriptor)
+        return nil
+    }
+    return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A loopback port that was free a moment ago (bound, read, closed): for a process that must be
+/// told its port before it binds it. Another process may take it meanwhile; tests accept that.
+public func freeLoopbackPort() -> Int {
+    guard let socket = bindLoopback() else { return 0 }
+    close(socket.descriptor)
+    return socket.port
+}

@@ -23,20 +23,9 @@ import Glibc
         /// Answers the n-th request with `statuses[n]` (the last one after that).
         init(statuses: [Int]) throws {
             self.statuses = statuses
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0, listen(fd, 16) == 0 else { throw ServerInputError("the test's HTTP server cannot listen") }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            guard let (fd, port) = bindLoopback(listening: 16) else { throw ServerInputError("the test's HTTP server cannot listen") }
             self.fd = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
+            self.port = port
             Thread { [self] in
                 while case let client = accept(fd, nil, nil), client >= 0 { serve(client) }
             }.start()
@@ -162,16 +151,9 @@ import Glibc
 
     @Test("a target that refuses connections, one that never answers (the task's timeout), and a name not configured: each fails with why")
     func failuresNamed() throws {
-        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)  // listens, never accepts: the call times out
+        // Listens, never accepts: the call times out.
+        guard let (silent, silentPort) = bindLoopback(listening: 4) else { throw ServerInputError("cannot listen on loopback") }
         defer { close(silent) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(silent, 4)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
-        let silentPort = Int(UInt16(bigEndian: address.sin_port))
         let closedPort = NodeDaemonTests.freePort()
         let node = try NodeDaemonTests.start(callbacks: "gone=http://127.0.0.1:\(closedPort)/,slow=http://127.0.0.1:\(silentPort)/")
         defer { NodeDaemonTests.stop(node) }
