@@ -81,9 +81,21 @@ public struct ConfigStore: Equatable, Sendable {
         if let oldest = events.first?.revision, revision < oldest - 1 {
             return .compacted(relistFrom: self.revision)
         }
-        let start = events.firstIndex { $0.revision > revision } ?? events.count
+        let start = firstEvent(after: revision)
         let matching = events[start...].lazy.filter { $0.key.hasPrefix(prefix) }.prefix(Self.eventsPerWatchMax)
         return .events(Array(matching), upTo: self.revision)
+    }
+
+    /// The position of the first event past `revision` (events are in revision order): a binary
+    /// search, so a watcher that keeps up costs a lookup, not a walk over every event kept.
+    func firstEvent(after revision: UInt64) -> Int {
+        var low = 0
+        var high = events.count
+        while low < high {
+            let middle = (low + high) / 2
+            if events[middle].revision > revision { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     public enum WatchAnswer: Equatable, Sendable {

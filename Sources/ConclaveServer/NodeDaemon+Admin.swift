@@ -302,9 +302,11 @@ extension NodeDaemon {
     /// After entries applied: the transport learns every member address the log recorded.
     func syncMemberAddresses() {
         let config = core.stateMachine.config
-        guard config.revision != native.memberAddressesRevision else { return }
+        let seen = native.memberAddressesRevision
+        guard config.revision != seen else { return }
         native.memberAddressesRevision = config.revision
-        for (node, address) in MemberAddresses.recorded(in: config) where peerAddresses[node] != address && node != configuration.id {
+        for (node, address) in MemberAddresses.changed(in: config, after: seen)
+        where peerAddresses[node] != address && node != configuration.id {
             transport.setPeer(node, address)
         }
     }
