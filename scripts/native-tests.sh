@@ -165,9 +165,9 @@ nodes="127.0.0.1:$p1,127.0.0.1:$p2,127.0.0.1:$p3"
 status_out=$("$bin" status --connect "$nodes") || fail "conclave status on a healthy cluster exited $?: $status_out"
 [[ $status_out == "leader: node "[1-3]", term "*" — 3/3 nodes answered"* ]] || fail "conclave status: $status_out"
 json=$("$bin" status --connect "$nodes" --json) || fail "conclave status --json"
-python3 -c 'import json, sys; s = json.loads(sys.argv[1]); assert s["healthy"] and s["leader"] > 0 and len(s["nodes"]) == 3 and all(n["locks_held"] >= 0 for n in s["nodes"]), s' "$json" \
+python3 -c 'import json, sys; s = json.loads(sys.argv[1]); assert s["healthy"] and s["leader"] > 0 and len(s["nodes"]) == 3 and all(n["locks_held"] >= 0 and n["wal_fsync_p99_us"] > 0 for n in s["nodes"]), s' "$json" \
     || fail "conclave status --json: $json"
-pass "conclave status: the leader, every node's indexes and load; --json for scripts"
+pass "conclave status: the leader, every node's indexes, load and WAL fsync p99; --json for scripts"
 
 # CLUSTER.WATCH: the node pushes its status report (JSON) every interval until UNWATCH.
 python3 - "$p1" <<'PY' || fail "CLUSTER.WATCH"

@@ -113,6 +113,9 @@ extension NodeDaemon {
         }
         report.ids.issued = native.ids.issued
         report.ids.leases = machine.workers.leases.count
+        let syncs = storage.syncLatency
+        report.disk = NodeStatusReport.Disk(syncs: syncs.count, fsyncP50Micros: syncs.quantile(0.5) / 1_000,
+                                            fsyncP99Micros: syncs.quantile(0.99) / 1_000, synced: fileSystem.syncsFiles)
         return report
     }
 

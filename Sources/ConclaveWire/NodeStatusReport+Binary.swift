@@ -8,7 +8,7 @@ import ConclaveCore
 /// Layout: a version byte, then every field in declaration order, little-endian (`ByteWriter`):
 /// integers as 8 bytes, strings and lists length-prefixed, optionals behind a presence byte.
 extension NodeStatusReport {
-    public static let binaryVersion: UInt8 = 1
+    public static let binaryVersion: UInt8 = 2
 
     public func binaryEncoded() -> [UInt8] {
         var w = ByteWriter(capacity: 4_096 + locks.count * 96)
@@ -102,6 +102,10 @@ extension NodeStatusReport {
             w.write(breaker.thresholdPercent.bitPattern)
             w.write(breaker.calls)
             w.write(breaker.notPermitted)
+        }
+        w.optional(disk) { w, disk in
+            for value in [disk.syncs, disk.fsyncP50Micros, disk.fsyncP99Micros] { w.write(value) }
+            w.flag(disk.synced)
         }
         return w.bytes
     }
@@ -206,6 +210,10 @@ extension NodeStatusReport {
                     failureRatePercent: try r.optional("failure rate") { Double(bitPattern: try $0.u64("failure rate")) },
                     thresholdPercent: Double(bitPattern: try r.u64("threshold")), calls: try r.int("calls"),
                     notPermitted: try r.u64("not permitted"))
+        }
+        report.disk = try r.optional("disk") { r in
+            Disk(syncs: try r.u64("syncs"), fsyncP50Micros: try r.u64("fsync p50"), fsyncP99Micros: try r.u64("fsync p99"),
+                 synced: try r.flag("synced"))
         }
         guard r.reader.isAtEnd else { throw ServerInputError("status report: \(r.reader.remaining) bytes after the last field") }
         return report

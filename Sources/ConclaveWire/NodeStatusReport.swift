@@ -153,6 +153,21 @@ public struct NodeStatusReport: Codable, Equatable, Sendable {
         }
     }
 
+    /// The node's WAL disk: its syncs since start and how long they took (log buckets, the upper
+    /// bound of each quantile's bucket), and whether it syncs at all (`--unsafe-no-fsync`).
+    public struct Disk: Codable, Equatable, Sendable {
+        public var syncs: UInt64
+        public var fsyncP50Micros: UInt64
+        public var fsyncP99Micros: UInt64
+        public var synced: Bool
+        public init(syncs: UInt64, fsyncP50Micros: UInt64, fsyncP99Micros: UInt64, synced: Bool) {
+            self.syncs = syncs
+            self.fsyncP50Micros = fsyncP50Micros
+            self.fsyncP99Micros = fsyncP99Micros
+            self.synced = synced
+        }
+    }
+
     public struct ConfigEntry: Codable, Equatable, Sendable {
         public var key: String
         public var revision: UInt64
@@ -204,6 +219,8 @@ public struct NodeStatusReport: Codable, Equatable, Sendable {
     public var throttlesTotal = 0
     public var throttles: [Throttle] = []
     public var breakers: [Breaker] = []
+    /// Nil from a node that does not say (a report written before it was added).
+    public var disk: Disk?
 
     public init(node: UInt64, cluster: String, role: String, leader: UInt64, term: UInt64, vote: UInt64, commit: UInt64,
                 applied: UInt64, lastIndex: UInt64, snapshotIndex: UInt64, voters: [UInt64], learners: [UInt64],

@@ -57,7 +57,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     static let columns = ["node", "role", "term", "commit_index", "applied_index", "last_index", "snapshot_index",
-                          "sessions", "locks_held", "lock_waiters", "tasks", "keys"]
+                          "sessions", "locks_held", "lock_waiters", "tasks", "keys", "wal_fsync_p99_us"]
 
     static func table(_ summary: ClusterProbe.Summary) -> String {
         let reachable = summary.nodes.count - summary.unreachable.count

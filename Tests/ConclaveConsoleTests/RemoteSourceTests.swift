@@ -85,6 +85,27 @@ import Testing
         #expect(snapshot.leader == nil, "the leader's report is the one missing")
     }
 
+    @Test("each node's card shows its WAL's fsync p99, or that it does not sync; a report without a disk shows neither")
+    func diskOnCards() {
+        var builder = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)
+        for node: UInt64 in 1...3 {
+            var report = Self.report(node, role: node == 1 ? "leader" : "follower")
+            if node == 1 { report.disk = .init(syncs: 900, fsyncP50Micros: 176, fsyncP99Micros: 448, synced: true) }
+            if node == 2 { report.disk = .init(syncs: 900, fsyncP50Micros: 3, fsyncP99Micros: 2_400, synced: true) }
+            if node == 3 { report.disk = .init(syncs: 900, fsyncP50Micros: 3, fsyncP99Micros: 11, synced: false) }
+            builder.take(report, from: Int(node - 1), atNanos: 0)
+        }
+        let snapshot = builder.snapshot(nowNanos: 0)
+        #expect(snapshot.nodes.map(\.fsyncP99Micros) == [448, 2_400, 11])
+        #expect(snapshot.nodes.map(\.fsyncOff) == [false, false, true])
+        let frame = ConsoleRenderer.render(ConsoleState(snapshot: snapshot, readOnly: false, confirmDangerous: true),
+                                           size: GoldenFrameTests.size).text
+        #expect(frame.contains("up · fsync p99 448µs") && frame.contains("up · fsync p99 2.4ms") && frame.contains("up · NO FSYNC"), "\(frame)")
+        var silent = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)
+        silent.take(Self.report(1, role: "leader"), from: 0, atNanos: 0)
+        #expect(silent.snapshot(nowNanos: 0).nodes[0].fsyncP99Micros == nil)
+    }
+
     @Test("link rates are counter deltas over the time between two reports; operators' cuts make partition groups")
     func linksAndPartitions() {
         var builder = RemoteSnapshotBuilder(addresses: Self.addresses, intervalMillis: 100)

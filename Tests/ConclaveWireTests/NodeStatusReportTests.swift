@@ -23,6 +23,7 @@ import Testing
         report.tasks.heapLevels = [[10], [20, 30]]
         report.ids.worker = nil
         report.breakers = [.init(name: "cb", state: "half-open", failureRatePercent: 62.5, thresholdPercent: 50, calls: 9, notPermitted: 3)]
+        report.disk = .init(syncs: 12_345, fsyncP50Micros: 176, fsyncP99Micros: 448, synced: true)
         return report
     }
 
@@ -42,7 +43,7 @@ import Testing
         }
         var version = bytes
         version[0] = 9
-        #expect(throws: ServerInputError("status report version 9: this build reads version 1")) { try NodeStatusReport(binary: version) }
+        #expect(throws: ServerInputError("status report version 9: this build reads version 2")) { try NodeStatusReport(binary: version) }
         #expect(throws: ServerInputError.self) { try NodeStatusReport(binary: bytes + [0]) }
         var huge = bytes
         // The voters' count sits after the version, 11 numbers, and two strings.

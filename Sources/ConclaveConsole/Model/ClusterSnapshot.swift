@@ -104,6 +104,10 @@ public struct NodeSnapshot: Equatable, Sendable {
     public var pausedForMillis: UInt64 = 0
     /// Remote: how long since the node's last status report.
     public var silentMillis: UInt64 = 0
+    /// A real node's WAL syncs: p99 duration (µs) so far, and whether it syncs at all; nil where
+    /// there is no disk to time (the embedded cluster's simulated one) or the node did not say.
+    public var fsyncP99Micros: UInt64?
+    public var fsyncOff = false
 
     public init(id: UInt64, role: Role, health: Health) {
         self.id = id

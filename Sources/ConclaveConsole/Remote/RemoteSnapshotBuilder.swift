@@ -222,6 +222,8 @@ public struct RemoteSnapshotBuilder {
         snapshot.clockOffsetMillis = report.faults.skewMillis
         snapshot.pausedForMillis = report.faults.pausedForMillis
         snapshot.silentMillis = silentMillis
+        snapshot.fsyncP99Micros = report.disk.map(\.fsyncP99Micros)
+        snapshot.fsyncOff = report.disk?.synced == false
         snapshot.partitionGroup = partitionGroups().firstIndex { $0.contains(report.node) }.map { $0 + 1 } ?? 0
         return snapshot
     }

@@ -51,7 +51,7 @@ enum ClusterView {
         case .crashed: state = "CRASHED"
         case .unreachable: state = "silent \(node.silentMillis / 100 / 10).\(node.silentMillis / 100 % 10)s"
         case .paused: state = "PAUSED \(node.pausedForMillis / 100 / 10).\(node.pausedForMillis / 100 % 10)s"
-        case .up: state = node.partitionGroup > 0 ? "up · group \(node.partitionGroup)" : "up"
+        case .up: state = (node.partitionGroup > 0 ? "up · group \(node.partitionGroup)" : "up") + disk(node)
         }
         let label = node.health == .crashed ? "down" : node.health == .unreachable ? "unreachable" : node.role.rawValue
         frame.put(TextWidth.pad(marker + label, width), x: x, y: inner.y, role: nodeRole)
@@ -80,6 +80,13 @@ enum ClusterView {
             let skew = node.clockOffsetMillis == 0 ? "" : "\(node.clockOffsetMillis > 0 ? "+" : "")\(node.clockOffsetMillis)ms"
             frame.put(skew, x: inner.maxX - 1 - TextWidth.columns(skew), y: inner.y + 5, role: .hint)
         }
+    }
+
+    /// A real node's disk, after its state: its fsync p99 so far, or that it does not sync.
+    static func disk(_ node: NodeSnapshot) -> String {
+        if node.fsyncOff { return " · NO FSYNC" }
+        guard let micros = node.fsyncP99Micros, micros > 0 else { return "" }
+        return " · fsync p99 " + (micros < 1_000 ? "\(micros)µs" : "\(micros / 1_000).\(micros / 100 % 10)ms")
     }
 
     static func drawLinks(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) {
