@@ -109,6 +109,7 @@ addresses="127.0.0.1:$((base + 101)),127.0.0.1:$((base + 102)),127.0.0.1:$((base
 tmux send-keys -t "$session" "clear; $binary console --connect $addresses; echo REMOTE-EXITED-\$?" Enter
 wait_for "remote · 3 nodes at" "the console connects to 3 node processes"
 wait_for "leader node [0-9]" "it shows the real cluster's leader"
+wait_for "up · fsync p99 [0-9.]+(µs|ms)" "each node's card shows its WAL's fsync p99"
 first=$(leader)
 tmux send-keys -t "$session" ":kill leader" Enter
 wait_for "y to confirm, any other key cancels" "the palette's kill asks first"
