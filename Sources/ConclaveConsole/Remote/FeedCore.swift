@@ -57,11 +57,12 @@ final class FeedCore<Builder: FeedBuilder>: @unchecked Sendable {
         try lock.withLock { try body(builder) }
     }
 
-    /// Changes the builder under the lock; the version moves.
+    /// Changes the builder under the lock; the version moves (the UI redraws) unless the change
+    /// is bookkeeping nothing on screen shows yet (`shown` false).
     @discardableResult
-    func update<Value>(_ change: (inout Builder) throws -> Value) rethrows -> Value {
+    func update<Value>(shown: Bool = true, _ change: (inout Builder) throws -> Value) rethrows -> Value {
         try lock.withLock {
-            defer { version += 1 }
+            defer { if shown { version += 1 } }
             return try change(&builder)
         }
     }

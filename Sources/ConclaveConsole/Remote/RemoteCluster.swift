@@ -55,7 +55,7 @@ public final class RemoteCluster: @unchecked Sendable {
         var backoff = settings.backoffMillisMin
         while !core.isStopped {
             // The route's breaker decides whether to try at all: while it is open the node is left alone.
-            guard let permit = core.update({ $0.admitConnect(index, atNanos: Self.monotonicNanos()) }) else {
+            guard let permit = core.update(shown: false, { $0.admitConnect(index, atNanos: Self.monotonicNanos()) }) else {
                 usleep(50_000)
                 continue
             }
