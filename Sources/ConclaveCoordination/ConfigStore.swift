@@ -31,7 +31,19 @@ public struct ConfigStore: Equatable, Sendable {
 
     public internal(set) var revision: UInt64 = 0
     public internal(set) var history: [String: [Version]] = [:]
-    public internal(set) var events: [Event] = []
+    /// The events kept for watchers, oldest first: the newest `eventsMax`.
+    public internal(set) var events: ArraySlice<Event> {
+        get { eventLog[eventsStart...] }
+        set {
+            eventLog = Array(newValue)
+            eventsStart = 0
+        }
+    }
+    /// The events with a moving head: dropping the oldest moves `eventsStart`, and the array is
+    /// compacted once a quarter of `eventsMax` lies dead before it — a write costs O(1) amortized,
+    /// not a shift of 10,000 events.
+    private var eventLog: [Event] = []
+    private var eventsStart = 0
     /// The config's share of the replica digest: each key's kept versions (the events follow
     /// from the writes), and the revision.
     private(set) var keysHash = StateHashSum()
@@ -42,6 +54,12 @@ public struct ConfigStore: Equatable, Sendable {
     }
 
     public init() {}
+
+    /// Equal stores hold the same keys, versions and events, wherever their event log's head is.
+    public static func == (left: ConfigStore, right: ConfigStore) -> Bool {
+        left.revision == right.revision && left.history == right.history && left.events == right.events
+            && left.keysHash == right.keysHash
+    }
 
     /// The current value of `key` and the revision that wrote it (nil: absent or deleted).
     public func current(_ key: String) -> Version? {
@@ -59,8 +77,14 @@ public struct ConfigStore: Equatable, Sendable {
         if versions.count > Self.versionsPerKeyMax { versions.removeFirst(versions.count - Self.versionsPerKeyMax) }
         keysHash.replace(history[key].map { Self.stateHash(key, $0) }, with: Self.stateHash(key, versions))
         history[key] = versions
-        events.append(Event(revision: revision, key: key, value: value))
-        if events.count > Self.eventsMax { events.removeFirst(events.count - Self.eventsMax) }
+        eventLog.append(Event(revision: revision, key: key, value: value))
+        if eventLog.count - eventsStart > Self.eventsMax {
+            eventsStart = eventLog.count - Self.eventsMax
+            if eventsStart >= Self.eventsMax / 4 {
+                eventLog.removeFirst(eventsStart)
+                eventsStart = 0
+            }
+        }
         return revision
     }
 
@@ -89,8 +113,9 @@ public struct ConfigStore: Equatable, Sendable {
     /// The position of the first event past `revision` (events are in revision order): a binary
     /// search, so a watcher that keeps up costs a lookup, not a walk over every event kept.
     func firstEvent(after revision: UInt64) -> Int {
-        var low = 0
-        var high = events.count
+        let events = self.events
+        var low = events.startIndex
+        var high = events.endIndex
         while low < high {
             let middle = (low + high) / 2
             if events[middle].revision > revision { high = middle } else { low = middle + 1 }

@@ -371,7 +371,7 @@ extension ByteReader {
             config.history[key] = versions
         }
         guard let events = readEvents() else { return nil }
-        config.events = events
+        config.events = events[...]
         config.rebuildStateHash()
         return config
     }

@@ -477,6 +477,26 @@ struct Replica {
         #expect(restored == replica.machine)
         #expect(restored.config.events.count == 2)
     }
+
+    @Test("past eventsMax the newest eventsMax events are kept at every write, across the log's compactions; a snapshot of it restores equal")
+    func eventWindow() throws {
+        var config = ConfigStore()
+        let max = ConfigStore.eventsMax
+        for number in 1...(max * 2 + max / 3) {
+            _ = try config.write("k\(number % 7)", value: "\(number)")
+            if number > max && number % 997 == 0 || number == max + 1 || number == max + max / 4 {
+                #expect(config.events.count == max, "after \(number) writes")
+                #expect(config.events.first?.revision == UInt64(number - max + 1) && config.events.last?.revision == UInt64(number))
+                #expect(config.watch(prefix: "k", after: UInt64(number - max)) != .compacted(relistFrom: config.revision))
+                #expect(config.watch(prefix: "k", after: UInt64(number - max - 1)) == .compacted(relistFrom: config.revision))
+            }
+        }
+        var replica = Replica()
+        for number in 1...(max + max / 3) { replica.run(1, .configSet(key: "k\(number % 5)", value: "\(number)")) }
+        let restored = try CoordinationStateMachine(restoring: replica.machine.snapshotData())
+        #expect(restored == replica.machine, "the same events, whatever the head of the log they sit in")
+        #expect(restored.config.events.count == max)
+    }
 }
 
 @Suite struct WorkerLeaseTests {

@@ -39,7 +39,7 @@ struct MemberAddressesTests {
     func firstEvent() throws {
         let config = try store((0..<9).map { ("k\($0)", "\($0)") })
         for revision in UInt64(0)...10 {
-            #expect(config.firstEvent(after: revision) == config.events.firstIndex { $0.revision > revision } ?? config.events.count)
+            #expect(config.firstEvent(after: revision) == config.events.firstIndex { $0.revision > revision } ?? config.events.endIndex)
         }
     }
 }
