@@ -103,7 +103,11 @@ pass "HEAL: one leader (node $(leader_of 1)) on all three; node $old reads the w
 # --- 3. Drop and delay --------------------------------------------------------------------------
 expect "drop" 1 ADMIN.DROP 20 SEED 7 <<<"OK node 1 now drops 20% of peer messages to and from 2, 3 (seed 7)"
 expect "delay" 2 ADMIN.DELAY 40 <<<"OK node 2 now delays each peer message to 1, 3 by 40 ms"
-for i in $(seq 1 20); do until_true 20 commits $(( i % 3 + 1 )) "lossy:$i" "$i" || fail "write $i under drop and delay"; done
+# A write sent to node 1 is forwarded to the leader over its lossy link: a forward it drops is
+# never resent, and the client hears TIMEOUT after 5 s and sends again (about one in five writes on
+# node 1 here) — so each write gets 60 s, room for a dozen tries (4 consecutive drops within the
+# old 20 s happened in about one run in ten).
+for i in $(seq 1 20); do until_true 60 commits $(( i % 3 + 1 )) "lossy:$i" "$i" || fail "write $i under drop and delay"; done
 [[ $(cli 1 ADMIN.FAULTS | tr '\n' ';') == "link 2: drop 20% (seed 7);link 3: drop 20% (seed 7);" ]] || fail "FAULTS on 1: $(cli 1 ADMIN.FAULTS)"
 [[ $(cli 2 ADMIN.FAULTS | tr '\n' ';') == "link 1: delay 40 ms;link 3: delay 40 ms;" ]] || fail "FAULTS on 2: $(cli 2 ADMIN.FAULTS)"
 expect "heal one link" 2 ADMIN.HEAL 3 <<<"OK node 2 healed its links to 3; rules left: 1: delay 40 ms"
