@@ -73,8 +73,6 @@ final class RESPEndpoint: @unchecked Sendable {
             throw ClientError.unreachable("\(address): \(error)")
         }
     }
-
-
 }
 
 /// A Lua script a backend runs on Redis, cached by identity (its SHA is learned once per endpoint).

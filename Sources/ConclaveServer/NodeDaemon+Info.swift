@@ -86,12 +86,12 @@ extension NodeDaemon {
         let wal = Self.files(in: configuration.dataDirectory + "/wal")
         let snapshots = Self.files(in: configuration.dataDirectory + "/snap")
         let snapshot = storage.snapshotMetadata
-        let syncLatency = storage.syncLatency
+        let disk = disk()
         return [
-            ("loading", "0"), ("aof_enabled", "1"), ("aof_fsync", fileSystem.syncsFiles ? "always" : "no"), ("rdb_bgsave_in_progress", "0"),
+            ("loading", "0"), ("aof_enabled", "1"), ("aof_fsync", disk.synced ? "always" : "no"), ("rdb_bgsave_in_progress", "0"),
             ("data_dir", configuration.dataDirectory),
-            ("wal_segments", "\(wal.count)"), ("wal_bytes", "\(wal.bytes)"), ("wal_syncs", "\(storage.syncCount)"),
-            ("wal_fsync_p50_us", "\(syncLatency.quantile(0.5) / 1_000)"), ("wal_fsync_p99_us", "\(syncLatency.quantile(0.99) / 1_000)"),
+            ("wal_segments", "\(wal.count)"), ("wal_bytes", "\(wal.bytes)"), ("wal_syncs", "\(disk.syncs)"),
+            ("wal_fsync_p50_us", "\(disk.fsyncP50Micros)"), ("wal_fsync_p99_us", "\(disk.fsyncP99Micros)"),
             ("wal_first_index", "\(storage.firstIndex)"), ("wal_last_index", "\(storage.lastIndex)"),
             ("wal_failure", storage.failure.map { "\($0)" } ?? "none"),
             ("snapshot_index", "\(snapshot.index)"), ("snapshot_term", "\(snapshot.term)"),

@@ -377,7 +377,7 @@ extension NodeDaemon {
             (.bulk("lock_waiters"), .integer(Int64(machine.locks.locks.values.reduce(0) { $0 + $1.waiters.count }))),
             (.bulk("tasks"), .integer(Int64(machine.tasks.tasks.count))),
             (.bulk("keys"), .integer(Int64(machine.kv.values.count))),
-            (.bulk("wal_fsync_p99_us"), .integer(Int64(clamping: storage.syncLatency.quantile(0.99) / 1_000))),
+            (.bulk("wal_fsync_p99_us"), .integer(Int64(clamping: disk().fsyncP99Micros))),
             (.bulk("members"), .array(members)),
         ])
     }

@@ -113,10 +113,16 @@ extension NodeDaemon {
         }
         report.ids.issued = native.ids.issued
         report.ids.leases = machine.workers.leases.count
-        let syncs = storage.syncLatency
-        report.disk = NodeStatusReport.Disk(syncs: syncs.count, fsyncP50Micros: syncs.quantile(0.5) / 1_000,
-                                            fsyncP99Micros: syncs.quantile(0.99) / 1_000, synced: fileSystem.syncsFiles)
+        report.disk = disk()
         return report
+    }
+
+    /// The WAL's syncs so far, their p50/p99 and whether it syncs at all: for the status report,
+    /// INFO persistence and CLUSTER.STATUS alike.
+    func disk() -> NodeStatusReport.Disk {
+        let syncs = storage.syncLatency
+        return NodeStatusReport.Disk(syncs: syncs.count, fsyncP50Micros: syncs.quantile(0.5) / 1_000,
+                                     fsyncP99Micros: syncs.quantile(0.99) / 1_000, synced: fileSystem.syncsFiles)
     }
 
     private func fillServices(_ report: inout NodeStatusReport, from machine: CoordinationStateMachine) {

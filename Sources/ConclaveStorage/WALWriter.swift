@@ -42,7 +42,7 @@ public final class WALWriter: @unchecked Sendable {
     private var closing = false
     private var finished = false
     private var stoppedBy: DurableStorageError?
-    private var syncs: UInt64 = 0
+    /// Every sync made, timed (its count is the sync count).
     private var syncDurations = DurationBuckets()
 
     /// Starts the writer thread; from now on only it touches `log`.
@@ -65,7 +65,7 @@ public final class WALWriter: @unchecked Sendable {
     public var syncCount: UInt64 {
         condition.lock()
         defer { condition.unlock() }
-        return syncs
+        return syncDurations.count
     }
 
     /// How long the writer's syncs took (each fdatasync, whichever thread made it).
@@ -266,7 +266,6 @@ public final class WALWriter: @unchecked Sendable {
                 let took = DispatchTime.now().uptimeNanoseconds - started
                 // Counted before anyone hears of it, so a submitter that saw its completion sees the sync.
                 condition.lock()
-                self.syncs += 1
                 syncDurations.record(nanos: took)
                 condition.unlock()
             }

@@ -147,7 +147,8 @@ extension NodeCore {
     /// Readies a coordination request the moment it reaches the node (before it is submitted,
     /// which may be later when the node is paused): a cron task's first firing is resolved
     /// against the node's wall clock, an AFTER delay is counted from the node's estimate of
-    /// cluster time now, a throttle take is stamped with that estimate. Refused when a cron task cannot fire. Reads the node; changes nothing.
+    /// cluster time now, a throttle take is stamped with that estimate. Refused when a cron task
+    /// cannot fire. Reads the node; changes nothing.
     public func prepare(_ request: CoordinationRequest, at time: NodeTime) -> Result<PreparedRequest, Refusal> {
         // The state machine cannot tell a client's entry under client 0 from a node's own.
         guard request.client != 0 else { return .failure(Refusal(reason: CoordinationError.reservedClient.description)) }

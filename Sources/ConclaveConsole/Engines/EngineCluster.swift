@@ -90,8 +90,8 @@ public final class EngineCluster: ClusterFeed, @unchecked Sendable {
 
     func record(_ text: String, isError: Bool) { core.record(text, isError: isError) }
 
-    /// The locks the console holds, under their own lock (controls run one at a time, but `stop`
-    /// may look from another thread).
+    /// The locks the console holds, under their own lock: queued controls run one at a time, but
+    /// `apply` runs on its caller's thread.
     func withHeld<Value>(_ body: (inout [String: (locker: any Locker, grant: LockGrant)]) -> Value) -> Value {
         heldLock.withLock { body(&held) }
     }
