@@ -44,6 +44,8 @@ public struct KVStateMachine: Equatable, Sendable {
     /// The most client sessions remembered; past it, the least recently used is forgotten (a
     /// client that comes back after that may have a retry applied twice — the stated limit).
     public let sessionsMax: Int
+    /// The sessions by recency of their last write (derived, see `KVSessionOrder`).
+    var sessionOrder = KVSessionOrder()
     /// The most keys with a TTL at once; a `set` that would add one more is refused.
     public let expiringKeysMax: Int
     /// Scripts known by SHA-1 (SCRIPT LOAD, EVAL): replicated state, in snapshots and the digest.
@@ -65,6 +67,7 @@ public struct KVStateMachine: Equatable, Sendable {
         self.appliedIndex = appliedIndex
         self.digest = digest
         self.sessions = sessions
+        sessionOrder = KVSessionOrder(sessions)
         for (key, expiresAt) in expiries { setExpiry(key, expiresAt) }
     }
 
@@ -198,10 +201,11 @@ public struct KVStateMachine: Equatable, Sendable {
 
     private mutating func remember(_ request: KVRequest, result: KVResult, index: LogIndex) {
         sessions[request.client] = Session(lastSequence: request.sequence, lastResult: result.keptForRetry, lastIndex: index)
-        if sessions.count > sessionsMax,
-           let oldest = sessions.min(by: { ($0.value.lastIndex, $0.key) < ($1.value.lastIndex, $1.key) }) {
-            sessions[oldest.key] = nil
+        sessionOrder.wrote(request.client, at: index)
+        if sessions.count > sessionsMax, let oldest = sessionOrder.takeOldest(of: sessions) {
+            sessions[oldest] = nil
         }
+        sessionOrder.compact(live: sessions)
     }
 
     private mutating func mix(_ values: UInt64...) {

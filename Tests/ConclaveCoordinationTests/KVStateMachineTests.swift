@@ -61,6 +61,38 @@ import Testing
         #expect(machine.sessions.keys.sorted() == [3, 4, 5])
     }
 
+    @Test("past the limit the least recently written session goes, on a replica restored from a snapshot too; the order stays bounded")
+    func sessionsForgetLeastRecentlyWritten() throws {
+        var machine = KVStateMachine(sessionsMax: 100)
+        var index: LogIndex = 0
+        func write(_ machine: inout KVStateMachine, _ client: UInt64, _ sequence: UInt64) {
+            index += 1
+            _ = machine.apply(index: index, data: Self.entry(client, sequence, .put(key: "k\(client)", value: "v")))
+        }
+        for client in 1...100 as ClosedRange<UInt64> { write(&machine, client, 1) }
+        // Client 1 writes again: now client 2 is the least recently written.
+        write(&machine, 1, 2)
+        var restored = try KVStateMachine(restoring: machine.snapshotData(), sessionsMax: 100)
+        for client in 101...150 as ClosedRange<UInt64> {
+            let before = index
+            write(&machine, client, 1)
+            index = before
+            write(&restored, client, 1)
+        }
+        let expected = Set([1] + Array(52...150)) as Set<UInt64>
+        #expect(Set(machine.sessions.keys) == expected)
+        #expect(Set(restored.sessions.keys) == expected)
+        #expect(machine == restored && machine.digest == restored.digest)
+        // One client rewriting many times leaves stale places behind; they are dropped.
+        for sequence in 2...10_000 as ClosedRange<UInt64> { write(&machine, 150, sequence) }
+        #expect(machine.sessionOrder.storedCount <= 2 * machine.sessions.count + 64, "\(machine.sessionOrder.storedCount) places held")
+        // 20,000 new clients through a full table: each forgets one, as the limit says.
+        for client in 1_000...21_000 as ClosedRange<UInt64> { write(&machine, client, 1) }
+        #expect(machine.sessions.count == 100)
+        #expect(Set(machine.sessions.keys) == Set(20_901...21_000))
+        #expect(machine.sessionOrder.storedCount <= 2 * machine.sessions.count + 64 + 1_024)
+    }
+
     @Test("replicas applying the same entries reach the same digest; different answers differ")
     func digestTracksState() {
         var first = KVStateMachine()
