@@ -101,18 +101,30 @@ until_true 30 agree 1 2 3 || fail "no agreed leader after HEAL"
 pass "HEAL: one leader (node $(leader_of 1)) on all three; node $old reads the write made while it was cut off"
 
 # --- 3. Drop and delay --------------------------------------------------------------------------
-expect "drop" 1 ADMIN.DROP 20 SEED 7 <<<"OK node 1 now drops 20% of peer messages to and from 2, 3 (seed 7)"
-expect "delay" 2 ADMIN.DELAY 40 <<<"OK node 2 now delays each peer message to 1, 3 by 40 ms"
-# A write sent to node 1 is forwarded to the leader over its lossy link: a forward it drops is
-# never resent, and the client hears TIMEOUT after 5 s and sends again (about one in five writes on
-# node 1 here) — so each write gets 60 s, room for a dozen tries (4 consecutive drops within the
-# old 20 s happened in about one run in ten).
-for i in $(seq 1 20); do until_true 60 commits $(( i % 3 + 1 )) "lossy:$i" "$i" || fail "write $i under drop and delay"; done
-[[ $(cli 1 ADMIN.FAULTS | tr '\n' ';') == "link 2: drop 20% (seed 7);link 3: drop 20% (seed 7);" ]] || fail "FAULTS on 1: $(cli 1 ADMIN.FAULTS)"
-[[ $(cli 2 ADMIN.FAULTS | tr '\n' ';') == "link 1: delay 40 ms;link 3: delay 40 ms;" ]] || fail "FAULTS on 2: $(cli 2 ADMIN.FAULTS)"
-expect "heal one link" 2 ADMIN.HEAL 3 <<<"OK node 2 healed its links to 3; rules left: 1: delay 40 ms"
+until_true 30 agree 1 2 3 || fail "no agreed leader before drop and delay"
+lead=$(leader_of 1)
+read -r lossy slow <<<"$(others "$lead" | tr '\n' ' ')"  # a follower drops, the other delays
+peers_of() { others "$1" | paste -sd, - | sed 's/,/, /g'; }
+expect "drop" "$lossy" ADMIN.DROP 30 SEED 7 <<<"OK node $lossy now drops 30% of peer messages to and from $(peers_of "$lossy") (seed 7)"
+expect "delay" "$slow" ADMIN.DELAY 40 <<<"OK node $slow now delays each peer message to $(peers_of "$slow") by 40 ms"
+# A write sent to the lossy follower is forwarded to the leader over its lossy link: a forward it
+# drops is sent again while the client waits (after 300, 900 and 2,100 ms; INFO requests_resent
+# counts them), so a write is answered within the client's 5 s unless four sends in a row are
+# lost. 30 writes go through it (that none of their forwards is dropped has odds of 0.7^30, about
+# 2 in 100,000); each gets 20 s all the same (a TIMEOUT is retried by `until_true`).
+started=$SECONDS
+for i in $(seq 1 30); do until_true 20 commits "$lossy" "lossy:$i" "$i" || fail "write $i through lossy node $lossy"; done
+for i in $(seq 1 6); do until_true 20 commits $(( i % 3 + 1 )) "mixed:$i" "$i" || fail "write $i under drop and delay"; done
+took=$((SECONDS - started))
+resent=$(cli "$lossy" INFO stats | field requests_resent)
+[[ $resent =~ ^[1-9][0-9]*$ ]] || fail "INFO stats on lossy node $lossy: requests_resent '$resent', expected some"
+(( took < 60 )) || fail "36 writes under drop and delay took $took s: are lost forwards waiting out TIMEOUTs?"
+faults_of() { for p in $(others "$1"); do echo "link $p: $2"; done | paste -sd';' -; }
+[[ $(cli "$lossy" ADMIN.FAULTS | paste -sd';' -) == "$(faults_of "$lossy" "drop 30% (seed 7)")" ]] || fail "FAULTS on $lossy: $(cli "$lossy" ADMIN.FAULTS)"
+[[ $(cli "$slow" ADMIN.FAULTS | paste -sd';' -) == "$(faults_of "$slow" "delay 40 ms")" ]] || fail "FAULTS on $slow: $(cli "$slow" ADMIN.FAULTS)"
+expect "heal one link" "$slow" ADMIN.HEAL "$lossy" <<<"OK node $slow healed its links to $lossy; rules left: $lead: delay 40 ms"
 heal_all
-pass "20 writes commit with 20% dropped at node 1 and 40 ms of delay at node 2; FAULTS lists the rules"
+pass "36 writes commit in $took s with 30% dropped at follower $lossy (it resent $resent forwards) and 40 ms of delay at node $slow; FAULTS lists the rules"
 
 # --- 4. Transfer leadership ---------------------------------------------------------------------
 until_true 30 agree 1 2 3 || fail "no agreed leader before the transfer"

@@ -53,6 +53,8 @@ extension NodeDaemon {
                 ("rejected_connections", "\(port.connectionsRefused)"), ("protocol_errors", "\(port.protocolErrors)"),
                 ("output_limit_disconnections", "\(port.outputLimitDisconnects)"),
                 ("idle_timeout_disconnections", "\(port.idleDisconnects)"),
+                // Forwards and read-index asks sent again because their answer was late (`Resends`).
+                ("requests_resent", "\(core.requestsResent)"),
             ]
         case "keyspace":
             let kv = core.stateMachine.kv

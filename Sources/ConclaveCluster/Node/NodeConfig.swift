@@ -28,6 +28,13 @@ public struct NodeConfig: Sendable {
     /// A get whose confirmation has not come after this long is forgotten (its client has long
     /// given up), so the table of pending reads stays bounded.
     public var pendingReadTimeoutNanos: UInt64 = 10_000_000_000
+    /// A proposal or read a client's request started and whose answer has not come after this
+    /// many heartbeat intervals is sent again (a follower's forward may be lost; see `Resends`),
+    /// then after twice that, and so on, at most `resendsMax` times (0: never). At most
+    /// `resendsTrackedMax` requests are kept for it; past that a request is sent once.
+    public var resendAfterHeartbeats = 3
+    public var resendsMax = 3
+    public var resendsTrackedMax = 10_000
     /// The delay-task scheduler's pool, breakers and retry interval.
     public var scheduler = SchedulerSettings()
     /// Write in the background (the storage must be `AsyncWritableLogStorage`): the node keeps

@@ -78,7 +78,9 @@ extension NodeCore {
 
     private mutating func propose(_ request: CoordinationRequest) -> String? {
         do throws(RaftError) {
-            try raft.propose(request.encoded())
+            let data = request.encoded()
+            try raft.propose(data)
+            trackForResend(RequestKey(client: request.client, sequence: request.sequence), .proposal(data))
             return nil
         } catch {
             return error.description
@@ -108,8 +110,11 @@ extension NodeCore {
                 readNumbers += 1
                 pendingReads[readNumbers] = PendingRead(request: request, since: time.timerNanos)
                 try raft.readIndex(context: readNumbers)
+                trackForResend(RequestKey(client: request.client, sequence: request.sequence), .read(context: readNumbers))
             } else {
-                try raft.propose(request.encoded())
+                let data = request.encoded()
+                try raft.propose(data)
+                trackForResend(RequestKey(client: request.client, sequence: request.sequence), .proposal(data))
             }
             return nil
         } catch {

@@ -69,6 +69,10 @@ public struct NodeCore {
     var pendingReads: [UInt64: PendingRead] = [:]
     /// Gets confirmed at an index, waiting for the state machine to get there.
     var readsAtIndex: [(LogIndex, KVRequest)] = []
+    /// Proposals and reads sent for clients, kept to send again while unanswered (NodeCore+Resend).
+    var resends = Resends()
+    /// Ticks taken since the node started (the clock of resends).
+    var ticks: UInt64 = 0
     /// The index of the newest snapshot in storage (its own or its leader's), kept here because
     /// reading it from storage can mean reading the snapshot file back (the WAL's storage does).
     var snapshotIndex: LogIndex = 0
@@ -149,6 +153,8 @@ public struct NodeCore {
             pendingReads = pendingReads.filter { time.timerNanos - $0.value.since < config.pendingReadTimeoutNanos }
         }
         raft.tick()
+        ticks += 1
+        resendDue()
         proposeElapsedIfDue()
         schedulerTick()
         inputHandled()
