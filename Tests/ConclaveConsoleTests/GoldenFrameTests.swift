@@ -71,6 +71,26 @@ import Testing
         try Self.check("resize-me", session.render(size: Size(width: 60, height: 12)))
     }
 
+    /// Found in README's 120×34 frame: the trend rows were drawn at the box's bottom over the
+    /// leader's progress ("commits/s 88m310 n314 +3").
+    @Test("at every height the links box shows each follower's progress whole, and the trends only below it")
+    func trendsNeverCoverProgress() throws {
+        for height in 28...44 {
+            let session = ConsoleSession(cluster: try EmbeddedEngines.make(.raft, seed: 7, nodes: 5))
+            let captures = HeadlessRun.run(session, items: try HeadlessRun.parse("x 1"), intervalNanos: 1_000_000_000,
+                                           runNanos: 4_000_000_000, size: Size(width: 120, height: height))
+            let lines = try #require(captures.last).frame.text.split(separator: "\n").map(String.init)
+            let progress = lines.filter { $0.contains(": m") && $0.contains(" n") }
+            for line in progress {
+                #expect(!line.contains("commits/s") && !line.contains("msg/s"), "height \(height): \(line)")
+            }
+            guard let first = lines.firstIndex(where: { $0.contains("progress ") }) else { continue }
+            let trend = lines.firstIndex { $0.contains("commits/s") }
+            if let trend { #expect(trend > first + progress.count - 1, "height \(height): the trends start above the progress' end") }
+            if height >= 40 { #expect(trend != nil, "height \(height): room for the trends, none drawn") }
+        }
+    }
+
     @Test("golden styles: which role each cell plays, under the monochrome theme")
     func styled() throws {
         try Self.compare("kill-leader.styles", Self.styles(try Self.frame("x 1")))

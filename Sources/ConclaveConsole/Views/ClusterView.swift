@@ -23,8 +23,8 @@ enum ClusterView {
         guard lower.height >= 3 else { return }
         let matrixWidth = min(lower.width / 2, 12 + 5 * nodes.count + 2)
         let links = Rect(x: lower.x, y: lower.y, width: matrixWidth, height: lower.height)
-        drawLinks(&frame, snapshot, in: links)
-        if links.height >= snapshot.nodes.count + 10 { drawTrends(&frame, state.trends, in: links) }
+        let free = drawLinks(&frame, snapshot, in: links)
+        drawTrends(&frame, state.trends, in: links, below: free)
         drawTimeline(&frame, snapshot, in: Rect(x: lower.x + matrixWidth, y: lower.y, width: lower.width - matrixWidth, height: lower.height))
     }
 
@@ -89,7 +89,10 @@ enum ClusterView {
         return " · fsync p99 " + (micros < 1_000 ? "\(micros)µs" : "\(micros / 1_000).\(micros / 100 % 10)ms")
     }
 
-    static func drawLinks(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) {
+    /// Draws the matrix, the network's summary and the leader's progress; returns the first row
+    /// left free inside the box.
+    @discardableResult
+    static func drawLinks(_ frame: inout Frame, _ snapshot: ClusterSnapshot, in rect: Rect) -> Int {
         frame.box(rect, title: "links: msg/s, ✕ cut")
         let nodes = snapshot.nodes
         var y = rect.y + 1
@@ -120,26 +123,40 @@ enum ClusterView {
             y += 1
         }
         // The leader's view of each follower: match / next (and appends in flight).
-        guard let row = nodes.firstIndex(where: { $0.role == .leader && $0.health == .up }), snapshot.links.indices.contains(row) else { return }
+        guard let row = nodes.firstIndex(where: { $0.role == .leader && $0.health == .up }), snapshot.links.indices.contains(row) else {
+            return min(y + 1, rect.maxY - 1)
+        }
         let progress = zip(nodes, snapshot.links[row]).compactMap { node, link -> String? in
             guard let match = link.match, let next = link.next else { return nil }
             return "\(node.id): m\(match) n\(next)" + (link.inFlight > 0 ? " +\(link.inFlight)" : "")
         }
+        var shown = 0
         for (offset, line) in progress.enumerated() where y + 2 + offset < rect.maxY - 1 {
             frame.put((offset == 0 ? "progress " : "         ") + line, x: rect.x + 2, y: y + 2 + offset, role: .dim, maxX: rect.maxX - 1)
+            shown += 1
         }
+        return min(y + 2 + shown, rect.maxY - 1)
     }
 
-    /// Commits/s and msg/s over the last minutes, one column a second, newest right.
-    static func drawTrends(_ frame: inout Frame, _ trends: Trends, in rect: Rect) {
+    /// Commits/s and msg/s over the last minutes, one column a second, newest right, in the rows
+    /// of the box from `free` down: a label over a sparkline each when five rows are left (one
+    /// apart from what is above), a row each when two are, nothing when fewer — they never cover
+    /// the leader's progress (at 120×34 they did).
+    static func drawTrends(_ frame: inout Frame, _ trends: Trends, in rect: Rect, below free: Int) {
         let rows: [(String, [Double])] = [("commits/s", trends.commitsPerSecond), ("msg/s", trends.messagesPerSecond)]
-        var y = rect.maxY - 1 - 2 * rows.count
+        let left = rect.maxY - 1 - free
+        let perTrend = left >= 2 * rows.count + 1 ? 2 : left >= rows.count ? 1 : 0
+        guard perTrend > 0 else { return }
+        var y = rect.maxY - 1 - perTrend * rows.count
         for (label, points) in rows {
-            guard y > rect.y else { y += 2; continue }
             let latest = points.last.map { ConsoleRenderer.rate($0) } ?? "-"
-            frame.put("\(label) \(latest)", x: rect.x + 2, y: y, role: .dim, maxX: rect.maxX - 1)
-            frame.sparkline(points, x: rect.x + 2, y: y + 1, width: max(1, rect.width - 4), role: .linkOK)
-            y += 2
+            let x = frame.put("\(label) \(latest)", x: rect.x + 2, y: y, role: .dim, maxX: rect.maxX - 1)
+            if perTrend == 2 {
+                frame.sparkline(points, x: rect.x + 2, y: y + 1, width: max(1, rect.width - 4), role: .linkOK)
+            } else {
+                frame.sparkline(points, x: x + 1, y: y, width: max(1, rect.maxX - 2 - (x + 1)), role: .linkOK)
+            }
+            y += perTrend
         }
     }
 
