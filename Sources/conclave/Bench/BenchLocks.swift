@@ -33,6 +33,9 @@ struct BenchLocks: ParsableCommand {
             }
         }
         for sessions in [0, 100_000] { results.append(ClockEntryBench.measure(sessions: sessions, entries: 10_000)) }
+        for waiting in [8, 1_000, CoordinationLimits.waitersPerLockMax - 1] {
+            results.append(DeepQueueBench.measure(waiting: waiting, handOffs: 2_000))
+        }
         BenchReport.emit(results, json: options.json)
     }
 }
@@ -64,6 +67,47 @@ enum ClockEntryBench {
         let elapsed = BenchClock.nanoseconds() - start
         return BenchResult(name: "clock entry applied, \(sessions) sessions holding \(sessions) locks", unit: "entries/s",
                            value: Double(entries) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+}
+
+/// Applying one hand-off on a lock with `waiting` acquires queued behind its holder: the holder's
+/// release (which grants the head of the queue) and its acquire again at the tail, as two entries
+/// on one state machine — what every replica pays per hand-off. It shows what the queue's length
+/// costs: today several passes over the waiters per entry (see the note on `LockTable`).
+enum DeepQueueBench {
+    static func measure(waiting: Int, handOffs: Int) -> BenchResult {
+        var machine = CoordinationStateMachine()
+        var index: LogIndex = 0
+        var sequences = Array(repeating: UInt64(0), count: waiting + 2)
+        func apply(_ client: Int, _ command: CoordinationCommand) -> (CoordinationResult?, [LockEvent]) {
+            index += 1
+            sequences[client] += 1
+            let data = CoordinationRequest(client: UInt64(client), sequence: sequences[client], command: command).encoded()
+            let applied = machine.apply(index: index, data: data).coordination
+            return (applied?.result, applied?.events ?? [])
+        }
+        let acquire = CoordinationCommand.acquire(lock: "deep", kind: .mutex, mode: .exclusive, waitMillis: 86_400_000,
+                                                  ttlMillis: nil, lockDelayMillis: 0)
+        for client in 1...(waiting + 1) {
+            _ = apply(client, .openSession(ttlMillis: 86_400_000))
+            _ = apply(client, acquire)
+        }
+        var holder = 1
+        var histogram = BenchClock.latencyHistogram()
+        let start = BenchClock.nanoseconds()
+        for _ in 0..<handOffs {
+            let before = BenchClock.nanoseconds()
+            let (_, events) = apply(holder, .release(lock: "deep"))
+            _ = apply(holder, acquire)
+            histogram.record(BenchClock.nanoseconds() - before)
+            guard case .granted(_, let next, _, _)? = events.first else {
+                preconditionFailure("a release with \(waiting) queued granted nobody: \(events)")
+            }
+            holder = Int(next)
+        }
+        let elapsed = BenchClock.nanoseconds() - start
+        return BenchResult(name: "lock hand-off applied (release + acquire again), \(waiting) waiting", unit: "hand-offs/s",
+                           value: Double(handOffs) / (Double(elapsed) / 1e9), histogram: histogram)
     }
 }
 
