@@ -155,6 +155,31 @@ struct Replica {
         #expect(replica.events.contains { if case .waitEnded("L", 3, _, .cancelled) = $0 { return true } else { return false } })
     }
 
+    /// The lock's wake-up is noted from a bound on its waiters' deadlines that grants leave early
+    /// (`LockState.waiterDeadlineBound`): the wake-up that comes too soon must change nothing, and
+    /// the next waiter must still give up at its own deadline, to the millisecond.
+    @Test("a granted waiter's earlier deadline leaves an early wake-up that changes nothing; the next one times out on time")
+    func staleDeadlineBound() {
+        var replica = Replica()
+        for client: UInt64 in 1...3 { replica.open(client, ttl: 60_000) }
+        _ = replica.acquire(1)
+        _ = replica.acquire(2, wait: 100)
+        _ = replica.acquire(3, wait: 500)
+        replica.run(1, .release(lock: "L"))
+        #expect(replica.holders == [2], "client 2 granted before its 100 ms deadline")
+        let before = replica.machine.locks
+        replica.elapse(150)  // past the granted waiter's deadline: the early wake-up
+        #expect(replica.holders == [2])
+        #expect(replica.machine.locks.locks["L"]?.waiters.map(\.session) == [3])
+        #expect(replica.machine.locks == before, "the early wake-up changed nothing")
+        #expect(!replica.events.contains { if case .waitEnded = $0 { return true } else { return false } })
+        replica.elapse(349)
+        #expect(replica.machine.locks.locks["L"]?.waiters.map(\.session) == [3], "1 ms before its deadline it still waits")
+        replica.elapse(1)
+        #expect(replica.machine.locks.locks["L"]?.waiters.isEmpty == true)
+        #expect(replica.events.contains { if case .waitEnded("L", 3, _, .deadlinePassed) = $0 { return true } else { return false } })
+    }
+
     @Test("reentrant holds: the same session acquiring again counts up; the lock frees at zero")
     func reentrant() {
         var replica = Replica()

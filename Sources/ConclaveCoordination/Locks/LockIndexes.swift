@@ -100,6 +100,7 @@ extension LockState {
     mutating func appendWaiter(_ waiter: LockWaiter) {
         waiters.append(waiter)
         waitersHash.replace(nil, with: waiter.stateHash)
+        waiterDeadlineBound.lower(to: waiter.deadlineMillis)
     }
 
     mutating func removeWaiter(at position: Int) -> LockWaiter {
@@ -114,9 +115,12 @@ extension LockState {
         waiters.removeFirst(count)
     }
 
+    /// (A pass over the queue anyway, so the deadline bound is made exact again.)
     mutating func removeWaiters(where leaves: (LockWaiter) -> Bool) {
         for waiter in waiters where leaves(waiter) { waitersHash.replace(waiter.stateHash, with: nil) }
         waiters.removeAll(where: leaves)
+        waiterDeadlineBound = DerivedDeadline()
+        for waiter in waiters { waiterDeadlineBound.lower(to: waiter.deadlineMillis) }
     }
 
     /// The next cluster time after `nowMillis` at which time alone changes this lock; nil if none.
@@ -130,7 +134,9 @@ extension LockState {
             consider(holder.revokeAtMillis)
             consider(holder.expiresAtMillis)
         }
-        for waiter in waiters { consider(waiter.deadlineMillis) }
+        // The waiters' earliest deadline, or a bound below it: a wake-up that comes early finds
+        // nothing due, and `advance` makes the bound exact (O(1) here instead of O(waiters)).
+        consider(waiterDeadlineBound.millis)
         if unavailableUntilMillis > nowMillis { consider(unavailableUntilMillis) }
         return next
     }

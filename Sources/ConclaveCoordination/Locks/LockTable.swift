@@ -30,6 +30,14 @@ public struct LockTable: Equatable, Sendable {
         indexes.noteDeadline(of: lock, after: nowMillis)
     }
 
+    /// The table lets go of its copy of `name`'s queue, so that the caller's copy — taken from the
+    /// table just before, and stored back or dropped after with nothing in between that can throw —
+    /// changes the queue in place instead of first copying all of it (copy-on-write): O(1), not
+    /// O(waiters), per change. The table's copy keeps its cached hash, which `store` subtracts.
+    private mutating func detachQueue(of name: String) {
+        locks[name]?.waiters = []
+    }
+
     private mutating func drop(named name: String) {
         indexes.stateHash.replace(locks.removeValue(forKey: name)?.cachedStateHash.value, with: nil)
     }
@@ -94,6 +102,7 @@ public struct LockTable: Equatable, Sendable {
         }
         lock.waits += 1
         indexes.add(name, to: session)
+        detachQueue(of: name)
         lock.appendWaiter(LockWaiter(session: session, mode: mode, request: request, enqueuedAtMillis: nowMillis,
                                      deadlineMillis: nowMillis + waitMillis, ttlMillis: ttlMillis))
         store(&lock, named: name, nowMillis: nowMillis)
@@ -177,6 +186,7 @@ public struct LockTable: Equatable, Sendable {
     /// Grants queued acquires from the head of the queue while they fit. Drops an empty lock.
     mutating func grantWaiters(_ name: String, nowMillis: UInt64) -> [LockEvent] {
         guard var lock = locks[name] else { return [] }
+        detachQueue(of: name)
         var events: [LockEvent] = []
         while let next = lock.waiters.first, fits(next.mode, in: lock, nowMillis: nowMillis) {
             lock.removeWaiters(count: 1)
@@ -211,6 +221,7 @@ public struct LockTable: Equatable, Sendable {
                 events.append(.waitEnded(lock: name, session: session, request: waiter.request, reason: reason))
             }
             lock.holders.removeAll { $0.session == session }
+            detachQueue(of: name)
             lock.removeWaiters { $0.session == session }
             store(&lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
@@ -234,6 +245,7 @@ public struct LockTable: Equatable, Sendable {
             for waiter in lock.waiters where (waiter.deadlineMillis ?? .max) <= nowMillis {
                 events.append(.waitEnded(lock: name, session: waiter.session, request: waiter.request, reason: .deadlinePassed))
             }
+            detachQueue(of: name)
             lock.removeWaiters { ($0.deadlineMillis ?? .max) <= nowMillis }
             store(&lock, named: name, nowMillis: nowMillis)
             events += grantWaiters(name, nowMillis: nowMillis)
@@ -262,6 +274,7 @@ public struct LockTable: Equatable, Sendable {
         guard var lock = locks[name], let position = lock.waiters.firstIndex(where: { $0.request == request }) else {
             throw .invalidRequest("no queued acquire \(request.client)#\(request.sequence) on '\(name)'")
         }
+        detachQueue(of: name)
         let waiter = lock.removeWaiter(at: position)
         store(&lock, named: name, nowMillis: nowMillis)
         return [.waitEnded(lock: name, session: waiter.session, request: request, reason: .cancelled)]

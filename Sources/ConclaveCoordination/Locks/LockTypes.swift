@@ -91,6 +91,10 @@ public struct LockState: Equatable, Sendable {
     /// `waitersHash` (their share of the replica digest) in step.
     public internal(set) var waiters: [LockWaiter] = []
     var waitersHash = StateHashSum()
+    /// No waiter's deadline is earlier than this (nil: none has one) — a bound kept as waiters
+    /// are queued, made exact again only when deadlines pass (`removeWaiters(where:)`), so that
+    /// noting a lock's next wake-up does not scan its whole queue on every change. Derived.
+    var waiterDeadlineBound = DerivedDeadline()
     /// This lock's hash as it was last stored (`LockTable` subtracts it when the lock changes),
     /// and its name's (0: not yet known). Derived, so they take no part in `==`.
     var cachedStateHash = DerivedHash()
@@ -185,4 +189,19 @@ extension LockHolder {
         let length = expiresAtMillis.map { $0 - min($0, grantedAtMillis) } ?? session?.ttlMillis
         return HolderLease(heldMillis: now - min(now, grantedAtMillis), leftMillis: end.map { $0 - min($0, now) }, lengthMillis: length)
     }
+}
+
+/// A lock's earliest waiter deadline, or a bound below it (see `LockState.waiterDeadlineBound`):
+/// derived from the waiters, so it takes no part in `==` — a replica restored from a snapshot
+/// holds the exact value where one that applied the log may hold an earlier bound, and the only
+/// difference is a wake-up that finds nothing due.
+struct DerivedDeadline: Equatable, Sendable {
+    var millis: UInt64?
+
+    mutating func lower(to deadline: UInt64?) {
+        guard let deadline else { return }
+        millis = min(millis ?? deadline, deadline)
+    }
+
+    static func == (_: Self, _: Self) -> Bool { true }
 }
