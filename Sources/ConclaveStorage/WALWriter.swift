@@ -40,18 +40,24 @@ public final class WALWriter: @unchecked Sendable {
     /// A thread (the writer, or a direct appender) owns the log right now.
     private var flushing = false
     private var closing = false
+    /// The writer thread is in its loop (set once; `init` waits for it).
+    private var started = false
     private var finished = false
     private var stoppedBy: DurableStorageError?
     /// Every sync made, timed (its count is the sync count).
     private var syncDurations = DurationBuckets()
 
-    /// Starts the writer thread; from now on only it touches `log`.
+    /// Starts the writer thread and returns once it waits for work, so a thread that starts late
+    /// never takes jobs queued for `writeQueuedHere()` (the caller's sync would be split in two).
     public init(log: WriteAheadLog) {
         self.log = log
         self.queuedJobsMax = log.options.queuedJobsMax
         let thread = Thread { [self] in run() }
         thread.name = "conclave-wal-writer"
         thread.start()
+        condition.lock()
+        while !started { condition.wait() }
+        condition.unlock()
     }
 
     /// The fatal error that stopped the WAL, if any.
@@ -236,6 +242,8 @@ public final class WALWriter: @unchecked Sendable {
     private func run() {
         var batch: [Job] = []
         condition.lock()
+        started = true
+        condition.broadcast()
         while true {
             while queue.isEmpty ? !closing || flushing : flushing { condition.wait() }
             if queue.isEmpty { break }
