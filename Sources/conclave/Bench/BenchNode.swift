@@ -66,16 +66,22 @@ struct BenchNode: ParsableCommand {
         }
         let leader = try cluster.waitForLeader(seconds: 60)
         var results: [BenchResult] = []
-        results.append(try rawSyncReference(in: base, loops: 1))
-        if nodes > 1 { results.append(try rawSyncReference(in: base, loops: nodes)) }
+        let loneSync = try rawSyncReference(in: base, loops: 1)
+        let clusterSync = nodes > 1 ? try rawSyncReference(in: base, loops: nodes) : loneSync
+        results += nodes > 1 ? [loneSync, clusterSync] : [loneSync]
         let address = cluster.clientAddress(of: leader)
+        let roundTrip = try measureRoundTrip(at: address)
+        results.append(roundTrip)
         // First, on processes no load has grown yet: what connections add, not what load left.
         if workloadList.contains("idle") { results.append(try measureIdleConnections(1_000, node: leader, cluster: cluster)) }
         if workloadList.contains("set") {
             for count in clientCounts { results.append(try measure(clients: count, at: address)) }
         }
         if workloadList.contains("redis-benchmark"), let row = try runRedisBenchmark(port: address.port) { results.append(row) }
-        if workloadList.contains("lock") { results += try measureLock(clients: 8, at: address, cluster: cluster) }
+        if workloadList.contains("lock") {
+            results += try measureLock(clients: 8, at: address, cluster: cluster)
+            results.append(Self.handOffFloor(roundTrip: roundTrip, sync: clusterSync))
+        }
         if unsafeNoFsync {
             for index in results.indices where !results[index].name.hasPrefix("raw ") { results[index].name += " [fsync off]" }
         }
@@ -113,6 +119,28 @@ struct BenchNode: ParsableCommand {
         let elapsed = BenchClock.nanoseconds() - start
         let name = "SET 128 B, \(count) client\(count == 1 ? "" : "s")" + (pipeline > 1 ? ", pipeline \(pipeline)" : "") + ", \(nodes) nodes"
         return BenchResult(name: name, unit: "ops/s", value: Double(completed) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+
+    /// One client's PING to the leader and its answer, one after another: a loopback round trip
+    /// between two processes, wake-ups included — the hop a commit and a hand-off pay several times.
+    private func measureRoundTrip(at address: PeerAddress) throws -> BenchResult {
+        let connection = try RESPClient(address)
+        var histogram = BenchClock.latencyHistogram()
+        let elapsed = try BenchClient.loop(UInt64(min(seconds, 2) * 1e9), into: &histogram) {
+            guard try connection.call(["PING"]) == .simpleString("PONG") else { throw ValidationError("bench node: PING was not answered PONG") }
+        }
+        return BenchResult(name: "PING round trip to the leader, 1 client (reference)", unit: "ops/s",
+                           value: Double(histogram.totalCount) / (Double(elapsed) / 1e9), histogram: histogram)
+    }
+
+    /// The fastest a lock can change hands here, from this run's references: a hand-off is a chain
+    /// of two round trips (the release to the leader and the grant back; the leader's append to a
+    /// follower and its answer) and one fsync (the leader's and the followers' overlap), none of
+    /// which can start before the one before it ends. The rate is its inverse (p50s; no CPU cost).
+    static func handOffFloor(roundTrip: BenchResult, sync: BenchResult) -> BenchResult {
+        let floor = 2 * roundTrip.p50 + sync.p50
+        return BenchResult(name: "  hand-off floor: 2 round trips + 1 fsync, p50s above (reference)", unit: "handoffs/s",
+                           value: 1e9 / floor, p50: floor, p99: 2 * roundTrip.p99 + sync.p99, n: 0)
     }
 
     /// The physical limit on this file system: one 128 B pwrite + fdatasync after another — from
