@@ -11,7 +11,7 @@ import Testing
     ///
     /// The cause: `LockIndexes.sessions` is a superset on a replica that applied the log (a wait
     /// that ended by its deadline or a cancel leaves the lock's name under the session) but exact
-    /// on a restored one, and `LockTable.sessionEnded` calls `grantWaiters` on every lock in it —
+    /// on a restored one, and `LockTable.sessionEnded` then granted the queue of every lock in it —
     /// so when that session expires, the original grants the head waiter of a lock the session no
     /// longer touched, in the very step whose `advance` would first have ended that waiter's wait
     /// (its deadline has passed); the restored replica ends the wait and grants the next waiter.

@@ -109,10 +109,11 @@ extension LockState {
         return waiter
     }
 
-    /// Removes the first `count` waiters (the head of the queue).
-    mutating func removeWaiters(count: Int) {
-        for waiter in waiters.prefix(count) { waitersHash.replace(waiter.stateHash, with: nil) }
-        waiters.removeFirst(count)
+    /// Removes the head of the queue (which must not be empty); O(1).
+    mutating func removeFirstWaiter() -> LockWaiter {
+        let waiter = waiters.removeFirst()
+        waitersHash.replace(waiter.stateHash, with: nil)
+        return waiter
     }
 
     /// (A pass over the queue anyway, so the deadline bound is made exact again.)

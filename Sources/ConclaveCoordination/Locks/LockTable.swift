@@ -35,7 +35,7 @@ public struct LockTable: Equatable, Sendable {
     /// changes the queue in place instead of first copying all of it (copy-on-write): O(1), not
     /// O(waiters), per change. The table's copy keeps its cached hash, which `store` subtracts.
     private mutating func detachQueue(of name: String) {
-        locks[name]?.waiters = []
+        locks[name]?.waiters = LockQueue()
     }
 
     private mutating func drop(named name: String) {
@@ -74,7 +74,7 @@ public struct LockTable: Equatable, Sendable {
         if locks[name] == nil && locks.count >= CoordinationLimits.locksMax {
             throw .limitReached("\(CoordinationLimits.locksMax) locks")
         }
-        if let position = lock.waiters.firstIndex(where: { $0.request == request }) {
+        if lock.waiters.contains(request: request), let position = lock.waiters.firstIndex(where: { $0.request == request }) {
             return .queued(position: position)  // a retry of a request already queued
         }
         // Reentrant: a holder asking again for the same mutex or read/write mode adds a hold.
@@ -175,21 +175,23 @@ public struct LockTable: Equatable, Sendable {
         lock.holders[holder].holdCount -= 1
         if lock.holders[holder].holdCount == 0 {
             lock.holders.remove(at: holder)
-            if !lock.holders.contains(where: { $0.session == session }) && !lock.waiters.contains(where: { $0.session == session }) {
+            if !lock.holders.contains(where: { $0.session == session }) && !lock.waiters.contains(session: session) {
                 indexes.sessions[session]?.remove(name)
             }
         }
-        store(&lock, named: name, nowMillis: nowMillis)
-        return grantWaiters(name, nowMillis: nowMillis)
+        detachQueue(of: name)
+        return grantWaitersAndStore(&lock, named: name, nowMillis: nowMillis)
     }
 
-    /// Grants queued acquires from the head of the queue while they fit. Drops an empty lock.
-    mutating func grantWaiters(_ name: String, nowMillis: UInt64) -> [LockEvent] {
-        guard var lock = locks[name] else { return [] }
-        detachQueue(of: name)
+    /// Grants `lock`'s queued acquires from the head while they fit, then stores it, or drops it
+    /// when nothing holds, waits or delays it. `lock` is the caller's copy, its queue detached
+    /// from the table's (`detachQueue`) and no other copy alive, so granting the head is O(1)
+    /// (storing the caller's copy first and granting from a fresh one made the first grant copy
+    /// the whole queue while the caller's copy lived).
+    private mutating func grantWaitersAndStore(_ lock: inout LockState, named name: String, nowMillis: UInt64) -> [LockEvent] {
         var events: [LockEvent] = []
         while let next = lock.waiters.first, fits(next.mode, in: lock, nowMillis: nowMillis) {
-            lock.removeWaiters(count: 1)
+            _ = lock.removeFirstWaiter()
             lock.recordWait(nowMillis - next.enqueuedAtMillis)
             let token = grant(next.mode, to: next.session, in: &lock, nowMillis: nowMillis, ttlMillis: next.ttlMillis)
             events.append(.granted(lock: name, session: next.session, request: next.request, token: token))
@@ -211,7 +213,7 @@ public struct LockTable: Equatable, Sendable {
             // deadline or a cancel leaves the name) and exact on one restored from a snapshot: act
             // only where the session holds or waits, so both grant alike (seed 32 of the lock mix).
             guard var lock = locks[name],
-                  lock.holders.contains(where: { $0.session == session }) || lock.waiters.contains(where: { $0.session == session })
+                  lock.holders.contains(where: { $0.session == session }) || lock.waiters.contains(session: session)
             else { continue }
             for holder in lock.holders where holder.session == session {
                 events.append(.lost(lock: name, session: session, token: holder.token, reason: reason))
@@ -223,8 +225,7 @@ public struct LockTable: Equatable, Sendable {
             lock.holders.removeAll { $0.session == session }
             detachQueue(of: name)
             lock.removeWaiters { $0.session == session }
-            store(&lock, named: name, nowMillis: nowMillis)
-            events += grantWaiters(name, nowMillis: nowMillis)
+            events += grantWaitersAndStore(&lock, named: name, nowMillis: nowMillis)
         }
         return events
     }
@@ -247,8 +248,7 @@ public struct LockTable: Equatable, Sendable {
             }
             detachQueue(of: name)
             lock.removeWaiters { ($0.deadlineMillis ?? .max) <= nowMillis }
-            store(&lock, named: name, nowMillis: nowMillis)
-            events += grantWaiters(name, nowMillis: nowMillis)
+            events += grantWaitersAndStore(&lock, named: name, nowMillis: nowMillis)
         }
         return events
     }
@@ -276,8 +276,7 @@ public struct LockTable: Equatable, Sendable {
         }
         detachQueue(of: name)
         let waiter = lock.removeWaiter(at: position)
-        store(&lock, named: name, nowMillis: nowMillis)
         return [.waitEnded(lock: name, session: waiter.session, request: request, reason: .cancelled)]
-            + grantWaiters(name, nowMillis: nowMillis)
+            + grantWaitersAndStore(&lock, named: name, nowMillis: nowMillis)
     }
 }

@@ -89,7 +89,7 @@ public struct LockState: Equatable, Sendable {
     public var holders: [LockHolder] = []
     /// In queue order. Changed only through `appendWaiter`/`removeWaiter…`, which keep
     /// `waitersHash` (their share of the replica digest) in step.
-    public internal(set) var waiters: [LockWaiter] = []
+    public internal(set) var waiters = LockQueue()
     var waitersHash = StateHashSum()
     /// No waiter's deadline is earlier than this (nil: none has one) — a bound kept as waiters
     /// are queued, made exact again only when deadlines pass (`removeWaiters(where:)`), so that
