@@ -50,7 +50,7 @@ import Testing
         let scheduledAt = ContinuousClock.now
         _ = try await services.schedule(queue, payload: "hello", after: .milliseconds(300))
         var popped: [DelayedMessage] = []
-        #expect(try await eventually(seconds: 15) {
+        try #require(try await eventually(seconds: 15) {
             popped = try await services.pop(queue, count: 10, visibility: .seconds(30))
             return !popped.isEmpty
         }, "the message was never delivered")
